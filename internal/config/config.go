@@ -1,0 +1,72 @@
+// Package config reads a function's configuration from its environment, which template.yaml
+// sets for AWS and the local runner sets for `make run`.
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/schedule"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// Environment variable names, documented in the README.
+const (
+	EnvTenantsTable     = "TENANTS_TABLE"
+	EnvMappingsTable    = "MAPPINGS_TABLE"
+	EnvProtocolTable    = "PROTOCOL_TABLE"
+	EnvEventBusName     = "EVENT_BUS_NAME"
+	EnvKMSKeyID         = "KMS_KEY_ID"
+	EnvOperatorKeyHash  = "OPERATOR_KEY_HASH"
+	EnvStage            = "STAGE"
+	EnvScheduleTimezone = "SCHEDULE_TIMEZONE"
+	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
+	EnvLocalKey         = "STAFFSYNC_LOCAL_KEY"
+	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
+)
+
+// Config is what every function needs to know about its deployment.
+type Config struct {
+	Stage            string
+	Tables           store.Tables
+	EventBusName     string
+	KMSKeyID         string
+	OperatorKeyHash  string
+	ScheduleTimezone string
+	// DynamoDBEndpoint overrides the DynamoDB endpoint (local runs and tests).
+	DynamoDBEndpoint string
+	// PublicBaseURL is where the API is reachable from the vendors (webhook registration).
+	PublicBaseURL string
+}
+
+// FromEnv reads the configuration. Missing table names fall back to the local runner's
+// defaults so that a developer can start a function without setting a dozen variables; an
+// invalid time zone is an error because schedules would otherwise fire at the wrong hour.
+func FromEnv() (Config, error) {
+	c := Config{
+		Stage: get(EnvStage, "dev"),
+		Tables: store.Tables{
+			Tenants:  get(EnvTenantsTable, "staffsync-tenants"),
+			Mappings: get(EnvMappingsTable, "staffsync-mappings"),
+			Protocol: get(EnvProtocolTable, "staffsync-protocol"),
+		},
+		EventBusName:     get(EnvEventBusName, "staffsync"),
+		KMSKeyID:         os.Getenv(EnvKMSKeyID),
+		OperatorKeyHash:  os.Getenv(EnvOperatorKeyHash),
+		ScheduleTimezone: get(EnvScheduleTimezone, domain.DefaultScheduleTimezone),
+		DynamoDBEndpoint: os.Getenv(EnvDynamoDBEndpoint),
+		PublicBaseURL:    os.Getenv(EnvPublicBaseURL),
+	}
+	if _, err := schedule.LoadLocation(c.ScheduleTimezone); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvScheduleTimezone, err)
+	}
+	return c, nil
+}
+
+func get(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,142 @@
+package deploy
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+const root = "../.."
+
+func load(t *testing.T) *Template {
+	t.Helper()
+	tpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func specs() []store.TableSpec {
+	return store.Tables{Tenants: "t", Mappings: "m", Protocol: "p"}.Specs()
+}
+
+// TestTemplateMatchesCode is the check that runs on the real files.
+func TestTemplateMatchesCode(t *testing.T) {
+	tpl := load(t)
+	if len(tpl.Functions()) == 0 {
+		t.Fatal("template has no functions")
+	}
+	for _, err := range Check(tpl, root, domain.Timetable, specs()) {
+		t.Error(err)
+	}
+}
+
+// dispatchTemplate returns a template whose dispatch function carries the whole timetable,
+// as the template does once dispatch exists, so that one-sided changes can be shown.
+func dispatchTemplate(t *testing.T) *Template {
+	tpl := load(t)
+	events := map[string]any{}
+	for _, s := range domain.Timetable {
+		events[s.Name] = map[string]any{"Type": "ScheduleV2", "Properties": map[string]any{
+			"ScheduleExpression":         s.Expression,
+			"ScheduleExpressionTimezone": map[string]any{"Ref": "ScheduleTimezone"},
+			"Input":                      `{"phase":"` + string(s.Phase) + `","mode":"` + string(s.Mode) + `","scheduled_time":"<aws.scheduler.scheduled-time>"}`,
+		}}
+	}
+	if _, ok := tpl.Resources[DispatchFunction]; !ok {
+		tpl.Resources[DispatchFunction] = Resource{Type: "AWS::Serverless::Function", Properties: map[string]any{"Events": events}}
+	}
+	return tpl
+}
+
+func TestScheduleChangedOnOneSideFails(t *testing.T) {
+	if errs := CheckSchedules(dispatchTemplate(t), domain.Timetable); len(errs) != 0 {
+		t.Fatalf("consistent template rejected: %v", errs)
+	}
+	changedTimetable := append([]domain.Schedule(nil), domain.Timetable...)
+	changedTimetable[0].Expression = "cron(5 5 * * ? *)"
+	extra := append(append([]domain.Schedule(nil), domain.Timetable...), domain.Schedule{Name: "Extra", Expression: "cron(0 1 * * ? *)", Phase: domain.PhaseUsers, Mode: domain.ModeFull})
+
+	mutate := func(name string, f func(p map[string]any)) *Template {
+		tpl := dispatchTemplate(t)
+		ev := asMap(asMap(tpl.Resources[DispatchFunction].Properties["Events"])[name])
+		f(asMap(ev["Properties"]))
+		return tpl
+	}
+	cases := []struct {
+		name      string
+		tpl       *Template
+		timetable []domain.Schedule
+		want      string
+	}{
+		{"timetable changed", dispatchTemplate(t), changedTimetable, "timetable has"},
+		{"timetable entry added", dispatchTemplate(t), extra, "has no ScheduleV2 event"},
+		{"template expression changed", mutate("UsersFullDaily", func(p map[string]any) { p["ScheduleExpression"] = "cron(0 6 * * ? *)" }), domain.Timetable, "template has"},
+		{"invalid cron", mutate("UsersFullDaily", func(p map[string]any) { p["ScheduleExpression"] = "cron(0 5 * * *)" }), domain.Timetable, "fields"},
+		{"bad time zone", mutate("UsersFullDaily", func(p map[string]any) { p["ScheduleExpressionTimezone"] = "Europe/Berlinn" }), domain.Timetable, "IANA"},
+		{"input not JSON", mutate("UsersFullDaily", func(p map[string]any) { p["Input"] = `{"phase":` }), domain.Timetable, "not valid JSON"},
+		{"input wrong mode", mutate("UsersPartial4h", func(p map[string]any) { p["Input"] = `{"phase":"users","mode":"full","scheduled_time":"<aws.scheduler.scheduled-time>"}` }), domain.Timetable, "want phase users, mode partial"},
+	}
+	for _, c := range cases {
+		errs := CheckSchedules(c.tpl, c.timetable)
+		if !containsErr(errs, c.want) {
+			t.Errorf("%s: errors %v, want one containing %q", c.name, errs, c.want)
+		}
+	}
+}
+
+func TestTableKeyChangedOnOneSideFails(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(tpl *Template, specs []store.TableSpec)
+		want   string
+	}{
+		{"code renames the TTL attribute", func(_ *Template, s []store.TableSpec) { s[2].TTL = "expires_at" }, "TTL attribute"},
+		{"code renames a GSI", func(_ *Template, s []store.TableSpec) { s[1].Indexes[0].Name = "byTarget" }, "GSIs"},
+		{"code changes a GSI key", func(_ *Template, s []store.TableSpec) { s[0].Indexes[0].PK = "bg" }, "GSIs"},
+		{"template drops the GSI", func(tpl *Template, _ []store.TableSpec) {
+			delete(tpl.Resources["MappingsTable"].Properties, "GlobalSecondaryIndexes")
+		}, "GSIs"},
+		{"template changes the sort key", func(tpl *Template, _ []store.TableSpec) {
+			ks := asSlice(tpl.Resources["ProtocolTable"].Properties["KeySchema"])
+			asMap(ks[1])["AttributeName"] = "ts"
+		}, "KeySchema"},
+		{"template changes the TTL attribute", func(tpl *Template, _ []store.TableSpec) {
+			asMap(tpl.Resources["ProtocolTable"].Properties["TimeToLiveSpecification"])["AttributeName"] = "ttl"
+		}, "TTL attribute"},
+		{"template drops deletion protection", func(tpl *Template, _ []store.TableSpec) {
+			delete(tpl.Resources["TenantsTable"].Properties, "DeletionProtectionEnabled")
+		}, "DeletionProtectionEnabled"},
+	}
+	for _, c := range cases {
+		tpl, s := load(t), specs()
+		for i := range s {
+			s[i].Indexes = append([]store.Index(nil), s[i].Indexes...)
+		}
+		c.mutate(tpl, s)
+		if errs := CheckTables(tpl, s); !containsErr(errs, c.want) {
+			t.Errorf("%s: errors %v, want one containing %q", c.name, errs, c.want)
+		}
+	}
+}
+
+func TestMissingBuildTargetFails(t *testing.T) {
+	tpl := load(t)
+	tpl.Resources["GhostFunction"] = Resource{Type: "AWS::Serverless::Function", Metadata: map[string]any{"BuildMethod": "makefile"}, Properties: map[string]any{"CodeUri": "."}}
+	if errs := Check(tpl, root, domain.Timetable, specs()); !containsErr(errs, "no build-GhostFunction target") {
+		t.Fatalf("errors %v", errs)
+	}
+}
+
+func containsErr(errs []error, s string) bool {
+	for _, e := range errs {
+		if strings.Contains(e.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
