@@ -79,7 +79,9 @@ func TestScheduleChangedOnOneSideFails(t *testing.T) {
 		{"invalid cron", mutate("UsersFullDaily", func(p map[string]any) { p["ScheduleExpression"] = "cron(0 5 * * *)" }), domain.Timetable, "fields"},
 		{"bad time zone", mutate("UsersFullDaily", func(p map[string]any) { p["ScheduleExpressionTimezone"] = "Europe/Berlinn" }), domain.Timetable, "IANA"},
 		{"input not JSON", mutate("UsersFullDaily", func(p map[string]any) { p["Input"] = `{"phase":` }), domain.Timetable, "not valid JSON"},
-		{"input wrong mode", mutate("UsersPartial4h", func(p map[string]any) { p["Input"] = `{"phase":"users","mode":"full","scheduled_time":"<aws.scheduler.scheduled-time>"}` }), domain.Timetable, "want phase users, mode partial"},
+		{"input wrong mode", mutate("UsersPartial4h", func(p map[string]any) {
+			p["Input"] = `{"phase":"users","mode":"full","scheduled_time":"<aws.scheduler.scheduled-time>"}`
+		}), domain.Timetable, "want phase users, mode partial"},
 	}
 	for _, c := range cases {
 		errs := CheckSchedules(c.tpl, c.timetable)
