@@ -1,0 +1,513 @@
+// Package usersync plans the employee sync (Personio → Staffomatic users). Plan is a pure
+// function: it takes the selected Personio employees, the Staffomatic users and the stored
+// user mappings and returns the actions that make Staffomatic match Personio, each with its
+// reason. Loading and applying live elsewhere, so every rule of DESIGN §1.3 is tested here
+// without a network.
+package usersync
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Employee is a selected Personio employee, reduced to what the user sync manages.
+type Employee struct {
+	PersonioID string
+	FirstName  string
+	LastName   string
+	Email      string
+	Status     string
+	Office     string
+	Department string
+	Team       string
+	// HireDate and LastWorkingDay are "YYYY-MM-DD" or empty.
+	HireDate       string
+	LastWorkingDay string
+	WeeklyHours    *float64
+	// Entitlements is the absence entitlement in days per Personio time-off type id.
+	Entitlements map[string]float64
+}
+
+// User is a Staffomatic user as the sync sees it.
+type User struct {
+	ID              string
+	CustomID        string
+	Email           string
+	FirstName       string
+	LastName        string
+	Locked          bool
+	InvitationState string
+	DepartmentIDs   []string
+	WeeklyHours     *float64
+	VacationDays    *float64
+}
+
+// Link is the stored mapping of one employee to one Staffomatic user.
+type Link struct {
+	PersonioID string
+	UserID     string
+	// Invited records that staffsync sent (or found) the user's invitation, so it is never
+	// sent twice.
+	Invited bool
+	// LockedBySync records that the lock on the user is staffsync's (hire date or last
+	// working day), so only such a lock is ever lifted; a lock set by an admin stays.
+	LockedBySync bool
+}
+
+// Settings are the tenant settings that shape the user sync (DESIGN §1.2).
+type Settings struct {
+	EnablePersonioHireDate       bool
+	EnablePersonioLastWorkingDay bool
+	InviteStaffomaticUsers       bool
+	// EntitlementTypeIDs are fallback_personio_time_off_type_ids_for_entitlements: the
+	// user's vacation entitlement in Staffomatic is the sum of these types' entitlements.
+	// Empty: the entitlement is not managed.
+	EntitlementTypeIDs []string
+}
+
+// Placement resolves where an employee belongs in Staffomatic, from the workspace sync's
+// mappings: the location of the office and the departments of department and team.
+type Placement struct {
+	LocationID    string
+	DepartmentIDs []string
+}
+
+// Input is everything Plan needs.
+type Input struct {
+	// Employees are the selected employees in scope of this run (all selected ones in a full
+	// run, changed ones in a partial run, named ones in a targeted run).
+	Employees []Employee
+	// Users are all Staffomatic users of the account (any state), needed for matching.
+	Users []User
+	// Links are the stored user mappings of the tenant.
+	Links    []Link
+	Settings Settings
+	// Today is the current date in the Staffomatic account's time zone, "YYYY-MM-DD".
+	Today string
+	// Place returns an employee's placement; nil or an empty result leaves departments alone.
+	Place func(Employee) Placement
+	// MissingAttributes are required Personio attributes the credential does not expose.
+	MissingAttributes []string
+}
+
+// ActionKind names what an action does.
+type ActionKind string
+
+const (
+	// ActCreate creates the user (with custom_id), locked and/or invited as flagged.
+	ActCreate ActionKind = "create_user"
+	// ActLink stores the mapping of an employee to an existing user (no Staffomatic write).
+	ActLink ActionKind = "link_user"
+	// ActUpdate writes changed master data.
+	ActUpdate ActionKind = "update_user"
+	ActLock   ActionKind = "lock_user"
+	ActUnlock ActionKind = "unlock_user"
+	ActInvite ActionKind = "invite_user"
+	// ActConflict reports an employee that cannot be matched safely; nothing is written.
+	ActConflict ActionKind = "conflict"
+	// ActSkip reports an employee deliberately not synced, with the reason.
+	ActSkip ActionKind = "skip"
+	// ActFail stops the run before any write (for example hidden required attributes).
+	ActFail ActionKind = "fail"
+)
+
+// Writes reports whether the action writes to Staffomatic.
+func (k ActionKind) Writes() bool {
+	switch k {
+	case ActCreate, ActUpdate, ActLock, ActUnlock, ActInvite:
+		return true
+	}
+	return false
+}
+
+// Fields are the master data staffsync writes to a user.
+type Fields struct {
+	FirstName     string   `json:"first_name,omitempty"`
+	LastName      string   `json:"last_name,omitempty"`
+	Email         string   `json:"email,omitempty"`
+	CustomID      string   `json:"custom_id,omitempty"`
+	LocationID    string   `json:"location_id,omitempty"`
+	DepartmentIDs []string `json:"department_ids,omitempty"`
+	WeeklyHours   *float64 `json:"weekly_hours,omitempty"`
+	VacationDays  *float64 `json:"vacation_days,omitempty"`
+}
+
+// Change is one field that differs, for the protocol and the dry-run preview.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// Match says how an employee was matched to a user.
+type Match string
+
+const (
+	MatchMapping  Match = "mapping"
+	MatchCustomID Match = "custom_id"
+	MatchEmail    Match = "email"
+	MatchNone     Match = "none"
+	MatchConflict Match = "conflict"
+)
+
+// Action is one planned step with its reason.
+type Action struct {
+	Kind       ActionKind `json:"kind"`
+	PersonioID string     `json:"personio_id,omitempty"`
+	UserID     string     `json:"user_id,omitempty"`
+	// UserIDs lists the users involved in a conflict.
+	UserIDs []string `json:"user_ids,omitempty"`
+	Match   Match    `json:"match,omitempty"`
+	// Fields are the complete data of a create and the changed data of an update.
+	Fields  *Fields  `json:"fields,omitempty"`
+	Changes []Change `json:"changes,omitempty"`
+	// Lock and Invite qualify a create: create locked, or send the invitation with it.
+	Lock   bool `json:"lock,omitempty"`
+	Invite bool `json:"invite,omitempty"`
+	// LockedBySync is stored in the mapping after a lock or create.
+	LockedBySync bool `json:"locked_by_sync,omitempty"`
+	// MarkInvited sets the mapping's Invited flag (an invitation found already sent).
+	MarkInvited bool   `json:"mark_invited,omitempty"`
+	Reason      string `json:"reason"`
+}
+
+// Plan is the ordered list of actions of one run.
+type Plan struct {
+	Actions []Action `json:"actions"`
+}
+
+// Writes counts the actions that write to Staffomatic.
+func (p Plan) Writes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind.Writes() {
+			n++
+		}
+	}
+	return n
+}
+
+// Count returns the number of actions per kind.
+func (p Plan) Count() map[ActionKind]int {
+	out := map[ActionKind]int{}
+	for _, a := range p.Actions {
+		out[a.Kind]++
+	}
+	return out
+}
+
+// Today returns the date of now in the Staffomatic account's time zone, "YYYY-MM-DD": hire
+// dates and last working days are calendar days of the account, not of UTC.
+func Today(now time.Time, loc *time.Location) string { return now.In(loc).Format(time.DateOnly) }
+
+// NormalizeEmail is how e-mails are compared: trimmed and case-insensitive.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Matching is the outcome of matching one employee.
+type Matching struct {
+	Match   Match
+	UserID  string
+	UserIDs []string
+	Reason  string
+}
+
+// MatchAll matches every employee to at most one user: first by the stored mapping, then
+// by custom_id = Personio id, then by e-mail. A user can belong to one employee only, so
+// matches by stronger evidence claim users first; a weaker match that would reuse a claimed
+// user, an e-mail shared by two users, a custom_id on two users, and an employee without
+// e-mail that nothing else matches are conflicts. The employee selection route
+// and Compute both use it, so the preview and the sync never disagree.
+func MatchAll(employees []Employee, users []User, links []Link) map[string]Matching {
+	byID := make(map[string]*User, len(users))
+	byCustom := map[string][]string{}
+	byEmail := map[string][]string{}
+	for i := range users {
+		u := &users[i]
+		byID[u.ID] = u
+		if c := strings.TrimSpace(u.CustomID); c != "" {
+			byCustom[c] = append(byCustom[c], u.ID)
+		}
+		if e := NormalizeEmail(u.Email); e != "" {
+			byEmail[e] = append(byEmail[e], u.ID)
+		}
+	}
+	linkOf := map[string]string{}  // personio id → user id
+	ownerOf := map[string]string{} // user id → personio id (from stored mappings)
+	for _, l := range links {
+		linkOf[l.PersonioID] = l.UserID
+		ownerOf[l.UserID] = l.PersonioID
+	}
+	out := make(map[string]Matching, len(employees))
+	claimed := map[string]string{} // user id → personio id, within this plan
+	claim := func(pid, uid string, m Match, reason string) bool {
+		if owner, ok := claimed[uid]; ok && owner != pid {
+			out[pid] = Matching{Match: MatchConflict, UserIDs: []string{uid},
+				Reason: fmt.Sprintf("Staffomatic user %s is already matched to Personio employee %s", uid, owner)}
+			return false
+		}
+		if owner, ok := ownerOf[uid]; ok && owner != pid {
+			out[pid] = Matching{Match: MatchConflict, UserIDs: []string{uid},
+				Reason: fmt.Sprintf("Staffomatic user %s is already mapped to Personio employee %s", uid, owner)}
+			return false
+		}
+		claimed[uid] = pid
+		out[pid] = Matching{Match: m, UserID: uid, Reason: reason}
+		return true
+	}
+	sorted := slices.Clone(employees)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].PersonioID < sorted[j].PersonioID })
+	// Pass 1: stored mappings whose user still exists.
+	for _, e := range sorted {
+		if uid, ok := linkOf[e.PersonioID]; ok && byID[uid] != nil {
+			claim(e.PersonioID, uid, MatchMapping, "mapped earlier")
+		}
+	}
+	// Pass 2: custom_id = Personio id.
+	for _, e := range sorted {
+		if _, done := out[e.PersonioID]; done {
+			continue
+		}
+		switch ids := byCustom[e.PersonioID]; len(ids) {
+		case 0:
+		case 1:
+			claim(e.PersonioID, ids[0], MatchCustomID, "custom_id equals the Personio id")
+		default:
+			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(ids),
+				Reason: fmt.Sprintf("%d Staffomatic users carry custom_id %s; remove it from all but one", len(ids), e.PersonioID)}
+		}
+	}
+	// Pass 3: e-mail. Two unmatched employees with one e-mail cannot both own its user, and
+	// picking one would be a guess, so both are conflicts.
+	sharedEmail := map[string][]string{}
+	for _, e := range sorted {
+		if _, done := out[e.PersonioID]; !done {
+			if email := NormalizeEmail(e.Email); email != "" {
+				sharedEmail[email] = append(sharedEmail[email], e.PersonioID)
+			}
+		}
+	}
+	for _, e := range sorted {
+		if _, done := out[e.PersonioID]; done {
+			continue
+		}
+		email := NormalizeEmail(e.Email)
+		if email == "" {
+			out[e.PersonioID] = Matching{Match: MatchConflict,
+				Reason: "the Personio employee has no e-mail and no Staffomatic user carries its id in custom_id; add an e-mail in Personio or set custom_id in Staffomatic"}
+			continue
+		}
+		if pids := sharedEmail[email]; len(pids) > 1 {
+			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(byEmail[email]),
+				Reason: fmt.Sprintf("e-mail %s belongs to %d Personio employees (%s); give each its own e-mail", email, len(pids), strings.Join(pids, ", "))}
+			continue
+		}
+		switch ids := byEmail[email]; len(ids) {
+		case 0:
+			out[e.PersonioID] = Matching{Match: MatchNone, Reason: "no Staffomatic user with this id or e-mail"}
+		case 1:
+			claim(e.PersonioID, ids[0], MatchEmail, "e-mail matches")
+		default:
+			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(ids),
+				Reason: fmt.Sprintf("e-mail %s matches %d Staffomatic users; merge or change them", email, len(ids))}
+		}
+	}
+	return out
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// Compute plans the actions of one run.
+func Compute(in Input) Plan {
+	if len(in.MissingAttributes) > 0 {
+		missing := slices.Clone(in.MissingAttributes)
+		slices.Sort(missing)
+		return Plan{Actions: []Action{{Kind: ActFail,
+			Reason: "the Personio credential does not expose these required attributes: " + strings.Join(missing, ", ") +
+				"; allow them in Personio (Settings → Integrations → API credentials → readable attributes); nothing was changed"}}}
+	}
+	matches := MatchAll(in.Employees, in.Users, in.Links)
+	users := make(map[string]*User, len(in.Users))
+	for i := range in.Users {
+		users[in.Users[i].ID] = &in.Users[i]
+	}
+	links := make(map[string]Link, len(in.Links))
+	for _, l := range in.Links {
+		links[l.PersonioID] = l
+	}
+	emps := slices.Clone(in.Employees)
+	sort.Slice(emps, func(i, j int) bool { return emps[i].PersonioID < emps[j].PersonioID })
+
+	var plan Plan
+	add := func(a Action) { plan.Actions = append(plan.Actions, a) }
+	for _, e := range emps {
+		m := matches[e.PersonioID]
+		want := desired(e, in)
+		lock, lockReason := lockState(e, in)
+		switch m.Match {
+		case MatchConflict:
+			add(Action{Kind: ActConflict, PersonioID: e.PersonioID, UserIDs: m.UserIDs, Match: MatchConflict, Reason: m.Reason})
+			continue
+		case MatchNone:
+			if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
+				add(Action{Kind: ActSkip, PersonioID: e.PersonioID, Reason: "last working day " + e.LastWorkingDay +
+					" has passed; no Staffomatic user is created for a leaver (every user counts towards the licence)"})
+				continue
+			}
+			invite := in.Settings.InviteStaffomaticUsers && !lock && want.Email != ""
+			reason := "new employee: " + m.Reason
+			if lock {
+				reason += "; created locked: " + lockReason
+			}
+			add(Action{Kind: ActCreate, PersonioID: e.PersonioID, Match: MatchNone, Fields: &want,
+				Lock: lock, Invite: invite, LockedBySync: lock, Reason: reason})
+			continue
+		}
+
+		u := users[m.UserID]
+		link, linked := links[e.PersonioID]
+		if !linked || link.UserID != u.ID {
+			add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, Reason: m.Reason})
+			link = Link{PersonioID: e.PersonioID, UserID: u.ID}
+		}
+		if f, changes := diff(*u, want); len(changes) > 0 {
+			add(Action{Kind: ActUpdate, PersonioID: e.PersonioID, UserID: u.ID, Fields: &f, Changes: changes,
+				Reason: "Personio is the leading system; overwriting " + changedNames(changes) + " in Staffomatic"})
+		}
+		switch {
+		case lock && !u.Locked:
+			add(Action{Kind: ActLock, PersonioID: e.PersonioID, UserID: u.ID, LockedBySync: true, Reason: lockReason})
+		case !lock && u.Locked && link.LockedBySync:
+			add(Action{Kind: ActUnlock, PersonioID: e.PersonioID, UserID: u.ID, Reason: unlockReason(e, in)})
+		}
+		if in.Settings.InviteStaffomaticUsers && !link.Invited && !lock && (!u.Locked || link.LockedBySync) {
+			switch {
+			case NormalizeEmail(want.Email) == "":
+			case u.InvitationState == "accepted" || u.InvitationState == "pending":
+				// Already invited outside staffsync: remember it, never send a second one.
+				add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, MarkInvited: true,
+					Reason: "invitation already " + u.InvitationState + " in Staffomatic; not sent again"})
+			default:
+				add(Action{Kind: ActInvite, PersonioID: e.PersonioID, UserID: u.ID, Reason: "first sync of this user: invitation sent once"})
+			}
+		}
+	}
+	return plan
+}
+
+// desired returns the master data Personio prescribes for the employee's user.
+func desired(e Employee, in Input) Fields {
+	f := Fields{
+		FirstName: strings.TrimSpace(e.FirstName),
+		LastName:  strings.TrimSpace(e.LastName),
+		Email:     strings.TrimSpace(e.Email),
+		CustomID:  e.PersonioID,
+	}
+	if in.Place != nil {
+		p := in.Place(e)
+		f.LocationID = p.LocationID
+		f.DepartmentIDs = sortedCopy(p.DepartmentIDs)
+	}
+	if e.WeeklyHours != nil {
+		h := *e.WeeklyHours
+		f.WeeklyHours = &h
+	}
+	if len(in.Settings.EntitlementTypeIDs) > 0 {
+		sum := 0.0
+		for _, id := range in.Settings.EntitlementTypeIDs {
+			sum += e.Entitlements[id]
+		}
+		sum = math.Round(sum*100) / 100
+		f.VacationDays = &sum
+	}
+	return f
+}
+
+// lockState says whether the user must be locked today, and why.
+func lockState(e Employee, in Input) (bool, string) {
+	if in.Settings.EnablePersonioHireDate && e.HireDate != "" && in.Today < e.HireDate {
+		return true, "hire date " + e.HireDate + " is in the future; the user stays locked and uninvited until then"
+	}
+	if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
+		return true, "last working day " + e.LastWorkingDay + " has passed; user locked (a locked user is still billed by Staffomatic until deleted)"
+	}
+	return false, ""
+}
+
+func unlockReason(e Employee, in Input) string {
+	if in.Settings.EnablePersonioHireDate && e.HireDate != "" && in.Today >= e.HireDate {
+		return "hire date " + e.HireDate + " reached; user unlocked"
+	}
+	return "the reason staffsync locked this user no longer holds; user unlocked"
+}
+
+// diff returns the fields of want that differ from u. Departments are only added, never
+// removed: memberships staffsync did not add are the admin's. The location is set at
+// creation only, because Staffomatic's users belong to locations through the locations'
+// member lists, which the workspace sync maintains.
+func diff(u User, want Fields) (Fields, []Change) {
+	var f Fields
+	var ch []Change
+	if want.FirstName != u.FirstName {
+		f.FirstName = want.FirstName
+		ch = append(ch, Change{"first_name", u.FirstName, want.FirstName})
+	}
+	if want.LastName != u.LastName {
+		f.LastName = want.LastName
+		ch = append(ch, Change{"last_name", u.LastName, want.LastName})
+	}
+	if want.Email != "" && NormalizeEmail(want.Email) != NormalizeEmail(u.Email) {
+		f.Email = want.Email
+		ch = append(ch, Change{"email", u.Email, want.Email})
+	}
+	if want.CustomID != u.CustomID {
+		f.CustomID = want.CustomID
+		ch = append(ch, Change{"custom_id", u.CustomID, want.CustomID})
+	}
+	var missing []string
+	for _, d := range want.DepartmentIDs {
+		if !slices.Contains(u.DepartmentIDs, d) {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) > 0 {
+		f.DepartmentIDs = append(sortedCopy(u.DepartmentIDs), missing...)
+		slices.Sort(f.DepartmentIDs)
+		ch = append(ch, Change{"department_ids", strings.Join(sortedCopy(u.DepartmentIDs), ","), strings.Join(f.DepartmentIDs, ",")})
+	}
+	if want.WeeklyHours != nil && !floatEq(u.WeeklyHours, *want.WeeklyHours) {
+		f.WeeklyHours = want.WeeklyHours
+		ch = append(ch, Change{"weekly_hours", fmtFloat(u.WeeklyHours), fmtFloat(want.WeeklyHours)})
+	}
+	if want.VacationDays != nil && !floatEq(u.VacationDays, *want.VacationDays) {
+		f.VacationDays = want.VacationDays
+		ch = append(ch, Change{"vacation_days", fmtFloat(u.VacationDays), fmtFloat(want.VacationDays)})
+	}
+	return f, ch
+}
+
+func floatEq(have *float64, want float64) bool {
+	return have != nil && math.Abs(*have-want) < 0.005
+}
+
+func fmtFloat(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprintf("%g", *v)
+}
+
+func changedNames(ch []Change) string {
+	names := make([]string, len(ch))
+	for i, c := range ch {
+		names[i] = c.Field
+	}
+	return strings.Join(names, ", ")
+}

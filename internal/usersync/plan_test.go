@@ -1,0 +1,368 @@
+package usersync
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func f(v float64) *float64 { return &v }
+
+// emp and usr build records whose master data already agree, so each case states only the
+// difference it is about.
+func emp(id, email string) Employee {
+	return Employee{PersonioID: id, FirstName: "First" + id, LastName: "Last" + id, Email: email, Status: "active"}
+}
+
+func usr(id, customID, email, personioID string) User {
+	return User{ID: id, CustomID: customID, Email: email, FirstName: "First" + personioID, LastName: "Last" + personioID}
+}
+
+// step is the expected shape of one action.
+type step struct {
+	kind    ActionKind
+	pid     string
+	uid     string
+	match   Match
+	reason  string // substring
+	lock    bool
+	invite  bool
+	changes string // comma-separated changed field names
+}
+
+func check(t *testing.T, got Plan, want []step) {
+	t.Helper()
+	if len(got.Actions) != len(want) {
+		t.Fatalf("got %d actions, want %d:\n%s", len(got.Actions), len(want), dump(got))
+	}
+	for i, w := range want {
+		a := got.Actions[i]
+		if a.Kind != w.kind || a.PersonioID != w.pid || (w.uid != "" && a.UserID != w.uid) || (w.match != "" && a.Match != w.match) ||
+			a.Lock != w.lock || a.Invite != w.invite || !strings.Contains(a.Reason, w.reason) ||
+			(w.changes != "" && changedNames(a.Changes) != strings.ReplaceAll(w.changes, ",", ", ")) {
+			t.Errorf("action %d = %+v\nwant %+v\nplan:\n%s", i, a, w, dump(got))
+		}
+		if a.Reason == "" {
+			t.Errorf("action %d has no reason", i)
+		}
+	}
+}
+
+func dump(p Plan) string {
+	var b strings.Builder
+	for _, a := range p.Actions {
+		b.WriteString("  " + string(a.Kind) + " " + a.PersonioID + "→" + a.UserID + " " + string(a.Match) + " " + changedNames(a.Changes) + ": " + a.Reason + "\n")
+	}
+	return b.String()
+}
+
+func TestMatchingAndConflicts(t *testing.T) {
+	cases := []struct {
+		name  string
+		in    Input
+		want  []step
+		match map[string]Match
+	}{
+		{
+			name: "new employee is created with custom_id",
+			in:   Input{Employees: []Employee{emp("1", "a@x.de")}},
+			want: []step{{kind: ActCreate, pid: "1", match: MatchNone, reason: "new employee"}},
+		},
+		{
+			name: "stored mapping matches even when e-mail and custom_id differ",
+			in: Input{Employees: []Employee{emp("1", "new@x.de")}, Users: []User{usr("u1", "1", "old@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
+		},
+		{
+			name: "custom_id match is linked without writes",
+			in:   Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "a@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchCustomID}},
+		},
+		{
+			name: "custom_id wins over e-mail",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")},
+				Users: []User{usr("u1", "", "a@x.de", "9"), usr("u2", "1", "other@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchCustomID}, {kind: ActUpdate, pid: "1", uid: "u2", changes: "email"}},
+		},
+		{
+			name: "e-mail match is case-insensitive and trimmed and sets custom_id",
+			in:   Input{Employees: []Employee{emp("1", " Anna.B@X.de ")}, Users: []User{usr("u1", "", "anna.b@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
+		},
+		{
+			name: "employee without e-mail and no custom_id is a conflict",
+			in:   Input{Employees: []Employee{emp("1", "")}},
+			want: []step{{kind: ActConflict, pid: "1", reason: "no e-mail"}},
+		},
+		{
+			name: "employee without e-mail matched by custom_id is fine",
+			in:   Input{Employees: []Employee{emp("1", "")}, Users: []User{usr("u1", "1", "", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchCustomID}},
+		},
+		{
+			name: "e-mail matching two users is a conflict",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")},
+				Users: []User{usr("u1", "", "a@x.de", "1"), usr("u2", "", "A@x.de", "1")}},
+			want: []step{{kind: ActConflict, pid: "1", reason: "matches 2 Staffomatic users"}},
+		},
+		{
+			name: "custom_id on two users is a conflict",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")},
+				Users: []User{usr("u1", "1", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")}},
+			want: []step{{kind: ActConflict, pid: "1", reason: "2 Staffomatic users carry custom_id 1"}},
+		},
+		{
+			name: "user already mapped to another employee is a conflict",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "2", "a@x.de", "2")},
+				Links: []Link{{PersonioID: "2", UserID: "u1"}}},
+			want: []step{{kind: ActConflict, pid: "1", reason: "already mapped to Personio employee 2"}},
+		},
+		{
+			name: "user claimed by custom_id in this run is a conflict for the e-mail match",
+			in: Input{Employees: []Employee{emp("1", "a@x.de"), emp("2", "b@x.de")},
+				Users: []User{usr("u1", "2", "a@x.de", "2")}},
+			want: []step{
+				{kind: ActConflict, pid: "1", reason: "already matched to Personio employee 2"},
+				{kind: ActLink, pid: "2", uid: "u1", match: MatchCustomID},
+				{kind: ActUpdate, pid: "2", uid: "u1", changes: "email"},
+			},
+		},
+		{
+			name: "two employees sharing one e-mail are both conflicts",
+			in:   Input{Employees: []Employee{emp("1", "team@x.de"), emp("2", "Team@x.de")}},
+			want: []step{
+				{kind: ActConflict, pid: "1", reason: "belongs to 2 Personio employees (1, 2)"},
+				{kind: ActConflict, pid: "2", reason: "belongs to 2 Personio employees (1, 2)"},
+			},
+		},
+		{
+			name: "mapping to a deleted user falls back to e-mail",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u2", "", "a@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "gone"}}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u2", changes: "custom_id"}},
+		},
+		{
+			name: "deselected employee's user is left untouched",
+			in: Input{Employees: nil, Users: []User{usr("u1", "1", "a@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}, Settings: Settings{EnablePersonioLastWorkingDay: true}, Today: "2030-01-01"},
+			want: nil,
+		},
+		{
+			name: "Staffomatic edit is overwritten",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")},
+				Users: []User{{ID: "u1", CustomID: "1", Email: "a@x.de", FirstName: "First1", LastName: "Edited"}},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name", reason: "Personio is the leading system"}},
+		},
+		{
+			name: "unchanged mapped user needs nothing",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "A@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: nil,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			check(t, Compute(c.in), c.want)
+		})
+	}
+}
+
+func TestCreateCarriesAllFields(t *testing.T) {
+	e := emp("7", "g@x.de")
+	e.WeeklyHours = f(38.5)
+	e.Entitlements = map[string]float64{"10": 24, "11": 2.5, "12": 99}
+	p := Compute(Input{Employees: []Employee{e}, Settings: Settings{EntitlementTypeIDs: []string{"10", "11"}},
+		Place: func(Employee) Placement { return Placement{LocationID: "L1", DepartmentIDs: []string{"d2", "d1"}} }})
+	if len(p.Actions) != 1 || p.Actions[0].Kind != ActCreate {
+		t.Fatalf("plan %s", dump(p))
+	}
+	got := p.Actions[0].Fields
+	if got.CustomID != "7" || got.Email != "g@x.de" || got.FirstName != "First7" || got.LocationID != "L1" ||
+		strings.Join(got.DepartmentIDs, ",") != "d1,d2" || *got.WeeklyHours != 38.5 || *got.VacationDays != 26.5 {
+		t.Fatalf("fields %+v", got)
+	}
+}
+
+func TestEntitlementSums(t *testing.T) {
+	cases := []struct {
+		name    string
+		types   []string
+		ent     map[string]float64
+		have    *float64
+		changes int
+		want    *float64
+	}{
+		{"sum of configured types", []string{"1", "2"}, map[string]float64{"1": 20, "2": 5, "3": 10}, f(20), 1, f(25)},
+		{"type missing on the employee counts zero", []string{"1", "4"}, map[string]float64{"1": 20}, f(0), 1, f(20)},
+		{"equal sum needs no write", []string{"1", "2"}, map[string]float64{"1": 20, "2": 5}, f(25), 0, nil},
+		{"half days kept", []string{"1"}, map[string]float64{"1": 12.5}, nil, 1, f(12.5)},
+		{"setting empty: not managed", nil, map[string]float64{"1": 20}, f(3), 0, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := emp("1", "a@x.de")
+			e.Entitlements = c.ent
+			u := usr("u1", "1", "a@x.de", "1")
+			u.VacationDays = c.have
+			p := Compute(Input{Employees: []Employee{e}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}},
+				Settings: Settings{EntitlementTypeIDs: c.types}})
+			if len(p.Actions) != c.changes {
+				t.Fatalf("plan %s", dump(p))
+			}
+			if c.want != nil && *p.Actions[0].Fields.VacationDays != *c.want {
+				t.Fatalf("vacation days %v, want %v", *p.Actions[0].Fields.VacationDays, *c.want)
+			}
+		})
+	}
+}
+
+func TestHireDateAndLastWorkingDay(t *testing.T) {
+	on := Settings{EnablePersonioHireDate: true, EnablePersonioLastWorkingDay: true, InviteStaffomaticUsers: true}
+	withDates := func(hire, lwd string) Employee {
+		e := emp("1", "a@x.de")
+		e.HireDate, e.LastWorkingDay = hire, lwd
+		return e
+	}
+	mapped := func(locked, lockedBySync, invited bool) ([]User, []Link) {
+		u := usr("u1", "1", "a@x.de", "1")
+		u.Locked = locked
+		return []User{u}, []Link{{PersonioID: "1", UserID: "u1", LockedBySync: lockedBySync, Invited: invited}}
+	}
+	cases := []struct {
+		name     string
+		settings Settings
+		emp      Employee
+		mapped   bool
+		locked   bool
+		bySync   bool
+		invited  bool
+		today    string
+		want     []step
+	}{
+		{name: "future hire date: created locked, not invited", settings: on, emp: withDates("2026-12-01", ""), today: "2026-11-30",
+			want: []step{{kind: ActCreate, pid: "1", lock: true, reason: "hire date 2026-12-01 is in the future"}}},
+		{name: "hire date today: created open and invited", settings: on, emp: withDates("2026-12-01", ""), today: "2026-12-01",
+			want: []step{{kind: ActCreate, pid: "1", invite: true}}},
+		{name: "hire-date setting off: future hire date ignored", settings: Settings{InviteStaffomaticUsers: true}, emp: withDates("2027-01-01", ""), today: "2026-11-30",
+			want: []step{{kind: ActCreate, pid: "1", invite: true}}},
+		{name: "hire date reached: our lock is lifted and the invitation sent", settings: on, emp: withDates("2026-12-01", ""), today: "2026-12-01",
+			mapped: true, locked: true, bySync: true,
+			want: []step{{kind: ActUnlock, pid: "1", uid: "u1", reason: "hire date 2026-12-01 reached"}, {kind: ActInvite, pid: "1", uid: "u1"}}},
+		{name: "hire date not reached: locked user stays locked and uninvited", settings: on, emp: withDates("2026-12-01", ""), today: "2026-11-30",
+			mapped: true, locked: true, bySync: true, want: nil},
+		{name: "future hire date locks an existing open user", settings: on, emp: withDates("2026-12-01", ""), today: "2026-11-30",
+			mapped: true, invited: true,
+			want: []step{{kind: ActLock, pid: "1", uid: "u1", reason: "hire date"}}},
+		{name: "admin's lock is never lifted", settings: on, emp: withDates("2020-01-01", ""), today: "2026-11-30",
+			mapped: true, locked: true, bySync: false, invited: true, want: nil},
+		{name: "last working day today: still open", settings: on, emp: withDates("", "2026-11-30"), today: "2026-11-30",
+			mapped: true, invited: true, want: nil},
+		{name: "day after last working day: locked, still billed", settings: on, emp: withDates("", "2026-11-30"), today: "2026-12-01",
+			mapped: true, invited: true,
+			want: []step{{kind: ActLock, pid: "1", uid: "u1", reason: "still billed"}}},
+		{name: "last-working-day setting off: no lock", settings: Settings{}, emp: withDates("", "2026-11-30"), today: "2026-12-01",
+			mapped: true, want: nil},
+		{name: "leaver without a user is not created", settings: on, emp: withDates("", "2026-11-30"), today: "2026-12-01",
+			want: []step{{kind: ActSkip, pid: "1", reason: "licence"}}},
+		{name: "last working day moved into the future: our lock lifted", settings: on, emp: withDates("", "2027-06-30"), today: "2026-12-01",
+			mapped: true, locked: true, bySync: true, invited: true,
+			want: []step{{kind: ActUnlock, pid: "1", uid: "u1"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := Input{Employees: []Employee{c.emp}, Settings: c.settings, Today: c.today}
+			if c.mapped {
+				in.Users, in.Links = mapped(c.locked, c.bySync, c.invited)
+			}
+			check(t, Compute(in), c.want)
+		})
+	}
+}
+
+// TestTodayInAccountZone shows the boundary is the account's calendar day: at 23:30 UTC
+// on 30 November it is already 1 December in Berlin, so a hire date of 1 December counts.
+func TestTodayInAccountZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	if got := Today(now, berlin); got != "2026-12-01" {
+		t.Fatalf("Today = %s", got)
+	}
+	e := emp("1", "a@x.de")
+	e.HireDate = "2026-12-01"
+	settings := Settings{EnablePersonioHireDate: true}
+	if p := Compute(Input{Employees: []Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
+		t.Fatal("locked although the hire date has begun in the account's zone")
+	}
+	if p := Compute(Input{Employees: []Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
+		t.Fatal("not locked on the day before the hire date")
+	}
+}
+
+func TestInviteOnce(t *testing.T) {
+	inv := Settings{InviteStaffomaticUsers: true}
+	cases := []struct {
+		name     string
+		settings Settings
+		state    string
+		invited  bool
+		email    string
+		want     []step
+	}{
+		{"first sync invites a matched user", inv, "", false, "a@x.de", []step{{kind: ActInvite, pid: "1", uid: "u1"}}},
+		{"never twice", inv, "", true, "a@x.de", nil},
+		{"already accepted in Staffomatic: remembered, not sent", inv, "accepted", false, "a@x.de", []step{{kind: ActLink, pid: "1", uid: "u1", reason: "not sent again"}}},
+		{"setting off: no invitation", Settings{}, "", false, "a@x.de", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := usr("u1", "1", c.email, "1")
+			u.InvitationState = c.state
+			p := Compute(Input{Employees: []Employee{emp("1", c.email)}, Users: []User{u},
+				Links: []Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
+			check(t, p, c.want)
+			if c.state == "accepted" && !p.Actions[0].MarkInvited {
+				t.Error("accepted invitation not marked in the mapping")
+			}
+		})
+	}
+}
+
+func TestDepartmentsAreOnlyAdded(t *testing.T) {
+	u := usr("u1", "1", "a@x.de", "1")
+	u.DepartmentIDs = []string{"d9", "d1"}
+	place := func(Employee) Placement { return Placement{LocationID: "L1", DepartmentIDs: []string{"d1", "d2"}} }
+	p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
+	check(t, p, []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "department_ids"}})
+	if got := strings.Join(p.Actions[0].Fields.DepartmentIDs, ","); got != "d1,d2,d9" {
+		t.Fatalf("departments %s: the admin's d9 must stay", got)
+	}
+	u.DepartmentIDs = []string{"d1", "d2", "d9"}
+	if p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}}, Place: place}); len(p.Actions) != 0 {
+		t.Fatalf("extra membership caused writes: %s", dump(p))
+	}
+}
+
+func TestMissingAttributesFailWithoutChanges(t *testing.T) {
+	p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, MissingAttributes: []string{"hire_date", "email"}})
+	check(t, p, []step{{kind: ActFail, reason: "email, hire_date"}})
+	if p.Writes() != 0 {
+		t.Fatal("a failed plan writes")
+	}
+}
+
+func TestNoOpPlanHasNoWrites(t *testing.T) {
+	var emps []Employee
+	var users []User
+	var links []Link
+	for _, id := range []string{"1", "2", "3"} {
+		emps = append(emps, emp(id, id+"@x.de"))
+		users = append(users, usr("u"+id, id, id+"@x.de", id))
+		links = append(links, Link{PersonioID: id, UserID: "u" + id, Invited: true})
+	}
+	p := Compute(Input{Employees: emps, Users: users, Links: links, Settings: Settings{InviteStaffomaticUsers: true, EnablePersonioHireDate: true}, Today: "2026-11-25"})
+	if len(p.Actions) != 0 || p.Writes() != 0 {
+		t.Fatalf("no-op run plans %s", dump(p))
+	}
+}
