@@ -1,0 +1,547 @@
+// Package personio is the client of the Personio public API that the syncs
+// use: v1 for employees and time-off types (one paginated call returns every
+// attribute the set-up requires), v2 for absence and attendance periods
+// (v1 attendances are deprecated) and webhooks.
+//
+// The client hides Personio's quirks from the sync code: three pagination
+// styles, wrapped v1 attributes, weekly hours as strings, dates with
+// offsets, local times without offset, three error shapes and 429s without
+// Retry-After. It caches tokens for their lifetime (Personio's auth
+// endpoints have their own low rate limits), paces calls per endpoint
+// family with a token bucket that adapts to the x-ratelimit-* headers, and
+// retries with exponential backoff and jitter where repeating is safe.
+// Every call observes its context.
+package personio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultBaseURL is Personio's production API.
+const DefaultBaseURL = "https://api.personio.de"
+
+// Family is an endpoint family; Personio rate-limits per endpoint, so the
+// client paces each family separately.
+type Family string
+
+// Endpoint families the client calls.
+const (
+	FamilyAuthV1            Family = "auth_v1"
+	FamilyAuthV2            Family = "auth_v2"
+	FamilyEmployees         Family = "employees"
+	FamilyTimeOffTypes      Family = "time_off_types"
+	FamilyAbsencePeriods    Family = "absence_periods"
+	FamilyAttendancePeriods Family = "attendance_periods"
+	FamilyWebhooks          Family = "webhooks"
+)
+
+// Limit is a client-side token bucket. PerSecond 0 disables pacing.
+type Limit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// DefaultLimits mirror Personio's documented or observed limits (notes
+// §5.1): v1 auth 60/min, v2 auth 150/min, v1 employees 300/min burst 15,
+// v1 overall 2000/min, v2 absences ≈10/s (attendances and webhooks
+// undocumented: the same). Pacing below the server limit avoids 429s, whose
+// back-off costs far more than waiting.
+func DefaultLimits() map[Family]Limit {
+	return map[Family]Limit{
+		FamilyAuthV1:            {PerSecond: 1, Burst: 5},
+		FamilyAuthV2:            {PerSecond: 2.5, Burst: 5},
+		FamilyEmployees:         {PerSecond: 5, Burst: 15},
+		FamilyTimeOffTypes:      {PerSecond: 30, Burst: 30},
+		FamilyAbsencePeriods:    {PerSecond: 10, Burst: 10},
+		FamilyAttendancePeriods: {PerSecond: 10, Burst: 10},
+		FamilyWebhooks:          {PerSecond: 10, Burst: 10},
+	}
+}
+
+// Config configures a Client. ClientID and ClientSecret are required.
+type Config struct {
+	BaseURL      string // default DefaultBaseURL
+	ClientID     string
+	ClientSecret string
+	// PartnerID and AppID are sent as X-Personio-Partner-ID / X-Personio-App-ID
+	// (UPPER_SNAKE_CASE identifiers Personio asks integrations to send).
+	PartnerID string
+	AppID     string
+	UserAgent string // default "staffsync/1 (+personio-client)"
+
+	HTTPClient *http.Client // default: a client without overall timeout
+	Logger     *slog.Logger // default slog.Default()
+	// RequestTimeout bounds one attempt (default 30 s); a timed-out attempt
+	// counts as a transport error.
+	RequestTimeout time.Duration
+	// MaxRetries is the number of repeats after the first attempt (default 5;
+	// negative: none).
+	MaxRetries int
+	// BackoffBase is the first back-off (default 1 s, as Personio asks for
+	// 429s); BackoffMax caps it (default 30 s).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// Limits override DefaultLimits per family.
+	Limits map[Family]Limit
+	// TokenRefreshMargin renews a token this long before it expires
+	// (default 5 min, at most a tenth of the lifetime).
+	TokenRefreshMargin time.Duration
+	// Now is the clock for token expiry (default time.Now).
+	Now func() time.Time
+	// Location is the company time zone for updated_since (default
+	// Europe/Berlin); Personio reads that parameter as local time.
+	Location *time.Location
+}
+
+// Client talks to one Personio company with one credential. It is safe for
+// concurrent use; concurrent calls share tokens and rate limiters.
+type Client struct {
+	cfg      Config
+	base     *url.URL
+	hc       *http.Client
+	log      *slog.Logger
+	tokens   [3]tokenCache // index 1: v1, 2: v2
+	limiters map[Family]*limiter
+}
+
+// New validates cfg and returns a client. It makes no network call; use
+// Verify to check the credential.
+func New(cfg Config) (*Client, error) {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("personio: client id and client secret are required")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("personio: invalid base URL %q", cfg.BaseURL)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "staffsync/1 (+personio-client)"
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 5
+	} else if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase = time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 30 * time.Second
+	}
+	if cfg.TokenRefreshMargin == 0 {
+		cfg.TokenRefreshMargin = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Client{cfg: cfg, base: base, hc: cfg.HTTPClient, log: cfg.Logger, limiters: map[Family]*limiter{}}
+	if c.hc == nil {
+		c.hc = &http.Client{}
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	limits := DefaultLimits()
+	for f, l := range cfg.Limits {
+		limits[f] = l
+	}
+	for f, l := range limits {
+		c.limiters[f] = newLimiter(l)
+	}
+	return c, nil
+}
+
+// ---- tokens ----
+
+type tokenCache struct {
+	mu       sync.Mutex
+	token    string
+	renewAt  time.Time
+	inflight *tokenFetch
+}
+
+type tokenFetch struct {
+	done chan struct{}
+	err  error
+}
+
+// token returns a cached token of the generation (1 or 2) or fetches one;
+// concurrent callers wait for a single fetch, so 50 parallel calls cost one
+// auth request.
+func (c *Client) token(ctx context.Context, gen int) (string, error) {
+	tc := &c.tokens[gen]
+	for {
+		tc.mu.Lock()
+		if tc.token != "" && c.cfg.Now().Before(tc.renewAt) {
+			t := tc.token
+			tc.mu.Unlock()
+			return t, nil
+		}
+		if f := tc.inflight; f != nil {
+			tc.mu.Unlock()
+			select {
+			case <-f.done:
+				if f.err != nil {
+					return "", f.err
+				}
+				continue
+			case <-ctx.Done():
+				return "", fmt.Errorf("personio: waiting for token: %w", ctx.Err())
+			}
+		}
+		f := &tokenFetch{done: make(chan struct{})}
+		tc.inflight = f
+		tc.mu.Unlock()
+
+		tok, renewAt, err := c.fetchToken(ctx, gen)
+		tc.mu.Lock()
+		tc.inflight = nil
+		if err == nil {
+			tc.token, tc.renewAt = tok, renewAt
+		}
+		f.err = err
+		close(f.done)
+		tc.mu.Unlock()
+		return tok, err
+	}
+}
+
+// invalidate drops a token that Personio refused, unless another caller
+// already replaced it.
+func (c *Client) invalidate(gen int, tok string) {
+	tc := &c.tokens[gen]
+	tc.mu.Lock()
+	if tc.token == tok {
+		tc.token = ""
+	}
+	tc.mu.Unlock()
+}
+
+func (c *Client) fetchToken(ctx context.Context, gen int) (string, time.Time, error) {
+	form := url.Values{"client_id": {c.cfg.ClientID}, "client_secret": {c.cfg.ClientSecret}}
+	var tok string
+	var expiresIn float64
+	if gen == 1 {
+		var out struct {
+			Data struct {
+				Token     string  `json:"token"`
+				ExpiresIn float64 `json:"expires_in"`
+			} `json:"data"`
+		}
+		if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/auth", form: form, family: FamilyAuthV1}, &out); err != nil {
+			return "", time.Time{}, err
+		}
+		tok, expiresIn = out.Data.Token, out.Data.ExpiresIn
+	} else {
+		form.Set("grant_type", "client_credentials")
+		var out struct {
+			AccessToken string  `json:"access_token"`
+			ExpiresIn   float64 `json:"expires_in"`
+		}
+		if err := c.do(ctx, call{method: http.MethodPost, path: "/v2/auth/token", form: form, family: FamilyAuthV2}, &out); err != nil {
+			return "", time.Time{}, err
+		}
+		tok, expiresIn = out.AccessToken, out.ExpiresIn
+	}
+	if tok == "" {
+		return "", time.Time{}, fmt.Errorf("personio: auth v%d: response carried no token", gen)
+	}
+	if expiresIn <= 0 {
+		expiresIn = 86400 // documented lifetime
+	}
+	life := time.Duration(expiresIn * float64(time.Second))
+	margin := min(c.cfg.TokenRefreshMargin, life/10)
+	c.log.DebugContext(ctx, "personio token issued", "generation", gen, "expires_in", life)
+	return tok, c.cfg.Now().Add(life - margin), nil
+}
+
+// ---- requests ----
+
+type call struct {
+	method string
+	path   string // "/v1/…" or an absolute same-origin URL (pagination links)
+	query  url.Values
+	body   any        // JSON body
+	form   url.Values // form body (auth)
+	gen    int        // token generation; 0 = unauthenticated
+	family Family
+}
+
+// idempotent reports whether repeating the request cannot duplicate effects.
+func (r call) idempotent() bool { return r.method != http.MethodPost }
+
+// do performs one logical request with pacing, auth, retries and decoding
+// of a 2xx body into out (nil: discard).
+func (c *Client) do(ctx context.Context, r call, out any) error {
+	target, err := c.resolve(r.path)
+	if err != nil {
+		return err
+	}
+	if len(r.query) > 0 {
+		target.RawQuery = r.query.Encode()
+	}
+	var payload []byte
+	contentType := ""
+	switch {
+	case r.form != nil:
+		payload, contentType = []byte(r.form.Encode()), "application/x-www-form-urlencoded"
+	case r.body != nil:
+		payload, err = json.Marshal(r.body)
+		if err != nil {
+			return fmt.Errorf("personio: encode %s %s: %w", r.method, target.Path, err)
+		}
+		contentType = "application/json"
+	}
+	lim := c.limiters[r.family]
+	refreshed, ambiguous := false, false
+	for attempt := 0; ; attempt++ {
+		if err := lim.wait(ctx); err != nil {
+			return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, err)
+		}
+		tok := ""
+		if r.gen > 0 {
+			if tok, err = c.token(ctx, r.gen); err != nil {
+				return err
+			}
+		}
+		status, header, body, err := c.send(ctx, r.method, target, contentType, payload, tok)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, ctx.Err())
+			}
+			// A POST may have been processed before the connection broke;
+			// repeating it could create a duplicate, so only reads and
+			// idempotent writes are retried.
+			if r.idempotent() && attempt < c.cfg.MaxRetries {
+				ambiguous = true
+				c.log.WarnContext(ctx, "personio transport error, retrying", "method", r.method, "path", target.Path, "attempt", attempt+1, "error", err.Error())
+				if err := c.backoff(ctx, attempt, nil); err != nil {
+					return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, err)
+				}
+				continue
+			}
+			return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, err)
+		}
+		rl := parseRateLimit(header)
+		lim.adapt(rl, status == http.StatusTooManyRequests)
+		c.log.DebugContext(ctx, "personio response", "method", r.method, "path", target.Path, "status", status, "attempt", attempt+1)
+		if status >= 200 && status < 300 {
+			if out == nil || len(bytes.TrimSpace(body)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(body, out); err != nil {
+				return fmt.Errorf("personio: decode %s %s: %w", r.method, target.Path, err)
+			}
+			return nil
+		}
+		perr := ParseError(status, r.method, target.Path, body)
+		perr.RateLimit = rl
+		switch {
+		case (status == http.StatusUnauthorized || status == http.StatusForbidden) && r.gen > 0 && !refreshed:
+			// The token may have expired or been revoked early: renew once.
+			refreshed = true
+			c.invalidate(r.gen, tok)
+			continue
+		case status == http.StatusTooManyRequests && attempt < c.cfg.MaxRetries:
+			// A 429 was not processed: safe to repeat, even a POST.
+			c.log.WarnContext(ctx, "personio rate limited, backing off", "method", r.method, "path", target.Path, "attempt", attempt+1)
+			if err := c.backoff(ctx, attempt, rl); err != nil {
+				return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, err)
+			}
+			continue
+		case perr.Retryable && r.idempotent() && attempt < c.cfg.MaxRetries:
+			ambiguous = true
+			c.log.WarnContext(ctx, "personio server error, retrying", "method", r.method, "path", target.Path, "status", status, "attempt", attempt+1)
+			if err := c.backoff(ctx, attempt, rl); err != nil {
+				return fmt.Errorf("personio: %s %s: %w", r.method, target.Path, err)
+			}
+			continue
+		case status == http.StatusNotFound && r.method == http.MethodDelete && ambiguous:
+			// An earlier attempt probably deleted it before failing to answer.
+			return nil
+		}
+		return perr
+	}
+}
+
+func (c *Client) send(ctx context.Context, method string, target *url.URL, contentType string, payload []byte, tok string) (int, http.Header, []byte, error) {
+	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	var rdr io.Reader
+	if payload != nil {
+		rdr = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, method, target.String(), rdr)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if c.cfg.PartnerID != "" {
+		req.Header.Set("X-Personio-Partner-ID", c.cfg.PartnerID)
+	}
+	if c.cfg.AppID != "" {
+		req.Header.Set("X-Personio-App-ID", c.cfg.AppID)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, stripURL(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return 0, nil, nil, stripURL(err)
+	}
+	return resp.StatusCode, resp.Header, body, nil
+}
+
+// stripURL removes the URL (with its query, which may hold e-mail
+// addresses) from transport errors; callers add method and path.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// resolve turns a path or a pagination link into a URL on the base origin.
+// Links to other origins are refused: a token must never leave Personio.
+func (c *Client) resolve(p string) (*url.URL, error) {
+	u, err := url.Parse(p)
+	if err != nil {
+		return nil, fmt.Errorf("personio: invalid link %q: %w", p, err)
+	}
+	if u.IsAbs() {
+		if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+			return nil, fmt.Errorf("personio: refusing link to another origin %s://%s", u.Scheme, u.Host)
+		}
+		return u, nil
+	}
+	out := *c.base
+	out.Path = strings.TrimRight(c.base.Path, "/") + "/" + strings.TrimLeft(u.Path, "/")
+	out.RawQuery = u.RawQuery
+	return &out, nil
+}
+
+// backoff sleeps base·2^attempt with full jitter (capped), and at least as
+// long as the rate-limit headers say one token takes to replenish.
+func (c *Client) backoff(ctx context.Context, attempt int, rl *RateLimitInfo) error {
+	d := c.cfg.BackoffBase << min(attempt, 20)
+	if d > c.cfg.BackoffMax || d <= 0 {
+		d = c.cfg.BackoffMax
+	}
+	d = d/2 + rand.N(d/2+1)
+	if rl != nil && rl.ReplenishRate > 0 && rl.Remaining <= 0 {
+		need := max(rl.RequestedTokens, 1)
+		if w := time.Duration(float64(need) / rl.ReplenishRate * float64(time.Second)); w > d {
+			d = w
+		}
+	}
+	return sleep(ctx, d)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ---- client-side rate limiter ----
+
+// limiter is a token bucket that hands out reservations, so concurrent
+// callers queue fairly instead of stampeding when tokens return.
+type limiter struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(l Limit) *limiter {
+	b := float64(max(l.Burst, 1))
+	return &limiter{rate: l.PerSecond, burst: b, tokens: b, last: time.Now()}
+}
+
+func (l *limiter) refill(now time.Time) {
+	l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	l.last = now
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	if l == nil {
+		return ctx.Err()
+	}
+	l.mu.Lock()
+	if l.rate <= 0 {
+		l.mu.Unlock()
+		return ctx.Err()
+	}
+	l.refill(time.Now())
+	l.tokens--
+	var d time.Duration
+	if l.tokens < 0 {
+		d = time.Duration(-l.tokens / l.rate * float64(time.Second))
+	}
+	l.mu.Unlock()
+	if err := sleep(ctx, d); err != nil {
+		l.mu.Lock()
+		l.tokens++ // hand the reservation back
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// adapt lowers the pace to what the server announces (never raises it) and,
+// after a 429, empties the bucket so queued callers wait for real tokens.
+func (l *limiter) adapt(rl *RateLimitInfo, throttled bool) {
+	if l == nil || (rl == nil && !throttled) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refill(time.Now())
+	if rl != nil && rl.ReplenishRate > 0 && (l.rate <= 0 || rl.ReplenishRate < l.rate) {
+		l.rate = rl.ReplenishRate
+		if rl.BurstCapacity > 0 && float64(rl.BurstCapacity) < l.burst {
+			l.burst = float64(rl.BurstCapacity)
+		}
+	}
+	if throttled && l.tokens > 0 {
+		l.tokens = 0
+	}
+}
