@@ -1,0 +1,295 @@
+// Package workspacesync plans the workspace sync: Personio offices become Staffomatic
+// locations, Personio departments (and teams, if configured) become Staffomatic departments
+// ("Arbeitsbereiche") inside the location of the employee's office, and mapped users are
+// added to them. Compute is pure; loading and applying live in the phase.
+package workspacesync
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Employee is a selected Personio employee's placement.
+type Employee struct {
+	PersonioID     string
+	OfficeID       string
+	OfficeName     string
+	DepartmentID   string
+	DepartmentName string
+	TeamID         string
+	TeamName       string
+}
+
+// Location is a Staffomatic location.
+type Location struct {
+	ID      string
+	Name    string
+	UserIDs []string
+}
+
+// Department is a Staffomatic department, which belongs to one location.
+type Department struct {
+	ID         string
+	Name       string
+	LocationID string
+	UserIDs    []string
+}
+
+// Link is a stored workspace mapping: a Personio office (SourceID = office id) to a
+// location, or a Personio department/team within an office (SourceID from UnitKey) to a
+// department.
+type Link struct {
+	Kind     string // KindLocation or KindDepartment
+	SourceID string
+	TargetID string
+}
+
+// Mapping kinds.
+const (
+	KindLocation   = "location"
+	KindDepartment = "department"
+)
+
+// UnitKey is the source id of a department or team within an office: Personio departments
+// are company-wide, Staffomatic departments belong to one location, so one Personio
+// department becomes one Staffomatic department per office.
+func UnitKey(officeID, unitKind, unitID string) string {
+	return officeID + "/" + unitKind + "/" + unitID
+}
+
+// Input is everything Compute needs.
+type Input struct {
+	Employees   []Employee
+	Locations   []Location
+	Departments []Department
+	Links       []Link
+	// UserOf maps Personio employee ids to their Staffomatic user ids (user mappings).
+	UserOf map[string]string
+	// CreateMissing is the create_missing_workspaces setting.
+	CreateMissing bool
+	// IncludeTeams also turns Personio teams into Staffomatic departments.
+	IncludeTeams bool
+}
+
+// ActionKind names what an action does.
+type ActionKind string
+
+const (
+	ActLinkLocation      ActionKind = "link_location"
+	ActCreateLocation    ActionKind = "create_location"
+	ActLinkDepartment    ActionKind = "link_department"
+	ActCreateDepartment  ActionKind = "create_department"
+	ActAddMembers        ActionKind = "add_department_members"
+	ActAddLocationMember ActionKind = "add_location_members"
+	// ActMissing reports a workspace that does not exist and may not be created.
+	ActMissing ActionKind = "missing"
+	// ActConflict reports an ambiguous name.
+	ActConflict ActionKind = "conflict"
+)
+
+// Writes reports whether the action writes to Staffomatic.
+func (k ActionKind) Writes() bool {
+	switch k {
+	case ActCreateLocation, ActCreateDepartment, ActAddMembers, ActAddLocationMember:
+		return true
+	}
+	return false
+}
+
+// Action is one planned step. For a department inside a location that this plan creates,
+// LocationID is empty and LocationSource names the office; the applier resolves it.
+type Action struct {
+	Kind           ActionKind `json:"kind"`
+	SourceID       string     `json:"source_id,omitempty"`
+	TargetID       string     `json:"target_id,omitempty"`
+	Name           string     `json:"name,omitempty"`
+	LocationID     string     `json:"location_id,omitempty"`
+	LocationSource string     `json:"location_source,omitempty"`
+	UserIDs        []string   `json:"user_ids,omitempty"`
+	Reason         string     `json:"reason"`
+}
+
+// Plan is the ordered list of actions of one run.
+type Plan struct {
+	Actions []Action `json:"actions"`
+}
+
+// Writes counts the actions that write to Staffomatic.
+func (p Plan) Writes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind.Writes() {
+			n++
+		}
+	}
+	return n
+}
+
+func norm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+type unit struct {
+	key, officeID, name, kind string
+}
+
+// Compute plans the run: offices first (a department needs its location), then
+// departments, then memberships. Memberships are only added, never removed: the ones the
+// sync did not add belong to the admin.
+func Compute(in Input) Plan {
+	var plan Plan
+	add := func(a Action) { plan.Actions = append(plan.Actions, a) }
+
+	links := map[string]string{}
+	for _, l := range in.Links {
+		links[l.Kind+"|"+l.SourceID] = l.TargetID
+	}
+	locByID := map[string]*Location{}
+	locByName := map[string][]string{}
+	for i := range in.Locations {
+		l := &in.Locations[i]
+		locByID[l.ID] = l
+		locByName[norm(l.Name)] = append(locByName[norm(l.Name)], l.ID)
+	}
+	depByID := map[string]*Department{}
+	depByName := map[string][]string{} // location id | name
+	for i := range in.Departments {
+		d := &in.Departments[i]
+		depByID[d.ID] = d
+		k := d.LocationID + "|" + norm(d.Name)
+		depByName[k] = append(depByName[k], d.ID)
+	}
+
+	// Distinct offices and units, in a stable order.
+	offices := map[string]string{}
+	units := map[string]unit{}
+	for _, e := range in.Employees {
+		if e.OfficeID == "" {
+			continue
+		}
+		offices[e.OfficeID] = e.OfficeName
+		if e.DepartmentID != "" {
+			k := UnitKey(e.OfficeID, "department", e.DepartmentID)
+			units[k] = unit{key: k, officeID: e.OfficeID, name: e.DepartmentName, kind: "department"}
+		}
+		if in.IncludeTeams && e.TeamID != "" {
+			k := UnitKey(e.OfficeID, "team", e.TeamID)
+			units[k] = unit{key: k, officeID: e.OfficeID, name: e.TeamName, kind: "team"}
+		}
+	}
+
+	// Offices → locations. locOf holds the resolved location id, or "" for one this plan
+	// creates (created[office] set), or is absent when the location is missing.
+	locOf := map[string]string{}
+	created := map[string]bool{}
+	for _, oid := range sortedKeys(offices) {
+		name := offices[oid]
+		linked := links[KindLocation+"|"+oid]
+		switch ids := locByName[norm(name)]; {
+		case len(ids) > 1:
+			add(Action{Kind: ActConflict, SourceID: oid, Name: name, UserIDs: nil,
+				Reason: fmt.Sprintf("%d Staffomatic locations are named %q; rename all but one", len(ids), name)})
+			continue
+		case len(ids) == 1:
+			locOf[oid] = ids[0]
+			if linked != ids[0] {
+				add(Action{Kind: ActLinkLocation, SourceID: oid, TargetID: ids[0], Name: name, Reason: "location name matches office " + name})
+			}
+		case linked != "" && locByID[linked] != nil:
+			locOf[oid] = linked
+		case in.CreateMissing:
+			locOf[oid], created[oid] = "", true
+			add(Action{Kind: ActCreateLocation, SourceID: oid, Name: name, Reason: "office " + name + " has no Staffomatic location; create_missing_workspaces is on"})
+		default:
+			add(Action{Kind: ActMissing, SourceID: oid, Name: name,
+				Reason: "office " + name + " has no Staffomatic location of that name; create it in Staffomatic or switch on create_missing_workspaces"})
+		}
+	}
+
+	// Units → departments in their office's location.
+	depOf := map[string]string{}
+	for _, k := range sortedKeys(units) {
+		u := units[k]
+		loc, ok := locOf[u.officeID]
+		if !ok {
+			continue // the office's location is missing or ambiguous, already reported
+		}
+		linked := links[KindDepartment+"|"+k]
+		ids := []string(nil)
+		if !created[u.officeID] {
+			ids = depByName[loc+"|"+norm(u.name)]
+		}
+		switch {
+		case len(ids) > 1:
+			add(Action{Kind: ActConflict, SourceID: k, Name: u.name, LocationID: loc,
+				Reason: fmt.Sprintf("%d departments in location %s are named %q; rename all but one", len(ids), loc, u.name)})
+		case len(ids) == 1:
+			depOf[k] = ids[0]
+			if linked != ids[0] {
+				add(Action{Kind: ActLinkDepartment, SourceID: k, TargetID: ids[0], Name: u.name, LocationID: loc, Reason: "department name matches Personio " + u.kind + " " + u.name})
+			}
+		case linked != "" && depByID[linked] != nil && depByID[linked].LocationID == loc:
+			depOf[k] = linked
+		case in.CreateMissing:
+			a := Action{Kind: ActCreateDepartment, SourceID: k, Name: u.name, LocationID: loc,
+				Reason: "Personio " + u.kind + " " + u.name + " has no department in its location; create_missing_workspaces is on"}
+			if created[u.officeID] {
+				a.LocationSource = u.officeID
+			}
+			add(a)
+			depOf[k] = ""
+		default:
+			add(Action{Kind: ActMissing, SourceID: k, Name: u.name, LocationID: loc,
+				Reason: "Personio " + u.kind + " " + u.name + " has no department of that name in its location; create it in Staffomatic or switch on create_missing_workspaces"})
+		}
+	}
+
+	// Memberships, batched per workspace: one write adds all missing users.
+	locAdd := map[string][]string{}
+	depAdd := map[string][]string{}
+	for _, e := range in.Employees {
+		uid := in.UserOf[e.PersonioID]
+		if uid == "" {
+			continue
+		}
+		if loc, ok := locOf[e.OfficeID]; ok && (loc == "" || !slices.Contains(locByID[loc].UserIDs, uid)) {
+			locAdd[e.OfficeID] = append(locAdd[e.OfficeID], uid)
+		}
+		keys := []string{UnitKey(e.OfficeID, "department", e.DepartmentID)}
+		if in.IncludeTeams && e.TeamID != "" {
+			keys = append(keys, UnitKey(e.OfficeID, "team", e.TeamID))
+		}
+		for _, k := range keys {
+			dep, ok := depOf[k]
+			if !ok || (dep != "" && slices.Contains(depByID[dep].UserIDs, uid)) {
+				continue
+			}
+			depAdd[k] = append(depAdd[k], uid)
+		}
+	}
+	for _, oid := range sortedKeys(locAdd) {
+		a := Action{Kind: ActAddLocationMember, SourceID: oid, TargetID: locOf[oid], Name: offices[oid], UserIDs: sortedUnique(locAdd[oid]),
+			Reason: "employees of office " + offices[oid] + " are not yet members of its location"}
+		add(a)
+	}
+	for _, k := range sortedKeys(depAdd) {
+		add(Action{Kind: ActAddMembers, SourceID: k, TargetID: depOf[k], Name: units[k].name, UserIDs: sortedUnique(depAdd[k]),
+			Reason: "employees of " + units[k].kind + " " + units[k].name + " are not yet members of its department"})
+	}
+	return plan
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedUnique(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return slices.Compact(c)
+}

@@ -1,0 +1,144 @@
+package workspacesync
+
+import (
+	"strings"
+	"testing"
+)
+
+func e(pid, office, dept string) Employee {
+	return Employee{PersonioID: pid, OfficeID: "o-" + office, OfficeName: office, DepartmentID: "d-" + dept, DepartmentName: dept}
+}
+
+type step struct {
+	kind   ActionKind
+	source string
+	target string
+	users  string
+	reason string
+}
+
+func check(t *testing.T, p Plan, want []step) {
+	t.Helper()
+	if len(p.Actions) != len(want) {
+		t.Fatalf("got %d actions, want %d:\n%s", len(p.Actions), len(want), dump(p))
+	}
+	for i, w := range want {
+		a := p.Actions[i]
+		if a.Kind != w.kind || a.SourceID != w.source || a.TargetID != w.target || strings.Join(a.UserIDs, ",") != w.users || !strings.Contains(a.Reason, w.reason) {
+			t.Errorf("action %d = %+v, want %+v\n%s", i, a, w, dump(p))
+		}
+	}
+}
+
+func dump(p Plan) string {
+	var b strings.Builder
+	for _, a := range p.Actions {
+		b.WriteString("  " + string(a.Kind) + " " + a.SourceID + "→" + a.TargetID + " [" + strings.Join(a.UserIDs, ",") + "] " + a.Reason + "\n")
+	}
+	return b.String()
+}
+
+func TestCompute(t *testing.T) {
+	berlin := Location{ID: "L1", Name: "Berlin", UserIDs: []string{"u1"}}
+	kitchen := Department{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1"}}
+	users := map[string]string{"1": "u1", "2": "u2"}
+	cases := []struct {
+		name string
+		in   Input
+		want []step
+	}{
+		{
+			name: "names match case-insensitively: linked, missing members added",
+			in: Input{Employees: []Employee{e("1", " BERLIN", "kitchen "), e("2", " BERLIN", "kitchen ")},
+				Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users},
+			want: []step{
+				{kind: ActLinkLocation, source: "o- BERLIN", target: "L1", reason: "name matches"},
+				{kind: ActLinkDepartment, source: "o- BERLIN/department/d-kitchen ", target: "D1"},
+				{kind: ActAddLocationMember, source: "o- BERLIN", target: "L1", users: "u2"},
+				{kind: ActAddMembers, source: "o- BERLIN/department/d-kitchen ", target: "D1", users: "u2"},
+			},
+		},
+		{
+			name: "linked and complete: nothing to do",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin}, Departments: []Department{kitchen},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: nil,
+		},
+		{
+			name: "renamed in Staffomatic: found by mapping",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+				Locations:   []Location{{ID: "L1", Name: "BER Mitte", UserIDs: []string{"u1"}}},
+				Departments: []Department{{ID: "D1", Name: "Küche", LocationID: "L1", UserIDs: []string{"u1"}}},
+				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: nil,
+		},
+		{
+			name: "missing and creation off: reported, nothing written",
+			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: users},
+			want: []step{{kind: ActMissing, source: "o-Hamburg", reason: "create_missing_workspaces"}},
+		},
+		{
+			name: "missing department in an existing location, creation off",
+			in:   Input{Employees: []Employee{e("1", "Berlin", "Bar")}, Locations: []Location{berlin}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
+			want: []step{{kind: ActMissing, source: "o-Berlin/department/d-Bar", reason: "no department of that name"}},
+		},
+		{
+			name: "missing and creation on: location, department and members",
+			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar"), e("3", "Hamburg", "Bar")}, UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActCreateLocation, source: "o-Hamburg"},
+				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar"},
+				{kind: ActAddLocationMember, source: "o-Hamburg", users: "u1"},
+				{kind: ActAddMembers, source: "o-Hamburg/department/d-Bar", users: "u1"},
+			},
+		},
+		{
+			name: "two locations with one name: conflict",
+			in:   Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "BERLIN"}}, UserOf: users, CreateMissing: true},
+			want: []step{{kind: ActConflict, source: "o-Berlin", reason: "2 Staffomatic locations"}},
+		},
+		{
+			name: "a department of the same name in another location does not count",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "Hamburg"}},
+				Departments: []Department{{ID: "D9", Name: "Kitchen", LocationID: "L2"}}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
+			want: []step{{kind: ActMissing, source: "o-Berlin/department/d-Kitchen"}},
+		},
+		{
+			name: "teams become departments when configured",
+			in: Input{Employees: []Employee{{PersonioID: "1", OfficeID: "o-Berlin", OfficeName: "Berlin", TeamID: "t-A", TeamName: "Team A"}},
+				Locations: []Location{berlin}, Departments: []Department{{ID: "D5", Name: "team a", LocationID: "L1"}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, IncludeTeams: true},
+			want: []step{
+				{kind: ActLinkDepartment, source: "o-Berlin/team/t-A", target: "D5"},
+				{kind: ActAddMembers, source: "o-Berlin/team/t-A", target: "D5", users: "u1"},
+			},
+		},
+		{
+			name: "teams ignored when not configured",
+			in: Input{Employees: []Employee{{PersonioID: "1", OfficeID: "o-Berlin", OfficeName: "Berlin", TeamID: "t-A", TeamName: "Team A"}},
+				Locations: []Location{berlin}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
+			want: nil,
+		},
+		{
+			name: "members the sync did not add are never removed; unmapped employees are skipped",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("9", "Berlin", "Kitchen")},
+				Locations: []Location{{ID: "L1", Name: "Berlin", UserIDs: []string{"u1", "admin"}}},
+				Departments: []Department{{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1", "other"}}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: nil,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { check(t, Compute(c.in), c.want) })
+	}
+}
+
+func TestWritesCount(t *testing.T) {
+	p := Compute(Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: map[string]string{"1": "u1"}, CreateMissing: true})
+	if p.Writes() != 4 {
+		t.Fatalf("writes %d\n%s", p.Writes(), dump(p))
+	}
+	if p := Compute(Input{Employees: []Employee{e("1", "Hamburg", "Bar")}}); p.Writes() != 0 {
+		t.Fatalf("report-only plan writes: %s", dump(p))
+	}
+}
