@@ -122,9 +122,9 @@ func TestCompute(t *testing.T) {
 		{
 			name: "members the sync did not add are never removed; unmapped employees are skipped",
 			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("9", "Berlin", "Kitchen")},
-				Locations: []Location{{ID: "L1", Name: "Berlin", UserIDs: []string{"u1", "admin"}}},
+				Locations:   []Location{{ID: "L1", Name: "Berlin", UserIDs: []string{"u1", "admin"}}},
 				Departments: []Department{{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1", "other"}}},
-				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: nil,
 		},
 	}
