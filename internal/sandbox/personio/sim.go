@@ -24,10 +24,12 @@
 package personiosim
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -97,6 +99,9 @@ type Config struct {
 	// RelativeNextLinks makes v2 list responses use relative `next` links, as
 	// Personio did before Sep 2025.
 	RelativeNextLinks bool
+	// SelfNextLinks makes `next` point at the page itself, reproducing the
+	// looping link reported for /v2/persons (clients must detect it).
+	SelfNextLinks bool
 	// LegacyVacationDayBalance renders vacation_day_balance in v1 employees,
 	// which Personio removed from responses on 2024-04-08.
 	LegacyVacationDayBalance bool
@@ -307,6 +312,12 @@ func (s *Server) wrap(endpoint string, fam Family, auth int, fn http.HandlerFunc
 				Family: fam, Status: w.status, At: s.cfg.Now()})
 			s.log.Debug("personiosim request", "endpoint", endpoint, "status", w.status)
 		}()
+		// Read the body first: only then does net/http notice a client that
+		// hangs up, which ends latency and timeout waits early.
+		if r.Body != nil {
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
 		s.mu.Lock()
 		lat := s.latency[fam]
 		s.mu.Unlock()
@@ -316,7 +327,7 @@ func (s *Server) wrap(endpoint string, fam Family, auth int, fn http.HandlerFunc
 				return
 			}
 		}
-		if f, ok := s.takeFault(endpoint); ok {
+		if f, ok := s.takeFault(endpoint); ok && (f.Status != 0 || f.Timeout) {
 			if f.Timeout {
 				if !sleepCtx(r.Context(), s.cfg.FaultTimeout) {
 					w.WriteHeader(499)
@@ -435,7 +446,8 @@ func (s *Server) ResetCalls() {
 
 // Fault makes a call fail. Status is 500, 502, 503 or 504 (answered with the
 // generation's error body); Timeout holds the request until the client gives
-// up (or Config.FaultTimeout passes, then 504).
+// up (or Config.FaultTimeout passes, then 504). The zero Fault lets one call
+// pass, so a queue like [{}, {Status: 500}] fails the second call.
 type Fault struct {
 	Status  int
 	Timeout bool

@@ -182,6 +182,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, items []any, maxLi
 			nq[k] = v
 		}
 		nq.Set("cursor", encodeCursor(offset+limit))
+		if s.cfg.SelfNextLinks {
+			nq = q
+		}
 		links["next"] = map[string]string{"href": prefix + r.URL.Path + "?" + nq.Encode()}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"_data": data, "_meta": map[string]any{"links": links}})

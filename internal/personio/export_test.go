@@ -1,0 +1,9 @@
+package personio
+
+import "context"
+
+// TimeOffTypesPaged exposes the page size of TimeOffTypes so tests can
+// cross several pages without seeding hundreds of types.
+func (c *Client) TimeOffTypesPaged(ctx context.Context, limit int) ([]TimeOffType, error) {
+	return c.timeOffTypes(ctx, limit)
+}
