@@ -186,7 +186,7 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 
 	day := func(t time.Time) time.Time { return personiosim.Local(t.Year(), t.Month(), t.Day(), 0, 0) }
 	endp := func(t time.Time) *time.Time { v := day(t); return &v }
-	monday := today.AddDate(0, 0, -((int(today.Weekday())+6)%7))
+	monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
 	// The year boundary: the coming one in the second half of the year, else the last one.
 	boundaryYear := today.Year()
 	if today.Month() <= time.June {
