@@ -1,0 +1,124 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Selection says which Personio employees are synced (DESIGN §1.2 step 3): an explicit
+// yes/no per Personio id, and auto-include rules for employees nobody has switched yet.
+// An explicit choice always wins over a rule, so an admin can exclude one person a rule
+// would pick.
+type Selection struct {
+	Tenant    string          `json:"tenant_id"`
+	Employees map[string]bool `json:"employees,omitempty"`
+	Rules     []AutoInclude   `json:"auto_include,omitempty"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	// Version is the optimistic-lock counter of the selection item.
+	Version int64 `json:"version"`
+}
+
+// AutoIncludeField names what an auto-include rule looks at.
+type AutoIncludeField string
+
+const (
+	RuleStatus     AutoIncludeField = "status"
+	RuleOffice     AutoIncludeField = "office"
+	RuleDepartment AutoIncludeField = "department"
+	// RuleAttribute matches a named Personio attribute such as shift_planning.
+	RuleAttribute AutoIncludeField = "attribute"
+)
+
+// AutoInclude selects employees whose field equals one of Values (case-insensitive,
+// trimmed). For RuleAttribute, Attribute names the Personio attribute.
+type AutoInclude struct {
+	Field     AutoIncludeField `json:"field"`
+	Attribute string           `json:"attribute,omitempty"`
+	Values    []string         `json:"values"`
+}
+
+// EmployeeFacts is what a rule can see of an employee, filled by the users phase from the
+// Personio record.
+type EmployeeFacts struct {
+	Status     string
+	Office     string
+	Department string
+	Attributes map[string]string
+}
+
+// Validate checks one rule.
+func (r AutoInclude) Validate() error {
+	switch r.Field {
+	case RuleStatus, RuleOffice, RuleDepartment:
+		if r.Attribute != "" {
+			return fmt.Errorf("auto_include.attribute: only allowed with field attribute, not %s", r.Field)
+		}
+	case RuleAttribute:
+		if strings.TrimSpace(r.Attribute) == "" {
+			return errors.New("auto_include.attribute: required with field attribute: name the Personio attribute, e.g. shift_planning")
+		}
+	default:
+		return fmt.Errorf("auto_include.field: %q: use one of status, office, department, attribute", r.Field)
+	}
+	if len(r.Values) == 0 {
+		return fmt.Errorf("auto_include.values: a %s rule needs at least one value", r.Field)
+	}
+	return nil
+}
+
+// Matches reports whether the rule selects an employee with these facts.
+func (r AutoInclude) Matches(f EmployeeFacts) bool {
+	var v string
+	switch r.Field {
+	case RuleStatus:
+		v = f.Status
+	case RuleOffice:
+		v = f.Office
+	case RuleDepartment:
+		v = f.Department
+	case RuleAttribute:
+		v = f.Attributes[r.Attribute]
+	}
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	for _, want := range r.Values {
+		if strings.EqualFold(strings.TrimSpace(want), v) {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks every rule and the employee ids.
+func (s Selection) Validate() error {
+	var errs []error
+	for i, r := range s.Rules {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rule %d: %w", i+1, err))
+		}
+	}
+	for id := range s.Employees {
+		if strings.TrimSpace(id) == "" {
+			errs = append(errs, errors.New("employees: empty Personio id: remove it"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Selected decides whether the employee with this Personio id is synced: the explicit
+// switch if set, else whether any rule matches. A new employee is "no" by default.
+func (s Selection) Selected(personioID string, f EmployeeFacts) bool {
+	if on, ok := s.Employees[personioID]; ok {
+		return on
+	}
+	for _, r := range s.Rules {
+		if r.Matches(f) {
+			return true
+		}
+	}
+	return false
+}

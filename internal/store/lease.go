@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
+
+// Lease is the right of one run to work on one phase of one tenant until Until. It is a
+// conditional write, so of any number of concurrent runs exactly one holds it; a lease
+// whose holder crashed expires and can then be taken over.
+type Lease struct {
+	Tenant string       `json:"tenant_id"`
+	Phase  domain.Phase `json:"phase"`
+	Holder string       `json:"holder"`
+	// UntilMs is the expiry in Unix milliseconds (a number, so the condition compares it).
+	UntilMs    int64  `json:"until"`
+	AcquiredAt string `json:"acquired_at"`
+}
+
+// Until returns the expiry time.
+func (l Lease) Until() time.Time { return time.UnixMilli(l.UntilMs) }
+
+// LeaseHeldError says who holds a lease that could not be taken.
+type LeaseHeldError struct {
+	Holder string
+	Until  time.Time
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("%s: run %s holds the lease until %s", domain.ReasonPreviousRunActive, e.Holder, e.Until.UTC().Format(time.RFC3339))
+}
+
+// ErrLeaseLost is returned when releasing or extending a lease another run has taken
+// over after it expired.
+var ErrLeaseLost = errors.New("lease lost: it expired and another run took it over")
+
+type leaseItem struct {
+	PK string `json:"pk"`
+	SK string `json:"sk"`
+	Lease
+}
+
+// AcquireLease takes the lease of a tenant's phase for run holder for ttl. It succeeds
+// when nobody holds it, when the current lease has expired, or when holder already holds
+// it (a redelivered event of the same run). Otherwise it returns a *LeaseHeldError.
+func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Phase, holder string, ttl time.Duration) (Lease, error) {
+	now := s.now()
+	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey)}
+	item, err := marshal(leaseItem{PK: tenantPK(tenant), SK: skLease + string(phase), Lease: l})
+	if err != nil {
+		return Lease{}, fmt.Errorf("acquire lease: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
+		Or(expression.Name("until").LessThan(expression.Value(now.UnixMilli()))).
+		Or(expression.Name("holder").Equal(expression.Value(holder)))
+	e, err := build(expression.NewBuilder().WithCondition(cond), "acquire lease")
+	if err != nil {
+		return Lease{}, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.tables.Tenants), Item: item,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if isConditionFailed(err) {
+		cur, gerr := s.getLease(ctx, tenant, phase)
+		if gerr != nil {
+			return Lease{}, fmt.Errorf("acquire %s lease of %s: held, and reading the holder failed: %w", phase, tenant, gerr)
+		}
+		return Lease{}, &LeaseHeldError{Holder: cur.Holder, Until: cur.Until()}
+	}
+	if err != nil {
+		return Lease{}, fmt.Errorf("acquire %s lease of %s: %w", phase, tenant, err)
+	}
+	return l, nil
+}
+
+func (s *Store) getLease(ctx context.Context, tenant string, phase domain.Phase) (Lease, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(tenant), skLease+string(phase)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Lease{}, err
+	}
+	if out.Item == nil {
+		return Lease{}, ErrNotFound
+	}
+	var it leaseItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return Lease{}, err
+	}
+	return it.Lease, nil
+}
+
+// GetLease returns the current lease of a tenant's phase, expired or not (ErrNotFound when
+// none is stored).
+func (s *Store) GetLease(ctx context.Context, tenant string, phase domain.Phase) (Lease, error) {
+	l, err := s.getLease(ctx, tenant, phase)
+	if err != nil {
+		return Lease{}, fmt.Errorf("get %s lease of %s: %w", phase, tenant, err)
+	}
+	return l, nil
+}
+
+// ReleaseLease deletes the lease if l's holder still holds it. ErrLeaseLost otherwise.
+func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
+	e, err := build(expression.NewBuilder().WithCondition(expression.Name("holder").Equal(expression.Value(l.Holder))), "release lease")
+	if err != nil {
+		return err
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(l.Tenant), skLease+string(l.Phase)),
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("release %s lease of %s by %s: %w", l.Phase, l.Tenant, l.Holder, ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("release %s lease of %s: %w", l.Phase, l.Tenant, err)
+	}
+	return nil
+}
+
+// ExtendLease moves the expiry of a held lease to now+ttl, for runs that outgrow it.
+func (s *Store) ExtendLease(ctx context.Context, l *Lease, ttl time.Duration) error {
+	until := s.now().Add(ttl).UnixMilli()
+	e, err := build(expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("until"), expression.Value(until))).
+		WithCondition(expression.Name("holder").Equal(expression.Value(l.Holder))), "extend lease")
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(l.Tenant), skLease+string(l.Phase)),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("extend %s lease of %s: %w", l.Phase, l.Tenant, ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("extend %s lease of %s: %w", l.Phase, l.Tenant, err)
+	}
+	l.UntilMs = until
+	return nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
+
+// timeKey is a fixed-width UTC time layout: keys built from it sort chronologically.
+const timeKey = "2006-01-02T15:04:05.000000000Z"
+
+// Item layout of the protocol table: partition <tenant>#<area>, sort key
+// <time>#<run id>#<random>, so a time range is a key condition and entries never collide.
+func protocolPK(tenant string, area domain.Area) string { return tenant + "#" + string(area) }
+
+type protocolItem struct {
+	PK string `json:"pk"`
+	SK string `json:"sk"`
+	// TTL is the epoch-seconds TTL attribute; DynamoDB deletes the item some time after.
+	TTL int64 `json:"expiresAt"`
+	domain.ProtocolEntry
+}
+
+// AppendProtocol writes entries (batches of 25). Missing times are set to now; every
+// entry expires after domain.ProtocolRetention.
+func (s *Store) AppendProtocol(ctx context.Context, entries ...domain.ProtocolEntry) error {
+	now := s.now().UTC()
+	reqs := make([]types.WriteRequest, 0, len(entries))
+	for _, e := range entries {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("append protocol: %w", err)
+		}
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.Time = e.Time.UTC()
+		e.ExpiresAt = now.Add(domain.ProtocolRetention).Truncate(time.Second)
+		var r [4]byte
+		_, _ = rand.Read(r[:])
+		item, err := marshal(protocolItem{
+			PK: protocolPK(e.Tenant, e.Area), SK: e.Time.Format(timeKey) + "#" + e.RunID + "#" + hex.EncodeToString(r[:]),
+			TTL: e.ExpiresAt.Unix(), ProtocolEntry: e,
+		})
+		if err != nil {
+			return fmt.Errorf("append protocol: %w", err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	if err := s.batchWrite(ctx, s.tables.Protocol, reqs); err != nil {
+		return fmt.Errorf("append protocol: %w", err)
+	}
+	return nil
+}
+
+// ProtocolQuery selects protocol entries of one tenant and area in [From, To] (zero:
+// unbounded), optionally of one run.
+type ProtocolQuery struct {
+	Tenant   string
+	Area     domain.Area
+	From, To time.Time
+	RunID    string
+	// Limit is the page size (default 100).
+	Limit int
+	// Newest returns the newest entries first.
+	Newest bool
+	// Next is the page token of the previous page.
+	Next string
+}
+
+// ProtocolPage is one page of entries; Next is "" on the last page.
+type ProtocolPage struct {
+	Entries []domain.ProtocolEntry
+	Next    string
+}
+
+// QueryProtocol returns one page of entries. Expired entries are filtered out on read:
+// TTL deletion lags by up to days on AWS, and emulators never delete.
+func (s *Store) QueryProtocol(ctx context.Context, q ProtocolQuery) (ProtocolPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	start, err := decodeCursor(q.Next)
+	if err != nil {
+		return ProtocolPage{}, err
+	}
+	lo, hi := "0", "~"
+	if !q.From.IsZero() {
+		lo = q.From.UTC().Format(timeKey)
+	}
+	if !q.To.IsZero() {
+		hi = q.To.UTC().Format(timeKey) + "~"
+	}
+	filter := expression.Name(AttrExpiresAt).GreaterThan(expression.Value(s.now().Unix()))
+	if q.RunID != "" {
+		filter = filter.And(expression.Name("run_id").Equal(expression.Value(q.RunID)))
+	}
+	e, err := build(expression.NewBuilder().
+		WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(protocolPK(q.Tenant, q.Area))).
+			And(expression.Key(AttrSK).Between(expression.Value(lo), expression.Value(hi)))).
+		WithFilter(filter), "query protocol")
+	if err != nil {
+		return ProtocolPage{}, err
+	}
+	var page ProtocolPage
+	// Limit counts items before the filter, so keep reading until the page is full or the
+	// range is exhausted.
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.tables.Protocol), KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ScanIndexForward: aws.Bool(!q.Newest), Limit: aws.Int32(int32(q.Limit - len(page.Entries))), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return ProtocolPage{}, fmt.Errorf("query protocol of %s/%s: %w", q.Tenant, q.Area, err)
+		}
+		for _, raw := range out.Items {
+			var it protocolItem
+			if err := unmarshal(raw, &it); err != nil {
+				return ProtocolPage{}, fmt.Errorf("decode protocol entry: %w", err)
+			}
+			page.Entries = append(page.Entries, it.ProtocolEntry)
+		}
+		start = out.LastEvaluatedKey
+		if len(start) == 0 || len(page.Entries) >= q.Limit {
+			break
+		}
+	}
+	page.Next, err = encodeCursor(start)
+	return page, err
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
+
+// RunRetention is how long run summaries are kept: as long as the protocol they summarise.
+// The tenants table has no TTL (its profiles must never expire, and the template ties
+// retention to the absence of TTL), so PruneRuns removes older summaries instead.
+const RunRetention = domain.ProtocolRetention
+
+type runItem struct {
+	PK string `json:"pk"`
+	SK string `json:"sk"`
+	domain.RunSummary
+}
+
+func (s *Store) runItem(r domain.RunSummary) (runItem, error) {
+	if err := domain.ValidateTenantID(r.Tenant); err != nil {
+		return runItem{}, err
+	}
+	if err := domain.ValidateRunID(r.RunID); err != nil {
+		return runItem{}, err
+	}
+	return runItem{PK: tenantPK(r.Tenant), SK: skRun + r.RunID, RunSummary: r}, nil
+}
+
+// CreateRun stores a new run summary, failing with ErrExists when a run with this id is
+// already stored. Dispatch uses it on the deterministic id of a scheduled run, so a
+// schedule delivered twice creates one run.
+func (s *Store) CreateRun(ctx context.Context, r domain.RunSummary) error {
+	it, err := s.runItem(r)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	item, err := marshal(it)
+	if err != nil {
+		return fmt.Errorf("create run %s: %w", r.RunID, err)
+	}
+	e, err := build(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))), "create run")
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.tables.Tenants), Item: item,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("create run %s of %s: %w", r.RunID, r.Tenant, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create run %s of %s: %w", r.RunID, r.Tenant, err)
+	}
+	return nil
+}
+
+// PutRun writes a run summary, replacing what is stored under its id.
+func (s *Store) PutRun(ctx context.Context, r domain.RunSummary) error {
+	it, err := s.runItem(r)
+	if err != nil {
+		return fmt.Errorf("put run: %w", err)
+	}
+	item, err := marshal(it)
+	if err != nil {
+		return fmt.Errorf("put run %s: %w", r.RunID, err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Tenants), Item: item}); err != nil {
+		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, err)
+	}
+	return nil
+}
+
+// DeleteRun removes a run summary (dispatch withdraws a claim whose event could not be
+// sent, so that the schedule's retry dispatches it again).
+func (s *Store) DeleteRun(ctx context.Context, tenant, runID string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(tenant), skRun+runID)}); err != nil {
+		return fmt.Errorf("delete run %s of %s: %w", runID, tenant, err)
+	}
+	return nil
+}
+
+// GetRun reads one run summary.
+func (s *Store) GetRun(ctx context.Context, tenant, runID string) (domain.RunSummary, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(tenant), skRun+runID), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return domain.RunSummary{}, fmt.Errorf("get run %s of %s: %w", runID, tenant, err)
+	}
+	if out.Item == nil {
+		return domain.RunSummary{}, fmt.Errorf("run %s of %s: %w", runID, tenant, ErrNotFound)
+	}
+	var it runItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return domain.RunSummary{}, fmt.Errorf("decode run %s: %w", runID, err)
+	}
+	return it.RunSummary, nil
+}
+
+// RunPage is one page of run summaries, newest first; Next is "" on the last page.
+type RunPage struct {
+	Runs []domain.RunSummary
+	Next string
+}
+
+// ListRuns returns a tenant's runs newest first (run ids start with their time), limit
+// per page, continuing after the page token next.
+func (s *Store) ListRuns(ctx context.Context, tenant string, limit int32, next string) (RunPage, error) {
+	start, err := decodeCursor(next)
+	if err != nil {
+		return RunPage{}, err
+	}
+	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(tenantPK(tenant))).
+		And(expression.Key(AttrSK).BeginsWith(skRun))), "list runs")
+	if err != nil {
+		return RunPage{}, err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Tenants), KeyConditionExpression: e.KeyCondition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return RunPage{}, fmt.Errorf("list runs of %s: %w", tenant, err)
+	}
+	var page RunPage
+	for _, raw := range out.Items {
+		var it runItem
+		if err := unmarshal(raw, &it); err != nil {
+			return RunPage{}, fmt.Errorf("decode run: %w", err)
+		}
+		page.Runs = append(page.Runs, it.RunSummary)
+	}
+	page.Next, err = encodeCursor(out.LastEvaluatedKey)
+	return page, err
+}
+
+// PruneRuns deletes a tenant's run summaries that started before cutoff and returns how
+// many it deleted. Run ids begin with their UTC time, so the old ones are one key range;
+// a tenant accumulates about 150 runs a day, which makes pruning necessary.
+func (s *Store) PruneRuns(ctx context.Context, tenant string, cutoff time.Time) (int, error) {
+	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(tenantPK(tenant))).
+		And(expression.Key(AttrSK).Between(expression.Value(skRun), expression.Value(skRun+cutoff.UTC().Format("20060102T150405Z"))))).
+		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))), "prune runs")
+	if err != nil {
+		return 0, err
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Tenants), KeyConditionExpression: e.KeyCondition(), ProjectionExpression: e.Projection(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	var reqs []types.WriteRequest
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("prune runs of %s: %w", tenant, err)
+		}
+		for _, k := range page.Items {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+		}
+	}
+	if err := s.batchWrite(ctx, s.tables.Tenants, reqs); err != nil {
+		return 0, fmt.Errorf("prune runs of %s: %w", tenant, err)
+	}
+	return len(reqs), nil
+}

@@ -1,0 +1,457 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/staffsync/staffsync/internal/awstest"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// backend is one DynamoDB-protocol server the suite runs against.
+type backend struct {
+	db   *dynamodb.Client
+	mini *miniserver.Server // nil on moto: it cannot inject unprocessed keys
+}
+
+// TestStoreMiniDyn runs the suite against minidyn in-process.
+func TestStoreMiniDyn(t *testing.T) {
+	db, srv := awstest.MiniDyn(t)
+	runSuite(t, backend{db: db, mini: srv})
+}
+
+// TestStoreMoto runs the same suite against moto_server.
+func TestStoreMoto(t *testing.T) {
+	m := awstest.StartMoto(t)
+	runSuite(t, backend{db: m.DynamoDB()})
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var tableSeq atomic.Int64
+
+// newStore creates fresh tables (unique names, so subtests never see each other's items).
+func newStore(t *testing.T, b backend) (*store.Store, *clock) {
+	t.Helper()
+	n := tableSeq.Add(1)
+	tables := store.Tables{Tenants: fmt.Sprintf("tenants%d", n), Mappings: fmt.Sprintf("mappings%d", n), Protocol: fmt.Sprintf("protocol%d", n)}
+	if err := store.CreateTables(context.Background(), b.db, tables); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	return store.New(b.db, tables, store.WithClock(c.Now), store.WithBatchRetry(time.Millisecond, 5*time.Millisecond, 10)), c
+}
+
+func tenant(id string, background bool) *domain.Tenant {
+	t := &domain.Tenant{ID: id, Owner: domain.Owner{Email: "owner@" + id + ".example"}, Settings: domain.DefaultSettings(), Sources: domain.DefaultSources()}
+	t.Settings.EnableBackgroundSync = background
+	return t
+}
+
+func runSuite(t *testing.T, b backend) {
+	ctx := context.Background()
+
+	t.Run("tenant create, get, duplicate", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		tn := tenant("acme", true)
+		tn.Settings.PersonioTimeOffTypeIDsForPaidVacations = []int64{11, 12}
+		if err := s.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTenant(ctx, tenant("acme", false)); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("duplicate create: %v, want ErrExists", err)
+		}
+		got, err := s.GetTenant(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != 1 || !got.Settings.EnableBackgroundSync || len(got.Settings.PersonioTimeOffTypeIDsForPaidVacations) != 2 || got.Owner.Email != "owner@acme.example" {
+			t.Fatalf("round trip: %+v", got)
+		}
+		if _, err := s.GetTenant(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing tenant: %v", err)
+		}
+	})
+
+	t.Run("optimistic lock conflict on settings", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		if err := s.CreateTenant(ctx, tenant("acme", false)); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.GetTenant(ctx, "acme")
+		c, _ := s.GetTenant(ctx, "acme")
+		a.Settings.InviteStaffomaticUsers = true
+		if err := s.SaveTenant(ctx, &a); err != nil {
+			t.Fatal(err)
+		}
+		c.Settings.PropagateDeletions = true
+		if err := s.SaveTenant(ctx, &c); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale save: %v, want ErrConflict", err)
+		}
+		if _, err := s.UpdateSettings(ctx, "acme", 1, domain.DefaultSettings()); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale UpdateSettings: %v, want ErrConflict", err)
+		}
+		v, err := s.UpdateSettings(ctx, "acme", a.Version, a.Settings)
+		if err != nil || v != a.Version+1 {
+			t.Fatalf("UpdateSettings at current version: v=%d err=%v", v, err)
+		}
+		got, _ := s.GetTenant(ctx, "acme")
+		if !got.Settings.InviteStaffomaticUsers || got.Settings.PropagateDeletions || got.Version != v {
+			t.Fatalf("stored %+v", got)
+		}
+	})
+
+	t.Run("background tenants via sparse index, paginated", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		for i, on := range []bool{true, false, true, true} {
+			if err := s.CreateTenant(ctx, tenant(fmt.Sprintf("t%d", i), on)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t3, _ := s.GetTenant(ctx, "t3")
+		off := t3.Settings
+		off.EnableBackgroundSync = false
+		if _, err := s.UpdateSettings(ctx, "t3", t3.Version, off); err != nil {
+			t.Fatal(err)
+		}
+		t1, _ := s.GetTenant(ctx, "t1")
+		t1.Settings.EnableBackgroundSync = true
+		if err := s.SaveTenant(ctx, &t1); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if err := s.BackgroundTenants(ctx, 1, func(tn domain.Tenant) error { got = append(got, tn.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[t0 t1 t2]" {
+			t.Fatalf("background tenants %v, want [t0 t1 t2]", got)
+		}
+	})
+
+	t.Run("lease contention: exactly one of 10 wins", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		errs := make([]error, 10)
+		start := make(chan struct{})
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, fmt.Sprintf("run%d", i), time.Minute)
+				if err == nil {
+					wins.Add(1)
+				}
+				errs[i] = err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d winners, want exactly 1: %v", wins.Load(), errs)
+		}
+		cur, err := s.GetLease(ctx, "acme", domain.PhaseUsers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, err := range errs {
+			var held *store.LeaseHeldError
+			if err != nil && (!errors.As(err, &held) || held.Holder != cur.Holder) {
+				t.Errorf("loser %d: %v, want LeaseHeldError naming %s", i, err, cur.Holder)
+			}
+		}
+		// Another phase has its own lease.
+		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseAbsences, "other", time.Minute); err != nil {
+			t.Fatalf("absences lease blocked by users lease: %v", err)
+		}
+	})
+
+	t.Run("lease takeover after expiry, release, re-entry", func(t *testing.T) {
+		s, c := newStore(t, b)
+		old, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-old", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-new", time.Minute); err == nil {
+			t.Fatal("second holder got a live lease")
+		}
+		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-old", time.Minute); err != nil {
+			t.Fatalf("same holder re-entry refused: %v", err)
+		}
+		c.Advance(61 * time.Second)
+		nl, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-new", time.Minute)
+		if err != nil {
+			t.Fatalf("takeover of an expired lease refused: %v", err)
+		}
+		if err := s.ReleaseLease(ctx, old); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("release by the old holder: %v, want ErrLeaseLost", err)
+		}
+		if err := s.ExtendLease(ctx, &old, time.Hour); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("extend by the old holder: %v, want ErrLeaseLost", err)
+		}
+		if err := s.ExtendLease(ctx, &nl, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReleaseLease(ctx, nl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-third", time.Minute); err != nil {
+			t.Fatalf("acquire after release: %v", err)
+		}
+	})
+
+	t.Run("batch reads of 250 mappings", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		var ms []domain.Mapping
+		var ids []string
+		for i := range 250 {
+			id := fmt.Sprintf("emp%04d", i)
+			ids = append(ids, id)
+			ms = append(ms, domain.Mapping{Tenant: "acme", Kind: domain.KindUser, SourceID: id, TargetIDs: []string{fmt.Sprintf("u%d", i)}, Hash: "h", State: domain.StateTransferred})
+		}
+		var injected atomic.Int32
+		if b.mini != nil {
+			// Leave every 7th key of a call unprocessed once, so the retry loop must
+			// re-request them; remembering the failed keys keeps the rule from being
+			// sticky on retries.
+			var mu sync.Mutex
+			failed := map[string]bool{}
+			b.mini.EmulateUnprocessedItems(s.Tables().Mappings, func(n int, raw map[string]*miniserver.AttributeValue) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				k := *raw["sk"].S
+				if n%7 != 0 || failed[k] {
+					return false
+				}
+				failed[k] = true
+				injected.Add(1)
+				return true
+			})
+			t.Cleanup(b.mini.ClearUnprocessedItems)
+		}
+		if err := s.PutMappings(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMappings(ctx, "acme", domain.KindUser, append(ids, "unknown1", "unknown2", ids[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 250 {
+			t.Fatalf("%d mappings, want 250", len(got))
+		}
+		if got["emp0123"].TargetID() != "u123" || got["emp0123"].State != domain.StateTransferred {
+			t.Fatalf("emp0123 = %+v", got["emp0123"])
+		}
+		if b.mini != nil && injected.Load() == 0 {
+			t.Fatal("no unprocessed keys were injected")
+		}
+		all, err := s.LoadMappings(ctx, "acme", domain.KindUser)
+		if err != nil || len(all) != 250 {
+			t.Fatalf("LoadMappings: %d, %v", len(all), err)
+		}
+		if other, _ := s.LoadMappings(ctx, "acme", domain.KindAbsence); len(other) != 0 {
+			t.Fatalf("absence mappings leak users: %d", len(other))
+		}
+		m, err := s.FindByTarget(ctx, "acme", domain.KindUser, "u77")
+		if err != nil || m.SourceID != "emp0077" {
+			t.Fatalf("FindByTarget u77: %+v, %v", m, err)
+		}
+		if _, err := s.FindByTarget(ctx, "other", domain.KindUser, "u77"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("FindByTarget across tenants: %v", err)
+		}
+	})
+
+	t.Run("mapping retry bookkeeping round trip", func(t *testing.T) {
+		s, c := newStore(t, b)
+		m := domain.Mapping{Tenant: "acme", Kind: domain.KindTimer, SourceID: "timer1", State: domain.StatePending}
+		m.RecordFailure(c.Now(), "personio 500")
+		if err := s.PutMapping(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMapping(ctx, "acme", domain.KindTimer, "timer1")
+		if err != nil || !got.FirstFailureAt.Equal(c.Now()) || got.Attempts != 1 || got.LastError != "personio 500" || got.State != domain.StateFailed {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if err := s.DeleteMapping(ctx, "acme", domain.KindTimer, "timer1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetMapping(ctx, "acme", domain.KindTimer, "timer1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+	})
+
+	t.Run("protocol TTL attribute and read-side filtering", func(t *testing.T) {
+		s, c := newStore(t, b)
+		t0 := c.Now()
+		if err := s.AppendProtocol(ctx, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaTimesheets, RunID: "r1", Kind: domain.KindTimer, SourceID: "1", Action: "create_attendance", Outcome: domain.OutcomeCreated}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := b.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.Tables().Protocol)})
+		if err != nil || len(out.Items) != 1 {
+			t.Fatalf("scan: %v %d", err, len(out.Items))
+		}
+		ttl, ok := out.Items[0][store.AttrExpiresAt].(*types.AttributeValueMemberN)
+		if !ok || ttl.Value != fmt.Sprint(t0.Add(62*24*time.Hour).Unix()) {
+			t.Fatalf("TTL attribute %#v, want number %d", out.Items[0][store.AttrExpiresAt], t0.Add(62*24*time.Hour).Unix())
+		}
+		c.Advance(61 * 24 * time.Hour)
+		if err := s.AppendProtocol(ctx, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaTimesheets, RunID: "r2", Kind: domain.KindTimer, SourceID: "2", Action: "create_attendance", Outcome: domain.OutcomeFailed, Reason: "personio 422"}); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaTimesheets})
+		if err != nil || len(page.Entries) != 2 {
+			t.Fatalf("before expiry: %d entries, %v", len(page.Entries), err)
+		}
+		c.Advance(2 * 24 * time.Hour) // the first entry is now 63 days old; nothing deleted it
+		page, err = s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaTimesheets})
+		if err != nil || len(page.Entries) != 1 || page.Entries[0].RunID != "r2" || page.Entries[0].Reason != "personio 422" {
+			t.Fatalf("after expiry: %+v, %v", page.Entries, err)
+		}
+	})
+
+	t.Run("protocol pagination of 1000 entries", func(t *testing.T) {
+		s, c := newStore(t, b)
+		base := c.Now()
+		var es []domain.ProtocolEntry
+		for i := range 1000 {
+			es = append(es, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaAbsences, Time: base.Add(time.Duration(i) * time.Second), RunID: "r1", Kind: domain.KindAbsence, SourceID: fmt.Sprint(i), Action: "create_absence", Outcome: domain.OutcomeCreated})
+		}
+		es = append(es, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaUsers, RunID: "r1", Kind: domain.KindUser, Action: "lock_user", Outcome: domain.OutcomeUpdated})
+		if err := s.AppendProtocol(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		var last time.Time
+		next, pages := "", 0
+		for {
+			page, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaAbsences, Limit: 100, Next: next})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, e := range page.Entries {
+				if seen[e.SourceID] {
+					t.Fatalf("entry %s returned twice", e.SourceID)
+				}
+				if e.Time.Before(last) {
+					t.Fatalf("entries out of order at %s", e.SourceID)
+				}
+				seen[e.SourceID], last = true, e.Time
+			}
+			if next = page.Next; next == "" {
+				break
+			}
+			if pages > 20 {
+				t.Fatal("pagination does not end")
+			}
+		}
+		if len(seen) != 1000 || pages < 10 {
+			t.Fatalf("%d entries over %d pages, want 1000 over at least 10", len(seen), pages)
+		}
+		rng, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaAbsences, From: base.Add(100 * time.Second), To: base.Add(149 * time.Second), Limit: 500, Newest: true})
+		if err != nil || len(rng.Entries) != 50 || rng.Entries[0].SourceID != "149" || rng.Next != "" {
+			t.Fatalf("time range: %d entries (first %v), next %q, %v", len(rng.Entries), rng.Entries[0].SourceID, rng.Next, err)
+		}
+		if _, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaAbsences, Next: "garbage!"}); err == nil {
+			t.Fatal("garbage page token accepted")
+		}
+	})
+
+	t.Run("runs: create once, list newest first, prune", func(t *testing.T) {
+		s, c := newStore(t, b)
+		sched := c.Now()
+		req := domain.SyncRequest{Tenant: "acme", Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerSchedule, RunID: domain.ScheduledRunID(domain.PhaseUsers, sched), ScheduledTime: sched}
+		if err := s.CreateRun(ctx, req.Summary(c.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateRun(ctx, req.Summary(c.Now())); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("second create: %v, want ErrExists", err)
+		}
+		later := domain.RunSummary{Tenant: "acme", RunID: domain.NewRunID(domain.PhaseAbsences, sched.Add(time.Hour)), Phase: domain.PhaseAbsences, Mode: domain.ModePartial, Trigger: domain.TriggerManual, Status: domain.RunSucceeded,
+			Counts: map[domain.Outcome]int{domain.OutcomeCreated: 3}, APICalls: map[domain.System]int{domain.SystemPersonio: 7}}
+		if err := s.PutRun(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListRuns(ctx, "acme", 1, "")
+		if err != nil || len(page.Runs) != 1 || page.Runs[0].RunID != later.RunID || page.Next == "" {
+			t.Fatalf("first page %+v %v", page, err)
+		}
+		if page.Runs[0].Counts[domain.OutcomeCreated] != 3 || page.Runs[0].APICalls[domain.SystemPersonio] != 7 {
+			t.Fatalf("counts lost: %+v", page.Runs[0])
+		}
+		page, err = s.ListRuns(ctx, "acme", 1, page.Next)
+		if err != nil || len(page.Runs) != 1 || page.Runs[0].RunID != req.RunID || page.Runs[0].Status != domain.RunQueued {
+			t.Fatalf("second page %+v %v", page, err)
+		}
+		n, err := s.PruneRuns(ctx, "acme", sched.Add(time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want 1", n, err)
+		}
+		if _, err := s.GetRun(ctx, "acme", req.RunID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("pruned run still there: %v", err)
+		}
+		if _, err := s.GetRun(ctx, "acme", later.RunID); err != nil {
+			t.Fatalf("newer run pruned: %v", err)
+		}
+	})
+
+	t.Run("cursor and selection", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		if c, err := s.GetCursor(ctx, "acme", domain.PhaseTimesheets); err != nil || c != "" {
+			t.Fatalf("initial cursor %q %v", c, err)
+		}
+		if err := s.SetCursor(ctx, "acme", domain.PhaseTimesheets, "2026-03-01T09:00:00Z"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.GetCursor(ctx, "acme", domain.PhaseTimesheets); c != "2026-03-01T09:00:00Z" {
+			t.Fatalf("cursor %q", c)
+		}
+		sel, err := s.GetSelection(ctx, "acme")
+		if err != nil || sel.Version != 0 {
+			t.Fatal(sel, err)
+		}
+		stale := sel
+		sel.Employees["101"] = true
+		sel.Rules = []domain.AutoInclude{{Field: domain.RuleAttribute, Attribute: "shift_planning", Values: []string{"yes"}}}
+		if err := s.SaveSelection(ctx, &sel); err != nil {
+			t.Fatal(err)
+		}
+		stale.Employees = map[string]bool{"102": true}
+		if err := s.SaveSelection(ctx, &stale); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale selection save: %v", err)
+		}
+		got, _ := s.GetSelection(ctx, "acme")
+		if !got.Employees["101"] || got.Employees["102"] || len(got.Rules) != 1 || got.Version != 1 {
+			t.Fatalf("selection %+v", got)
+		}
+		if err := s.DeleteTenant(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.GetCursor(ctx, "acme", domain.PhaseTimesheets); c != "" {
+			t.Fatalf("cursor survived tenant deletion: %q", c)
+		}
+	})
+}
