@@ -91,6 +91,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	var sb *Sandbox
+	if o.Sandbox {
+		if sb, err = StartSandbox(time.Now(), log); err != nil {
+			return err
+		}
+		defer sb.Close()
+	}
+
 	api := httpapi.New(httpapi.Options{Logger: log})
 	l, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -120,6 +128,12 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  timetable:     %d schedules in %s\n", len(domain.Timetable), loc)
 	for _, s := range domain.Timetable {
 		fmt.Fprintf(o.Out, "    %-22s %-26s %-10s %-8s next %s\n", s.Name, s.Expression, s.Phase, s.Mode, next[s.Name].Format("2006-01-02 15:04 MST"))
+	}
+	if sb != nil {
+		fmt.Fprintf(o.Out, "  Personio:      %s   (simulated; demo company: %d employees, client id %s)\n", sb.PersonioURL, sb.Demo.Employees, sb.Demo.PersonioClientID)
+		fmt.Fprintf(o.Out, "  Staffomatic:   %s/%s   (simulated; admin %s)\n", sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain, sb.Demo.StaffomaticEmail)
+	} else {
+		fmt.Fprintf(o.Out, "  sandbox:       off (no simulated Personio/Staffomatic)\n")
 	}
 	if generated {
 		fmt.Fprintf(o.Out, "  operator key:  %s   (generated; set STAFFSYNC_OPERATOR_KEY to choose one)\n", key)

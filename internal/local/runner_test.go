@@ -23,7 +23,7 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready})
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true})
 	}()
 	var base string
 	select {
@@ -45,7 +45,7 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin"} {
+	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
