@@ -10,7 +10,7 @@ RIE := $(BIN)/aws-lambda-rie
 # Flags of the SAM makefile contract: a static, stripped bootstrap without the RPC shim.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
 # Every function's logical id in template.yaml; `make build` builds them all.
-FUNCTIONS := ApiFunction
+FUNCTIONS := ApiFunction DispatchFunction
 ENV ?= default
 
 .PHONY: all build run test test-go tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
@@ -23,6 +23,9 @@ build:
 
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-DispatchFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/dispatch
 
 # ---------------------------------------------------------------- run locally
 run:
