@@ -39,6 +39,11 @@ type Owner struct {
 // Personio holds the non-secret part of the Personio connection.
 type Personio struct {
 	ClientID string `json:"client_id,omitempty"`
+	// BaseURL is the API root (https://api.personio.de when empty); set for sandboxes.
+	BaseURL string `json:"base_url,omitempty"`
+	// PartnerID and AppID are sent as X-Personio-Partner-ID / X-Personio-App-ID.
+	PartnerID string `json:"partner_id,omitempty"`
+	AppID     string `json:"app_id,omitempty"`
 }
 
 // Staffomatic holds the non-secret part of the Staffomatic connection: the account's API
