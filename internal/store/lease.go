@@ -49,8 +49,9 @@ type leaseItem struct {
 }
 
 // AcquireLease takes the lease of a tenant's phase for run holder for ttl. It succeeds
-// when nobody holds it, when the current lease has expired, or when holder already holds
-// it (a redelivered event of the same run). Otherwise it returns a *LeaseHeldError.
+// when nobody holds it or the current lease has expired. Otherwise it returns a
+// *LeaseHeldError — also to the holder itself, because a second delivery of the same
+// run's event must not run alongside the first.
 func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Phase, holder string, ttl time.Duration) (Lease, error) {
 	now := s.now()
 	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey)}
@@ -59,8 +60,7 @@ func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Ph
 		return Lease{}, fmt.Errorf("acquire lease: %w", err)
 	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
-		Or(expression.Name("until").LessThan(expression.Value(now.UnixMilli()))).
-		Or(expression.Name("holder").Equal(expression.Value(holder)))
+		Or(expression.Name("until").LessThan(expression.Value(now.UnixMilli())))
 	e, err := build(expression.NewBuilder().WithCondition(cond), "acquire lease")
 	if err != nil {
 		return Lease{}, err

@@ -1,0 +1,317 @@
+// Package phase is the harness every sync phase function runs in. It turns a
+// SyncRequested event into one run: load the tenant, take the phase's lease (or record a
+// skipped run when a previous run still holds it), run the phase's load → plan → apply,
+// write the protocol, the cursor, the run summary and EMF metrics, and release the lease —
+// also after a panic, which becomes a failed run instead of a lease stuck until expiry.
+// A dry run stores the plan in the protocol (outcome "planned") instead of applying it.
+package phase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/bus"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
+	"github.com/staffsync/staffsync/internal/seal"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// Plan is what a phase's planner produces. Actions describes it for a dry run's protocol.
+type Plan interface {
+	Actions() []domain.PlannedAction
+}
+
+// Phase is one sync phase as a reconciler (DESIGN §2.1). Load reads source, target and
+// mappings; Plan is pure (no I/O) and holds the rules; Apply performs the actions and
+// records each outcome with run.Record.
+type Phase[S any, P Plan] interface {
+	Name() domain.Phase
+	Load(ctx context.Context, run *Run) (S, error)
+	Plan(run *Run, state S) (P, error)
+	Apply(ctx context.Context, run *Run, plan P) error
+}
+
+// Deps are the adapters the harness uses.
+type Deps struct {
+	Store   *store.Store
+	Sealer  seal.Sealer
+	Log     *slog.Logger
+	Metrics *obs.Metrics
+	// LeaseTTL overrides the lease duration; by default it is the time left until the
+	// invocation's deadline plus a minute (or 16 minutes without a deadline), so a crashed
+	// run's lease expires soon after Lambda gave up on it.
+	LeaseTTL time.Duration
+}
+
+// Harness runs one phase.
+type Harness[S any, P Plan] struct {
+	phase Phase[S, P]
+	deps  Deps
+}
+
+// New returns the harness for p.
+func New[S any, P Plan](p Phase[S, P], deps Deps) *Harness[S, P] {
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
+	return &Harness[S, P]{phase: p, deps: deps}
+}
+
+// Handle is the Lambda (and local bus) handler: the raw EventBridge event in. It returns
+// an error only for a failed run or broken infrastructure, so Lambda's retry and the
+// function's error alarm see exactly those.
+func (h *Harness[S, P]) Handle(ctx context.Context, event json.RawMessage) error {
+	req, err := bus.Parse(event)
+	if err != nil {
+		h.deps.Log.ErrorContext(ctx, "phase: dropping an event that is not a valid SyncRequested event", "error", err)
+		return nil // re-delivering a malformed event cannot help
+	}
+	_, err = h.Run(ctx, req)
+	return err
+}
+
+// Run executes one request and returns its final summary.
+func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain.RunSummary, error) {
+	st, name := h.deps.Store, h.phase.Name()
+	ctx = obs.WithRun(ctx, obs.RunInfo{Tenant: req.Tenant, Phase: string(req.Phase), RunID: req.RunID})
+	log := h.deps.Log
+	if req.Phase != name {
+		return domain.RunSummary{}, fmt.Errorf("the %s function received a %s request: check the rule pattern", name, req.Phase)
+	}
+	tenant, err := st.GetTenant(ctx, req.Tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		log.WarnContext(ctx, "phase: tenant no longer exists; nothing to do")
+		return domain.RunSummary{}, nil
+	}
+	if err != nil {
+		return domain.RunSummary{}, err
+	}
+	sum, err := st.GetRun(ctx, req.Tenant, req.RunID)
+	switch {
+	case err == nil && (sum.Status == domain.RunSucceeded || sum.Status == domain.RunSkipped):
+		// At-least-once delivery: this run was already handled. A failed run, or one left
+		// "running" by a crashed invocation, is run again (its lease decides when).
+		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", sum.Status)
+		return sum, nil
+	case errors.Is(err, store.ErrNotFound):
+		sum = req.Summary(st.Now().UTC())
+	case err != nil:
+		return domain.RunSummary{}, err
+	}
+	started := st.Now()
+	sum.StartedAt, sum.FinishedAt, sum.Error, sum.Reason = started.UTC(), time.Time{}, "", ""
+
+	lease, err := st.AcquireLease(ctx, req.Tenant, name, req.RunID, h.leaseTTL(ctx))
+	var held *store.LeaseHeldError
+	if errors.As(err, &held) && held.Holder == req.RunID {
+		log.InfoContext(ctx, "phase: duplicate delivery of a run in progress ignored", "until", held.Until)
+		return sum, nil
+	}
+	if errors.As(err, &held) {
+		sum.Status, sum.Reason, sum.FinishedAt = domain.RunSkipped, held.Error(), st.Now().UTC()
+		log.InfoContext(ctx, "phase: skipped", "reason", sum.Reason)
+		h.finish(ctx, sum, started)
+		return sum, nil
+	}
+	if err != nil {
+		return domain.RunSummary{}, err
+	}
+	// The run's bookkeeping must be written even when the invocation's context is
+	// cancelled or a panic unwinds, so it uses a detached context.
+	bg := context.WithoutCancel(ctx)
+	defer func() {
+		if err := st.ReleaseLease(bg, lease); err != nil {
+			log.ErrorContext(bg, "phase: release lease", "error", err)
+		}
+	}()
+	sum.Status = domain.RunRunning
+	if err := st.PutRun(ctx, sum); err != nil {
+		return domain.RunSummary{}, err
+	}
+
+	run := &Run{Request: req, Tenant: tenant, Log: log, Started: started, store: st, sealer: h.deps.Sealer,
+		counts: map[domain.Outcome]int{}, calls: map[domain.System]int{}}
+	if run.Cursor, err = st.GetCursor(ctx, req.Tenant, name); err == nil {
+		err = h.execute(ctx, run)
+	}
+	if ferr := run.flush(bg); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err == nil && !req.DryRun && run.newCursor != nil {
+		err = st.SetCursor(bg, req.Tenant, name, *run.newCursor)
+	}
+	sum.Counts, sum.APICalls = run.snapshot()
+	sum.FinishedAt = st.Now().UTC()
+	if err != nil {
+		sum.Status, sum.Error = domain.RunFailed, err.Error()
+		log.ErrorContext(ctx, "phase: run failed", "error", err)
+	} else {
+		sum.Status = domain.RunSucceeded
+	}
+	h.finish(bg, sum, started)
+	if err != nil {
+		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
+	}
+	return sum, nil
+}
+
+// execute runs load → plan → apply (or stores the plan) and turns a panic into an error.
+func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			run.Log.ErrorContext(ctx, "phase: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error (panic): %v", p)
+		}
+	}()
+	state, err := h.phase.Load(ctx, run)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	plan, err := h.phase.Plan(run, state)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if run.Request.DryRun {
+		for _, a := range plan.Actions() {
+			if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID,
+				Action: a.Action, Outcome: domain.OutcomePlanned, Reason: a.Reason}); err != nil {
+				return fmt.Errorf("store plan: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := h.phase.Apply(ctx, run, plan); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
+}
+
+// finish writes the summary and metrics and prunes old summaries; failures here are
+// logged, not returned, because the run itself is over.
+func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, started time.Time) {
+	st, log := h.deps.Store, h.deps.Log
+	if err := st.PutRun(ctx, sum); err != nil {
+		log.ErrorContext(ctx, "phase: write run summary", "error", err)
+	}
+	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "trigger", sum.Trigger,
+		"dry_run", sum.DryRun, "counts", sum.Counts, "api_calls", sum.APICalls)
+	if h.deps.Metrics != nil {
+		ms := []obs.Metric{
+			{Name: "Run_" + string(sum.Status), Value: 1},
+			{Name: "DurationMs", Unit: obs.UnitMilliseconds, Value: float64(st.Now().Sub(started).Milliseconds())},
+		}
+		for o, n := range sum.Counts {
+			ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(n)})
+		}
+		for s, n := range sum.APICalls {
+			ms = append(ms, obs.Metric{Name: "APICalls_" + string(s), Value: float64(n)})
+		}
+		if err := h.deps.Metrics.Emit(string(sum.Phase), sum.Tenant, ms...); err != nil {
+			log.ErrorContext(ctx, "phase: metrics", "error", err)
+		}
+	}
+	if _, err := st.PruneRuns(ctx, sum.Tenant, st.Now().Add(-store.RunRetention)); err != nil {
+		log.WarnContext(ctx, "phase: prune old run summaries", "error", err)
+	}
+}
+
+func (h *Harness[S, P]) leaseTTL(ctx context.Context) time.Duration {
+	if h.deps.LeaseTTL > 0 {
+		return h.deps.LeaseTTL
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl) + time.Minute
+	}
+	return 16 * time.Minute
+}
+
+// Run is one run in progress, handed to the phase. It is safe for concurrent use by an
+// Apply with bounded concurrency.
+type Run struct {
+	Request domain.SyncRequest
+	Tenant  domain.Tenant
+	// Cursor is the phase's cursor as stored before this run ("" on the first run).
+	Cursor  string
+	Log     *slog.Logger
+	Started time.Time
+
+	store     *store.Store
+	sealer    seal.Sealer
+	mu        sync.Mutex
+	counts    map[domain.Outcome]int
+	calls     map[domain.System]int
+	pending   []domain.ProtocolEntry
+	newCursor *string
+}
+
+// Credentials opens the tenant's sealed credentials. Keep the result in memory only.
+func (r *Run) Credentials(ctx context.Context) (domain.Credentials, error) {
+	if r.sealer == nil {
+		return domain.Credentials{}, errors.New("no sealer configured")
+	}
+	return seal.OpenCredentials(ctx, r.sealer, r.Tenant.ID, r.Tenant.Sealed)
+}
+
+// Record adds a protocol entry for this run and counts its outcome. Entries are written
+// in batches of 25 and at the end of the run.
+func (r *Run) Record(ctx context.Context, e domain.ProtocolEntry) error {
+	e.Tenant, e.Area, e.RunID = r.Request.Tenant, domain.AreaOf(r.Request.Phase), r.Request.RunID
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[e.Outcome]++
+	r.pending = append(r.pending, e)
+	if len(r.pending) >= 25 {
+		return r.flushLocked(ctx)
+	}
+	return nil
+}
+
+// CountAPICall counts one call to a vendor API for the run summary.
+func (r *Run) CountAPICall(s domain.System) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[s]++
+}
+
+// SetCursor sets the cursor stored after a successful, non-dry run.
+func (r *Run) SetCursor(c string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.newCursor = &c
+}
+
+func (r *Run) flush(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flushLocked(ctx)
+}
+
+func (r *Run) flushLocked(ctx context.Context) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	err := r.store.AppendProtocol(ctx, r.pending...)
+	r.pending = r.pending[:0]
+	return err
+}
+
+func (r *Run) snapshot() (map[domain.Outcome]int, map[domain.System]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	counts := make(map[domain.Outcome]int, len(r.counts))
+	for k, v := range r.counts {
+		counts[k] = v
+	}
+	calls := make(map[domain.System]int, len(r.calls))
+	for k, v := range r.calls {
+		calls[k] = v
+	}
+	return counts, calls
+}

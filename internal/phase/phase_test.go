@@ -1,0 +1,391 @@
+package phase_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/staffsync/staffsync/internal/awstest"
+	"github.com/staffsync/staffsync/internal/bus"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
+	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/seal"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+const (
+	personioSecret = "PERSONIO-secret-7f3a9"
+	staffoPassword = "STAFFO-pass-c41d2"
+)
+
+type fakePlan struct{ acts []domain.PlannedAction }
+
+func (p fakePlan) Actions() []domain.PlannedAction { return p.acts }
+
+// fakePhase plans one create_user per employee and applies them, using the credentials
+// and logging carelessly (secrets as attributes) to prove the redaction.
+type fakePhase struct {
+	panicIn string
+	loaded  atomic.Int32
+	applied atomic.Int32
+	block   chan struct{} // when set, Load waits on it
+	started chan struct{}
+}
+
+func (f *fakePhase) Name() domain.Phase { return domain.PhaseUsers }
+
+func (f *fakePhase) Load(ctx context.Context, run *phase.Run) ([]string, error) {
+	f.loaded.Add(1)
+	if f.started != nil {
+		close(f.started)
+	}
+	if f.block != nil {
+		<-f.block
+	}
+	if f.panicIn == "load" {
+		var m map[string]int
+		m["boom"]++ // nil map write
+	}
+	creds, err := run.Credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run.Log.InfoContext(ctx, "authenticated", "client_secret", creds.PersonioClientSecret, "creds", creds, "password", creds.StaffomaticPassword)
+	run.CountAPICall(domain.SystemPersonio)
+	return []string{"101", "102", "103"}, nil
+}
+
+func (f *fakePhase) Plan(_ *phase.Run, ids []string) (fakePlan, error) {
+	var p fakePlan
+	for _, id := range ids {
+		p.acts = append(p.acts, domain.PlannedAction{Kind: domain.KindUser, Action: "create_user", SourceID: id, Reason: "selected and not in Staffomatic"})
+	}
+	return p, nil
+}
+
+func (f *fakePhase) Apply(ctx context.Context, run *phase.Run, p fakePlan) error {
+	if f.panicIn == "apply" {
+		panic("apply exploded")
+	}
+	for _, a := range p.acts {
+		f.applied.Add(1)
+		run.CountAPICall(domain.SystemStaffomatic)
+		if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: "u" + a.SourceID, Action: a.Action, Outcome: domain.OutcomeCreated}); err != nil {
+			return err
+		}
+	}
+	run.SetCursor("2026-03-01T10:00:00Z")
+	return nil
+}
+
+type env struct {
+	st      *store.Store
+	db      *dynamodb.Client
+	logs    *syncBuffer
+	metrics *syncBuffer
+	h       *phase.Harness[[]string, fakePlan]
+	ph      *fakePhase
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func setup(t *testing.T, ph *fakePhase) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, _ := awstest.MiniDyn(t)
+	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
+	if err := store.CreateTables(ctx, db, tables); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, tables)
+	sealer, err := seal.NewLocal(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := seal.SealCredentials(ctx, sealer, "acme", domain.Credentials{PersonioClientID: "pid", PersonioClientSecret: personioSecret, StaffomaticEmail: "a@acme.example", StaffomaticPassword: staffoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &domain.Tenant{ID: "acme", Owner: domain.Owner{Email: "a@acme.example"}, Settings: domain.DefaultSettings(), Sources: domain.DefaultSources(), Sealed: sealed}
+	if err := st.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{st: st, db: db, logs: &syncBuffer{}, metrics: &syncBuffer{}, ph: ph}
+	e.h = phase.New(phase.Phase[[]string, fakePlan](ph), phase.Deps{Store: st, Sealer: sealer,
+		Log: obs.NewLogger(e.logs, true, slog.LevelDebug), Metrics: obs.NewMetrics(e.metrics, "usersync"), LeaseTTL: time.Minute})
+	return e
+}
+
+func request(dry bool) domain.SyncRequest {
+	now := time.Now()
+	return domain.SyncRequest{Tenant: "acme", Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, RunID: domain.NewRunID(domain.PhaseUsers, now), DryRun: dry}
+}
+
+// event wraps a request as the rule delivers it.
+func event(t *testing.T, r domain.SyncRequest) json.RawMessage {
+	d, err := bus.Detail(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(bus.Envelope{Version: "0", ID: "1", Source: bus.Source, DetailType: bus.DetailType, Time: time.Now(), Region: "eu-central-1", Detail: d})
+	return b
+}
+
+func protocol(t *testing.T, e *env, runID string) []domain.ProtocolEntry {
+	page, err := e.st.QueryProtocol(context.Background(), store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, RunID: runID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Entries
+}
+
+func TestRunAppliesAndRecords(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(false)
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := e.st.GetRun(ctx, "acme", r.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeCreated] != 3 || sum.APICalls[domain.SystemStaffomatic] != 3 || sum.APICalls[domain.SystemPersonio] != 1 || sum.FinishedAt.IsZero() {
+		t.Fatalf("summary %+v", sum)
+	}
+	if n := len(protocol(t, e, r.RunID)); n != 3 {
+		t.Fatalf("%d protocol entries", n)
+	}
+	if c, _ := e.st.GetCursor(ctx, "acme", domain.PhaseUsers); c != "2026-03-01T10:00:00Z" {
+		t.Fatalf("cursor %q", c)
+	}
+	if _, err := e.st.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lease not released: %v", err)
+	}
+	if m := e.metrics.String(); !strings.Contains(m, `"Run_succeeded":1`) || !strings.Contains(m, `"Records_created":3`) || !strings.Contains(m, `"APICalls_staffomatic":3`) {
+		t.Fatalf("EMF %s", m)
+	}
+	if !strings.Contains(e.logs.String(), `"run_id":"`+r.RunID+`"`) {
+		t.Fatalf("logs lack the run id: %s", e.logs.String())
+	}
+	// A second delivery of the same event runs nothing.
+	if err := e.h.Handle(ctx, event(t, r)); err != nil || e.ph.applied.Load() != 3 {
+		t.Fatalf("duplicate delivery: %v, applied %d", err, e.ph.applied.Load())
+	}
+}
+
+func TestLeaseHeldRecordsSkippedRun(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	if _, err := e.st.AcquireLease(ctx, "acme", domain.PhaseUsers, "20260301T000000Z-users-other", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r := request(false)
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatalf("skip is not a failure: %v", err)
+	}
+	sum, err := e.st.GetRun(ctx, "acme", r.RunID)
+	if err != nil || sum.Status != domain.RunSkipped || !strings.Contains(sum.Reason, domain.ReasonPreviousRunActive) || !strings.Contains(sum.Reason, "20260301T000000Z-users-other") {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
+	if e.ph.loaded.Load() != 0 {
+		t.Fatal("phase ran without the lease")
+	}
+	if l, _ := e.st.GetLease(ctx, "acme", domain.PhaseUsers); l.Holder != "20260301T000000Z-users-other" {
+		t.Fatalf("skipped run touched the lease: %+v", l)
+	}
+}
+
+func TestConcurrentDeliveriesRunOnce(t *testing.T) {
+	ph := &fakePhase{block: make(chan struct{}), started: make(chan struct{})}
+	e := setup(t, ph)
+	ctx := context.Background()
+	r := request(false)
+	done := make(chan error)
+	go func() { done <- e.h.Handle(ctx, event(t, r)) }()
+	<-ph.started
+	// The same event again while the first is inside Load: ignored, summary untouched.
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	other := request(false)
+	if err := e.h.Handle(ctx, event(t, other)); err != nil {
+		t.Fatal(err)
+	}
+	close(ph.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ph.loaded.Load() != 1 {
+		t.Fatalf("loaded %d times", ph.loaded.Load())
+	}
+	first, _ := e.st.GetRun(ctx, "acme", r.RunID)
+	second, _ := e.st.GetRun(ctx, "acme", other.RunID)
+	if first.Status != domain.RunSucceeded || second.Status != domain.RunSkipped {
+		t.Fatalf("statuses %s %s", first.Status, second.Status)
+	}
+}
+
+func TestPanicBecomesFailedRunAndReleasesLease(t *testing.T) {
+	for _, where := range []string{"load", "apply"} {
+		t.Run(where, func(t *testing.T) {
+			e := setup(t, &fakePhase{panicIn: where})
+			ctx := context.Background()
+			r := request(false)
+			err := e.h.Handle(ctx, event(t, r))
+			if err == nil || !strings.Contains(err.Error(), "panic") {
+				t.Fatalf("error %v", err)
+			}
+			sum, _ := e.st.GetRun(ctx, "acme", r.RunID)
+			if sum.Status != domain.RunFailed || !strings.Contains(sum.Error, "panic") {
+				t.Fatalf("summary %+v", sum)
+			}
+			if _, err := e.st.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("lease kept after panic: %v", err)
+			}
+			if !strings.Contains(e.metrics.String(), `"Run_failed":1`) {
+				t.Fatalf("EMF %s", e.metrics.String())
+			}
+			// The failed run is re-run when its event is re-delivered (Lambda's retry).
+			e.ph.panicIn = ""
+			if err := e.h.Handle(ctx, event(t, r)); err != nil {
+				t.Fatal(err)
+			}
+			if sum, _ := e.st.GetRun(ctx, "acme", r.RunID); sum.Status != domain.RunSucceeded || sum.Error != "" {
+				t.Fatalf("retry: %+v", sum)
+			}
+		})
+	}
+}
+
+func TestDryRunStoresPlan(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(true)
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	if e.ph.applied.Load() != 0 {
+		t.Fatal("dry run applied actions")
+	}
+	sum, _ := e.st.GetRun(ctx, "acme", r.RunID)
+	if sum.Status != domain.RunSucceeded || !sum.DryRun || sum.Counts[domain.OutcomePlanned] != 3 || sum.Counts[domain.OutcomeCreated] != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	entries := protocol(t, e, r.RunID)
+	if len(entries) != 3 || entries[0].Outcome != domain.OutcomePlanned || entries[0].Action != "create_user" || entries[0].Reason == "" {
+		t.Fatalf("plan in protocol: %+v", entries)
+	}
+	if c, _ := e.st.GetCursor(ctx, "acme", domain.PhaseUsers); c != "" {
+		t.Fatalf("dry run moved the cursor to %q", c)
+	}
+}
+
+func TestWrongPhaseAndMalformedEvents(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	r := request(false)
+	r.Phase, r.RunID = domain.PhaseAbsences, domain.NewRunID(domain.PhaseAbsences, time.Now())
+	if err := e.h.Handle(context.Background(), event(t, r)); err == nil || !strings.Contains(err.Error(), "rule pattern") {
+		t.Fatalf("wrong phase: %v", err)
+	}
+	if err := e.h.Handle(context.Background(), json.RawMessage(`{"source":"x"}`)); err != nil {
+		t.Fatalf("malformed event should be dropped, not retried: %v", err)
+	}
+	if e.ph.loaded.Load() != 0 {
+		t.Fatal("phase ran")
+	}
+}
+
+// TestNoSecretInStoreOrLogs runs a phase that opens the credentials and logs them
+// carelessly, then searches every stored item of every table, every log line and every
+// metric line for the plaintext secrets.
+func TestNoSecretInStoreOrLogs(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	for _, dry := range []bool{false, true} {
+		if err := e.h.Handle(ctx, event(t, request(dry))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.ph.panicIn = "apply"
+	_ = e.h.Handle(ctx, event(t, request(false)))
+
+	var dump strings.Builder
+	tables := e.st.Tables()
+	items := 0
+	for _, table := range []string{tables.Tenants, tables.Mappings, tables.Protocol} {
+		out, err := e.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			var m map[string]any
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(m)
+			dump.Write(b)
+			dump.WriteString(string(mustBytes(m)))
+			items++
+		}
+	}
+	if items < 10 || !strings.Contains(dump.String(), "sealed_credentials") {
+		t.Fatalf("only %d items scanned; sealed credentials missing", items)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "authenticated") {
+		t.Fatalf("the phase's log line is missing: %s", logs)
+	}
+	for where, text := range map[string]string{"stored items": dump.String(), "logs": logs, "metrics": e.metrics.String()} {
+		for _, secret := range []string{personioSecret, staffoPassword} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contain the plaintext secret %q", where, secret)
+			}
+		}
+	}
+}
+
+// mustBytes returns the raw bytes of binary attributes (the sealed blob) so the search
+// also covers them undecoded.
+func mustBytes(m map[string]any) []byte {
+	var out []byte
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []byte:
+			out = append(out, v...)
+		case map[string]any:
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(m)
+	return out
+}
