@@ -22,10 +22,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/config"
+	"github.com/staffsync/staffsync/internal/dispatch"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/httpapi"
+	"github.com/staffsync/staffsync/internal/obs"
+	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/schedule"
+	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
@@ -43,7 +48,20 @@ type Options struct {
 	Out io.Writer
 	// Ready, if set, receives the API's base URL once it listens.
 	Ready chan<- string
+	// KeyFile holds the local sealing key when STAFFSYNC_LOCAL_KEY is unset.
+	KeyFile string
+	// Phases build the phase handlers that the bus invokes, one per phase.
+	Phases []PhaseFactory
 }
+
+// PhaseHandler handles the SyncRequested events of one phase.
+type PhaseHandler struct {
+	Phase  domain.Phase
+	Handle bus.Handler
+}
+
+// PhaseFactory builds a phase handler from the harness's dependencies.
+type PhaseFactory func(phase.Deps) (PhaseHandler, error)
 
 // Run starts everything and blocks until ctx ends, then stops cleanly.
 func Run(ctx context.Context, o Options) error {
@@ -69,27 +87,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	// DynamoDB: an embedded minidyn server unless an endpoint is configured.
-	endpoint := o.Config.DynamoDBEndpoint
-	dbDesc := endpoint
-	if endpoint == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("embedded DynamoDB: %w", err)
-		}
-		srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Close()
-		endpoint = "http://" + l.Addr().String()
-		dbDesc = endpoint + " (embedded minidyn, in memory)"
-	}
-	db, err := DynamoDB(ctx, endpoint)
+	core, err := NewCore(ctx, o, log)
 	if err != nil {
 		return err
 	}
-	if err := store.CreateTables(ctx, db, o.Config.Tables); err != nil {
-		return err
-	}
+	defer core.Close()
 
 	var sb *Sandbox
 	if o.Sandbox {
@@ -110,9 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	base := "http://" + l.Addr().String()
 
 	sched := &Scheduler{Timetable: domain.Timetable, Location: loc, Log: log,
-		Fire: func(ctx context.Context, s domain.Schedule, at time.Time) {
-			log.InfoContext(ctx, "schedule fired", "schedule", s.Name, "phase", s.Phase, "mode", s.Mode)
-		}}
+		Fire: core.Fire}
 	next, err := sched.NextRuns(time.Now())
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func Run(ctx context.Context, o Options) error {
 
 	fmt.Fprintf(o.Out, "staffsync dev is running (Ctrl-C stops it)\n")
 	fmt.Fprintf(o.Out, "  API:           %s   (try: curl %s/v1/health)\n", base, base)
-	fmt.Fprintf(o.Out, "  DynamoDB:      %s\n", dbDesc)
+	fmt.Fprintf(o.Out, "  DynamoDB:      %s\n", core.DBDesc)
 	fmt.Fprintf(o.Out, "  tables:        %s, %s, %s\n", o.Config.Tables.Tenants, o.Config.Tables.Mappings, o.Config.Tables.Protocol)
 	fmt.Fprintf(o.Out, "  timetable:     %d schedules in %s\n", len(domain.Timetable), loc)
 	for _, s := range domain.Timetable {
@@ -173,4 +173,88 @@ func DynamoDB(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.DisableValidateResponseChecksum = true
 	}), nil
+}
+
+// Core is the part of the system behind the API: DynamoDB, the sealer, the in-process bus
+// with the phase handlers, and dispatch.
+type Core struct {
+	Store      *store.Store
+	Sealer     seal.Sealer
+	Bus        *bus.Local
+	Dispatcher *dispatch.Dispatcher
+	// DBDesc says which DynamoDB the core uses.
+	DBDesc  string
+	log     *slog.Logger
+	closers []func()
+}
+
+// NewCore starts the embedded DynamoDB (unless o.Config.DynamoDBEndpoint is set), creates
+// the tables and wires the bus to the phase handlers of o.Phases.
+func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
+	c := &Core{log: log}
+	// DynamoDB: an embedded minidyn server unless an endpoint is configured.
+	endpoint := o.Config.DynamoDBEndpoint
+	c.DBDesc = endpoint
+	if endpoint == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("embedded DynamoDB: %w", err)
+		}
+		srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		c.closers = append(c.closers, func() { _ = srv.Close() })
+		endpoint = "http://" + l.Addr().String()
+		c.DBDesc = endpoint + " (embedded minidyn, in memory)"
+	}
+	db, err := DynamoDB(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateTables(ctx, db, o.Config.Tables); err != nil {
+		return nil, err
+	}
+	c.Store = store.New(db, o.Config.Tables)
+	st := c.Store
+	sealer, err := seal.LocalFromEnv(o.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("local sealing key: %w", err)
+	}
+	// The in-process bus routes SyncRequested events to the phase handlers by the same
+	// patterns as the template's EventBridge rules.
+	events := bus.NewLocal(log)
+	c.Bus = events
+	metrics := obs.NewMetrics(io.Discard, "local")
+	c.Dispatcher = dispatch.New(st, events, log, metrics)
+	c.Sealer = sealer
+	phaseDeps := phase.Deps{Store: st, Sealer: sealer, Log: log, Metrics: metrics}
+	for _, p := range o.Phases {
+		h, err := p(phaseDeps)
+		if err != nil {
+			return nil, err
+		}
+		events.Subscribe(h.Phase, h.Handle)
+	}
+
+	return c, nil
+}
+
+// Fire is what a due schedule does: the same dispatch as the Lambda function, publishing
+// one event per tenant with background sync on to the in-process bus.
+func (c *Core) Fire(ctx context.Context, s domain.Schedule, at time.Time) {
+	res, err := c.Dispatcher.Dispatch(ctx, dispatch.Input{Phase: s.Phase, Mode: s.Mode, ScheduledTime: at.UTC().Format(time.RFC3339)})
+	if err != nil {
+		c.log.ErrorContext(ctx, "dispatch failed", "schedule", s.Name, "error", err)
+		return
+	}
+	c.log.InfoContext(ctx, "dispatched", "schedule", s.Name, "tenants", res.Tenants, "published", res.Published)
+}
+
+// Close waits for running phase handlers, then stops the embedded DynamoDB.
+func (c *Core) Close() {
+	if c.Bus != nil {
+		c.Bus.Wait()
+	}
+	for _, f := range c.closers {
+		f()
+	}
 }

@@ -23,7 +23,7 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true})
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true, KeyFile: t.TempDir() + "/key"})
 	}()
 	var base string
 	select {
