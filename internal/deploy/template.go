@@ -206,6 +206,10 @@ func Check(t *Template, root string, timetable []domain.Schedule, tables []store
 		if _, err := os.Stat(filepath.Join(root, "functions", dir, "main.go")); err != nil {
 			fail("%s: functions/%s/main.go does not exist", id, dir)
 		}
+		// Every entry point is exercised under aws-lambda-rie with its events/ files.
+		if b, err := os.ReadFile(filepath.Join(root, "functions", dir, "main_test.go")); err != nil || !strings.Contains(string(b), "lambdatest.Start") {
+			fail("%s: functions/%s/main_test.go must run the bootstrap under aws-lambda-rie (lambdatest.Start)", id, dir)
+		}
 		evs, _ := filepath.Glob(filepath.Join(root, "events", id+"-*.json"))
 		if len(evs) == 0 {
 			fail("%s: no sample event events/%s-<case>.json", id, id)
