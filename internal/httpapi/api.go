@@ -9,29 +9,87 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/bus"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/schedule"
+	"github.com/staffsync/staffsync/internal/seal"
+	"github.com/staffsync/staffsync/internal/store"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
 const MaxBodyBytes = 256 << 10
 
-// Options configures the API.
+// Options configures the API. Everything but Logger is required for the routes behind
+// authentication; without Store those routes answer 503, so that a function started
+// without its tables still answers health checks.
 type Options struct {
 	Logger *slog.Logger
+	// Store holds tenants, selections, runs, protocol and webhook secrets.
+	Store *store.Store
+	// Sealer seals credentials and webhook secrets (KMS in AWS, local AES in make run).
+	Sealer seal.Sealer
+	// Bus receives the SyncRequested events of Sync Now and webhooks.
+	Bus bus.Publisher
+	// Vendors builds the Personio and Staffomatic clients of a tenant; nil gives the real
+	// clients (DefaultVendors).
+	Vendors Vendors
+	// OperatorKeyHash is the hex SHA-256 of the operator key; empty refuses every
+	// operator request.
+	OperatorKeyHash string
+	// PublicBaseURL is where vendors reach this API (https://…, no trailing slash).
+	// When set, a tenant's Personio webhook is registered on creation and rotation.
+	PublicBaseURL string
+	// Location is the time zone of the timetable (next scheduled runs); default
+	// Europe/Berlin.
+	Location *time.Location
+	// Now is the clock (default time.Now): signature tolerance, run ids, protocol range.
+	Now func() time.Time
 }
 
 // API serves the routes under /v1.
 type API struct {
-	log *slog.Logger
-	mux *http.ServeMux
+	log     *slog.Logger
+	mux     *http.ServeMux
+	store   *store.Store
+	sealer  seal.Sealer
+	bus     bus.Publisher
+	vendors Vendors
+	opHash  string
+	public  string
+	loc     *time.Location
+	now     func() time.Time
+	// patterns lists the registered routes.
+	patterns []string
 }
 
 // New returns the API handler.
 func New(opts Options) *API {
-	a := &API{log: opts.Logger, mux: http.NewServeMux()}
+	a := &API{
+		log: opts.Logger, mux: http.NewServeMux(), store: opts.Store, sealer: opts.Sealer, bus: opts.Bus,
+		vendors: opts.Vendors, opHash: strings.ToLower(strings.TrimSpace(opts.OperatorKeyHash)),
+		public: strings.TrimRight(opts.PublicBaseURL, "/"), loc: opts.Location, now: opts.Now,
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.mux.HandleFunc("GET /v1/health", a.health)
+	if a.vendors == nil {
+		a.vendors = DefaultVendors{}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.loc == nil {
+		if loc, err := schedule.LoadLocation(domain.DefaultScheduleTimezone); err == nil {
+			a.loc = loc
+		} else {
+			a.loc = time.UTC
+		}
+	}
+	a.handle("GET /v1/health", a.health)
+	a.routes()
 	return a
 }
 
@@ -62,7 +120,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, &Error{Status: status, Code: code, Message: msg})
 		return
 	}
-	h.ServeHTTP(w, r)
+	// ServeHTTP (not the handler found above) sets the path values the routes read.
+	a.mux.ServeHTTP(w, r)
 }
 
 func (a *API) health(w http.ResponseWriter, r *http.Request) {
@@ -107,3 +166,31 @@ type statusOnly struct {
 func (s *statusOnly) Header() http.Header         { return s.header }
 func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+
+// routes registers every route of the API (the table in the OpenAPI document).
+func (a *API) routes() {
+	a.handle("GET /v1/openapi.yaml", a.openapi)
+	a.handle("POST /v1/tenants", a.operatorOnly(a.createTenant))
+	a.handle("GET /v1/tenants", a.operatorOnly(a.listTenants))
+	a.handle("GET /v1/tenants/{id}", a.tenantOnly(a.getTenant))
+	a.handle("PUT /v1/tenants/{id}/credentials", a.tenantOnly(a.putCredentials))
+	a.handle("PUT /v1/tenants/{id}/sources", a.tenantOnly(a.putSources))
+	a.handle("GET /v1/tenants/{id}/employees", a.tenantOnly(a.listEmployees))
+	a.handle("PUT /v1/tenants/{id}/selection", a.tenantOnly(a.putSelection))
+	a.handle("PUT /v1/tenants/{id}/settings", a.tenantOnly(a.putSettings))
+	a.handle("POST /v1/tenants/{id}/owner", a.tenantOnly(a.handOver))
+	a.handle("POST /v1/tenants/{id}/webhook-secrets", a.tenantOnly(a.rotateWebhookSecrets))
+	a.handle("POST /v1/tenants/{id}/sync/{phase}", a.tenantOnly(a.syncNow))
+	a.handle("GET /v1/tenants/{id}/runs", a.tenantOnly(a.listRuns))
+	a.handle("GET /v1/tenants/{id}/runs/{run_id}", a.tenantOnly(a.getRun))
+	a.handle("GET /v1/tenants/{id}/protocol", a.tenantOnly(a.protocol))
+	a.handle("GET /v1/tenants/{id}/checks", a.tenantOnly(a.checks))
+	a.handle("POST /v1/webhooks/personio/{tenant_id}", a.serve(a.personioWebhook))
+	a.handle("POST /v1/webhooks/staffomatic/{tenant_id}", a.serve(a.staffomaticWebhook))
+}
+
+// handle registers a route and remembers its pattern (the OpenAPI test compares them).
+func (a *API) handle(pattern string, h http.HandlerFunc) {
+	a.patterns = append(a.patterns, pattern)
+	a.mux.HandleFunc(pattern, h)
+}

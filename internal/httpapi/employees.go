@@ -1,0 +1,405 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/usersync"
+)
+
+// EmployeeView is one Personio employee in set-up step 3.
+type EmployeeView struct {
+	PersonioID        string `json:"personio_id"`
+	FirstName         string `json:"first_name"`
+	LastName          string `json:"last_name"`
+	Email             string `json:"email"`
+	PersonioStatus    string `json:"personio_status"`
+	Selected          bool   `json:"selected"`
+	Match             string `json:"match"`
+	StaffomaticUserID string `json:"staffomatic_user_id"`
+	// MatchReason explains a conflict (or how the match was found).
+	MatchReason string `json:"match_reason,omitempty"`
+}
+
+// matching is the state both step 3 and the checks are computed from.
+type matching struct {
+	employees []personio.Employee
+	missing   []personio.RequiredAttribute
+	users     []staffomatic.User
+	matches   map[string]usersync.Matching
+	selection domain.Selection
+}
+
+// match loads Personio employees, Staffomatic users, the stored user mappings and the
+// selection, and matches them with the user sync's own MatchAll.
+func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (matching, error) {
+	var m matching
+	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
+	defer cancel()
+	list, err := p.Employees(ctx, personio.EmployeesOptions{})
+	if err != nil {
+		return m, vendorErr(err, domain.SystemPersonio, "")
+	}
+	m.employees, m.missing = list.Employees, list.Missing
+	if m.users, err = s.ListUsers(ctx, staffomatic.UserFilter{}); err != nil {
+		return m, vendorErr(err, domain.SystemStaffomatic, "")
+	}
+	maps, err := a.store.LoadMappings(ctx, t.ID, domain.KindUser)
+	if err != nil {
+		return m, err
+	}
+	if m.selection, err = a.store.GetSelection(ctx, t.ID); err != nil {
+		return m, err
+	}
+	emps := make([]usersync.Employee, len(m.employees))
+	for i, e := range m.employees {
+		emps[i] = employeeOf(e)
+	}
+	users := make([]usersync.User, len(m.users))
+	for i, u := range m.users {
+		users[i] = userOf(u)
+	}
+	links := make([]usersync.Link, 0, len(maps))
+	for _, mp := range maps {
+		if mp.TargetID() != "" && mp.State != domain.StateDeleted {
+			links = append(links, usersync.Link{PersonioID: mp.SourceID, UserID: mp.TargetID()})
+		}
+	}
+	m.matches = usersync.MatchAll(emps, users, links)
+	slices.SortFunc(m.employees, func(x, y personio.Employee) int { return int(min(max(x.ID-y.ID, -1), 1)) })
+	return m, nil
+}
+
+// facts is what an auto-include rule sees of an employee.
+func facts(e personio.Employee) domain.EmployeeFacts {
+	f := domain.EmployeeFacts{Status: e.Status, Attributes: map[string]string{}}
+	if e.Office != nil {
+		f.Office = e.Office.Name
+	}
+	if e.Department != nil {
+		f.Department = e.Department.Name
+	}
+	for k, at := range e.Attributes {
+		f.Attributes[k] = at.String()
+		if at.Label != "" {
+			f.Attributes[at.Label] = at.String()
+		}
+	}
+	return f
+}
+
+func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	q := r.URL.Query()
+	status := strings.ToLower(strings.TrimSpace(q.Get("personio_status")))
+	switch status {
+	case "", "active", "onboarding", "leave", "inactive":
+	default:
+		return badRequest("personio_status", "personio_status: %q: use active, onboarding, leave or inactive", status)
+	}
+	limit, err := intParam(r, "limit", 100, 500)
+	if err != nil {
+		return err
+	}
+	offset := 0
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		n, cerr := strconv.Atoi(strings.TrimPrefix(string(b), "o"))
+		if err != nil || cerr != nil || n < 0 || !strings.HasPrefix(string(b), "o") {
+			return badRequest("cursor", "cursor: not a cursor this API returned")
+		}
+		offset = n
+	}
+	p, s, err := a.clients(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	m, err := a.match(r.Context(), t, p, s)
+	if err != nil {
+		return err
+	}
+	out := []EmployeeView{}
+	for _, e := range m.employees {
+		if status != "" && !strings.EqualFold(e.Status, status) {
+			continue
+		}
+		id := itoa(e.ID)
+		mt := m.matches[id]
+		match := string(mt.Match)
+		if match == "" {
+			match = string(usersync.MatchNone)
+		}
+		out = append(out, EmployeeView{PersonioID: id, FirstName: e.FirstName, LastName: e.LastName, Email: e.Email,
+			PersonioStatus: e.Status, Selected: m.selection.Selected(id, facts(e)), Match: match, StaffomaticUserID: mt.UserID, MatchReason: mt.Reason})
+	}
+	next := ""
+	if offset > len(out) {
+		offset = len(out)
+	}
+	page := out[offset:]
+	if len(page) > limit {
+		page = page[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset+limit)))
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"employees": page, "next_cursor": next})
+	return nil
+}
+
+// SelectionInput is the body of PUT /v1/tenants/{id}/selection.
+type SelectionInput struct {
+	Select      []string          `json:"select,omitempty"`
+	Deselect    []string          `json:"deselect,omitempty"`
+	AutoInclude *AutoIncludeInput `json:"auto_include,omitempty"`
+}
+
+// AutoIncludeInput replaces the auto-include rules; an empty object removes them.
+type AutoIncludeInput struct {
+	Statuses    []string        `json:"statuses,omitempty"`
+	Offices     []string        `json:"offices,omitempty"`
+	Departments []string        `json:"departments,omitempty"`
+	Attribute   *AttributeMatch `json:"attribute,omitempty"`
+}
+
+// AttributeMatch selects employees whose Personio attribute key has value.
+type AttributeMatch struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// SelectionView is the stored selection as the admin reads it.
+type SelectionView struct {
+	Selected    []string         `json:"selected"`
+	Deselected  []string         `json:"deselected"`
+	AutoInclude AutoIncludeInput `json:"auto_include"`
+	Version     int64            `json:"version"`
+}
+
+func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	var in SelectionInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in.Select) == 0 && len(in.Deselect) == 0 && in.AutoInclude == nil {
+		return badRequest("", "send select and/or deselect (Personio ids) and/or auto_include")
+	}
+	if len(in.Select)+len(in.Deselect) > 5000 {
+		return badRequest("select", "at most 5000 ids per request")
+	}
+	both := map[string]bool{}
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"select", in.Select}, {"deselect", in.Deselect}} {
+		for _, id := range f.ids {
+			if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+				return badRequest(f.name, "%s: %q is not a Personio employee id (a positive number, as listed by GET /v1/tenants/{id}/employees)", f.name, id)
+			}
+			if f.name == "deselect" && both[id] {
+				return badRequest("deselect", "deselect: %s is also in select: decide for one", id)
+			}
+			both[id] = true
+		}
+	}
+	sel, err := a.store.GetSelection(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	sel.Tenant = t.ID
+	for _, id := range in.Select {
+		sel.Employees[id] = true
+	}
+	for _, id := range in.Deselect {
+		sel.Employees[id] = false
+	}
+	if ai := in.AutoInclude; ai != nil {
+		sel.Rules = nil
+		for _, rule := range []struct {
+			f   domain.AutoIncludeField
+			vs  []string
+			key string
+		}{{domain.RuleStatus, ai.Statuses, "statuses"}, {domain.RuleOffice, ai.Offices, "offices"}, {domain.RuleDepartment, ai.Departments, "departments"}} {
+			if len(rule.vs) == 0 {
+				continue
+			}
+			for _, v := range rule.vs {
+				if strings.TrimSpace(v) == "" {
+					return badRequest("auto_include."+rule.key, "auto_include.%s: empty value", rule.key)
+				}
+			}
+			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: rule.f, Values: rule.vs})
+		}
+		if at := ai.Attribute; at != nil {
+			if strings.TrimSpace(at.Key) == "" {
+				return badRequest("auto_include.attribute.key", "auto_include.attribute.key: name the Personio attribute, e.g. shift_planning")
+			}
+			if strings.TrimSpace(at.Value) == "" {
+				return badRequest("auto_include.attribute.value", "auto_include.attribute.value: the value that selects an employee, e.g. true")
+			}
+			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: domain.RuleAttribute, Attribute: strings.TrimSpace(at.Key), Values: []string{at.Value}})
+		}
+	}
+	if err := sel.Validate(); err != nil {
+		return unprocessable("invalid_selection", "auto_include", "%v", err)
+	}
+	if err := a.store.SaveSelection(r.Context(), &sel); err != nil {
+		return storeErr(err, "the selection")
+	}
+	WriteJSON(w, http.StatusOK, selectionView(sel))
+	return nil
+}
+
+func selectionView(s domain.Selection) SelectionView {
+	v := SelectionView{Selected: []string{}, Deselected: []string{}, Version: s.Version}
+	for id, on := range s.Employees {
+		if on {
+			v.Selected = append(v.Selected, id)
+		} else {
+			v.Deselected = append(v.Deselected, id)
+		}
+	}
+	slices.Sort(v.Selected)
+	slices.Sort(v.Deselected)
+	for _, r := range s.Rules {
+		switch r.Field {
+		case domain.RuleStatus:
+			v.AutoInclude.Statuses = r.Values
+		case domain.RuleOffice:
+			v.AutoInclude.Offices = r.Values
+		case domain.RuleDepartment:
+			v.AutoInclude.Departments = r.Values
+		case domain.RuleAttribute:
+			if len(r.Values) > 0 {
+				v.AutoInclude.Attribute = &AttributeMatch{Key: r.Attribute, Value: r.Values[0]}
+			}
+		}
+	}
+	return v
+}
+
+// Checks is GET /v1/tenants/{id}/checks: what stands in the way of a clean first sync.
+type Checks struct {
+	OK                        bool            `json:"ok"`
+	MissingPersonioAttributes []AttributeInfo `json:"missing_personio_attributes"`
+	// UnmatchedTimeOffTypes are Personio types without a same-named Staffomatic category;
+	// their absences are reported, never guessed.
+	UnmatchedTimeOffTypes []string         `json:"unmatched_time_off_types"`
+	DuplicateEmails       []DuplicateEmail `json:"duplicate_emails"`
+	// UnmatchedUsers are Staffomatic users no Personio employee matches; they stay as
+	// they are.
+	UnmatchedUsers []UnmatchedUser `json:"unmatched_users"`
+	Conflicts      []Conflict      `json:"conflicts"`
+}
+
+// DuplicateEmail is an e-mail address shared by several records of one system.
+type DuplicateEmail struct {
+	Email  string   `json:"email"`
+	System string   `json:"system"`
+	IDs    []string `json:"ids"`
+}
+
+// UnmatchedUser is a Staffomatic user without a Personio employee.
+type UnmatchedUser struct {
+	StaffomaticUserID string `json:"staffomatic_user_id"`
+	Email             string `json:"email"`
+	Name              string `json:"name"`
+}
+
+// Conflict is an employee the user sync will not touch until it is resolved.
+type Conflict struct {
+	PersonioID         string   `json:"personio_id"`
+	Name               string   `json:"name"`
+	Reason             string   `json:"reason"`
+	StaffomaticUserIDs []string `json:"staffomatic_user_ids"`
+}
+
+func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	p, s, err := a.clients(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	m, err := a.match(r.Context(), t, p, s)
+	if err != nil {
+		return err
+	}
+	c := Checks{MissingPersonioAttributes: []AttributeInfo{}, UnmatchedTimeOffTypes: []string{}, DuplicateEmails: []DuplicateEmail{},
+		UnmatchedUsers: []UnmatchedUser{}, Conflicts: []Conflict{}}
+	for _, at := range m.missing {
+		c.MissingPersonioAttributes = append(c.MissingPersonioAttributes, AttributeInfo{Key: at.Key, Name: at.Name})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), vendorTimeout)
+	defer cancel()
+	types, err := p.TimeOffTypes(ctx)
+	if err != nil {
+		return vendorErr(err, domain.SystemPersonio, "")
+	}
+	locs, err := s.ListLocations(ctx)
+	if err != nil {
+		return vendorErr(err, domain.SystemStaffomatic, "")
+	}
+	categories := map[string]bool{}
+	for _, l := range locs {
+		ats, err := s.ListAbsenceTypes(ctx, l.ID)
+		if err != nil {
+			return vendorErr(err, domain.SystemStaffomatic, "")
+		}
+		for _, at := range ats {
+			categories[at.Name] = true
+		}
+	}
+	for _, ty := range types {
+		if !categories[ty.Name] {
+			c.UnmatchedTimeOffTypes = append(c.UnmatchedTimeOffTypes, ty.Name)
+		}
+	}
+	dup := func(system string, emails map[string][]string) {
+		keys := make([]string, 0, len(emails))
+		for e, ids := range emails {
+			if len(ids) > 1 {
+				keys = append(keys, e)
+			}
+		}
+		slices.Sort(keys)
+		for _, e := range keys {
+			c.DuplicateEmails = append(c.DuplicateEmails, DuplicateEmail{Email: e, System: system, IDs: emails[e]})
+		}
+	}
+	pe, se := map[string][]string{}, map[string][]string{}
+	for _, e := range m.employees {
+		if n := usersync.NormalizeEmail(e.Email); n != "" {
+			pe[n] = append(pe[n], itoa(e.ID))
+		}
+	}
+	for _, u := range m.users {
+		if n := usersync.NormalizeEmail(u.Email); n != "" {
+			se[n] = append(se[n], itoa(u.ID))
+		}
+	}
+	dup(string(domain.SystemPersonio), pe)
+	dup(string(domain.SystemStaffomatic), se)
+	claimed := map[string]bool{}
+	for _, e := range m.employees {
+		mt := m.matches[itoa(e.ID)]
+		if mt.UserID != "" {
+			claimed[mt.UserID] = true
+		}
+		if mt.Match == usersync.MatchConflict {
+			c.Conflicts = append(c.Conflicts, Conflict{PersonioID: itoa(e.ID), Name: strings.TrimSpace(e.FirstName + " " + e.LastName),
+				Reason: mt.Reason, StaffomaticUserIDs: orEmpty(mt.UserIDs)})
+		}
+	}
+	for _, u := range m.users {
+		if !claimed[itoa(u.ID)] {
+			c.UnmatchedUsers = append(c.UnmatchedUsers, UnmatchedUser{StaffomaticUserID: itoa(u.ID), Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)})
+		}
+	}
+	c.OK = len(c.MissingPersonioAttributes) == 0 && len(c.UnmatchedTimeOffTypes) == 0 && len(c.DuplicateEmails) == 0 && len(c.Conflicts) == 0
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}

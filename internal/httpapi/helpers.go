@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// Constructors of the API's errors: one place decides the status of each kind.
+func badRequest(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func unprocessable(code, field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errNoStore = &Error{Status: http.StatusServiceUnavailable, Code: "not_configured",
+		Message: "this API has no data store configured; set the table names and (locally) DYNAMODB_ENDPOINT"}
+	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "send Authorization: Bearer <key>: the operator key or the tenant's admin token"}
+	errBadToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "the key or token is not valid (an admin token is revoked by a hand-over)"}
+	errVendorDown = &Error{Status: http.StatusBadGateway, Code: "vendor_unavailable",
+		Message: "Personio or Staffomatic did not answer in time or failed; nothing was changed, try again in a minute"}
+)
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data and oversized
+// bodies, so a typo in a field name is an error instead of a silently ignored setting.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the request body is larger than 256 KB; send less data per request"}
+	}
+	if err != nil {
+		return badRequest("", "the request body could not be read: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return badRequest("", "a JSON body is required")
+	}
+	return decodeBytes(body, v)
+}
+
+func decodeBytes(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return badRequest("", "the body is not valid JSON (at byte %d): %v", se.Offset, err)
+		case errors.As(err, &te):
+			return badRequest(te.Field, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(f, "unknown field %q: check the spelling against the API document (GET /v1/openapi.yaml)", f)
+		default:
+			return badRequest("", "the body is not valid JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return badRequest("", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// optionalBody decodes a body that may be absent (Sync Now without options).
+func optionalBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the request body is larger than 256 KB; send less data per request"}
+	}
+	if err != nil {
+		return badRequest("", "the request body could not be read: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return decodeBytes(body, v)
+}
+
+// storeErr turns store errors clients can act on into API errors.
+func storeErr(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("%s does not exist", what)
+	case errors.Is(err, store.ErrConflict):
+		return conflict("%s was changed by someone else in the meantime; read it again and repeat the change", what)
+	case errors.Is(err, store.ErrExists):
+		return conflict("%s exists already", what)
+	}
+	return err
+}
+
+// vendorErr explains a failed vendor call: wrong credentials are the admin's to fix (422,
+// naming the field), outages are not (502). The vendor's message is kept only where it
+// cannot contain a secret (Personio's error text never does).
+func vendorErr(err error, system domain.System, field string) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	switch system {
+	case domain.SystemPersonio:
+		var pe *personio.Error
+		if personio.IsAuth(err) {
+			return unprocessable("personio_credentials_invalid", field, "Personio refused the credential: check the client id and secret in Personio under Settings > API credentials")
+		}
+		if errors.As(err, &pe) && !pe.Retryable {
+			return unprocessable("personio_error", field, "Personio answered %d: %s", pe.StatusCode, pe.Message)
+		}
+	case domain.SystemStaffomatic:
+		if staffomatic.IsUnauthorized(err) {
+			return unprocessable("staffomatic_credentials_invalid", field, "Staffomatic refused the credentials: check the admin's e-mail and password (or token) and the subdomain")
+		}
+		if staffomatic.IsForbidden(err) {
+			return unprocessable("staffomatic_forbidden", field, "Staffomatic refused access: the credentials must be those of an account admin")
+		}
+		if staffomatic.IsNotFound(err) {
+			return unprocessable("staffomatic_account_not_found", "staffomatic.subdomain", "Staffomatic knows no account at this base URL and subdomain")
+		}
+		if s := staffomatic.StatusOf(err); s >= 400 && s < 500 && s != http.StatusTooManyRequests {
+			return unprocessable("staffomatic_error", field, "Staffomatic answered %d to the check", s)
+		}
+	}
+	return errVendorDown
+}
+
+// newSecret returns n random bytes, URL-safe base64 encoded.
+func newSecret(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // cannot happen on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// equalHash compares the SHA-256 of secret with a stored hex hash in constant time.
+func equalHash(secret, storedHex string) bool {
+	want, err := hex.DecodeString(storedHex)
+	if err != nil || len(want) != sha256.Size {
+		return false
+	}
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(got[:], want) == 1
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// intParam reads an optional positive integer query parameter bounded by max.
+func intParam(r *http.Request, name string, def, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, badRequest(name, "%s: use a whole number from 1 to %d", name, max)
+	}
+	return n, nil
+}
+
+// validPageToken accepts what the store hands out as page tokens (base64url of a JSON
+// object of strings), so a mangled cursor is the client's 400, not an internal error.
+func validPageToken(tok string) bool {
+	if tok == "" {
+		return true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return false
+	}
+	var m map[string]string
+	return json.Unmarshal(b, &m) == nil
+}

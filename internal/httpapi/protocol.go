@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// ProtocolEntryView is one protocol line as clients see it.
+type ProtocolEntryView struct {
+	Time     time.Time         `json:"time"`
+	Area     domain.Area       `json:"area"`
+	RunID    string            `json:"run_id"`
+	Kind     domain.RecordKind `json:"kind"`
+	SourceID string            `json:"source_id"`
+	TargetID string            `json:"target_id"`
+	Action   string            `json:"action"`
+	Outcome  domain.Outcome    `json:"outcome"`
+	Reason   string            `json:"reason"`
+}
+
+func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	q := r.URL.Query()
+	area := domain.Area(q.Get("area"))
+	if area == "" {
+		return badRequest("area", "area: required: users, workspaces, timesheets, absences or setup")
+	}
+	if !area.Valid() {
+		return badRequest("area", "area: %q: use users, workspaces, timesheets, absences or setup", area)
+	}
+	now := a.now()
+	from, to := now.Add(-domain.ProtocolRetention), time.Time{}
+	for _, p := range []struct {
+		name string
+		into *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(p.name); v != "" {
+			tm, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return badRequest(p.name, "%s: %q is not an RFC 3339 time such as 2026-03-01T00:00:00Z", p.name, v)
+			}
+			*p.into = tm
+		}
+	}
+	if !to.IsZero() && to.Before(from) {
+		return badRequest("to", "to is before from")
+	}
+	limit, err := intParam(r, "limit", 100, 500)
+	if err != nil {
+		return err
+	}
+	cursor := q.Get("cursor")
+	if !validPageToken(cursor) {
+		return badRequest("cursor", "cursor: not a cursor this API returned")
+	}
+	page, err := a.store.QueryProtocol(r.Context(), store.ProtocolQuery{Tenant: t.ID, Area: area, From: from, To: to,
+		RunID: q.Get("run_id"), Limit: limit, Newest: true, Next: cursor})
+	if err != nil {
+		return err
+	}
+	entries := make([]ProtocolEntryView, len(page.Entries))
+	for i, e := range page.Entries {
+		entries[i] = ProtocolEntryView{Time: e.Time.UTC(), Area: e.Area, RunID: e.RunID, Kind: e.Kind, SourceID: e.SourceID,
+			TargetID: e.TargetID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason}
+	}
+	if wantsCSV(r) {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if page.Next != "" {
+			w.Header().Set("X-Next-Cursor", page.Next)
+		}
+		w.WriteHeader(http.StatusOK)
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"time", "area", "run_id", "kind", "source_id", "target_id", "action", "outcome", "reason"})
+		for _, e := range entries {
+			_ = cw.Write([]string{e.Time.Format(time.RFC3339Nano), string(e.Area), e.RunID, string(e.Kind), cell(e.SourceID),
+				cell(e.TargetID), cell(e.Action), string(e.Outcome), cell(e.Reason)})
+		}
+		cw.Flush()
+		return nil
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_cursor": page.Next})
+	return nil
+}
+
+// wantsCSV reports whether the client asked for CSV before JSON.
+func wantsCSV(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "text/csv":
+			return true
+		case "application/json", "*/*":
+			return false
+		}
+	}
+	return false
+}
+
+// cell defuses spreadsheet formulas: a reason copied from a vendor must not run as a
+// formula when the admin opens the CSV.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,209 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// RunView is one run as clients see it (the shape scripts rely on).
+type RunView struct {
+	RunID      string                 `json:"run_id"`
+	Phase      domain.Phase           `json:"phase"`
+	Mode       domain.Mode            `json:"mode"`
+	Trigger    domain.Trigger         `json:"trigger"`
+	DryRun     bool                   `json:"dry_run"`
+	Status     domain.RunStatus       `json:"status"`
+	QueuedAt   *time.Time             `json:"queued_at"`
+	StartedAt  *time.Time             `json:"started_at"`
+	FinishedAt *time.Time             `json:"finished_at"`
+	Counts     map[domain.Outcome]int `json:"counts"`
+	Reason     string                 `json:"reason,omitempty"`
+	Error      *string                `json:"error"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func runView(r domain.RunSummary) RunView {
+	v := RunView{RunID: r.RunID, Phase: r.Phase, Mode: r.Mode, Trigger: r.Trigger, DryRun: r.DryRun, Status: r.Status,
+		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), Counts: map[domain.Outcome]int{}, Reason: r.Reason}
+	for k, n := range r.Counts {
+		v.Counts[k] = n
+	}
+	if r.Error != "" {
+		e := r.Error
+		v.Error = &e
+	}
+	return v
+}
+
+// SyncInput is the optional body of Sync Now.
+type SyncInput struct {
+	Mode   string `json:"mode,omitempty"`
+	DryRun bool   `json:"dry_run,omitempty"`
+}
+
+func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	var phases []domain.Phase
+	if p := r.PathValue("phase"); p == "all" {
+		phases = domain.Phases
+	} else {
+		ph, err := domain.ParsePhase(p)
+		if err != nil {
+			return notFound("phase %q: use users, workspaces, timesheets, absences or all", p)
+		}
+		phases = []domain.Phase{ph}
+	}
+	var in SyncInput
+	if err := optionalBody(r, &in); err != nil {
+		return err
+	}
+	mode := domain.ModeFull
+	if in.Mode != "" {
+		if in.Mode != string(domain.ModeFull) && in.Mode != string(domain.ModePartial) {
+			return badRequest("mode", "mode: %q: use full (reads everything, finds deletions) or partial (changes since the last run)", in.Mode)
+		}
+		mode = domain.Mode(in.Mode)
+	}
+	if a.bus == nil {
+		return errNoStore
+	}
+	reqs := make([]domain.SyncRequest, len(phases))
+	now := a.now()
+	for i, p := range phases {
+		reqs[i] = domain.SyncRequest{Tenant: t.ID, Phase: p, Mode: mode, Trigger: domain.TriggerManual, RunID: domain.NewRunID(p, now), DryRun: in.DryRun}
+	}
+	ids, err := a.enqueue(r.Context(), reqs)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusAccepted, map[string]any{"run_ids": ids})
+	return nil
+}
+
+// enqueue stores a queued summary per request and publishes the requests. It never runs
+// a sync itself: HTTP API integrations end after 29 s. When publishing fails the summaries
+// are withdrawn, so nothing remains of a refused request.
+func (a *API) enqueue(ctx context.Context, reqs []domain.SyncRequest) ([]string, error) {
+	ids := make([]string, 0, len(reqs))
+	now := a.now()
+	withdraw := func() {
+		for _, id := range ids {
+			if err := a.store.DeleteRun(context.WithoutCancel(ctx), reqs[0].Tenant, id); err != nil {
+				a.log.ErrorContext(ctx, "could not withdraw a queued run", "tenant_id", reqs[0].Tenant, "run_id", id, "error", err)
+			}
+		}
+	}
+	for _, rq := range reqs {
+		if err := rq.Validate(); err != nil {
+			withdraw()
+			return nil, fmt.Errorf("sync request: %w", err)
+		}
+		if err := a.store.CreateRun(ctx, rq.Summary(now)); err != nil {
+			withdraw()
+			return nil, storeErr(err, "run "+rq.RunID)
+		}
+		ids = append(ids, rq.RunID)
+	}
+	if err := a.bus.Publish(ctx, reqs...); err != nil {
+		withdraw()
+		a.log.ErrorContext(ctx, "could not publish sync requests", "tenant_id", reqs[0].Tenant, "error", err)
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: "queue_unavailable", Message: "the sync could not be queued; nothing was started, try again in a minute"}
+	}
+	return ids, nil
+}
+
+func (a *API) listRuns(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	q := r.URL.Query()
+	var phase domain.Phase
+	if p := q.Get("phase"); p != "" {
+		ph, err := domain.ParsePhase(p)
+		if err != nil {
+			return badRequest("phase", "phase: %q: use users, workspaces, timesheets or absences", p)
+		}
+		phase = ph
+	}
+	limit, err := intParam(r, "limit", 50, 100)
+	if err != nil {
+		return err
+	}
+	next := q.Get("cursor")
+	if !validPageToken(next) {
+		return badRequest("cursor", "cursor: not a cursor this API returned")
+	}
+	runs := []RunView{}
+	// A phase filter can thin pages out; read on until the page is full or runs end.
+	for {
+		page, err := a.store.ListRuns(r.Context(), t.ID, int32(limit-len(runs)), next)
+		if err != nil {
+			return err
+		}
+		for _, run := range page.Runs {
+			if phase == "" || run.Phase == phase {
+				runs = append(runs, runView(run))
+			}
+		}
+		next = page.Next
+		if next == "" || len(runs) >= limit {
+			break
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"runs": runs, "next_cursor": next})
+	return nil
+}
+
+// RunDetail is a run with, for a dry run, one page of its stored plan.
+type RunDetail struct {
+	RunView
+	Plan *PlanPage `json:"plan,omitempty"`
+}
+
+// PlanPage is one page of a dry run's planned actions, in planning order.
+type PlanPage struct {
+	Actions    []domain.PlannedAction `json:"actions"`
+	NextCursor string                 `json:"next_cursor"`
+}
+
+func (a *API) getRun(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	id := r.PathValue("run_id")
+	if err := domain.ValidateRunID(id); err != nil {
+		return notFound("run %q does not exist (run ids look like the ones Sync Now returns)", id)
+	}
+	run, err := a.store.GetRun(r.Context(), t.ID, id)
+	if err != nil {
+		return storeErr(err, "run "+id)
+	}
+	d := RunDetail{RunView: runView(run)}
+	if run.DryRun {
+		limit, err := intParam(r, "limit", 100, 500)
+		if err != nil {
+			return err
+		}
+		cursor := r.URL.Query().Get("cursor")
+		if !validPageToken(cursor) {
+			return badRequest("cursor", "cursor: not a cursor this API returned")
+		}
+		// The phase harness stores a dry run's plan as protocol entries with outcome
+		// "planned" under the run's id.
+		page, err := a.store.QueryProtocol(r.Context(), store.ProtocolQuery{Tenant: t.ID, Area: domain.AreaOf(run.Phase), RunID: id, Limit: limit, Next: cursor})
+		if err != nil {
+			return err
+		}
+		d.Plan = &PlanPage{Actions: []domain.PlannedAction{}, NextCursor: page.Next}
+		for _, e := range page.Entries {
+			d.Plan.Actions = append(d.Plan.Actions, domain.PlannedAction{Kind: e.Kind, Action: e.Action, SourceID: e.SourceID, TargetID: e.TargetID, Reason: e.Reason})
+		}
+	}
+	WriteJSON(w, http.StatusOK, d)
+	return nil
+}

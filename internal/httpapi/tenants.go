@@ -1,0 +1,777 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/schedule"
+	"github.com/staffsync/staffsync/internal/seal"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// vendorTimeout bounds the verification calls of one request, well inside API Gateway's
+// 29 s, so a slow vendor gives the admin a clear 502 instead of a gateway timeout.
+const vendorTimeout = 20 * time.Second
+
+// PersonioInput is the Personio part of set-up step 1.
+type PersonioInput struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	BaseURL      string `json:"base_url,omitempty"`
+	PartnerID    string `json:"partner_id,omitempty"`
+	AppID        string `json:"app_id,omitempty"`
+}
+
+// StaffomaticInput is the Staffomatic part of set-up step 1: the account and the
+// credentials of the one admin who manages the integration (password or token).
+type StaffomaticInput struct {
+	BaseURL   string `json:"base_url,omitempty"`
+	Subdomain string `json:"subdomain"`
+	Email     string `json:"email"`
+	Password  string `json:"password,omitempty"`
+	Token     string `json:"token,omitempty"`
+}
+
+// CredentialsInput is set-up step 1: both vendors' credentials. Personio's may come typed
+// in or as the content of the credentials file Personio offers.
+type CredentialsInput struct {
+	Personio                *PersonioInput    `json:"personio,omitempty"`
+	PersonioCredentialsFile string            `json:"personio_credentials_file,omitempty"`
+	Staffomatic             *StaffomaticInput `json:"staffomatic"`
+	// Verify (default true) calls both vendors before anything is stored.
+	Verify *bool `json:"verify,omitempty"`
+}
+
+// TenantInput is the body of POST /v1/tenants.
+type TenantInput struct {
+	Name string `json:"name"`
+	CredentialsInput
+}
+
+// WebhookSecrets are returned once, at creation and rotation.
+type WebhookSecrets struct {
+	// PersonioToken is what Personio sends in Authorization with every delivery.
+	PersonioToken string `json:"personio_token"`
+	// StaffomaticSecret keys the HMAC of X-Staffsync-Signature.
+	StaffomaticSecret string `json:"staffomatic_secret"`
+}
+
+// WebhookInfo says where the vendors deliver and whether Personio's webhook is registered.
+type WebhookInfo struct {
+	PersonioURL        string `json:"personio_url"`
+	StaffomaticURL     string `json:"staffomatic_url"`
+	PersonioRegistered bool   `json:"personio_registered"`
+}
+
+// AttributeInfo names a Personio attribute.
+type AttributeInfo struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// Verification is what the vendor checks found.
+type Verification struct {
+	Verified bool `json:"verified"`
+	// MissingPersonioAttributes must be made readable in Personio (Settings > API
+	// credentials > readable employee attributes) or the syncs lack data.
+	MissingPersonioAttributes []AttributeInfo `json:"missing_personio_attributes"`
+}
+
+// TenantCreated is the 201 answer of POST /v1/tenants.
+type TenantCreated struct {
+	TenantID       string         `json:"tenant_id"`
+	AdminToken     string         `json:"admin_token"`
+	WebhookSecrets WebhookSecrets `json:"webhook_secrets"`
+	Webhooks       WebhookInfo    `json:"webhooks"`
+	Verification
+}
+
+// checkedCredentials is step 1 after validation (and verification).
+type checkedCredentials struct {
+	creds       domain.Credentials
+	personio    domain.Personio
+	staffomatic domain.Staffomatic
+	owner       domain.Owner
+	Verification
+}
+
+func (in CredentialsInput) verify() bool { return in.Verify == nil || *in.Verify }
+
+// check validates step 1 and, unless verify is false, calls both vendors: Personio must
+// accept the credential (its readable attributes are reported), Staffomatic must accept
+// the admin's credentials for the account.
+func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredentials, error) {
+	var c checkedCredentials
+	switch {
+	case in.Personio != nil && in.PersonioCredentialsFile != "":
+		return c, badRequest("personio_credentials_file", "send either personio or personio_credentials_file, not both")
+	case in.PersonioCredentialsFile != "":
+		id, secret, err := ParseCredentialsFile(in.PersonioCredentialsFile)
+		if err != nil {
+			return c, unprocessable("invalid_credentials_file", "personio_credentials_file", "%v", err)
+		}
+		c.creds.PersonioClientID, c.creds.PersonioClientSecret = id, secret
+	case in.Personio != nil:
+		p := in.Personio
+		if strings.TrimSpace(p.ClientID) == "" {
+			return c, badRequest("personio.client_id", "personio.client_id: required: the client id of the Personio API credential")
+		}
+		if p.ClientSecret == "" {
+			return c, badRequest("personio.client_secret", "personio.client_secret: required: the secret of the Personio API credential")
+		}
+		if p.BaseURL != "" && !isHTTPURL(p.BaseURL) {
+			return c, badRequest("personio.base_url", "personio.base_url: %q is not an http(s) URL", p.BaseURL)
+		}
+		c.creds.PersonioClientID, c.creds.PersonioClientSecret = strings.TrimSpace(p.ClientID), p.ClientSecret
+		c.personio = domain.Personio{BaseURL: strings.TrimRight(p.BaseURL, "/"), PartnerID: p.PartnerID, AppID: p.AppID}
+	default:
+		return c, badRequest("personio", "personio: required: {client_id, client_secret} or the credentials file content in personio_credentials_file")
+	}
+	c.personio.ClientID = c.creds.PersonioClientID
+	s := in.Staffomatic
+	if s == nil {
+		return c, badRequest("staffomatic", "staffomatic: required: {subdomain, email, password} or {subdomain, email, token}")
+	}
+	if err := checkStaffomatic(s); err != nil {
+		return c, err
+	}
+	c.creds.StaffomaticEmail, c.creds.StaffomaticPassword, c.creds.StaffomaticToken = strings.TrimSpace(s.Email), s.Password, s.Token
+	c.staffomatic = domain.Staffomatic{BaseURL: strings.TrimRight(s.BaseURL, "/"), Subdomain: s.Subdomain, AdminEmail: strings.TrimSpace(s.Email)}
+	c.owner = domain.Owner{Email: strings.TrimSpace(s.Email)}
+	c.MissingPersonioAttributes = []AttributeInfo{}
+	if !in.verify() {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
+	defer cancel()
+	p, err := a.personioFor(c.personio, c.creds)
+	if err != nil {
+		return c, err
+	}
+	field := "personio.client_secret"
+	if in.PersonioCredentialsFile != "" {
+		field = "personio_credentials_file"
+	}
+	rep, err := p.Verify(ctx)
+	if err != nil {
+		return c, vendorErr(err, domain.SystemPersonio, field)
+	}
+	for _, m := range rep.Missing {
+		c.MissingPersonioAttributes = append(c.MissingPersonioAttributes, AttributeInfo{Key: m.Key, Name: m.Name})
+	}
+	u, err := a.verifyStaffomatic(ctx, c.staffomatic, c.creds)
+	if err != nil {
+		return c, err
+	}
+	c.owner.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	c.Verified = true
+	return c, nil
+}
+
+func checkStaffomatic(s *StaffomaticInput) error {
+	if s.BaseURL != "" && !isHTTPURL(s.BaseURL) {
+		return badRequest("staffomatic.base_url", "staffomatic.base_url: %q is not an http(s) URL", s.BaseURL)
+	}
+	if !subdomainOK(s.Subdomain) {
+		return badRequest("staffomatic.subdomain", "staffomatic.subdomain: required: the account's subdomain, e.g. acme for acme.staffomaticapp.com")
+	}
+	if !strings.Contains(s.Email, "@") {
+		return badRequest("staffomatic.email", "staffomatic.email: the e-mail address of the Staffomatic admin who manages the integration")
+	}
+	if s.Password == "" && s.Token == "" {
+		return badRequest("staffomatic.password", "staffomatic: set the admin's password, or a token")
+	}
+	if s.Password != "" && s.Token != "" {
+		return badRequest("staffomatic.token", "staffomatic: set either password or token, not both")
+	}
+	return nil
+}
+
+// verifyStaffomatic checks that the credentials open the account as one of its admins.
+func (a *API) verifyStaffomatic(ctx context.Context, conn domain.Staffomatic, c domain.Credentials) (staffomatic.User, error) {
+	s, err := a.staffomaticFor(conn, c)
+	if err != nil {
+		return staffomatic.User{}, err
+	}
+	field := "staffomatic.password"
+	if c.StaffomaticToken != "" {
+		field = "staffomatic.token"
+	}
+	u, err := s.CurrentUser(ctx)
+	if err != nil {
+		return staffomatic.User{}, vendorErr(err, domain.SystemStaffomatic, field)
+	}
+	if u.Role != "" && u.Role != "admin" {
+		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, u.Role)
+	}
+	return u, nil
+}
+
+func (a *API) personioFor(p domain.Personio, c domain.Credentials) (PersonioAccount, error) {
+	cl, err := a.vendors.Personio(PersonioConn{BaseURL: p.BaseURL, PartnerID: p.PartnerID, AppID: p.AppID}, c.PersonioClientID, c.PersonioClientSecret)
+	if err != nil {
+		return nil, fmt.Errorf("personio client: %w", err)
+	}
+	return cl, nil
+}
+
+func (a *API) staffomaticFor(s domain.Staffomatic, c domain.Credentials) (StaffomaticAccount, error) {
+	cl, err := a.vendors.Staffomatic(StaffomaticConn{BaseURL: s.BaseURL, Subdomain: s.Subdomain},
+		staffomatic.Credentials{Email: c.StaffomaticEmail, Password: c.StaffomaticPassword, Token: c.StaffomaticToken})
+	if err != nil {
+		return nil, fmt.Errorf("staffomatic client: %w", err)
+	}
+	return cl, nil
+}
+
+// clients opens a tenant's sealed credentials and builds both vendor clients.
+func (a *API) clients(ctx context.Context, t domain.Tenant) (PersonioAccount, StaffomaticAccount, error) {
+	if a.sealer == nil {
+		return nil, nil, errNoStore
+	}
+	c, err := seal.OpenCredentials(ctx, a.sealer, t.ID, t.Sealed)
+	if err != nil {
+		return nil, nil, &Error{Status: http.StatusConflict, Code: "credentials_unavailable",
+			Message: "the stored credentials cannot be opened; set them again with PUT /v1/tenants/{id}/credentials"}
+	}
+	p, err := a.personioFor(t.Personio, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.staffomaticFor(t.Staffomatic, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, s, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func subdomainOK(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// newTenantID derives a readable id from the name plus a random suffix, so two companies
+// of the same name never collide and an id reveals nothing guessable.
+func newTenantID(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r == 'ä':
+			b.WriteString("ae")
+		case r == 'ö':
+			b.WriteString("oe")
+		case r == 'ü':
+			b.WriteString("ue")
+		case r == 'ß':
+			b.WriteString("ss")
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if len(slug) > 40 {
+		slug = strings.Trim(slug[:40], "-")
+	}
+	if slug == "" {
+		slug = "tenant"
+	}
+	return slug + "-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(newSecret(6)))[:6]
+}
+
+func (a *API) webhookURLs(id string) (personioURL, staffomaticURL string) {
+	base := a.public
+	if base == "" {
+		base = "http://127.0.0.1:3000"
+	}
+	return base + "/v1/webhooks/personio/" + id, base + "/v1/webhooks/staffomatic/" + id
+}
+
+// personioEvents are the webhook events a tenant's registration subscribes to.
+var personioEvents = []string{
+	personio.EventPersonCreated, personio.EventPersonUpdated, personio.EventPersonDeleted,
+	personio.EventEmploymentCreated, personio.EventEmploymentUpdated, personio.EventEmploymentDeleted, personio.EventEmploymentTerminated,
+	personio.EventAbsencePeriodCreated, personio.EventAbsencePeriodUpdatedStatus, personio.EventAbsencePeriodUpdatedRange, personio.EventAbsencePeriodDeleted,
+	personio.EventAttendancePeriodCreated, personio.EventAttendancePeriodUpdated, personio.EventAttendancePeriodDeleted,
+}
+
+// newWebhookSecrets creates both receivers' secrets and, when a public URL is configured
+// and the credentials were verified, registers the Personio webhook. The sealed record is
+// returned for storing; nothing is stored here.
+func (a *API) newWebhookSecrets(ctx context.Context, id string, p domain.Personio, c domain.Credentials, register bool) (WebhookSecrets, store.WebhookSecrets, WebhookInfo, error) {
+	out := WebhookSecrets{PersonioToken: "whp_" + newSecret(32), StaffomaticSecret: "whs_" + newSecret(32)}
+	blob, err := a.sealer.Seal(ctx, id, []byte(out.StaffomaticSecret))
+	if err != nil {
+		return out, store.WebhookSecrets{}, WebhookInfo{}, fmt.Errorf("seal webhook secret: %w", err)
+	}
+	rec := store.WebhookSecrets{Tenant: id, PersonioTokenHash: hashHex(out.PersonioToken),
+		StaffomaticSecret: domain.Sealed{Scheme: a.sealer.Scheme(), Blob: blob}, RotatedAt: a.now().UTC()}
+	var info WebhookInfo
+	info.PersonioURL, info.StaffomaticURL = a.webhookURLs(id)
+	if register && a.public != "" {
+		cl, err := a.personioFor(p, c)
+		if err != nil {
+			return out, rec, info, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
+		defer cancel()
+		wh, err := cl.RegisterWebhook(ctx, personio.WebhookRegistration{URL: info.PersonioURL,
+			Description: "staffsync " + id, Token: out.PersonioToken, Events: personioEvents})
+		if err != nil {
+			return out, rec, info, vendorErr(err, domain.SystemPersonio, "personio")
+		}
+		rec.PersonioWebhookID, info.PersonioRegistered = wh.ID, true
+	}
+	return out, rec, info, nil
+}
+
+// unregister removes a Personio webhook registration, best effort: a leftover
+// registration only delivers to a token that no longer opens the receiver.
+func (a *API) unregister(ctx context.Context, p domain.Personio, c domain.Credentials, webhookID string) {
+	if webhookID == "" {
+		return
+	}
+	cl, err := a.personioFor(p, c)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), vendorTimeout)
+		defer cancel()
+		err = cl.DeleteWebhook(ctx, webhookID)
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "could not remove a Personio webhook registration", "webhook_id", webhookID, "error", err)
+	}
+}
+
+func (a *API) createTenant(w http.ResponseWriter, r *http.Request) error {
+	var in TenantInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	out, err := a.CreateTenant(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// CreateTenant is POST /v1/tenants as a function, for the local runner's demo tenant: it
+// validates and verifies the input, seals the credentials, creates the webhook secrets
+// (and registers Personio's webhook when a public URL is configured) and stores the
+// tenant. On any error nothing is stored.
+func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, error) {
+	if a.store == nil || a.sealer == nil {
+		return TenantCreated{}, errNoStore
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" || len(name) > 200 {
+		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters)")
+	}
+	c, err := a.check(ctx, in.CredentialsInput)
+	if err != nil {
+		return TenantCreated{}, err
+	}
+	id := newTenantID(name)
+	token, tokenHash := newAdminToken(id)
+	sealed, err := seal.SealCredentials(ctx, a.sealer, id, c.creds)
+	if err != nil {
+		return TenantCreated{}, fmt.Errorf("seal credentials: %w", err)
+	}
+	secrets, rec, info, err := a.newWebhookSecrets(ctx, id, c.personio, c.creds, c.Verified)
+	if err != nil {
+		return TenantCreated{}, err
+	}
+	t := &domain.Tenant{ID: id, Name: name, Owner: c.owner, AdminTokenHash: tokenHash, Settings: domain.DefaultSettings(),
+		Sources: domain.DefaultSources(), Personio: c.personio, Staffomatic: c.staffomatic, Sealed: sealed}
+	if err := a.store.CreateTenant(ctx, t); err != nil {
+		a.unregister(ctx, c.personio, c.creds, rec.PersonioWebhookID)
+		return TenantCreated{}, storeErr(err, "tenant "+id)
+	}
+	if err := a.store.PutWebhookSecrets(ctx, rec); err != nil {
+		// Nothing may remain of a failed creation.
+		if derr := a.store.DeleteTenant(context.WithoutCancel(ctx), id); derr != nil {
+			a.log.ErrorContext(ctx, "could not remove a half-created tenant", "tenant_id", id, "error", derr)
+		}
+		a.unregister(ctx, c.personio, c.creds, rec.PersonioWebhookID)
+		return TenantCreated{}, err
+	}
+	a.log.InfoContext(ctx, "tenant created", "tenant_id", id, "verified", c.Verified, "missing_personio_attributes", len(c.MissingPersonioAttributes))
+	return TenantCreated{TenantID: id, AdminToken: token, WebhookSecrets: secrets, Webhooks: info, Verification: c.Verification}, nil
+}
+
+// TenantListItem is one tenant in the operator's listing: never a secret.
+type TenantListItem struct {
+	TenantID             string       `json:"tenant_id"`
+	Name                 string       `json:"name"`
+	Owner                domain.Owner `json:"owner"`
+	BackgroundSync       bool         `json:"background_sync"`
+	StaffomaticSubdomain string       `json:"staffomatic_subdomain"`
+	CreatedAt            time.Time    `json:"created_at"`
+}
+
+func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", 50, 200)
+	if err != nil {
+		return err
+	}
+	after := ""
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || domain.ValidateTenantID(string(b)) != nil {
+			return badRequest("cursor", "cursor: not a cursor this API returned")
+		}
+		after = string(b)
+	}
+	var all []TenantListItem
+	err = a.store.ListTenants(r.Context(), func(t domain.Tenant) error {
+		if t.ID > after {
+			all = append(all, TenantListItem{TenantID: t.ID, Name: t.Name, Owner: t.Owner, BackgroundSync: t.Settings.EnableBackgroundSync,
+				StaffomaticSubdomain: t.Staffomatic.Subdomain, CreatedAt: t.CreatedAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(x, y TenantListItem) int { return strings.Compare(x.TenantID, y.TenantID) })
+	next := ""
+	if len(all) > limit {
+		all = all[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(all[limit-1].TenantID))
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"tenants": orEmpty(all), "next_cursor": next})
+	return nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// SourcesView is step 2 as the admin sets it.
+type SourcesView struct {
+	Timesheets string `json:"timesheets"`
+	Absences   string `json:"absences"`
+}
+
+func sourcesView(s domain.Sources) SourcesView {
+	v := SourcesView{Timesheets: "off", Absences: string(s.Absences)}
+	if s.TimeTracking {
+		v.Timesheets = "staffomatic"
+	}
+	return v
+}
+
+// NextRun is the next scheduled run of one timetable line.
+type NextRun struct {
+	Schedule string       `json:"schedule"`
+	Phase    domain.Phase `json:"phase"`
+	Mode     domain.Mode  `json:"mode"`
+	At       time.Time    `json:"at"`
+}
+
+// TenantView is GET /v1/tenants/{id}: never a secret.
+type TenantView struct {
+	TenantID       string                    `json:"tenant_id"`
+	Name           string                    `json:"name"`
+	Owner          domain.Owner              `json:"owner"`
+	Settings       domain.Settings           `json:"settings"`
+	Sources        SourcesView               `json:"sources"`
+	Personio       personioView              `json:"personio"`
+	Staffomatic    domain.Staffomatic        `json:"staffomatic"`
+	LastRuns       map[domain.Phase]*RunView `json:"last_runs"`
+	NextRuns       []NextRun                 `json:"next_runs"`
+	BackgroundSync bool                      `json:"background_sync"`
+	CreatedAt      time.Time                 `json:"created_at"`
+	UpdatedAt      time.Time                 `json:"updated_at"`
+}
+
+type personioView struct {
+	ClientID string `json:"client_id"`
+	BaseURL  string `json:"base_url,omitempty"`
+}
+
+func (a *API) getTenant(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	v := TenantView{TenantID: t.ID, Name: t.Name, Owner: t.Owner, Settings: t.Settings, Sources: sourcesView(t.Sources),
+		Personio: personioView{ClientID: t.Personio.ClientID, BaseURL: t.Personio.BaseURL}, Staffomatic: t.Staffomatic,
+		LastRuns: map[domain.Phase]*RunView{}, NextRuns: []NextRun{}, BackgroundSync: t.Settings.EnableBackgroundSync,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	for _, p := range domain.Phases {
+		v.LastRuns[p] = nil
+	}
+	// Runs are listed newest first; a few pages find the last run of every phase.
+	next, missing := "", len(domain.Phases)
+	for page := 0; page < 5 && missing > 0; page++ {
+		rp, err := a.store.ListRuns(r.Context(), t.ID, 100, next)
+		if err != nil {
+			return err
+		}
+		for _, run := range rp.Runs {
+			if v.LastRuns[run.Phase] == nil {
+				rv := runView(run)
+				v.LastRuns[run.Phase] = &rv
+				missing--
+			}
+		}
+		if next = rp.Next; next == "" {
+			break
+		}
+	}
+	if t.Settings.EnableBackgroundSync {
+		now := a.now()
+		for _, s := range domain.Timetable {
+			c, err := schedule.Parse(s.Expression)
+			if err != nil {
+				return fmt.Errorf("timetable %s: %w", s.Name, err)
+			}
+			v.NextRuns = append(v.NextRuns, NextRun{Schedule: s.Name, Phase: s.Phase, Mode: s.Mode, At: c.Next(now, a.loc)})
+		}
+		slices.SortFunc(v.NextRuns, func(x, y NextRun) int { return x.At.Compare(y.At) })
+	}
+	WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	var in CredentialsInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if a.sealer == nil {
+		return errNoStore
+	}
+	c, err := a.check(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.SealCredentials(r.Context(), a.sealer, t.ID, c.creds)
+	if err != nil {
+		return fmt.Errorf("seal credentials: %w", err)
+	}
+	t.Personio, t.Staffomatic, t.Sealed = c.personio, c.staffomatic, sealed
+	if t.Owner.Email != c.owner.Email {
+		t.Owner = c.owner
+	} else if c.owner.Name != "" {
+		t.Owner.Name = c.owner.Name
+	}
+	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
+		return storeErr(err, "tenant "+t.ID)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "verified": c.Verified, "missing_personio_attributes": c.MissingPersonioAttributes})
+	return nil
+}
+
+// SourcesInput is the body of PUT /v1/tenants/{id}/sources (set-up step 2).
+type SourcesInput struct {
+	Timesheets *string `json:"timesheets,omitempty"`
+	Absences   *string `json:"absences,omitempty"`
+}
+
+func (a *API) putSources(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	var in SourcesInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Timesheets == nil && in.Absences == nil {
+		return badRequest("", "send timesheets (staffomatic|off) and/or absences (personio|staffomatic)")
+	}
+	if in.Timesheets != nil {
+		switch *in.Timesheets {
+		case "staffomatic":
+			t.Sources.TimeTracking = true
+		case "off":
+			t.Sources.TimeTracking = false
+		default:
+			return badRequest("timesheets", "timesheets: %q: use staffomatic (timers go to Personio) or off", *in.Timesheets)
+		}
+	}
+	if in.Absences != nil {
+		switch s := domain.System(*in.Absences); s {
+		case domain.SystemPersonio, domain.SystemStaffomatic:
+			t.Sources.Absences = s
+		default:
+			return badRequest("absences", "absences: %q: use personio or staffomatic (the leading system)", *in.Absences)
+		}
+	}
+	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
+		return storeErr(err, "tenant "+t.ID)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"sources": sourcesView(t.Sources)})
+	return nil
+}
+
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	// Decoding into the current settings keeps every setting the body leaves out.
+	s := t.Settings
+	if err := decode(r, &s); err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return unprocessable("invalid_settings", settingsField(err.Error()), "%v", err)
+	}
+	ids := map[string][]int64{
+		"fallback_personio_time_off_type_ids_for_entitlements":   s.FallbackPersonioTimeOffTypeIDsForEntitlements,
+		"personio_time_off_type_ids_for_vacation_days_deduction": s.PersonioTimeOffTypeIDsForVacationDaysDeduction,
+		"personio_time_off_type_ids_for_paid_vacations":          s.PersonioTimeOffTypeIDsForPaidVacations,
+	}
+	if len(ids["fallback_personio_time_off_type_ids_for_entitlements"])+len(ids["personio_time_off_type_ids_for_vacation_days_deduction"])+len(ids["personio_time_off_type_ids_for_paid_vacations"]) > 0 {
+		p, _, err := a.clients(r.Context(), t)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), vendorTimeout)
+		defer cancel()
+		types, err := p.TimeOffTypes(ctx)
+		if err != nil {
+			return vendorErr(err, domain.SystemPersonio, "")
+		}
+		known := map[int64]bool{}
+		var names []string
+		for _, ty := range types {
+			known[ty.ID] = true
+			names = append(names, fmt.Sprintf("%d (%s)", ty.ID, ty.Name))
+		}
+		for _, f := range []string{"fallback_personio_time_off_type_ids_for_entitlements", "personio_time_off_type_ids_for_vacation_days_deduction", "personio_time_off_type_ids_for_paid_vacations"} {
+			for _, id := range ids[f] {
+				if !known[id] {
+					return unprocessable("unknown_time_off_type", f, "%s: Personio has no time-off type %d; its types are %s", f, id, strings.Join(names, ", "))
+				}
+			}
+		}
+	}
+	if _, err := a.store.UpdateSettings(r.Context(), t.ID, t.Version, s); err != nil {
+		return storeErr(err, "tenant "+t.ID)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"settings": s})
+	return nil
+}
+
+func settingsField(msg string) string {
+	if f, _, ok := strings.Cut(msg, ":"); ok && strings.HasPrefix(f, "settings.") {
+		return strings.TrimPrefix(f, "settings.")
+	}
+	return ""
+}
+
+// OwnerInput is the body of POST /v1/tenants/{id}/owner: the new admin's Staffomatic
+// credentials (same account).
+type OwnerInput struct {
+	Name        string            `json:"name,omitempty"`
+	Staffomatic *StaffomaticInput `json:"staffomatic"`
+}
+
+func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	var in OwnerInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s := in.Staffomatic
+	if s == nil {
+		return badRequest("staffomatic", "staffomatic: required: the new admin's {email, password} or {email, token}")
+	}
+	if s.Subdomain == "" {
+		s.Subdomain = t.Staffomatic.Subdomain
+	}
+	if s.BaseURL == "" {
+		s.BaseURL = t.Staffomatic.BaseURL
+	}
+	if s.Subdomain != t.Staffomatic.Subdomain || strings.TrimRight(s.BaseURL, "/") != t.Staffomatic.BaseURL {
+		return unprocessable("other_account", "staffomatic.subdomain", "a hand-over keeps the Staffomatic account; to connect another account use PUT /v1/tenants/{id}/credentials")
+	}
+	if err := checkStaffomatic(s); err != nil {
+		return err
+	}
+	if a.sealer == nil {
+		return errNoStore
+	}
+	creds, err := seal.OpenCredentials(r.Context(), a.sealer, t.ID, t.Sealed)
+	if err != nil {
+		return &Error{Status: http.StatusConflict, Code: "credentials_unavailable", Message: "the stored credentials cannot be opened; set them again with PUT /v1/tenants/{id}/credentials"}
+	}
+	creds.StaffomaticEmail, creds.StaffomaticPassword, creds.StaffomaticToken = strings.TrimSpace(s.Email), s.Password, s.Token
+	ctx, cancel := context.WithTimeout(r.Context(), vendorTimeout)
+	defer cancel()
+	u, err := a.verifyStaffomatic(ctx, t.Staffomatic, creds)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.SealCredentials(r.Context(), a.sealer, t.ID, creds)
+	if err != nil {
+		return fmt.Errorf("seal credentials: %w", err)
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	token, hash := newAdminToken(t.ID)
+	t.Owner, t.Staffomatic.AdminEmail, t.Sealed, t.AdminTokenHash = domain.Owner{Email: creds.StaffomaticEmail, Name: name}, creds.StaffomaticEmail, sealed, hash
+	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
+		return storeErr(err, "tenant "+t.ID)
+	}
+	a.log.InfoContext(r.Context(), "tenant handed over; the previous admin token is revoked", "tenant_id", t.ID)
+	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "admin_token": token, "owner": t.Owner})
+	return nil
+}
+
+func (a *API) rotateWebhookSecrets(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	if a.sealer == nil {
+		return errNoStore
+	}
+	old, err := a.store.GetWebhookSecrets(r.Context(), t.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var creds domain.Credentials
+	register := a.public != ""
+	if register {
+		if creds, err = seal.OpenCredentials(r.Context(), a.sealer, t.ID, t.Sealed); err != nil {
+			return &Error{Status: http.StatusConflict, Code: "credentials_unavailable", Message: "the stored credentials cannot be opened; set them again with PUT /v1/tenants/{id}/credentials"}
+		}
+	}
+	secrets, rec, info, err := a.newWebhookSecrets(r.Context(), t.ID, t.Personio, creds, register)
+	if err != nil {
+		return err
+	}
+	if err := a.store.PutWebhookSecrets(r.Context(), rec); err != nil {
+		a.unregister(r.Context(), t.Personio, creds, rec.PersonioWebhookID)
+		return err
+	}
+	if register {
+		a.unregister(r.Context(), t.Personio, creds, old.PersonioWebhookID)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "webhook_secrets": secrets, "webhooks": info})
+	return nil
+}

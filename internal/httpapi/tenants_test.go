@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
+
+func TestCreateAndReadTenant(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	if !c.Verified || !strings.HasPrefix(c.AdminToken, "sst_"+c.TenantID+".") || c.WebhookSecrets.PersonioToken == "" || c.WebhookSecrets.StaffomaticSecret == "" {
+		t.Fatalf("created %+v", c)
+	}
+	if c.Webhooks.PersonioRegistered {
+		t.Error("registered a webhook without a public URL")
+	}
+	stored, err := e.store.GetTenant(t.Context(), c.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.AdminTokenHash != hashHex(c.AdminToken) || stored.Owner.Email != e.demo.StaffomaticEmail || stored.Owner.Name == "" || stored.Sealed.IsZero() {
+		t.Fatalf("stored %+v", stored)
+	}
+	r := e.do(t, "GET", "/v1/tenants/"+c.TenantID, c.AdminToken, nil)
+	if r.Code != 200 {
+		t.Fatalf("get: %d %s", r.Code, r.Body)
+	}
+	var v TenantView
+	r.json(t, &v)
+	if v.TenantID != c.TenantID || v.Sources.Timesheets != "staffomatic" || v.Sources.Absences != "personio" || v.Personio.ClientID != e.demo.PersonioClientID || len(v.NextRuns) != 0 {
+		t.Fatalf("view %+v", v)
+	}
+	noSecrets(t, "tenant view", string(r.Body), e.demo.PersonioClientSecret, e.demo.StaffomaticPassword, c.AdminToken, c.WebhookSecrets.PersonioToken, c.WebhookSecrets.StaffomaticSecret, stored.AdminTokenHash)
+
+	// Listing (operator only) shows no secret either.
+	r = e.do(t, "GET", "/v1/tenants", operatorKey, nil)
+	if r.Code != 200 || !strings.Contains(string(r.Body), c.TenantID) {
+		t.Fatalf("list: %d %s", r.Code, r.Body)
+	}
+	noSecrets(t, "tenant list", string(r.Body), e.demo.PersonioClientSecret, e.demo.StaffomaticPassword, stored.AdminTokenHash)
+	noSecrets(t, "log", e.logs.String(), e.demo.PersonioClientSecret, e.demo.StaffomaticPassword, c.AdminToken, c.WebhookSecrets.PersonioToken, c.WebhookSecrets.StaffomaticSecret)
+}
+
+func TestSyncNowQueuesRunsAndPublishes(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, map[string]any{"mode": "partial", "dry_run": true})
+	if r.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	var out struct{ RunIDs []string `json:"run_ids"` }
+	r.json(t, &out)
+	if len(out.RunIDs) != 4 {
+		t.Fatalf("run ids %v", out.RunIDs)
+	}
+	evs := e.events()
+	if len(evs) != 4 {
+		t.Fatalf("%d events", len(evs))
+	}
+	byRun := map[string]domain.SyncRequest{}
+	for _, ev := range evs {
+		byRun[ev.RunID] = ev
+	}
+	for i, id := range out.RunIDs {
+		ev, ok := byRun[id]
+		if !ok || ev.Phase != domain.Phases[i] || ev.Mode != domain.ModePartial || !ev.DryRun || ev.Trigger != domain.TriggerManual || ev.Tenant != c.TenantID {
+			t.Errorf("run %d (%s): event %+v", i, id, ev)
+		}
+		run, err := e.store.GetRun(t.Context(), c.TenantID, id)
+		if err != nil || run.Status != domain.RunQueued || run.Phase != domain.Phases[i] {
+			t.Errorf("stored run %+v %v", run, err)
+		}
+	}
+}

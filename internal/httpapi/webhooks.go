@@ -1,0 +1,237 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// webhookBudget bounds a webhook's work: Personio wants the acknowledgement within 3 s.
+const webhookBudget = 2500 * time.Millisecond
+
+// replayTTL keeps a seen signature longer than any timestamp could be accepted.
+const replayTTL = 2*staffomatic.SignatureTolerance + time.Minute
+
+var errWebhookAuth = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the webhook is not authenticated for this tenant"}
+
+// webhookTenant reads the body and the tenant and its webhook secrets. An unknown tenant
+// is a 404 whatever the credentials, so a probe learns nothing more.
+func (a *API) webhookTenant(r *http.Request, maxBody int) ([]byte, domain.Tenant, store.WebhookSecrets, error) {
+	if a.store == nil {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, errNoStore
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || len(body) > maxBody {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: "the notification is larger than " + strconv.Itoa(maxBody>>10) + " KB"}
+	}
+	if err != nil {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, badRequest("", "the body could not be read: %v", err)
+	}
+	id := r.PathValue("tenant_id")
+	unknown := notFound("no tenant %q", id)
+	if domain.ValidateTenantID(id) != nil {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, unknown
+	}
+	sec, err := a.store.GetWebhookSecrets(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, unknown
+	}
+	if err != nil {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, err
+	}
+	t, err := a.store.GetTenant(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, domain.Tenant{}, store.WebhookSecrets{}, unknown
+	}
+	return body, t, sec, err
+}
+
+// webhookAnswer is the answer to a webhook: the runs it queued, or why it was ignored.
+type webhookAnswer struct {
+	RunIDs []string `json:"run_ids"`
+	Status string   `json:"status"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+func (a *API) answerWebhook(w http.ResponseWriter, ctx context.Context, req *domain.SyncRequest, reason string) error {
+	if req == nil {
+		WriteJSON(w, http.StatusOK, webhookAnswer{RunIDs: []string{}, Status: "ignored", Reason: reason})
+		return nil
+	}
+	if a.bus == nil {
+		return errNoStore
+	}
+	req.Trigger, req.RunID = domain.TriggerWebhook, domain.NewRunID(req.Phase, a.now())
+	ids, err := a.enqueue(ctx, []domain.SyncRequest{*req})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusAccepted, webhookAnswer{RunIDs: ids, Status: "queued"})
+	return nil
+}
+
+func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), webhookBudget)
+	defer cancel()
+	r = r.WithContext(ctx)
+	body, t, sec, err := a.webhookTenant(r, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	// Personio sends the registered token verbatim; accept it with or without "Bearer".
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" || !(equalHash(h, sec.PersonioTokenHash) || equalHash(bearer(r), sec.PersonioTokenHash)) {
+		return errWebhookAuth
+	}
+	ev, err := personio.ParseWebhook(body)
+	if err != nil {
+		return badRequest("", "not a Personio webhook delivery: %v", err)
+	}
+	req, reason := PersonioRequest(t, ev)
+	a.log.InfoContext(ctx, "personio webhook", "tenant_id", t.ID, "event", ev.EventName, "resource_id", ev.ResourceID, "ignored", req == nil)
+	return a.answerWebhook(w, ctx, req, reason)
+}
+
+// PersonioRequest turns a Personio delivery into the sync request it calls for: a
+// targeted run of the affected phase for the named record, or nil with the reason it is
+// ignored (the flow is switched off or led by Staffomatic, or the event is of no
+// concern).
+func PersonioRequest(t domain.Tenant, ev personio.WebhookEvent) (*domain.SyncRequest, string) {
+	targeted := func(p domain.Phase, k domain.RecordKind, id string) *domain.SyncRequest {
+		return &domain.SyncRequest{Tenant: t.ID, Phase: p, Mode: domain.ModeTargeted, Targets: []domain.Target{{Kind: k, ID: id}}}
+	}
+	switch ev.Resource {
+	case "person":
+		return targeted(domain.PhaseUsers, domain.KindUser, ev.ResourceID), ""
+	case "employment":
+		var p struct {
+			Person struct {
+				ID json.RawMessage `json:"id"`
+			} `json:"person"`
+		}
+		if json.Unmarshal(ev.Payload, &p) == nil {
+			if id := (personio.Attribute{Value: p.Person.ID}).String(); id != "" {
+				return targeted(domain.PhaseUsers, domain.KindUser, id), ""
+			}
+		}
+		// The payload names only the employment: re-read what changed recently.
+		return &domain.SyncRequest{Tenant: t.ID, Phase: domain.PhaseUsers, Mode: domain.ModePartial}, ""
+	case "absence-period":
+		if t.Sources.Absences != domain.SystemPersonio {
+			return nil, "absences are led by Staffomatic; changes in Personio are overwritten"
+		}
+		return targeted(domain.PhaseAbsences, domain.KindAbsence, ev.ResourceID), ""
+	case "attendance-period":
+		if !t.Sources.TimeTracking {
+			return nil, "time tracking is switched off"
+		}
+		return targeted(domain.PhaseTimesheets, domain.KindAttendance, ev.ResourceID), ""
+	}
+	return nil, "event " + ev.EventName + " does not concern the sync"
+}
+
+func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), webhookBudget)
+	defer cancel()
+	r = r.WithContext(ctx)
+	body, t, sec, err := a.webhookTenant(r, staffomatic.MaxHintBody)
+	if err != nil {
+		return err
+	}
+	if a.sealer == nil || sec.StaffomaticSecret.Scheme != a.sealer.Scheme() {
+		a.log.ErrorContext(ctx, "the Staffomatic webhook secret cannot be opened by this sealer; rotate it", "tenant_id", t.ID)
+		return errWebhookAuth
+	}
+	secret, err := a.sealer.Open(ctx, t.ID, sec.StaffomaticSecret.Blob)
+	if err != nil {
+		return err
+	}
+	sig, err := staffomatic.VerifySignature(secret, r.Header.Get(staffomatic.SignatureHeader), body, a.now())
+	if errors.Is(err, staffomatic.ErrSignatureStale) {
+		return &Error{Status: http.StatusUnauthorized, Code: "stale_signature", Message: "the signature's timestamp is more than 5 minutes from now; check the sender's clock"}
+	}
+	if err != nil {
+		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+	}
+	if err := a.store.ClaimOnce(ctx, t.ID, "staffomatic:"+sig.ReplayKey(), replayTTL); errors.Is(err, store.ErrExists) {
+		return &Error{Status: http.StatusConflict, Code: "replayed", Message: "this notification was delivered before; it is not processed twice"}
+	} else if err != nil {
+		return err
+	}
+	hint, err := staffomatic.ParseHint(body)
+	if err != nil && !errors.Is(err, staffomatic.ErrHintUnknownKind) {
+		return badRequest("", "not a Staffomatic notification: %v", err)
+	}
+	req, reason, err := a.StaffomaticRequest(ctx, t, hint)
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "staffomatic webhook", "tenant_id", t.ID, "kind", hint.Kind, "id", hint.ID, "ignored", req == nil)
+	return a.answerWebhook(w, ctx, req, reason)
+}
+
+// StaffomaticRequest turns a hint into a sync request. Hints name Staffomatic ids; where
+// the phase is led by Personio the mapping finds the Personio record it came from, and
+// without a mapping the phase re-reads recent changes (partial) instead of guessing.
+func (a *API) StaffomaticRequest(ctx context.Context, t domain.Tenant, h staffomatic.Hint) (*domain.SyncRequest, string, error) {
+	id := itoa(h.ID)
+	partial := func(p domain.Phase) *domain.SyncRequest {
+		return &domain.SyncRequest{Tenant: t.ID, Phase: p, Mode: domain.ModePartial}
+	}
+	targeted := func(p domain.Phase, k domain.RecordKind, id string) *domain.SyncRequest {
+		return &domain.SyncRequest{Tenant: t.ID, Phase: p, Mode: domain.ModeTargeted, Targets: []domain.Target{{Kind: k, ID: id}}}
+	}
+	source := func(k domain.RecordKind) (string, error) {
+		m, err := a.store.FindByTarget(ctx, t.ID, k, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return m.SourceID, err
+	}
+	switch h.Kind {
+	case staffomatic.KindUser:
+		src, err := source(domain.KindUser)
+		if err != nil || src == "" {
+			return partial(domain.PhaseUsers), "", err
+		}
+		return targeted(domain.PhaseUsers, domain.KindUser, src), "", nil
+	case staffomatic.KindAbsence:
+		if t.Sources.Absences == domain.SystemStaffomatic {
+			return targeted(domain.PhaseAbsences, domain.KindAbsence, id), "", nil
+		}
+		src, err := source(domain.KindAbsence)
+		if err != nil || src == "" {
+			return partial(domain.PhaseAbsences), "", err
+		}
+		return targeted(domain.PhaseAbsences, domain.KindAbsence, src), "", nil
+	case staffomatic.KindWorkTimer:
+		if !t.Sources.TimeTracking {
+			return nil, "time tracking is switched off", nil
+		}
+		return targeted(domain.PhaseTimesheets, domain.KindTimer, id), "", nil
+	case staffomatic.KindBreakTimer:
+		if !t.Sources.TimeTracking {
+			return nil, "time tracking is switched off", nil
+		}
+		return partial(domain.PhaseTimesheets), "", nil
+	}
+	switch strings.ToLower(string(h.Kind)) {
+	case "location", "department":
+		return partial(domain.PhaseWorkspaces), "", nil
+	case "absence_type", "absence_category", "absencetype":
+		return partial(domain.PhaseAbsences), "", nil
+	}
+	return nil, "records of kind " + string(h.Kind) + " are not synchronised", nil
+}
