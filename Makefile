@@ -10,7 +10,7 @@ RIE := $(BIN)/aws-lambda-rie
 # Flags of the SAM makefile contract: a static, stripped bootstrap without the RPC shim.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
 # Every function's logical id in template.yaml; `make build` builds them all.
-FUNCTIONS := ApiFunction DispatchFunction
+FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction
 ENV ?= default
 
 .PHONY: all build run test test-go tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
@@ -26,6 +26,12 @@ build-ApiFunction:
 
 build-DispatchFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/dispatch
+
+build-UsersyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/usersync
+
+build-WorkspacesyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/workspacesync
 
 # ---------------------------------------------------------------- run locally
 run:

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -46,8 +47,13 @@ type Env struct {
 	Demo demo.Info
 	// Transport is the vendors' HTTP transport; tests replace Hook to intercept calls.
 	Transport *HookTransport
-	seq       int
-	mu        sync.Mutex
+	// DynamoDBEndpoint, Tables and LocalKey let a separate process (a bootstrap under
+	// aws-lambda-rie) use the same tables and open the tenant's credentials.
+	DynamoDBEndpoint string
+	Tables           store.Tables
+	LocalKey         string
+	seq              int
+	mu               sync.Mutex
 }
 
 // Clock is the world's clock: the simulators, the store and the phases read it.
@@ -170,12 +176,17 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	e.Store = store.New(db, tables, store.WithClock(clock))
+	e.Tables = tables
+	if ep := db.Options().BaseEndpoint; ep != nil {
+		e.DynamoDBEndpoint = *ep
+	}
 	key := sha256.Sum256([]byte("synctest"))
 	sealer, err := seal.NewLocal(key[:])
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Sealer = sealer
+	e.LocalKey = hex.EncodeToString(key[:])
 	sealed, err := seal.SealCredentials(ctx, sealer, TenantID, creds)
 	if err != nil {
 		t.Fatal(err)
