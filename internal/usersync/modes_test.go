@@ -1,0 +1,150 @@
+package usersync_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
+	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/usersync/synctest"
+)
+
+// TestHiddenAttributesFailTheRunAndChangeNothing: a credential without weekly hours and
+// hire date fails the run with one protocol entry naming both, and nothing is written.
+func TestHiddenAttributesFailTheRunAndChangeNothing(t *testing.T) {
+	w := newDemo(t)
+	keep := []string{"first_name", "last_name", "email", "status", "office", "department", "team", "subcompany",
+		"last_working_day", "vacation_day_balance", "absence_entitlement"}
+	if err := w.env.P.SetAttributeWhitelist("demo-personio-client", keep); err != nil {
+		t.Fatal(err)
+	}
+	w.env.S.ResetCalls()
+	sum, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+	if err == nil || sum.Status != domain.RunFailed {
+		t.Fatalf("run must fail: %v %+v", err, sum)
+	}
+	if len(entries) != 1 || entries[0].Outcome != domain.OutcomeFailed ||
+		!strings.Contains(entries[0].Reason, "hire date") || !strings.Contains(entries[0].Reason, "weekly hours") {
+		t.Fatalf("protocol %+v", entries)
+	}
+	if w.env.S.WriteCalls() != 0 {
+		t.Fatalf("%d writes", w.env.S.WriteCalls())
+	}
+	if !strings.Contains(sum.Error, "weekly hours") {
+		t.Errorf("summary error %q does not name the attributes", sum.Error)
+	}
+}
+
+// TestPartialReadsOnlyChangesAndMissesNone: after a full run, a partial run reads only the
+// employees Personio changed since the cursor (minus the overlap) and applies the change;
+// a change made during a failed run is picked up by the next partial run.
+func TestPartialReadsOnlyChangesAndMissesNone(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	env.Advance(2 * time.Hour) // the demo was seeded more than the overlap before the run
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(3 * time.Hour)
+	target := w.emps[7]
+	if err := env.P.UpdateEmployee(target.ID, func(e *personiosim.Employee) { e.LastName = "Horn-Berg" }); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(time.Hour)
+	_, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Action != "update_user" || entries[0].SourceID != strconv.FormatInt(target.ID, 10) {
+		t.Fatalf("partial run entries %+v", entries)
+	}
+	if !strings.Contains(env.Logs.String(), `"mode":"partial","employees":1,`) {
+		t.Errorf("the partial run did not read only the changed employee:\n%s", env.Logs.String())
+	}
+
+	// A selection change cannot be seen through updated_since: the next partial run is full.
+	env.Advance(time.Hour)
+	env.Select(t, map[string]bool{w.deselected: true},
+		domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "inactive"}})
+	env.Advance(time.Hour)
+	_, entries, err = w.run(t, ctx, domain.ModePartial, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byAction(entries)["create_user/created"]; len(got) != 1 || got[0] != w.deselected {
+		t.Fatalf("newly selected employee not created by the partial run: %+v", entries)
+	}
+}
+
+// TestTargetedHandlesOnlyTheNamedPersons: a targeted run creates the named employee's
+// user only, and reports a name that is no Personio employee.
+func TestTargetedHandlesOnlyTheNamedPersons(t *testing.T) {
+	w := newDemo(t)
+	env := w.env
+	one := strconv.FormatInt(w.emps[10].ID, 10)
+	_, entries, err := w.run(t, context.Background(), domain.ModeTargeted, false,
+		domain.Target{Kind: domain.KindUser, ID: one}, domain.Target{Kind: domain.KindUser, ID: "999999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byAction(entries)
+	if len(got["create_user/created"]) != 1 || got["create_user/created"][0] != one || len(got["skip/skipped"]) != 1 {
+		t.Fatalf("targeted run: %v", got)
+	}
+	if n := len(env.S.Account(env.Demo.StaffomaticSubdomain).Users()); n != 4 {
+		t.Fatalf("%d users, want the 3 existing and the one targeted", n)
+	}
+}
+
+// largeSync syncs a generated company of n employees (all selected) against the
+// simulators with their default rate limits, then checks the second run is a no-op.
+func largeSync(tb testing.TB, n int) {
+	env := synctest.New(tb, synctest.Options{Generate: n})
+	env.Select(tb, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "leave"}})
+	h := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+	ctx := context.Background()
+	sum, err := h.Run(ctx, env.Request(domain.PhaseUsers, domain.ModeFull, false))
+	if err != nil || sum.Counts[domain.OutcomeFailed] != 0 {
+		tb.Fatalf("first run: %v %+v", err, sum)
+	}
+	selected := 0
+	for _, e := range env.P.Employees() {
+		if e.Status == "active" || e.Status == "onboarding" || e.Status == "leave" {
+			selected++
+		}
+	}
+	byCustom := map[string]int{}
+	for _, u := range env.S.Account("demo-gastro").Users() {
+		byCustom[u.CustomID]++
+	}
+	for cid, c := range byCustom {
+		if cid != "" && c != 1 {
+			tb.Fatalf("custom_id %s on %d users", cid, c)
+		}
+	}
+	if created := sum.Counts[domain.OutcomeCreated]; created == 0 || created+sum.Counts[domain.OutcomeSkipped] < selected-selected/50 {
+		tb.Fatalf("created %d, skipped %d of %d selected", created, sum.Counts[domain.OutcomeSkipped], selected)
+	}
+	env.S.ResetCalls()
+	if _, err := h.Run(ctx, env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil || env.S.WriteCalls() != 0 {
+		tb.Fatalf("second run: %v, %d writes", err, env.S.WriteCalls())
+	}
+}
+
+// TestLargeCompany is the functional size test (the 2,000-employee run is
+// BenchmarkSync2000, part of make bench, because Staffomatic's 500 requests per 10 s make
+// it last about a minute).
+func TestLargeCompany(t *testing.T) { largeSync(t, 250) }
+
+// BenchmarkSync2000 syncs 2,000 employees under the simulators' default rate limits.
+func BenchmarkSync2000(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		largeSync(b, 2000)
+	}
+	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "employees/s")
+}
