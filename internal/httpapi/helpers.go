@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -77,7 +78,8 @@ func decodeBytes(body []byte, v any) error {
 		case errors.As(err, &se):
 			return badRequest("", "the body is not valid JSON (at byte %d): %v", se.Offset, err)
 		case errors.As(err, &te):
-			return badRequest(te.Field, "field %s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			f := jsonPath(te.Field)
+			return badRequest(f, "field %s: expected %s, got JSON %s", f, te.Type, te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return badRequest(f, "unknown field %q: check the spelling against the API document (GET /v1/openapi.yaml)", f)
@@ -204,4 +206,17 @@ func validPageToken(tok string) bool {
 	}
 	var m map[string]string
 	return json.Unmarshal(b, &m) == nil
+}
+
+// jsonPath drops the Go names of embedded structs from a decoder's field path
+// ("CredentialsInput.verify" is the client's "verify").
+func jsonPath(p string) string {
+	parts := strings.Split(p, ".")
+	out := parts[:0]
+	for _, s := range parts {
+		if s != "" && !unicode.IsUpper(rune(s[0])) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ".")
 }

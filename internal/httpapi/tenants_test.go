@@ -51,7 +51,9 @@ func TestSyncNowQueuesRunsAndPublishes(t *testing.T) {
 	if r.Code != http.StatusAccepted {
 		t.Fatalf("%d %s", r.Code, r.Body)
 	}
-	var out struct{ RunIDs []string `json:"run_ids"` }
+	var out struct {
+		RunIDs []string `json:"run_ids"`
+	}
 	r.json(t, &out)
 	if len(out.RunIDs) != 4 {
 		t.Fatalf("run ids %v", out.RunIDs)
