@@ -448,6 +448,15 @@ func runSuite(t *testing.T, b backend) {
 		if !got.Employees["101"] || got.Employees["102"] || len(got.Rules) != 1 || got.Version != 1 {
 			t.Fatalf("selection %+v", got)
 		}
+		// Rules without any explicit switch (the auto-include-only set-up) round-trip too.
+		rulesOnly := domain.Selection{Tenant: "rules-only", Employees: map[string]bool{},
+			Rules: []domain.AutoInclude{{Field: domain.RuleStatus, Values: []string{"active"}}}}
+		if err := s.SaveSelection(ctx, &rulesOnly); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetSelection(ctx, "rules-only"); err != nil || got.Employees == nil || len(got.Employees) != 0 || len(got.Rules) != 1 {
+			t.Fatalf("rules-only selection %+v %v", got, err)
+		}
 		if err := s.DeleteTenant(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}

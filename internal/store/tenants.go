@@ -295,7 +295,13 @@ func (s *Store) SaveSelection(ctx context.Context, sel *domain.Selection) error 
 	}
 	c := *sel
 	c.Version, c.UpdatedAt = sel.Version+1, s.now().UTC()
-	item, err := marshal(selectionItem{PK: tenantPK(c.Tenant), SK: skSelection, Selection: c})
+	stored := c
+	if len(stored.Employees) == 0 {
+		// An empty map would be written as an empty M, which minidyn reads back as a list;
+		// leaving it out is the same selection (GetSelection restores the empty map).
+		stored.Employees = nil
+	}
+	item, err := marshal(selectionItem{PK: tenantPK(c.Tenant), SK: skSelection, Selection: stored})
 	if err != nil {
 		return fmt.Errorf("save selection of %s: %w", sel.Tenant, err)
 	}
