@@ -36,7 +36,7 @@ func main() {
 	err = local.Run(ctx, local.Options{
 		Addr: "127.0.0.1:" + *port, OperatorKey: os.Getenv("STAFFSYNC_OPERATOR_KEY"), Sandbox: !*noSandbox,
 		Config: cfg, Log: obs.NewLogger(os.Stderr, false, slog.LevelInfo), Out: os.Stdout,
-		KeyFile: ".staffsync/local.key",
+		KeyFile: ".staffsync/local.key", Phases: local.DefaultPhases(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "staffsync:", err)

@@ -46,12 +46,21 @@ type Options struct {
 	Log     *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
-	// Ready, if set, receives the API's base URL once it listens.
-	Ready chan<- string
+	// Ready, if set, receives what is running once the API listens.
+	Ready chan<- Ready
 	// KeyFile holds the local sealing key when STAFFSYNC_LOCAL_KEY is unset.
 	KeyFile string
 	// Phases build the phase handlers that the bus invokes, one per phase.
 	Phases []PhaseFactory
+	// sandboxHook lets tests look at the simulators.
+	sandboxHook func(*Sandbox)
+}
+
+// Ready describes a started system.
+type Ready struct {
+	BaseURL string
+	// Demo is the demo tenant (zero without the sandbox).
+	Demo DemoTenant
 }
 
 // PhaseHandler handles the SyncRequested events of one phase.
@@ -99,9 +108,13 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		defer sb.Close()
+		if o.sandboxHook != nil {
+			o.sandboxHook(sb)
+		}
 	}
 
-	api := httpapi.New(httpapi.Options{Logger: log})
+	api := httpapi.New(httpapi.Options{Logger: log, Store: core.Store, Sealer: core.Sealer, Bus: core.Bus,
+		OperatorKeyHash: o.Config.OperatorKeyHash, PublicBaseURL: o.Config.PublicBaseURL, Location: loc})
 	l, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set PORT to use another port)", o.Addr, err)
@@ -110,6 +123,13 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
 	base := "http://" + l.Addr().String()
+	var demoTenant DemoTenant
+	if sb != nil {
+		if demoTenant, err = createDemoTenant(ctx, base, key, sb); err != nil {
+			_ = server.Close()
+			return err
+		}
+	}
 
 	sched := &Scheduler{Timetable: domain.Timetable, Location: loc, Log: log,
 		Fire: core.Fire}
@@ -140,8 +160,20 @@ func Run(ctx context.Context, o Options) error {
 	} else {
 		fmt.Fprintf(o.Out, "  operator key:  from STAFFSYNC_OPERATOR_KEY\n")
 	}
+	if sb != nil {
+		fmt.Fprintf(o.Out, "  demo tenant:   %s   admin token: %s\n", demoTenant.ID, demoTenant.AdminToken)
+		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret)
+		fmt.Fprintf(o.Out, "\n  try:\n")
+		fmt.Fprintf(o.Out, "    export T=%s TOKEN=%s\n", demoTenant.ID, demoTenant.AdminToken)
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/employees\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -d '{\"dry_run\":true}' %s/v1/tenants/$T/sync/users\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/sync/all\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/protocol?area=users\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -u '%s:%s' -H 'User-Agent: demo' %s/%s/users.json   # the simulated Staffomatic's users\n",
+			sb.Demo.StaffomaticEmail, sb.Demo.StaffomaticPassword, sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain)
+	}
 	if o.Ready != nil {
-		o.Ready <- base
+		o.Ready <- Ready{BaseURL: base, Demo: demoTenant}
 	}
 
 	select {

@@ -13,27 +13,34 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 )
 
-func TestRunServesHealthAndStops(t *testing.T) {
+// TestRunDemoEndToEnd starts what `make run` starts, with the sandbox: the API answers,
+// the demo tenant exists, "Sync Now" of the users phase puts the demo employees into the
+// simulated Staffomatic, and Ctrl-C (context cancel) stops everything cleanly.
+func TestRunDemoEndToEnd(t *testing.T) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	defer cancel()
+	ready := make(chan Ready, 1)
 	var out bytes.Buffer
 	done := make(chan error, 1)
+	sbCh := make(chan *Sandbox, 1)
 	go func() {
-		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true, KeyFile: t.TempDir() + "/key"})
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true,
+			KeyFile: t.TempDir() + "/key", Phases: DefaultPhases(), sandboxHook: func(sb *Sandbox) { sbCh <- sb }})
 	}()
-	var base string
+	var r Ready
 	select {
-	case base = <-ready:
+	case r = <-ready:
 	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
-	case <-time.After(30 * time.Second):
+		t.Fatalf("Run returned early: %v\n%s", err, out.String())
+	case <-time.After(60 * time.Second):
 		t.Fatal("not ready")
 	}
-	res, err := http.Get(base + "/v1/health")
+	sb := <-sbCh
+	res, err := http.Get(r.BaseURL + "/v1/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +48,51 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("health: %d", res.StatusCode)
 	}
+	if r.Demo.ID == "" || r.Demo.AdminToken == "" {
+		t.Fatalf("no demo tenant: %+v", r.Demo)
+	}
+	acct := sb.Staffomatic.Account(sb.Demo.StaffomaticSubdomain)
+	before := len(acct.Users())
+
+	var queued struct {
+		RunIDs []string `json:"run_ids"`
+	}
+	if err := call(ctx, http.MethodPost, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/sync/users", r.Demo.AdminToken, map[string]any{}, http.StatusAccepted, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued.RunIDs) != 1 {
+		t.Fatalf("run ids %v", queued.RunIDs)
+	}
+	var run struct {
+		Status string         `json:"status"`
+		Counts map[string]int `json:"counts"`
+		Error  string         `json:"error"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := call(ctx, http.MethodGet, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/runs/"+queued.RunIDs[0], r.Demo.AdminToken, nil, http.StatusOK, &run); err != nil {
+			t.Fatal(err)
+		}
+		if domain.RunStatus(run.Status).Done() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run still %s", run.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if run.Status != string(domain.RunSucceeded) || run.Counts["created"] == 0 {
+		t.Fatalf("run %+v", run)
+	}
+	if after := len(acct.Users()); after != before+run.Counts["created"] {
+		t.Fatalf("Staffomatic has %d users, had %d, run created %d", after, before, run.Counts["created"])
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees"} {
+	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees", "demo tenant:", r.Demo.AdminToken} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
@@ -92,3 +139,4 @@ func TestSchedulerFiresAtScheduledTimes(t *testing.T) {
 		}
 	}
 }
+
