@@ -51,7 +51,7 @@ type env struct {
 
 type envOption func(*Options)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	db, _ := awstest.MiniDyn(t)
 	n := tableSeq.Add(1)
@@ -124,14 +124,14 @@ type resp struct {
 	Body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("response %d is not JSON: %v: %s", r.Code, err, r.Body)
 	}
 }
 
-func (r resp) errCode(t *testing.T) string {
+func (r resp) errCode(t testing.TB) string {
 	t.Helper()
 	var b struct {
 		Error struct{ Code, Message, Field string }
@@ -145,7 +145,7 @@ func (r resp) errCode(t *testing.T) string {
 
 // do sends a request through the API and checks request and response against the
 // OpenAPI document.
-func (e *env) do(t *testing.T, method, path, token string, body any, header ...string) resp {
+func (e *env) do(t testing.TB, method, path, token string, body any, header ...string) resp {
 	t.Helper()
 	var rd io.Reader
 	var raw []byte
@@ -191,7 +191,7 @@ func (e *env) demoInput() map[string]any {
 }
 
 // createDemo creates the demo tenant through the API.
-func (e *env) createDemo(t *testing.T) TenantCreated {
+func (e *env) createDemo(t testing.TB) TenantCreated {
 	t.Helper()
 	r := e.do(t, "POST", "/v1/tenants", operatorKey, e.demoInput())
 	if r.Code != http.StatusCreated {

@@ -26,7 +26,7 @@ var (
 	covered   = map[string]map[int]bool{}
 )
 
-func spec(t *testing.T) (*openapi3.T, routers.Router) {
+func spec(t testing.TB) (*openapi3.T, routers.Router) {
 	t.Helper()
 	specOnce.Do(func() {
 		loader := openapi3.NewLoader()
@@ -46,7 +46,7 @@ func spec(t *testing.T) (*openapi3.T, routers.Router) {
 
 // conform checks one exchange against the OpenAPI document: the response always (status
 // listed, body matching its schema), the request too when it succeeded.
-func conform(t *testing.T, method, path string, body []byte, header http.Header, r resp) {
+func conform(t testing.TB, method, path string, body []byte, header http.Header, r resp) {
 	t.Helper()
 	_, router := spec(t)
 	req := httptest.NewRequest(method, "http://127.0.0.1:3000"+path, bytes.NewReader(body))

@@ -346,14 +346,37 @@ func (a *API) newWebhookSecrets(ctx context.Context, id string, p domain.Personi
 		}
 		ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
 		defer cancel()
-		wh, err := cl.RegisterWebhook(ctx, personio.WebhookRegistration{URL: info.PersonioURL,
-			Description: "staffsync " + id, Token: out.PersonioToken, Events: personioEvents})
+		reg := personio.WebhookRegistration{URL: info.PersonioURL, Description: "staffsync " + id, Token: out.PersonioToken, Events: personioEvents}
+		wh, err := cl.RegisterWebhook(ctx, reg)
+		if personio.IsConflict(err) {
+			// A registration of this URL exists (rotation, or a leftover): Personio keeps
+			// one per URL, so it is replaced; its token stops working with it.
+			err = replaceWebhook(ctx, cl, info.PersonioURL)
+			if err == nil {
+				wh, err = cl.RegisterWebhook(ctx, reg)
+			}
+		}
 		if err != nil {
 			return out, rec, info, vendorErr(err, domain.SystemPersonio, "personio")
 		}
 		rec.PersonioWebhookID, info.PersonioRegistered = wh.ID, true
 	}
 	return out, rec, info, nil
+}
+
+func replaceWebhook(ctx context.Context, cl PersonioAccount, url string) error {
+	whs, err := cl.Webhooks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, wh := range whs {
+		if wh.URL == url {
+			if err := cl.DeleteWebhook(ctx, wh.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // unregister removes a Personio webhook registration, best effort: a leftover
@@ -368,7 +391,7 @@ func (a *API) unregister(ctx context.Context, p domain.Personio, c domain.Creden
 		defer cancel()
 		err = cl.DeleteWebhook(ctx, webhookID)
 	}
-	if err != nil {
+	if err != nil && !personio.IsNotFound(err) {
 		a.log.WarnContext(ctx, "could not remove a Personio webhook registration", "webhook_id", webhookID, "error", err)
 	}
 }
@@ -769,7 +792,7 @@ func (a *API) rotateWebhookSecrets(w http.ResponseWriter, r *http.Request, t dom
 		a.unregister(r.Context(), t.Personio, creds, rec.PersonioWebhookID)
 		return err
 	}
-	if register {
+	if register && old.PersonioWebhookID != rec.PersonioWebhookID {
 		a.unregister(r.Context(), t.Personio, creds, old.PersonioWebhookID)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "webhook_secrets": secrets, "webhooks": info})

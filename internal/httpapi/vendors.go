@@ -16,6 +16,7 @@ type PersonioAccount interface {
 	Employees(ctx context.Context, opts personio.EmployeesOptions) (*personio.EmployeeList, error)
 	TimeOffTypes(ctx context.Context) ([]personio.TimeOffType, error)
 	RegisterWebhook(ctx context.Context, reg personio.WebhookRegistration) (personio.Webhook, error)
+	Webhooks(ctx context.Context) ([]personio.Webhook, error)
 	DeleteWebhook(ctx context.Context, id string) error
 }
 

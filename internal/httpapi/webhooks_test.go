@@ -1,0 +1,257 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+)
+
+// TestPersonioWebhookEndToEnd registers the tenant's webhook with the simulated Personio
+// through the public URL, changes an absence there and expects the targeted event.
+func TestPersonioWebhookEndToEnd(t *testing.T) {
+	var srv *httptest.Server
+	e := newEnv(t, func(o *Options) { o.PublicBaseURL = "http://placeholder" })
+	srv = httptest.NewServer(e.api)
+	defer srv.Close()
+	e.api.public = srv.URL
+	c := e.createDemo(t)
+	if !c.Webhooks.PersonioRegistered || c.Webhooks.PersonioURL != srv.URL+"/v1/webhooks/personio/"+c.TenantID {
+		t.Fatalf("webhooks %+v", c.Webhooks)
+	}
+	whs := e.psim.Webhooks()
+	if len(whs) != 1 || whs[0].Token != c.WebhookSecrets.PersonioToken || whs[0].Status != "ENABLED" {
+		t.Fatalf("registered %+v", whs)
+	}
+	if err := e.psim.SetAbsenceStatus(e.demo.HalfDayAbsenceID, personiosim.StatusApproved); err != nil {
+		t.Fatal(err)
+	}
+	e.psim.WaitWebhooks()
+	ds := e.psim.Deliveries()
+	if len(ds) != 1 || ds[0].Status != http.StatusAccepted {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	evs := e.events()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	ev := evs[0]
+	if ev.Phase != domain.PhaseAbsences || ev.Mode != domain.ModeTargeted || ev.Trigger != domain.TriggerWebhook ||
+		len(ev.Targets) != 1 || ev.Targets[0] != (domain.Target{Kind: domain.KindAbsence, ID: e.demo.HalfDayAbsenceID}) {
+		t.Fatalf("event %+v", ev)
+	}
+	if run, err := e.store.GetRun(t.Context(), c.TenantID, ev.RunID); err != nil || run.Status != domain.RunQueued || run.Trigger != domain.TriggerWebhook {
+		t.Fatalf("run %+v %v", run, err)
+	}
+	// Rotation registers anew and removes the old registration.
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/webhook-secrets", c.AdminToken, nil)
+	if r.Code != 200 {
+		t.Fatalf("rotate %d %s", r.Code, r.Body)
+	}
+	if whs := e.psim.Webhooks(); len(whs) != 1 || whs[0].Token == c.WebhookSecrets.PersonioToken {
+		t.Fatalf("after rotation %+v", whs)
+	}
+}
+
+func TestPersonioWebhook(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	path := "/v1/webhooks/personio/" + c.TenantID
+	tok := c.WebhookSecrets.PersonioToken
+	body := func(event, id string) string {
+		return `{"company_id":"4711","event_name":"` + event + `","occurred_at":"2026-03-01T10:00:00Z","payload":{"id":"` + id + `"},"meta":{}}`
+	}
+	cases := []struct {
+		name, path, auth, body string
+		status                 int
+		code                   string
+	}{
+		{"no token", path, "", body("person.updated", "7"), 401, "unauthorized"},
+		{"wrong token", path, "whp_wrong", body("person.updated", "7"), 401, "unauthorized"},
+		{"admin token", path, c.AdminToken, body("person.updated", "7"), 401, "unauthorized"},
+		{"unknown tenant", "/v1/webhooks/personio/nobody-123", tok, body("person.updated", "7"), 404, "not_found"},
+		{"bad tenant id", "/v1/webhooks/personio/NO", tok, body("person.updated", "7"), 404, "not_found"},
+		{"not json", path, tok, "{", 400, "invalid_request"},
+		{"no resource id", path, tok, `{"event_name":"person.updated","payload":{}}`, 400, "invalid_request"},
+		{"oversized", path, tok, `{"event_name":"person.updated","payload":{"id":"1","x":"` + strings.Repeat("a", MaxBodyBytes) + `"}}`, 413, "body_too_large"},
+	}
+	for _, cs := range cases {
+		r := e.do(t, "POST", cs.path, "", cs.body, "Authorization", cs.auth)
+		if r.Code != cs.status || r.errCode(t) != cs.code {
+			t.Errorf("%s: %d %s", cs.name, r.Code, r.Body)
+		}
+	}
+	if evs := e.events(); len(evs) != 0 {
+		t.Fatalf("refused deliveries produced events %+v", evs)
+	}
+	// Accepted deliveries: Personio sends the token verbatim; "Bearer" is tolerated.
+	for _, ok := range []struct {
+		auth, event, id string
+		phase           domain.Phase
+		target          domain.Target
+	}{
+		{tok, "person.updated", "42", domain.PhaseUsers, domain.Target{Kind: domain.KindUser, ID: "42"}},
+		{"Bearer " + tok, "absence-period.deleted", "ab-1", domain.PhaseAbsences, domain.Target{Kind: domain.KindAbsence, ID: "ab-1"}},
+		{tok, "attendance-period.updated", "at-1", domain.PhaseTimesheets, domain.Target{Kind: domain.KindAttendance, ID: "at-1"}},
+	} {
+		before := len(e.events())
+		r := e.do(t, "POST", path, "", body(ok.event, ok.id), "Authorization", ok.auth)
+		if r.Code != 202 {
+			t.Fatalf("%s: %d %s", ok.event, r.Code, r.Body)
+		}
+		evs := e.events()
+		if len(evs) != before+1 {
+			t.Fatalf("%s: no event", ok.event)
+		}
+		ev := evs[len(evs)-1]
+		if ev.Phase != ok.phase || ev.Mode != domain.ModeTargeted || len(ev.Targets) != 1 || ev.Targets[0] != ok.target || ev.Tenant != c.TenantID {
+			t.Errorf("%s: event %+v", ok.event, ev)
+		}
+	}
+	// An employment event names the person when the payload has it.
+	r := e.do(t, "POST", path, "", `{"event_name":"employment.updated","payload":{"id":"emp-1","person":{"id":77}}}`, "Authorization", tok)
+	evs := e.events()
+	if r.Code != 202 || evs[len(evs)-1].Targets[0] != (domain.Target{Kind: domain.KindUser, ID: "77"}) {
+		t.Fatalf("employment: %d %+v", r.Code, evs[len(evs)-1])
+	}
+	// Ignored: documents, and attendances once time tracking is off.
+	n := len(e.events())
+	if r := e.do(t, "POST", path, "", body("document.created", "d"), "Authorization", tok); r.Code != 200 || !strings.Contains(string(r.Body), `"ignored"`) {
+		t.Fatalf("document: %d %s", r.Code, r.Body)
+	}
+	e.do(t, "PUT", "/v1/tenants/"+c.TenantID+"/sources", c.AdminToken, `{"timesheets":"off"}`)
+	if r := e.do(t, "POST", path, "", body("attendance-period.created", "x"), "Authorization", tok); r.Code != 200 {
+		t.Fatalf("attendance with tracking off: %d %s", r.Code, r.Body)
+	}
+	if len(e.events()) != n {
+		t.Fatal("ignored deliveries produced events")
+	}
+	noSecrets(t, "log", e.logs.String(), tok, c.WebhookSecrets.StaffomaticSecret)
+}
+
+func TestStaffomaticWebhook(t *testing.T) {
+	e := newEnv(t)
+	clock := time.Now()
+	e.api.now = func() time.Time { return clock }
+	c := e.createDemo(t)
+	path := "/v1/webhooks/staffomatic/" + c.TenantID
+	secret := []byte(c.WebhookSecrets.StaffomaticSecret)
+	send := func(body string, at time.Time, key []byte, p string) resp {
+		return e.do(t, "POST", p, "", body, staffomatic.SignatureHeader, staffomatic.Sign(key, at, []byte(body)))
+	}
+	timer := `{"kind":"work_timer","id":501,"action":"updated"}`
+	r := send(timer, clock, secret, path)
+	if r.Code != 202 {
+		t.Fatalf("valid: %d %s", r.Code, r.Body)
+	}
+	evs := e.events()
+	if len(evs) != 1 || evs[0].Phase != domain.PhaseTimesheets || evs[0].Mode != domain.ModeTargeted || evs[0].Targets[0] != (domain.Target{Kind: domain.KindTimer, ID: "501"}) || evs[0].Trigger != domain.TriggerWebhook {
+		t.Fatalf("events %+v", evs)
+	}
+	refused := []struct {
+		name   string
+		r      resp
+		status int
+		code   string
+	}{
+		{"replay", send(timer, clock, secret, path), 409, "replayed"},
+		{"bad signature", send(timer, clock.Add(time.Second), []byte("other"), path), 401, "bad_signature"},
+		{"no signature", e.do(t, "POST", path, "", timer), 401, "bad_signature"},
+		{"tampered body", e.do(t, "POST", path, "", `{"kind":"work_timer","id":502}`, staffomatic.SignatureHeader, staffomatic.Sign(secret, clock, []byte(timer))), 401, "bad_signature"},
+		{"stale", send(timer, clock.Add(-6*time.Minute), secret, path), 401, "stale_signature"},
+		{"future", send(timer, clock.Add(6*time.Minute), secret, path), 401, "stale_signature"},
+		{"unknown tenant", send(timer, clock, secret, "/v1/webhooks/staffomatic/nobody-1"), 404, "not_found"},
+		{"oversized", send(`{"kind":"user","id":1,"x":"`+strings.Repeat("a", staffomatic.MaxHintBody)+`"}`, clock, secret, path), 413, "body_too_large"},
+		{"not a hint", send(`{"id":"x"}`, clock.Add(2*time.Second), secret, path), 400, "invalid_request"},
+	}
+	for _, rf := range refused {
+		if rf.r.Code != rf.status || rf.r.errCode(t) != rf.code {
+			t.Errorf("%s: %d %s", rf.name, rf.r.Code, rf.r.Body)
+		}
+	}
+	if len(e.events()) != 1 {
+		t.Fatalf("refused hints produced events: %+v", e.events())
+	}
+	// A user hint is mapped back to its Personio employee; without a mapping the users
+	// phase re-reads recent changes.
+	if err := e.store.PutMapping(t.Context(), domain.Mapping{Tenant: c.TenantID, Kind: domain.KindUser, SourceID: "123", TargetIDs: []string{"456"}, State: domain.StateTransferred}); err != nil {
+		t.Fatal(err)
+	}
+	for i, hc := range []struct {
+		body   string
+		status int
+		phase  domain.Phase
+		mode   domain.Mode
+		target *domain.Target
+	}{
+		{`{"kind":"user","id":456}`, 202, domain.PhaseUsers, domain.ModeTargeted, &domain.Target{Kind: domain.KindUser, ID: "123"}},
+		{`{"kind":"user","id":999}`, 202, domain.PhaseUsers, domain.ModePartial, nil},
+		{`{"eventable_type":"Absence","eventable_id":"77"}`, 202, domain.PhaseAbsences, domain.ModePartial, nil},
+		{`{"kind":"break_timer","id":5}`, 202, domain.PhaseTimesheets, domain.ModePartial, nil},
+		{`{"kind":"location","id":5}`, 202, domain.PhaseWorkspaces, domain.ModePartial, nil},
+		{`{"kind":"shift","id":5}`, 200, "", "", nil},
+	} {
+		n := len(e.events())
+		r := send(hc.body, clock.Add(time.Duration(10+i)*time.Second), secret, path)
+		if r.Code != hc.status {
+			t.Fatalf("%s: %d %s", hc.body, r.Code, r.Body)
+		}
+		evs := e.events()
+		if hc.status == 200 {
+			if len(evs) != n {
+				t.Errorf("%s: ignored hint produced an event", hc.body)
+			}
+			continue
+		}
+		ev := evs[len(evs)-1]
+		if ev.Phase != hc.phase || ev.Mode != hc.mode || (hc.target != nil && (len(ev.Targets) != 1 || ev.Targets[0] != *hc.target)) {
+			t.Errorf("%s: event %+v", hc.body, ev)
+		}
+	}
+	// Absences led by Staffomatic: the hint targets the Staffomatic absence itself.
+	e.do(t, "PUT", "/v1/tenants/"+c.TenantID+"/sources", c.AdminToken, `{"absences":"staffomatic"}`)
+	if r := send(`{"kind":"absence","id":88}`, clock.Add(time.Minute), secret, path); r.Code != 202 {
+		t.Fatalf("absence: %d", r.Code)
+	}
+	evs = e.events()
+	if ev := evs[len(evs)-1]; ev.Mode != domain.ModeTargeted || ev.Targets[0] != (domain.Target{Kind: domain.KindAbsence, ID: "88"}) {
+		t.Fatalf("absence event %+v", ev)
+	}
+	noSecrets(t, "log", e.logs.String(), c.WebhookSecrets.StaffomaticSecret, c.WebhookSecrets.PersonioToken)
+}
+
+// TestStaffomaticSimulatorHints lets the simulated Staffomatic sign and deliver a hint to
+// the running API after a change made through its API.
+func TestStaffomaticSimulatorHints(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.api)
+	defer srv.Close()
+	c := e.createDemo(t)
+	e.ssim.Account(e.demo.StaffomaticSubdomain).SetWebhook(srv.URL+"/v1/webhooks/staffomatic/"+c.TenantID, []byte(c.WebhookSecrets.StaffomaticSecret))
+	cl, err := staffomatic.New(staffomatic.Config{BaseURL: e.sURL, Subdomain: e.demo.StaffomaticSubdomain, UserAgent: "test",
+		Credentials: staffomatic.Credentials{Email: e.demo.StaffomaticEmail, Password: e.demo.StaffomaticPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.demo.ExistingUsers[len(e.demo.ExistingUsers)-1]
+	if _, err := cl.LockUser(context.Background(), u.StaffomaticUserID); err != nil {
+		t.Fatal(err)
+	}
+	e.ssim.WaitWebhooks()
+	ds := e.ssim.Deliveries()
+	if len(ds) == 0 || ds[len(ds)-1].Status != http.StatusAccepted {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	evs := e.events()
+	if len(evs) == 0 || evs[len(evs)-1].Phase != domain.PhaseUsers {
+		t.Fatalf("events %+v", evs)
+	}
+	_ = fmt.Sprint
+}
