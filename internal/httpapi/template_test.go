@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/staffsync/staffsync/internal/deploy"
+)
+
+// TestTemplateHasEveryRoute: API Gateway forwards only the routes template.yaml declares,
+// so a route missing there would answer 404 in AWS while every local test passes.
+func TestTemplateHasEveryRoute(t *testing.T) {
+	tpl, err := deploy.LoadTemplate("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, ok := tpl.Resources["ApiFunction"]
+	if !ok {
+		t.Fatal("no ApiFunction")
+	}
+	events, _ := fn.Properties["Events"].(map[string]any)
+	var declared []string
+	for _, ev := range events {
+		m, _ := ev.(map[string]any)
+		if m["Type"] != "HttpApi" {
+			continue
+		}
+		p, _ := m["Properties"].(map[string]any)
+		declared = append(declared, p["Method"].(string)+" "+p["Path"].(string))
+	}
+	routes := New(Options{}).patterns
+	for _, r := range routes {
+		if !slices.Contains(declared, r) {
+			t.Errorf("route %s is not an HttpApi event of ApiFunction", r)
+		}
+	}
+	for _, d := range declared {
+		if !slices.Contains(routes, d) {
+			t.Errorf("template declares %s, the API has no such route", d)
+		}
+	}
+	api := tpl.Resources["HttpApi"].Properties
+	rs, _ := api["RouteSettings"].(map[string]any)
+	def, _ := api["DefaultRouteSettings"].(map[string]any)
+	for _, strict := range []string{"POST /v1/tenants/{id}/sync/{phase}", "POST /v1/webhooks/personio/{tenant_id}", "POST /v1/webhooks/staffomatic/{tenant_id}"} {
+		s, _ := rs[strict].(map[string]any)
+		if s == nil || toF(s["ThrottlingRateLimit"]) >= toF(def["ThrottlingRateLimit"]) || toF(s["ThrottlingBurstLimit"]) >= toF(def["ThrottlingBurstLimit"]) {
+			t.Errorf("%s is not throttled more strictly than the default: %v vs %v", strict, s, def)
+		}
+	}
+}
+
+func toF(v any) float64 {
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return 1e9
+}
