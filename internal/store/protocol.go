@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,12 @@ import (
 const timeKey = "2006-01-02T15:04:05.000000000Z"
 
 // Item layout of the protocol table: partition <tenant>#<area>, sort key
-// <time>#<run id>#<random>, so a time range is a key condition and entries never collide.
+// <time>#<run id>#<sequence><random>, so a time range is a key condition, entries never
+// collide, and entries of one run written at the same instant (a dry run's plan) keep the
+// order in which they were appended.
+//
+// protocolSeq numbers the entries this process appends.
+var protocolSeq atomic.Uint64
 func protocolPK(tenant string, area domain.Area) string { return tenant + "#" + string(area) }
 
 type protocolItem struct {
@@ -47,7 +53,7 @@ func (s *Store) AppendProtocol(ctx context.Context, entries ...domain.ProtocolEn
 		var r [4]byte
 		_, _ = rand.Read(r[:])
 		item, err := marshal(protocolItem{
-			PK: protocolPK(e.Tenant, e.Area), SK: e.Time.Format(timeKey) + "#" + e.RunID + "#" + hex.EncodeToString(r[:]),
+			PK: protocolPK(e.Tenant, e.Area), SK: fmt.Sprintf("%s#%s#%016x%s", e.Time.Format(timeKey), e.RunID, protocolSeq.Add(1), hex.EncodeToString(r[:])),
 			TTL: e.ExpiresAt.Unix(), ProtocolEntry: e,
 		})
 		if err != nil {

@@ -381,6 +381,43 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("protocol keeps append order at one instant (a dry run's plan)", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		var es []domain.ProtocolEntry
+		for i := range 60 {
+			es = append(es, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaUsers, RunID: "plan1", Kind: domain.KindUser,
+				SourceID: fmt.Sprintf("p%02d", i), Action: "create_user", Outcome: domain.OutcomePlanned})
+		}
+		// Two calls with the clock standing still, as the harness flushes batches.
+		if err := s.AppendProtocol(ctx, es[:30]...); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendProtocol(ctx, es[30:]...); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for next := ""; ; {
+			page, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, RunID: "plan1", Limit: 25, Next: next})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entries {
+				got = append(got, e.SourceID)
+			}
+			if next = page.Next; next == "" {
+				break
+			}
+		}
+		if len(got) != 60 {
+			t.Fatalf("%d entries", len(got))
+		}
+		for i, id := range got {
+			if id != fmt.Sprintf("p%02d", i) {
+				t.Fatalf("entry %d is %s: append order lost: %v", i, id, got)
+			}
+		}
+	})
+
 	t.Run("runs: create once, list newest first, prune", func(t *testing.T) {
 		s, c := newStore(t, b)
 		sched := c.Now()
