@@ -39,7 +39,9 @@ func TestLambdaRuntime(t *testing.T) {
 	})
 	errCode := func(code string) func(t *testing.T, body string) {
 		return func(t *testing.T, body string) {
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != code || e.Error.Message == "" {
 				t.Errorf("body %q, want error %s", body, code)
 			}
