@@ -77,3 +77,13 @@ func TestSyncNowQueuesRunsAndPublishes(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicRoutes(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do(t, "GET", "/v1/health", "", nil); r.Code != 200 {
+		t.Fatalf("health %d", r.Code)
+	}
+	if r := e.do(t, "GET", "/v1/openapi.yaml", "", nil); r.Code != 200 || r.Header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("openapi %d", r.Code)
+	}
+}
