@@ -139,4 +139,3 @@ func TestSchedulerFiresAtScheduledTimes(t *testing.T) {
 		}
 	}
 }
-

@@ -26,6 +26,7 @@ const timeKey = "2006-01-02T15:04:05.000000000Z"
 //
 // protocolSeq numbers the entries this process appends.
 var protocolSeq atomic.Uint64
+
 func protocolPK(tenant string, area domain.Area) string { return tenant + "#" + string(area) }
 
 type protocolItem struct {
