@@ -4,20 +4,22 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/usersync"
 )
 
 func main() {
-	deps, vendors, err := usersync.FromEnv(context.Background(), "usersync")
-	if err != nil {
-		deps.Log.Error("usersync: configuration", "error", err)
-		os.Exit(1)
+	env, err := awsenv.Load(context.Background(), "usersync")
+	if err == nil {
+		err = env.RequireSealer()
 	}
-	p := usersync.NewPhase(usersync.Deps{Store: deps.Store, Vendors: vendors})
-	lambda.Start(phase.New(p, deps).Handle)
+	if err != nil {
+		env.Exit(err)
+	}
+	p := usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
+	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
 }

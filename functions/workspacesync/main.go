@@ -5,21 +5,23 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/usersync"
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
 func main() {
-	deps, vendors, err := usersync.FromEnv(context.Background(), "workspacesync")
-	if err != nil {
-		deps.Log.Error("workspacesync: configuration", "error", err)
-		os.Exit(1)
+	env, err := awsenv.Load(context.Background(), "workspacesync")
+	if err == nil {
+		err = env.RequireSealer()
 	}
-	p := workspacesync.NewPhase(workspacesync.Deps{Store: deps.Store, Vendors: vendors})
-	lambda.Start(phase.New(p, deps).Handle)
+	if err != nil {
+		env.Exit(err)
+	}
+	p := workspacesync.NewPhase(workspacesync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
+	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
 }

@@ -34,6 +34,13 @@ type Vendors struct {
 	Log                *slog.Logger
 }
 
+// NewVendors returns the vendor builder of one process: all its runs share one Staffomatic
+// rate limiter (500 requests per 10 s), because Staffomatic budgets per caller, not per
+// tenant.
+func NewVendors(log *slog.Logger) Vendors {
+	return Vendors{StaffomaticLimiter: staffomatic.NewRateLimiter(500, 10*time.Second), Log: log}
+}
+
 // Connect opens the run's credentials and returns the clients.
 func (v Vendors) Connect(ctx context.Context, run *phase.Run) (*personio.Client, *staffomatic.Client, error) {
 	creds, err := run.Credentials(ctx)
