@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/schedule"
@@ -24,6 +25,7 @@ const (
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvLocalKey         = "STAFFSYNC_LOCAL_KEY"
 	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
+	EnvSyncPhases       = "SYNC_PHASES"
 )
 
 // Config is what every function needs to know about its deployment.
@@ -38,6 +40,9 @@ type Config struct {
 	DynamoDBEndpoint string
 	// PublicBaseURL is where the API is reachable from the vendors (webhook registration).
 	PublicBaseURL string
+	// Phases are the sync phases deployed with a function (SYNC_PHASES, comma-separated;
+	// default all), so the API queues runs only for phases that will run.
+	Phases []domain.Phase
 }
 
 // FromEnv reads the configuration. Missing table names fall back to the local runner's
@@ -60,6 +65,17 @@ func FromEnv() (Config, error) {
 	}
 	if _, err := schedule.LoadLocation(c.ScheduleTimezone); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", EnvScheduleTimezone, err)
+	}
+	c.Phases = domain.Phases
+	if v := strings.TrimSpace(os.Getenv(EnvSyncPhases)); v != "" {
+		c.Phases = nil
+		for _, name := range strings.Split(v, ",") {
+			p, err := domain.ParsePhase(strings.TrimSpace(name))
+			if err != nil {
+				return Config{}, fmt.Errorf("%s: %w", EnvSyncPhases, err)
+			}
+			c.Phases = append(c.Phases, p)
+		}
 	}
 	return c, nil
 }

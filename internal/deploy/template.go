@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/schedule"
 	"github.com/staffsync/staffsync/internal/store"
@@ -216,6 +218,7 @@ func Check(t *Template, root string, timetable []domain.Schedule, tables []store
 		}
 	}
 	errs = append(errs, checkEvents(t, root)...)
+	errs = append(errs, CheckPhaseRules(t)...)
 	errs = append(errs, CheckSchedules(t, timetable)...)
 	errs = append(errs, CheckTables(t, tables)...)
 	return errs
@@ -236,6 +239,67 @@ func checkEvents(t *Template, root string) []error {
 		if err == nil && !json.Valid(b) {
 			errs = append(errs, fmt.Errorf("events/%s: not valid JSON", base))
 		}
+	}
+	return errs
+}
+
+// APIFunction is the logical id of the admin API, whose SYNC_PHASES must name exactly the
+// phases that have a rule, so that Sync Now never queues a run no function will pick up.
+const APIFunction = "ApiFunction"
+
+// CheckPhaseRules checks every EventBridgeRule event: its pattern must be the one the bus
+// package builds for its phase (bus.RulePattern), one function per phase, and the API's
+// SYNC_PHASES must list exactly those phases.
+func CheckPhaseRules(t *Template) []error {
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	ruled := map[string]string{}
+	for _, id := range t.Functions() {
+		for name, ev := range asMap(t.Resources[id].Properties["Events"]) {
+			e := asMap(ev)
+			if str(e["Type"]) != "EventBridgeRule" {
+				continue
+			}
+			p := asMap(e["Properties"])
+			phases, _ := asMap(asMap(p["Pattern"])["detail"])["phase"].([]any)
+			if len(phases) != 1 {
+				fail("%s.%s: the pattern must select exactly one detail.phase", id, name)
+				continue
+			}
+			ph := domain.Phase(str(phases[0]))
+			if !ph.Valid() {
+				fail("%s.%s: %q is not a phase", id, name, ph)
+				continue
+			}
+			var want any
+			_ = json.Unmarshal([]byte(bus.RulePattern(ph)), &want)
+			got, _ := json.Marshal(p["Pattern"])
+			var gotV any
+			_ = json.Unmarshal(got, &gotV)
+			if !reflect.DeepEqual(gotV, want) {
+				fail("%s.%s: pattern %s, the bus routes %s by %s", id, name, got, ph, bus.RulePattern(ph))
+			}
+			if other, dup := ruled[string(ph)]; dup {
+				fail("phase %s has rules on both %s and %s", ph, other, id)
+			}
+			ruled[string(ph)] = id
+		}
+	}
+	vars := asMap(asMap(t.Resources[APIFunction].Properties["Environment"])["Variables"])
+	var listed []string
+	for _, p := range strings.Split(str(vars["SYNC_PHASES"]), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			listed = append(listed, p)
+		}
+	}
+	var have []string
+	for p := range ruled {
+		have = append(have, p)
+	}
+	sort.Strings(listed)
+	sort.Strings(have)
+	if strings.Join(listed, ",") != strings.Join(have, ",") {
+		fail("%s: SYNC_PHASES lists %v, but the phases with a rule are %v", APIFunction, listed, have)
 	}
 	return errs
 }

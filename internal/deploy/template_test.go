@@ -126,6 +126,37 @@ func TestTableKeyChangedOnOneSideFails(t *testing.T) {
 	}
 }
 
+func TestPhaseRulesAndSyncPhasesAgree(t *testing.T) {
+	if errs := CheckPhaseRules(load(t)); len(errs) != 0 {
+		t.Fatalf("consistent template rejected: %v", errs)
+	}
+	rule := func(tpl *Template, fn string) map[string]any {
+		return asMap(asMap(asMap(asMap(tpl.Resources[fn].Properties["Events"])["SyncRequested"])["Properties"])["Pattern"])
+	}
+	cases := []struct {
+		name   string
+		mutate func(tpl *Template)
+		want   string
+	}{
+		{"API lists a phase without a function", func(tpl *Template) {
+			asMap(asMap(tpl.Resources[APIFunction].Properties["Environment"])["Variables"])["SYNC_PHASES"] = "users,workspaces,timesheets"
+		}, "SYNC_PHASES lists"},
+		{"rule routes another detail-type", func(tpl *Template) {
+			rule(tpl, "UsersyncFunction")["detail-type"] = []any{"SyncDone"}
+		}, "the bus routes users"},
+		{"two functions for one phase", func(tpl *Template) {
+			asMap(rule(tpl, "WorkspacesyncFunction")["detail"])["phase"] = []any{"users"}
+		}, "phase users has rules on both"},
+	}
+	for _, c := range cases {
+		tpl := load(t)
+		c.mutate(tpl)
+		if errs := CheckPhaseRules(tpl); !containsErr(errs, c.want) {
+			t.Errorf("%s: errors %v, want one containing %q", c.name, errs, c.want)
+		}
+	}
+}
+
 func TestMissingBuildTargetFails(t *testing.T) {
 	tpl := load(t)
 	tpl.Resources["GhostFunction"] = Resource{Type: "AWS::Serverless::Function", Metadata: map[string]any{"BuildMethod": "makefile"}, Properties: map[string]any{"CodeUri": "."}}

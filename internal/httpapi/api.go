@@ -47,6 +47,10 @@ type Options struct {
 	Location *time.Location
 	// Now is the clock (default time.Now): signature tolerance, run ids, protocol range.
 	Now func() time.Time
+	// Phases are the sync phases this deployment runs (nil: all). Sync Now refuses the
+	// others and webhooks ignore them, so no run is queued that no function would ever
+	// pick up.
+	Phases []domain.Phase
 }
 
 // API serves the routes under /v1.
@@ -61,6 +65,7 @@ type API struct {
 	public  string
 	loc     *time.Location
 	now     func() time.Time
+	phases  []domain.Phase
 	// patterns lists the registered routes.
 	patterns []string
 }
@@ -71,6 +76,10 @@ func New(opts Options) *API {
 		log: opts.Logger, mux: http.NewServeMux(), store: opts.Store, sealer: opts.Sealer, bus: opts.Bus,
 		vendors: opts.Vendors, opHash: strings.ToLower(strings.TrimSpace(opts.OperatorKeyHash)),
 		public: strings.TrimRight(opts.PublicBaseURL, "/"), loc: opts.Location, now: opts.Now,
+		phases: opts.Phases,
+	}
+	if a.phases == nil {
+		a.phases = domain.Phases
 	}
 	if a.log == nil {
 		a.log = slog.Default()

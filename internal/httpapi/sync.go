@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -56,11 +58,14 @@ type SyncInput struct {
 func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
 	var phases []domain.Phase
 	if p := r.PathValue("phase"); p == "all" {
-		phases = domain.Phases
+		phases = a.phases
 	} else {
 		ph, err := domain.ParsePhase(p)
 		if err != nil {
 			return notFound("phase %q: use users, workspaces, timesheets, absences or all", p)
+		}
+		if !slices.Contains(a.phases, ph) {
+			return unprocessable("phase_unavailable", "phase", "the %s phase is not deployed here, so a run would never start; available: %s", ph, joinPhases(a.phases))
 		}
 		phases = []domain.Phase{ph}
 	}
@@ -89,6 +94,14 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 	}
 	WriteJSON(w, http.StatusAccepted, map[string]any{"run_ids": ids})
 	return nil
+}
+
+func joinPhases(ps []domain.Phase) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }
 
 // enqueue stores a queued summary per request and publishes the requests. It never runs

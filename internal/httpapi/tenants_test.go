@@ -78,6 +78,38 @@ func TestSyncNowQueuesRunsAndPublishes(t *testing.T) {
 	}
 }
 
+// TestSyncNowOnlyDeployedPhases: a deployment without the timesheets and absences
+// functions refuses Sync Now of those phases (nothing stored, nothing sent) and "all"
+// queues only the deployed ones, so no run waits for a function that does not exist.
+func TestSyncNowOnlyDeployedPhases(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Phases = []domain.Phase{domain.PhaseUsers, domain.PhaseWorkspaces} })
+	c := e.createDemo(t)
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/timesheets", c.AdminToken, nil)
+	var er struct{ Error Error }
+	r.json(t, &er)
+	if r.Code != http.StatusUnprocessableEntity || er.Error.Code != "phase_unavailable" || er.Error.Field != "phase" ||
+		!strings.Contains(er.Error.Message, "available: users, workspaces") {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	if runs, _ := e.store.ListRuns(t.Context(), c.TenantID, 100, ""); len(runs.Runs) != 0 || len(e.events()) != 0 {
+		t.Fatalf("a refused sync left %d runs, %d events", len(runs.Runs), len(e.events()))
+	}
+	r = e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, nil)
+	var out struct {
+		RunIDs []string `json:"run_ids"`
+	}
+	r.json(t, &out)
+	evs := e.events()
+	if r.Code != http.StatusAccepted || len(out.RunIDs) != 2 || len(evs) != 2 {
+		t.Fatalf("%d %s, %d events", r.Code, r.Body, len(evs))
+	}
+	for _, ev := range evs {
+		if ev.Phase != domain.PhaseUsers && ev.Phase != domain.PhaseWorkspaces {
+			t.Errorf("event for undeployed phase %s", ev.Phase)
+		}
+	}
+}
+
 func TestPublicRoutes(t *testing.T) {
 	e := newEnv(t)
 	if r := e.do(t, "GET", "/v1/health", "", nil); r.Code != 200 {

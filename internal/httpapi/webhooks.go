@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,9 @@ type webhookAnswer struct {
 }
 
 func (a *API) answerWebhook(w http.ResponseWriter, ctx context.Context, req *domain.SyncRequest, reason string) error {
+	if req != nil && !slices.Contains(a.phases, req.Phase) {
+		req, reason = nil, "the "+string(req.Phase)+" phase is not deployed here"
+	}
 	if req == nil {
 		WriteJSON(w, http.StatusOK, webhookAnswer{RunIDs: []string{}, Status: "ignored", Reason: reason})
 		return nil

@@ -114,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	api := httpapi.New(httpapi.Options{Logger: log, Store: core.Store, Sealer: core.Sealer, Bus: core.Bus,
-		OperatorKeyHash: o.Config.OperatorKeyHash, PublicBaseURL: o.Config.PublicBaseURL, Location: loc})
+		OperatorKeyHash: o.Config.OperatorKeyHash, PublicBaseURL: o.Config.PublicBaseURL, Location: loc, Phases: core.Phases})
 	l, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set PORT to use another port)", o.Addr, err)
@@ -214,6 +214,8 @@ type Core struct {
 	Sealer     seal.Sealer
 	Bus        *bus.Local
 	Dispatcher *dispatch.Dispatcher
+	// Phases are the phases with a handler on the bus: the only ones the API queues runs for.
+	Phases []domain.Phase
 	// DBDesc says which DynamoDB the core uses.
 	DBDesc  string
 	log     *slog.Logger
@@ -223,7 +225,7 @@ type Core struct {
 // NewCore starts the embedded DynamoDB (unless o.Config.DynamoDBEndpoint is set), creates
 // the tables and wires the bus to the phase handlers of o.Phases.
 func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
-	c := &Core{log: log}
+	c := &Core{log: log, Phases: []domain.Phase{}}
 	// DynamoDB: an embedded minidyn server unless an endpoint is configured.
 	endpoint := o.Config.DynamoDBEndpoint
 	c.DBDesc = endpoint
@@ -265,6 +267,7 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 			return nil, err
 		}
 		events.Subscribe(h.Phase, h.Handle)
+		c.Phases = append(c.Phases, h.Phase)
 	}
 
 	return c, nil
