@@ -71,9 +71,10 @@ func (e Env) RequireSealer() error {
 	return nil
 }
 
-// PhaseDeps are the phase harness's adapters.
+// PhaseDeps are the phase harness's adapters; the bus starts the run that follows a run
+// of "Sync Now" for all phases.
 func (e Env) PhaseDeps() phase.Deps {
-	return phase.Deps{Store: e.Store, Sealer: e.Sealer, Log: e.Log, Metrics: e.Metrics}
+	return phase.Deps{Store: e.Store, Sealer: e.Sealer, Log: e.Log, Metrics: e.Metrics, Bus: e.Bus()}
 }
 
 // Bus returns the EventBridge publisher of the sync bus.

@@ -36,6 +36,12 @@ func TestSyncRequestValidate(t *testing.T) {
 		{"targets on a full run", func(r *SyncRequest) { r.Mode, r.Targets = ModeFull, []Target{{Kind: KindUser, ID: "1"}} }, "only allowed with mode targeted"},
 		{"target without id", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser}} }, "targets[0].id"},
 		{"target bad kind", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: "car", ID: "1"}} }, "targets[0].kind"},
+		{"valid chain", func(r *SyncRequest) {
+			r.Then = []Step{{PhaseWorkspaces, "20260101T040000Z-workspaces-a1"}, {PhaseAbsences, "20260101T040000Z-absences-a2"}}
+		}, ""},
+		{"chain repeats the phase", func(r *SyncRequest) { r.Then = []Step{{PhaseUsers, "20260101T040000Z-users-a1"}} }, "then[0].phase: users runs twice"},
+		{"chain bad phase", func(r *SyncRequest) { r.Then = []Step{{"payroll", "20260101T040000Z-users-a1"}} }, "then[0].phase"},
+		{"chain bad run id", func(r *SyncRequest) { r.Then = []Step{{PhaseWorkspaces, "x"}} }, "then[0]: run_id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,6 +58,27 @@ func TestSyncRequestValidate(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestSyncRequestNext(t *testing.T) {
+	r := validRequest()
+	r.Mode, r.Trigger, r.ScheduledTime, r.Targets = ModeTargeted, TriggerManual, time.Time{}, []Target{{Kind: KindUser, ID: "1"}}
+	r.Then = []Step{{PhaseWorkspaces, "20260101T040000Z-workspaces-a1"}, {PhaseTimesheets, "20260101T040000Z-timesheets-a2"}}
+	n, ok := r.Next()
+	if !ok || n.Phase != PhaseWorkspaces || n.RunID != "20260101T040000Z-workspaces-a1" || len(n.Then) != 1 ||
+		n.Targets != nil || n.Mode != ModePartial || n.Tenant != "acme" || n.Trigger != TriggerManual {
+		t.Fatalf("next %+v", n)
+	}
+	if err := n.Validate(); err != nil {
+		t.Fatalf("next invalid: %v", err)
+	}
+	last, ok := n.Next()
+	if !ok || last.Phase != PhaseTimesheets || last.Then != nil {
+		t.Fatalf("last %+v", last)
+	}
+	if _, ok := last.Next(); ok {
+		t.Fatal("a step after the last")
 	}
 }
 

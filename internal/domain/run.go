@@ -102,6 +102,33 @@ type SyncRequest struct {
 	ScheduledTime time.Time `json:"scheduled_time,omitzero"`
 	DryRun        bool      `json:"dry_run"`
 	Targets       []Target  `json:"targets,omitempty"`
+	// Then lists the runs to start, in order, once this one has ended: "Sync Now" of all
+	// phases runs them one after the other, so the workspace sync sees the users the user
+	// sync has just created.
+	Then []Step `json:"then,omitempty"`
+}
+
+// Step is a queued run that follows another run of the same tenant.
+type Step struct {
+	Phase Phase  `json:"phase"`
+	RunID string `json:"run_id"`
+}
+
+// Next returns the request of the first following step, which carries the remaining
+// steps, or false when none follows.
+func (r SyncRequest) Next() (SyncRequest, bool) {
+	if len(r.Then) == 0 {
+		return SyncRequest{}, false
+	}
+	n := r
+	n.Phase, n.RunID, n.Then, n.Targets = r.Then[0].Phase, r.Then[0].RunID, r.Then[1:], nil
+	if n.Mode == ModeTargeted {
+		n.Mode = ModePartial
+	}
+	if len(n.Then) == 0 {
+		n.Then = nil
+	}
+	return n, true
 }
 
 // MaxTargets bounds a targeted request so its event stays far below the 256 KB limit.
@@ -135,6 +162,21 @@ func (r SyncRequest) Validate() error {
 		errs = append(errs, fmt.Errorf("targets: only allowed with mode targeted, not %s", r.Mode))
 	case len(r.Targets) > MaxTargets:
 		errs = append(errs, fmt.Errorf("targets: %d targets, at most %d: split the request", len(r.Targets), MaxTargets))
+	}
+	if len(r.Then) >= len(Phases) {
+		errs = append(errs, fmt.Errorf("then: %d following runs, at most %d", len(r.Then), len(Phases)-1))
+	}
+	seen := map[Phase]bool{r.Phase: true}
+	for i, s := range r.Then {
+		if !s.Phase.Valid() {
+			errs = append(errs, fmt.Errorf("then[%d].phase: %q: use one of users, workspaces, timesheets, absences", i, s.Phase))
+		} else if seen[s.Phase] {
+			errs = append(errs, fmt.Errorf("then[%d].phase: %s runs twice in one chain", i, s.Phase))
+		}
+		seen[s.Phase] = true
+		if err := ValidateRunID(s.RunID); err != nil {
+			errs = append(errs, fmt.Errorf("then[%d]: %w", i, err))
+		}
 	}
 	for i, t := range r.Targets {
 		if !t.Kind.Valid() {

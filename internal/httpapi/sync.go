@@ -104,9 +104,10 @@ func joinPhases(ps []domain.Phase) string {
 	return strings.Join(names, ", ")
 }
 
-// enqueue stores a queued summary per request and publishes the requests. It never runs
-// a sync itself: HTTP API integrations end after 29 s. When publishing fails the summaries
-// are withdrawn, so nothing remains of a refused request.
+// enqueue stores a queued summary per request and publishes the first request, which
+// carries the others as the runs that follow it. It never runs a sync itself: HTTP API
+// integrations end after 29 s. When publishing fails the summaries are withdrawn, so
+// nothing remains of a refused request.
 func (a *API) enqueue(ctx context.Context, reqs []domain.SyncRequest) ([]string, error) {
 	ids := make([]string, 0, len(reqs))
 	now := a.now()
@@ -128,7 +129,14 @@ func (a *API) enqueue(ctx context.Context, reqs []domain.SyncRequest) ([]string,
 		}
 		ids = append(ids, rq.RunID)
 	}
-	if err := a.bus.Publish(ctx, reqs...); err != nil {
+	// Several phases run one after the other: only the first is sent, and each run starts
+	// the next when it ends (SyncRequest.Then), so the workspace sync sees the users the
+	// user sync has just created.
+	head := reqs[0]
+	for _, rq := range reqs[1:] {
+		head.Then = append(head.Then, domain.Step{Phase: rq.Phase, RunID: rq.RunID})
+	}
+	if err := a.bus.Publish(ctx, head); err != nil {
 		withdraw()
 		a.log.ErrorContext(ctx, "could not publish sync requests", "tenant_id", reqs[0].Tenant, "error", err)
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: "queue_unavailable", Message: "the sync could not be queued; nothing was started, try again in a minute"}

@@ -58,17 +58,17 @@ func TestSyncNowQueuesRunsAndPublishes(t *testing.T) {
 	if len(out.RunIDs) != 4 {
 		t.Fatalf("run ids %v", out.RunIDs)
 	}
+	// One event starts the chain: the users run, followed by the other phases in order.
 	evs := e.events()
-	if len(evs) != 4 {
-		t.Fatalf("%d events", len(evs))
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want the head of the chain", len(evs))
 	}
-	byRun := map[string]domain.SyncRequest{}
-	for _, ev := range evs {
-		byRun[ev.RunID] = ev
-	}
+	ev := evs[0]
 	for i, id := range out.RunIDs {
-		ev, ok := byRun[id]
-		if !ok || ev.Phase != domain.Phases[i] || ev.Mode != domain.ModePartial || !ev.DryRun || ev.Trigger != domain.TriggerManual || ev.Tenant != c.TenantID {
+		if i > 0 {
+			ev, _ = ev.Next()
+		}
+		if ev.RunID != id || ev.Phase != domain.Phases[i] || ev.Mode != domain.ModePartial || !ev.DryRun || ev.Trigger != domain.TriggerManual || ev.Tenant != c.TenantID {
 			t.Errorf("run %d (%s): event %+v", i, id, ev)
 		}
 		run, err := e.store.GetRun(t.Context(), c.TenantID, id)
@@ -100,13 +100,11 @@ func TestSyncNowOnlyDeployedPhases(t *testing.T) {
 	}
 	r.json(t, &out)
 	evs := e.events()
-	if r.Code != http.StatusAccepted || len(out.RunIDs) != 2 || len(evs) != 2 {
+	if r.Code != http.StatusAccepted || len(out.RunIDs) != 2 || len(evs) != 1 {
 		t.Fatalf("%d %s, %d events", r.Code, r.Body, len(evs))
 	}
-	for _, ev := range evs {
-		if ev.Phase != domain.PhaseUsers && ev.Phase != domain.PhaseWorkspaces {
-			t.Errorf("event for undeployed phase %s", ev.Phase)
-		}
+	if evs[0].Phase != domain.PhaseUsers || len(evs[0].Then) != 1 || evs[0].Then[0].Phase != domain.PhaseWorkspaces {
+		t.Errorf("chain %+v covers undeployed phases", evs[0])
 	}
 }
 

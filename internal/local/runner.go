@@ -260,7 +260,7 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 	metrics := obs.NewMetrics(io.Discard, "local")
 	c.Dispatcher = dispatch.New(st, events, log, metrics)
 	c.Sealer = sealer
-	phaseDeps := phase.Deps{Store: st, Sealer: sealer, Log: log, Metrics: metrics}
+	phaseDeps := phase.Deps{Store: st, Sealer: sealer, Log: log, Metrics: metrics, Bus: events}
 	for _, p := range o.Phases {
 		h, err := p(phaseDeps)
 		if err != nil {

@@ -63,29 +63,27 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	if len(queued.RunIDs) != 1 {
 		t.Fatalf("run ids %v", queued.RunIDs)
 	}
-	var run struct {
-		Status string         `json:"status"`
-		Counts map[string]int `json:"counts"`
-		Error  string         `json:"error"`
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if err := call(ctx, http.MethodGet, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/runs/"+queued.RunIDs[0], r.Demo.AdminToken, nil, http.StatusOK, &run); err != nil {
-			t.Fatal(err)
-		}
-		if domain.RunStatus(run.Status).Done() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run still %s", run.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	run := waitRun(t, r, queued.RunIDs[0])
 	if run.Status != string(domain.RunSucceeded) || run.Counts["created"] == 0 {
 		t.Fatalf("run %+v", run)
 	}
 	if after := len(acct.Users()); after != before+run.Counts["created"] {
 		t.Fatalf("Staffomatic has %d users, had %d, run created %d", after, before, run.Counts["created"])
+	}
+
+	// Sync Now of all phases runs the deployed ones one after the other.
+	if err := call(ctx, http.MethodPost, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/sync/all", r.Demo.AdminToken, map[string]any{}, http.StatusAccepted, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued.RunIDs) != 2 {
+		t.Fatalf("sync/all queued %v, want the users and workspaces runs", queued.RunIDs)
+	}
+	users, workspaces := waitRun(t, r, queued.RunIDs[0]), waitRun(t, r, queued.RunIDs[1])
+	if users.Phase != "users" || workspaces.Phase != "workspaces" || users.Status != "succeeded" || workspaces.Status != "succeeded" {
+		t.Fatalf("runs %+v %+v", users, workspaces)
+	}
+	if workspaces.StartedAt.Before(users.FinishedAt) {
+		t.Fatalf("workspaces started %s, before users finished %s", workspaces.StartedAt, users.FinishedAt)
 	}
 
 	cancel()
@@ -96,6 +94,34 @@ func TestRunDemoEndToEnd(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+type runView struct {
+	Phase      string         `json:"phase"`
+	Status     string         `json:"status"`
+	Counts     map[string]int `json:"counts"`
+	Error      *string        `json:"error"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
+}
+
+// waitRun polls the run until it has ended.
+func waitRun(t *testing.T, r Ready, id string) runView {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var run runView
+		if err := call(context.Background(), http.MethodGet, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/runs/"+id, r.Demo.AdminToken, nil, http.StatusOK, &run); err != nil {
+			t.Fatal(err)
+		}
+		if domain.RunStatus(run.Status).Done() {
+			return run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s", id, run.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -44,6 +44,9 @@ type Deps struct {
 	Sealer  seal.Sealer
 	Log     *slog.Logger
 	Metrics *obs.Metrics
+	// Bus starts the runs that follow a run (SyncRequest.Then: "Sync Now" of all phases).
+	// Without it such runs are recorded as failed instead of staying queued.
+	Bus bus.Publisher
 	// LeaseTTL overrides the lease duration; by default it is the time left until the
 	// invocation's deadline plus a minute (or 16 minutes without a deadline), so a crashed
 	// run's lease expires soon after Lambda gave up on it.
@@ -118,6 +121,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		sum.Status, sum.Reason, sum.FinishedAt = domain.RunSkipped, held.Error(), st.Now().UTC()
 		log.InfoContext(ctx, "phase: skipped", "reason", sum.Reason)
 		h.finish(ctx, sum, started)
+		h.startNext(ctx, req)
 		return sum, nil
 	}
 	if err != nil {
@@ -156,10 +160,48 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		sum.Status = domain.RunSucceeded
 	}
 	h.finish(bg, sum, started)
+	h.startNext(bg, req)
 	if err != nil {
 		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
 	}
 	return sum, nil
+}
+
+// startNext starts the run that follows req, whatever req's outcome: the phases are
+// independent, and the admin asked for all of them. A repeated start (a retried failed
+// run) is harmless, because the following run's id is fixed and the harness ignores a
+// run that has already ended. When the next run cannot be started, it and the ones after
+// it are recorded as failed, so none stays "queued" forever.
+func (h *Harness[S, P]) startNext(ctx context.Context, req domain.SyncRequest) {
+	next, ok := req.Next()
+	if !ok {
+		return
+	}
+	log, st := h.deps.Log, h.deps.Store
+	err := errors.New("no event bus is configured for the phase functions")
+	if h.deps.Bus != nil {
+		err = h.deps.Bus.Publish(ctx, next)
+	}
+	if err == nil {
+		log.InfoContext(ctx, "phase: next run requested", "next_phase", next.Phase, "next_run_id", next.RunID)
+		return
+	}
+	log.ErrorContext(ctx, "phase: could not start the next run", "next_phase", next.Phase, "next_run_id", next.RunID, "error", err)
+	now := st.Now().UTC()
+	for r, more := next, true; more; r, more = r.Next() {
+		sum, gerr := st.GetRun(ctx, r.Tenant, r.RunID)
+		if gerr != nil {
+			sum = r.Summary(now)
+		}
+		if sum.Status != domain.RunQueued {
+			continue
+		}
+		sum.Status, sum.FinishedAt = domain.RunFailed, now
+		sum.Error = fmt.Sprintf("not started: the %s run %s could not request it: %v", req.Phase, req.RunID, err)
+		if perr := st.PutRun(ctx, sum); perr != nil {
+			log.ErrorContext(ctx, "phase: record the unstarted run", "run_id", r.RunID, "error", perr)
+		}
+	}
 }
 
 // execute runs load → plan → apply (or stores the plan) and turns a panic into an error.

@@ -92,6 +92,7 @@ func (f *fakePhase) Apply(ctx context.Context, run *phase.Run, p fakePlan) error
 
 type env struct {
 	st      *store.Store
+	sealer  seal.Sealer
 	db      *dynamodb.Client
 	logs    *syncBuffer
 	metrics *syncBuffer
@@ -132,7 +133,7 @@ func setup(t *testing.T, ph *fakePhase) *env {
 	if err := st.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: st, db: db, logs: &syncBuffer{}, metrics: &syncBuffer{}, ph: ph}
+	e := &env{st: st, db: db, logs: &syncBuffer{}, metrics: &syncBuffer{}, ph: ph, sealer: sealer}
 	e.h = phase.New(phase.Phase[[]string, fakePlan](ph), phase.Deps{Store: st, Sealer: sealer,
 		Log: obs.NewLogger(e.logs, true, slog.LevelDebug), Metrics: obs.NewMetrics(e.metrics, "usersync"), LeaseTTL: time.Minute})
 	return e
@@ -388,4 +389,76 @@ func mustBytes(m map[string]any) []byte {
 	}
 	walk(m)
 	return out
+}
+
+// TestChainStartsNextRun: a run that carries following steps (Sync Now of all phases)
+// requests the next one on the bus after it ends, whether it succeeded or failed, and a
+// redelivery of an ended run starts nothing again.
+func TestChainStartsNextRun(t *testing.T) {
+	for _, failFirst := range []bool{false, true} {
+		ph := &fakePhase{}
+		if failFirst {
+			ph.panicIn = "apply"
+		}
+		e := setup(t, ph)
+		ctx := context.Background()
+		events := bus.NewLocal(obs.NewLogger(e.logs, true, slog.LevelDebug))
+		var mu sync.Mutex
+		var got []domain.SyncRequest
+		events.Subscribe(domain.PhaseWorkspaces, func(_ context.Context, raw json.RawMessage) error {
+			r, err := bus.Parse(raw)
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, r)
+			return err
+		})
+		e.h = phase.New(phase.Phase[[]string, fakePlan](ph), phase.Deps{Store: e.st, Sealer: e.sealer, Bus: events,
+			Log: obs.NewLogger(e.logs, true, slog.LevelDebug), Metrics: obs.NewMetrics(e.metrics, "usersync"), LeaseTTL: time.Minute})
+		r := request(false)
+		next := domain.Step{Phase: domain.PhaseWorkspaces, RunID: domain.NewRunID(domain.PhaseWorkspaces, time.Now())}
+		r.Then = []domain.Step{next, {Phase: domain.PhaseAbsences, RunID: domain.NewRunID(domain.PhaseAbsences, time.Now())}}
+		err := e.h.Handle(ctx, event(t, r))
+		if failFirst != (err != nil) {
+			t.Fatalf("failFirst=%v: handle error %v", failFirst, err)
+		}
+		events.Wait()
+		if len(got) != 1 || got[0].Phase != domain.PhaseWorkspaces || got[0].RunID != next.RunID || len(got[0].Then) != 1 || got[0].Then[0].Phase != domain.PhaseAbsences {
+			t.Fatalf("failFirst=%v: next requests %+v", failFirst, got)
+		}
+		if !failFirst {
+			if err := e.h.Handle(ctx, event(t, r)); err != nil {
+				t.Fatal(err)
+			}
+			events.Wait()
+			if len(got) != 1 {
+				t.Fatalf("a redelivered, finished run started its successor again: %+v", got)
+			}
+		}
+	}
+}
+
+// TestChainWithoutBusFailsTheQueuedRuns: when the next run cannot be requested, the queued
+// runs are recorded as failed with the reason, instead of waiting forever.
+func TestChainWithoutBusFailsTheQueuedRuns(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(false)
+	steps := []domain.Step{{Phase: domain.PhaseWorkspaces, RunID: domain.NewRunID(domain.PhaseWorkspaces, time.Now())},
+		{Phase: domain.PhaseAbsences, RunID: domain.NewRunID(domain.PhaseAbsences, time.Now())}}
+	r.Then = steps
+	for _, s := range steps {
+		q := domain.SyncRequest{Tenant: "acme", Phase: s.Phase, Mode: r.Mode, Trigger: r.Trigger, RunID: s.RunID}
+		if err := e.st.CreateRun(ctx, q.Summary(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		sum, err := e.st.GetRun(ctx, "acme", s.RunID)
+		if err != nil || sum.Status != domain.RunFailed || !strings.Contains(sum.Error, "not started") || sum.FinishedAt.IsZero() {
+			t.Fatalf("queued run %s: %+v %v", s.Phase, sum, err)
+		}
+	}
 }
