@@ -66,10 +66,18 @@ type webhookAnswer struct {
 	Reason string   `json:"reason,omitempty"`
 }
 
-func (a *API) answerWebhook(w http.ResponseWriter, ctx context.Context, req *domain.SyncRequest, reason string) error {
+// deployed drops a request of a phase this deployment does not run.
+func (a *API) deployed(req *domain.SyncRequest, reason string) (*domain.SyncRequest, string) {
 	if req != nil && !slices.Contains(a.phases, req.Phase) {
-		req, reason = nil, "the "+string(req.Phase)+" phase is not deployed here"
+		return nil, "the " + string(req.Phase) + " phase is not deployed here"
 	}
+	return req, reason
+}
+
+// answerWebhook queues req (run id runID, or a new one when empty) or answers why
+// nothing is queued.
+func (a *API) answerWebhook(w http.ResponseWriter, ctx context.Context, req *domain.SyncRequest, reason, runID string) error {
+	req, reason = a.deployed(req, reason)
 	if req == nil {
 		WriteJSON(w, http.StatusOK, webhookAnswer{RunIDs: []string{}, Status: "ignored", Reason: reason})
 		return nil
@@ -77,7 +85,10 @@ func (a *API) answerWebhook(w http.ResponseWriter, ctx context.Context, req *dom
 	if a.bus == nil {
 		return errNoStore
 	}
-	req.Trigger, req.RunID = domain.TriggerWebhook, domain.NewRunID(req.Phase, a.now())
+	if runID == "" {
+		runID = domain.NewRunID(req.Phase, a.now())
+	}
+	req.Trigger, req.RunID = domain.TriggerWebhook, runID
 	ids, err := a.enqueue(ctx, []domain.SyncRequest{*req})
 	if err != nil {
 		return err
@@ -105,7 +116,7 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	req, reason := PersonioRequest(t, ev)
 	a.log.InfoContext(ctx, "personio webhook", "tenant_id", t.ID, "event", ev.EventName, "resource_id", ev.ResourceID, "ignored", req == nil)
-	return a.answerWebhook(w, ctx, req, reason)
+	return a.answerWebhook(w, ctx, req, reason, "")
 }
 
 // PersonioRequest turns a Personio delivery into the sync request it calls for: a
@@ -169,21 +180,53 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
 	}
-	if err := a.store.ClaimOnce(ctx, t.ID, "staffomatic:"+sig.ReplayKey(), replayTTL); errors.Is(err, store.ErrExists) {
-		return &Error{Status: http.StatusConflict, Code: "replayed", Message: "this notification was delivered before; it is not processed twice"}
-	} else if err != nil {
-		return err
+	replayed := &Error{Status: http.StatusConflict, Code: "replayed", Message: "this notification was delivered before; it is not processed twice"}
+	seen := a.store.ClaimOnce(ctx, t.ID, "staffomatic:"+sig.ReplayKey(), replayTTL)
+	if seen != nil && !errors.Is(seen, store.ErrExists) {
+		return seen
 	}
 	hint, err := staffomatic.ParseHint(body)
 	if err != nil && !errors.Is(err, staffomatic.ErrHintUnknownKind) {
+		if seen != nil {
+			return replayed
+		}
 		return badRequest("", "not a Staffomatic notification: %v", err)
 	}
 	req, reason, err := a.StaffomaticRequest(ctx, t, hint)
 	if err != nil {
 		return err
 	}
-	a.log.InfoContext(ctx, "staffomatic webhook", "tenant_id", t.ID, "kind", hint.Kind, "id", hint.ID, "ignored", req == nil)
-	return a.answerWebhook(w, ctx, req, reason)
+	req, reason = a.deployed(req, reason)
+	// The run id derives from the signature, so a repeat of a delivery finds the run the
+	// first one queued. A delivery answered with an error (queue or store down) queued
+	// nothing, so its resend is processed instead of being lost as a "replay".
+	runID := ""
+	if req != nil {
+		runID = webhookRunID(req.Phase, sig)
+	}
+	if seen != nil {
+		if req == nil {
+			return replayed
+		}
+		if _, err := a.store.GetRun(ctx, t.ID, runID); err == nil {
+			return replayed
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	a.log.InfoContext(ctx, "staffomatic webhook", "tenant_id", t.ID, "kind", hint.Kind, "id", hint.ID, "ignored", req == nil, "resent", seen != nil)
+	err = a.answerWebhook(w, ctx, req, reason, runID)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == "conflict" {
+		return replayed // the same delivery, received twice at once, queued its run once
+	}
+	return err
+}
+
+// webhookRunID is the run id of a signed delivery: its timestamp, the phase and the first
+// digits of its signature.
+func webhookRunID(p domain.Phase, sig staffomatic.Signature) string {
+	return sig.Timestamp.UTC().Format("20060102T150405Z") + "-" + string(p) + "-wh" + sig.V1[0][:16]
 }
 
 // StaffomaticRequest turns a hint into a sync request. Hints name Staffomatic ids; where
