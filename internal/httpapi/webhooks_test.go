@@ -55,9 +55,17 @@ func TestPersonioWebhookEndToEnd(t *testing.T) {
 	if r.Code != 200 {
 		t.Fatalf("rotate %d %s", r.Code, r.Body)
 	}
-	if whs := e.psim.Webhooks(); len(whs) != 1 || whs[0].Token == c.WebhookSecrets.PersonioToken {
+	whs = e.psim.Webhooks()
+	if len(whs) != 1 || whs[0].Token == c.WebhookSecrets.PersonioToken {
 		t.Fatalf("after rotation %+v", whs)
 	}
+	// Registering sends the token to Personio; neither it nor the new secrets reach the log.
+	var rot struct {
+		WebhookSecrets WebhookSecrets `json:"webhook_secrets"`
+	}
+	r.json(t, &rot)
+	noSecrets(t, "log", e.logs.String(), c.WebhookSecrets.PersonioToken, c.WebhookSecrets.StaffomaticSecret, rot.WebhookSecrets.PersonioToken,
+		rot.WebhookSecrets.StaffomaticSecret, e.demo.PersonioClientSecret, e.demo.StaffomaticPassword, c.AdminToken)
 }
 
 func TestPersonioWebhook(t *testing.T) {
