@@ -29,7 +29,11 @@ var ErrRequiredAttributes = errors.New("required Personio attributes are not rea
 // in Staffomatic are seen and overwritten), which leaves Hash free to carry what must
 // survive between runs: the invitation was sent, the lock is staffsync's.
 func linkHash(l Link) string {
-	return "invited=" + strconv.FormatBool(l.Invited) + ";locked_by_sync=" + strconv.FormatBool(l.LockedBySync)
+	h := "invited=" + strconv.FormatBool(l.Invited) + ";locked_by_sync=" + strconv.FormatBool(l.LockedBySync)
+	if l.Reported != "" {
+		h += ";reported=" + l.Reported
+	}
+	return h
 }
 
 func decodeLink(m domain.Mapping) Link {
@@ -41,6 +45,8 @@ func decodeLink(m domain.Mapping) Link {
 			l.Invited = v == "true"
 		case "locked_by_sync":
 			l.LockedBySync = v == "true"
+		case "reported":
+			l.Reported = v
 		}
 	}
 	return l
@@ -249,7 +255,18 @@ func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.
 		if a.l.reported[act.PersonioID] == h {
 			return link, "", nil // reported earlier, unchanged
 		}
-		if _, mapped := a.l.links[act.PersonioID]; !mapped {
+		_, mapped := a.l.links[act.PersonioID]
+		if mapped && act.Kind == ActConflict && link.UserID != "" {
+			// A mapped employee's conflict (a new e-mail taken by another user) is
+			// remembered in its mapping, which keeps its user and flags.
+			next := link
+			next.Reported = h
+			if err := a.putLink(ctx, next); err != nil {
+				return link, "", fmt.Errorf("store reported conflict: %w", err)
+			}
+			return next, domain.OutcomeSkipped, nil
+		}
+		if !mapped {
 			// Remember what was reported (a mapping without a target) so that an unchanged
 			// conflict is not reported again at every run. A mapped employee keeps its link.
 			m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: act.PersonioID, Hash: h,

@@ -401,6 +401,9 @@ func loadLinks(ctx context.Context, r *job, l *Loaded) error {
 			continue
 		}
 		link := decodeLink(m)
+		if link.Reported != "" {
+			l.reported[link.PersonioID] = link.Reported
+		}
 		l.links[link.PersonioID] = link
 		l.Input.Links = append(l.Input.Links, link)
 	}

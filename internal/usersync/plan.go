@@ -56,6 +56,9 @@ type Link struct {
 	// LockedBySync records that the lock on the user is staffsync's (hire date or last
 	// working day), so only such a lock is ever lifted; a lock set by an admin stays.
 	LockedBySync bool
+	// Reported identifies the conflict last reported for this mapped employee, so an
+	// unchanged one is not written to the protocol at every run. The planner ignores it.
+	Reported string
 }
 
 // Settings are the tenant settings that shape the user sync (DESIGN §1.2).
@@ -342,6 +345,12 @@ func Compute(in Input) Plan {
 	for _, l := range in.Links {
 		links[l.PersonioID] = l
 	}
+	usersByEmail := map[string][]string{}
+	for _, u := range in.Users {
+		if e := NormalizeEmail(u.Email); e != "" {
+			usersByEmail[e] = append(usersByEmail[e], u.ID)
+		}
+	}
 	emps := slices.Clone(in.Employees)
 	sort.Slice(emps, func(i, j int) bool { return emps[i].PersonioID < emps[j].PersonioID })
 
@@ -377,9 +386,34 @@ func Compute(in Input) Plan {
 			add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, Reason: m.Reason})
 			link = Link{PersonioID: e.PersonioID, UserID: u.ID}
 		}
-		if f, changes := diff(*u, want); len(changes) > 0 {
+		f, changes := diff(*u, want)
+		var emailConflict *Action
+		if f.Email != "" {
+			// The new e-mail of a matched employee already belongs to another user:
+			// Staffomatic refuses a second user with it, and taking it over would be a guess.
+			// The e-mail stays, the other fields are still synced, the conflict is reported.
+			var others []string
+			for _, id := range usersByEmail[NormalizeEmail(f.Email)] {
+				if id != u.ID {
+					others = append(others, id)
+				}
+			}
+			if len(others) > 0 {
+				slices.Sort(others)
+				f.Email = ""
+				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
+				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID,
+					UserIDs: append([]string{u.ID}, others...), Match: MatchConflict,
+					Reason: fmt.Sprintf("the new e-mail %s from Personio already belongs to Staffomatic user %s; the e-mail of user %s was not changed; change or remove the other user's e-mail",
+						NormalizeEmail(want.Email), strings.Join(others, ", "), u.ID)}
+			}
+		}
+		if len(changes) > 0 {
 			add(Action{Kind: ActUpdate, PersonioID: e.PersonioID, UserID: u.ID, Fields: &f, Changes: changes,
 				Reason: "Personio is the leading system; overwriting " + changedNames(changes) + " in Staffomatic"})
+		}
+		if emailConflict != nil {
+			add(*emailConflict)
 		}
 		switch {
 		case lock && !u.Locked:

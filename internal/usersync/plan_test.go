@@ -75,15 +75,45 @@ func TestMatchingAndConflicts(t *testing.T) {
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
 		},
 		{
+			name: "stored mapping wins over custom_id on another user",
+			in: Input{Employees: []Employee{emp("1", "a@x.de")},
+				Users: []User{usr("u1", "", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
+		},
+		{
+			name: "e-mail change of an already mapped employee updates the same user",
+			in: Input{Employees: []Employee{emp("1", "anna.new@x.de")}, Users: []User{usr("u1", "1", "anna@x.de", "1")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
+		},
+		{
+			name: "new e-mail of a mapped employee taken by another user: conflict, other fields still synced",
+			in: Input{Employees: []Employee{emp("1", "Team@x.de")},
+				Users: []User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}, usr("u2", "", "team@x.de", "9")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{
+				{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"},
+				{kind: ActConflict, pid: "1", uid: "u1", match: MatchConflict, reason: "already belongs to Staffomatic user u2"},
+			},
+		},
+		{
+			name: "user of a deselected (mapped) employee is not taken by e-mail",
+			in: Input{Employees: []Employee{emp("1", "shared@x.de")}, Users: []User{usr("u7", "7", "shared@x.de", "7")},
+				Links: []Link{{PersonioID: "7", UserID: "u7"}}},
+			want: []step{{kind: ActConflict, pid: "1", reason: "already mapped to Personio employee 7"}},
+		},
+		{
 			name: "custom_id match is linked without writes",
 			in:   Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "a@x.de", "1")}},
 			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchCustomID}},
 		},
 		{
-			name: "custom_id wins over e-mail",
+			name: "custom_id wins over e-mail; the e-mail held by the other user is a conflict, not overwritten",
 			in: Input{Employees: []Employee{emp("1", "a@x.de")},
 				Users: []User{usr("u1", "", "a@x.de", "9"), usr("u2", "1", "other@x.de", "1")}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchCustomID}, {kind: ActUpdate, pid: "1", uid: "u2", changes: "email"}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchCustomID},
+				{kind: ActConflict, pid: "1", uid: "u2", reason: "already belongs to Staffomatic user u1"}},
 		},
 		{
 			name: "e-mail match is case-insensitive and trimmed and sets custom_id",
@@ -314,6 +344,8 @@ func TestInviteOnce(t *testing.T) {
 		{"never twice", inv, "", true, "a@x.de", nil},
 		{"already accepted in Staffomatic: remembered, not sent", inv, "accepted", false, "a@x.de", []step{{kind: ActLink, pid: "1", uid: "u1", reason: "not sent again"}}},
 		{"setting off: no invitation", Settings{}, "", false, "a@x.de", nil},
+		{"already pending in Staffomatic: remembered, not sent", inv, "pending", false, "a@x.de", []step{{kind: ActLink, pid: "1", uid: "u1", reason: "not sent again"}}},
+		{"user without e-mail: nothing to invite", inv, "", false, "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -322,7 +354,7 @@ func TestInviteOnce(t *testing.T) {
 			p := Compute(Input{Employees: []Employee{emp("1", c.email)}, Users: []User{u},
 				Links: []Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
 			check(t, p, c.want)
-			if c.state == "accepted" && !p.Actions[0].MarkInvited {
+			if c.state != "" && !p.Actions[0].MarkInvited {
 				t.Error("accepted invitation not marked in the mapping")
 			}
 		})
@@ -364,5 +396,28 @@ func TestNoOpPlanHasNoWrites(t *testing.T) {
 	p := Compute(Input{Employees: emps, Users: users, Links: links, Settings: Settings{InviteStaffomaticUsers: true, EnablePersonioHireDate: true}, Today: "2026-11-25"})
 	if len(p.Actions) != 0 || p.Writes() != 0 {
 		t.Fatalf("no-op run plans %s", dump(p))
+	}
+}
+
+// TestInviteOnceAtCreate: a created user is invited with the create (one write) when the
+// setting is on, and never when it is off or the user has no e-mail to invite.
+func TestInviteOnceAtCreate(t *testing.T) {
+	cases := []struct {
+		name   string
+		inv    bool
+		email  string
+		invite bool
+	}{
+		{"setting on", true, "a@x.de", true},
+		{"setting off", false, "a@x.de", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := Compute(Input{Employees: []Employee{emp("1", c.email)}, Settings: Settings{InviteStaffomaticUsers: c.inv}})
+			check(t, p, []step{{kind: ActCreate, pid: "1", invite: c.invite}})
+			if p.Writes() != 1 {
+				t.Fatalf("create with invitation must be one write: %s", dump(p))
+			}
+		})
 	}
 }

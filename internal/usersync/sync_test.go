@@ -267,3 +267,48 @@ func TestCrashAfterHalfTheCreates(t *testing.T) {
 		t.Errorf("third run: %v %+v writes %d", err, entries, env.S.WriteCalls())
 	}
 }
+
+// TestNewEmailTakenByAnotherUser: a mapped employee whose new Personio e-mail belongs to
+// another Staffomatic user keeps their e-mail, gets the other changes, and the conflict is
+// reported once with both user ids; the next run writes nothing.
+func TestNewEmailTakenByAnotherUser(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	target := w.emps[7]
+	pid := strconv.FormatInt(target.ID, 10)
+	if err := env.P.UpdateEmployee(target.ID, func(e *personiosim.Employee) {
+		e.Email = strings.ToUpper(w.emps[0].Email) // Ada's, whose user is the admin
+		e.LastName = "Horn-Berg"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env.S.ResetCalls()
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunSucceeded {
+		t.Fatalf("run: %v %+v", err, sum)
+	}
+	got := byAction(entries)
+	if !slices.Equal(got["update_user/updated"], []string{pid}) || !slices.Equal(got["conflict/skipped"], []string{pid}) || len(entries) != 2 {
+		t.Fatalf("entries %+v", entries)
+	}
+	user := usersByCustomID(t, env)[pid][0]
+	if user.LastName != "Horn-Berg" || user.Email != target.Email {
+		t.Errorf("user %+v: last name must follow Personio, the e-mail must stay", user)
+	}
+	for _, e := range entries {
+		if e.Action == "conflict" && (e.TargetID != strconv.FormatInt(user.ID, 10) ||
+			!strings.Contains(e.Reason, "already belongs to Staffomatic user "+strconv.FormatInt(env.Demo.StaffomaticAdminID, 10))) {
+			t.Errorf("conflict entry must name both users: %+v", e)
+		}
+	}
+	if n := env.S.WriteCalls(); n != 1 {
+		t.Errorf("%d write calls, want the one update", n)
+	}
+	env.S.ResetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || len(entries) != 0 || env.S.WriteCalls() != 0 {
+		t.Fatalf("rerun must not report the unchanged conflict again: %v %+v writes %d", err, entries, env.S.WriteCalls())
+	}
+}
