@@ -29,6 +29,19 @@ type EmployeeView struct {
 	MatchReason string `json:"match_reason,omitempty"`
 }
 
+// matchView is the match as the API shows it: custom_id, email, none or conflict (the
+// values clients rely on). A user linked by an earlier sync carries the employee's
+// Personio id in custom_id, which that sync set, so it is shown as a custom_id match.
+func matchView(m usersync.Matching) (match, reason string) {
+	switch m.Match {
+	case "":
+		return string(usersync.MatchNone), m.Reason
+	case usersync.MatchMapping:
+		return string(usersync.MatchCustomID), "linked by an earlier sync, which set the user's custom_id"
+	}
+	return string(m.Match), m.Reason
+}
+
 // matching is the state both step 3 and the checks are computed from.
 type matching struct {
 	employees []personio.Employee
@@ -132,12 +145,9 @@ func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Ten
 		}
 		id := itoa(e.ID)
 		mt := m.matches[id]
-		match := string(mt.Match)
-		if match == "" {
-			match = string(usersync.MatchNone)
-		}
+		match, reason := matchView(mt)
 		out = append(out, EmployeeView{PersonioID: id, FirstName: e.FirstName, LastName: e.LastName, Email: e.Email,
-			PersonioStatus: e.Status, Selected: m.selection.Selected(id, facts(e)), Match: match, StaffomaticUserID: mt.UserID, MatchReason: mt.Reason})
+			PersonioStatus: e.Status, Selected: m.selection.Selected(id, facts(e)), Match: match, StaffomaticUserID: mt.UserID, MatchReason: reason})
 	}
 	next := ""
 	if offset > len(out) {

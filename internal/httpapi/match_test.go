@@ -1,0 +1,58 @@
+package httpapi
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
+
+// TestEmployeeMatchValues: step 3 shows only the match values clients rely on
+// (custom_id, email, none, conflict); a user linked by an earlier sync is a custom_id
+// match with its user id, and an employee without any match has an empty user id.
+func TestEmployeeMatchValues(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	var linked, unmatched int64
+	for _, u := range e.demo.ExistingUsers {
+		switch {
+		case u.PersonioEmployeeID != 0 && linked == 0 && string(u.Match) == "email":
+			linked = u.PersonioEmployeeID
+			// What the user sync stores once it has linked the pair.
+			if err := e.store.PutMapping(t.Context(), domain.Mapping{Tenant: c.TenantID, Kind: domain.KindUser, SourceID: fmt.Sprint(u.PersonioEmployeeID),
+				TargetIDs: []string{fmt.Sprint(u.StaffomaticUserID)}, State: domain.StateTransferred}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if linked == 0 {
+		t.Fatal("the demo has no e-mail match to link")
+	}
+	r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/employees", c.AdminToken, nil)
+	var out struct{ Employees []EmployeeView }
+	r.json(t, &out)
+	if r.Code != 200 || len(out.Employees) == 0 {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	for _, em := range out.Employees {
+		switch em.Match {
+		case "custom_id", "email", "conflict":
+			if em.Match != "conflict" && em.StaffomaticUserID == "" {
+				t.Errorf("%s: %s match without a user id", em.PersonioID, em.Match)
+			}
+		case "none":
+			unmatched++
+			if em.StaffomaticUserID != "" {
+				t.Errorf("%s: no match but user %s", em.PersonioID, em.StaffomaticUserID)
+			}
+		default:
+			t.Errorf("%s: match %q is not one of custom_id, email, none, conflict", em.PersonioID, em.Match)
+		}
+		if em.PersonioID == fmt.Sprint(linked) && (em.Match != "custom_id" || em.MatchReason == "") {
+			t.Errorf("linked employee %+v, want a custom_id match", em)
+		}
+	}
+	if unmatched == 0 {
+		t.Error("no employee without a match: the none case went untested")
+	}
+}
