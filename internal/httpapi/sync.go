@@ -59,6 +59,9 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 	var phases []domain.Phase
 	if p := r.PathValue("phase"); p == "all" {
 		phases = a.phases
+		if len(phases) == 0 {
+			return unprocessable("phase_unavailable", "phase", "no sync phase is deployed here (SYNC_PHASES), so a run would never start")
+		}
 	} else {
 		ph, err := domain.ParsePhase(p)
 		if err != nil {

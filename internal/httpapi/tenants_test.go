@@ -117,3 +117,19 @@ func TestPublicRoutes(t *testing.T) {
 		t.Fatalf("openapi %d", r.Code)
 	}
 }
+
+// TestSyncNowNoPhaseDeployed: with no phase deployed, Sync Now of all is refused like an
+// undeployed phase (not a 500), and nothing is queued.
+func TestSyncNowNoPhaseDeployed(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Phases = []domain.Phase{} })
+	c := e.createDemo(t)
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, nil)
+	var er struct{ Error Error }
+	r.json(t, &er)
+	if r.Code != http.StatusUnprocessableEntity || er.Error.Code != "phase_unavailable" || er.Error.Field != "phase" {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	if runs, _ := e.store.ListRuns(t.Context(), c.TenantID, 100, ""); len(runs.Runs) != 0 || len(e.events()) != 0 {
+		t.Fatalf("%d runs, %d events", len(runs.Runs), len(e.events()))
+	}
+}
