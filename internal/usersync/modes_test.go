@@ -2,13 +2,17 @@ package usersync_test
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	"github.com/staffsync/staffsync/internal/usersync"
 	"github.com/staffsync/staffsync/internal/usersync/synctest"
@@ -147,4 +151,117 @@ func BenchmarkSync2000(b *testing.B) {
 		largeSync(b, 2000)
 	}
 	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "employees/s")
+}
+
+// TestDryRunStoresThePlanAndChangesNothing: a dry run of the first sync stores one planned
+// entry per create, link, update and conflict, makes no write call to Staffomatic and
+// stores no mapping; the real run that follows does what the dry run showed.
+func TestDryRunStoresThePlanAndChangesNothing(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	usersBefore := len(env.S.Account(env.Demo.StaffomaticSubdomain).Users())
+	env.S.ResetCalls()
+	sum, planned, err := w.run(t, ctx, domain.ModeFull, true)
+	if err != nil || sum.Status != domain.RunSucceeded || !sum.DryRun {
+		t.Fatalf("dry run: %v %+v", err, sum)
+	}
+	if n := env.S.WriteCalls(); n != 0 {
+		t.Fatalf("dry run made %d write calls", n)
+	}
+	if n := len(env.S.Account(env.Demo.StaffomaticSubdomain).Users()); n != usersBefore {
+		t.Fatalf("dry run changed the users: %d → %d", usersBefore, n)
+	}
+	if ms, err := env.Store.LoadMappings(ctx, synctest.TenantID, domain.KindUser); err != nil || len(ms) != 0 {
+		t.Fatalf("dry run stored mappings: %v %+v", err, ms)
+	}
+	plannedBy := map[string][]string{}
+	for _, e := range planned {
+		if e.Outcome != domain.OutcomePlanned || e.Reason == "" {
+			t.Fatalf("dry-run entry %+v", e)
+		}
+		plannedBy[e.Action] = append(plannedBy[e.Action], e.SourceID)
+	}
+	if c := plannedBy["conflict"]; len(c) != 1 || c[0] != w.noEmail {
+		t.Errorf("planned conflicts %v, want %s", c, w.noEmail)
+	}
+
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	did := byAction(entries)
+	creates := plannedBy["create_user"]
+	slices.Sort(creates)
+	if !slices.Equal(did["create_user/created"], creates) || sum.Counts[domain.OutcomeCreated] != len(creates) {
+		t.Errorf("the run created %v, the dry run planned %v", did["create_user/created"], creates)
+	}
+}
+
+// TestPartialNeverMissesAChangeMadeDuringARun: an employee changed in Personio after the
+// full run read the employees (but before it ended) is read and applied by the next partial
+// run, because the cursor is the run's start and the partial run reads from an hour before.
+func TestPartialNeverMissesAChangeMadeDuringARun(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	env.Advance(2 * time.Hour)
+	target := w.emps[9]
+	staffomaticHost := strings.TrimPrefix(strings.TrimSuffix(env.StaffomaticURL, "/v3"), "http://")
+	var once sync.Once
+	env.Transport.SetAfter(func(r *http.Request, _ *http.Response) {
+		if r.URL.Host != staffomaticHost {
+			return
+		}
+		// Personio's list was read; the change lands while the run goes on.
+		once.Do(func() {
+			if err := env.P.UpdateEmployee(target.ID, func(e *personiosim.Employee) { e.FirstName = "Changed" }); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	env.Transport.SetAfter(nil)
+	pid := strconv.FormatInt(target.ID, 10)
+	if u := usersByCustomID(t, env)[pid]; len(u) != 1 || u[0].FirstName == "Changed" {
+		t.Fatalf("the full run must not have seen the change: %+v", u)
+	}
+	env.Advance(4 * time.Hour)
+	_, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byAction(entries)["update_user/updated"]; !slices.Equal(got, []string{pid}) {
+		t.Fatalf("partial run missed the change: %+v", entries)
+	}
+	if u := usersByCustomID(t, env)[pid][0]; u.FirstName != "Changed" {
+		t.Fatalf("user %+v", u)
+	}
+}
+
+// TestNoSecretInLogsOrProtocol: neither the run's log lines nor its protocol entries carry
+// a credential, also when a run fails.
+func TestNoSecretInLogsOrProtocol(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	var all []domain.ProtocolEntry
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, entries...)
+	if err := env.P.SetAttributeWhitelist(demo.PersonioClientID, []string{"first_name", "last_name"}); err != nil {
+		t.Fatal(err)
+	}
+	sum, entries, _ := w.run(t, ctx, domain.ModeFull, false)
+	all = append(all, entries...)
+	text := env.Logs.String() + sum.Error
+	for _, e := range all {
+		text += e.Reason + e.TargetID + e.SourceID
+	}
+	for _, secret := range []string{demo.PersonioClientSecret, demo.StaffomaticPassword} {
+		if strings.Contains(text, secret) {
+			t.Errorf("a secret appears in the logs or protocol")
+		}
+	}
 }
