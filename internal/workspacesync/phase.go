@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,8 +194,8 @@ func (p *Phase) Plan(_ *phase.Run, l *Loaded) (Planned, error) {
 func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 	l := pl.state
 	st, tid := p.deps.Store, run.Tenant.ID
-	created := map[string]string{}  // source id → created department id
-	joined := map[string][]string{} // location id → users added to a department there
+	created := map[string]string{}         // source id → created department id
+	joined := map[string]map[string]bool{} // location id → users added to a department there
 	var failed int
 	record := func(a Action, kind domain.RecordKind, target string, o domain.Outcome, reason string) error {
 		return run.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: kind, SourceID: a.SourceID, TargetID: target,
@@ -297,7 +296,12 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 				err = fail(a, domain.KindMembership, aerr)
 				break
 			}
-			joined[lid] = append(joined[lid], a.UserIDs...)
+			if joined[lid] == nil {
+				joined[lid] = map[string]bool{}
+			}
+			for _, u := range a.UserIDs {
+				joined[lid][u] = true
+			}
 			err = record(a, domain.KindMembership, dep, domain.OutcomeUpdated, a.Reason+": added "+strings.Join(a.UserIDs, ", "))
 		case ActAddLocationMember:
 			locMembers = append(locMembers, a) // after the departments: their members join the location
@@ -317,7 +321,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 	for _, a := range locMembers {
 		var rest []string
 		for _, u := range a.UserIDs {
-			if a.TargetID == "" || !slices.Contains(joined[a.TargetID], u) {
+			if a.TargetID == "" || !joined[a.TargetID][u] {
 				rest = append(rest, u)
 			}
 		}

@@ -244,7 +244,20 @@ func Compute(in Input) Plan {
 		}
 	}
 
-	// Memberships, batched per workspace: one write adds all missing users.
+	// Memberships, batched per workspace: one write adds all missing users. Member lists
+	// become sets once per workspace, so thousands of employees in one location stay linear.
+	members := map[string]map[string]bool{}
+	isMember := func(key string, ids []string, uid string) bool {
+		set, ok := members[key]
+		if !ok {
+			set = make(map[string]bool, len(ids))
+			for _, id := range ids {
+				set[id] = true
+			}
+			members[key] = set
+		}
+		return set[uid]
+	}
 	locAdd := map[string][]string{}
 	depAdd := map[string][]string{}
 	for _, e := range in.Employees {
@@ -252,7 +265,7 @@ func Compute(in Input) Plan {
 		if uid == "" {
 			continue
 		}
-		if loc, ok := locOf[e.OfficeID]; ok && (loc == "" || !slices.Contains(locByID[loc].UserIDs, uid)) {
+		if loc, ok := locOf[e.OfficeID]; ok && (loc == "" || !isMember("L|"+loc, locByID[loc].UserIDs, uid)) {
 			locAdd[e.OfficeID] = append(locAdd[e.OfficeID], uid)
 		}
 		keys := []string{UnitKey(e.OfficeID, "department", e.DepartmentID)}
@@ -261,7 +274,7 @@ func Compute(in Input) Plan {
 		}
 		for _, k := range keys {
 			dep, ok := depOf[k]
-			if !ok || (dep != "" && slices.Contains(depByID[dep].UserIDs, uid)) {
+			if !ok || (dep != "" && isMember("D|"+dep, depByID[dep].UserIDs, uid)) {
 				continue
 			}
 			depAdd[k] = append(depAdd[k], uid)

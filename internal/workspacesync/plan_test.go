@@ -1,6 +1,7 @@
 package workspacesync
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -73,6 +74,30 @@ func TestCompute(t *testing.T) {
 			want: nil,
 		},
 		{
+			name: "name match comes before the mapping: relinked to the same-named location",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+				Locations:   []Location{berlin, {ID: "L2", Name: "Old Berlin", UserIDs: []string{"u1"}}},
+				Departments: []Department{kitchen},
+				Links:       []Link{{KindLocation, "o-Berlin", "L2"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: []step{{kind: ActLinkLocation, source: "o-Berlin", target: "L1", reason: "name matches"}},
+		},
+		{
+			name: "mapping to a deleted location, creation off: reported missing",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
+			want: []step{{kind: ActMissing, source: "o-Berlin", reason: "create_missing_workspaces"}},
+		},
+		{
+			name: "missing department, creation on: created in the existing location, members added",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Bar"), e("2", "Berlin", "Bar")}, Locations: []Location{berlin},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActCreateDepartment, source: "o-Berlin/department/d-Bar"},
+				{kind: ActAddLocationMember, source: "o-Berlin", target: "L1", users: "u2"},
+				{kind: ActAddMembers, source: "o-Berlin/department/d-Bar", users: "u1,u2"},
+			},
+		},
+		{
 			name: "missing and creation off: reported, nothing written",
 			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Hamburg", reason: "create_missing_workspaces"}},
@@ -140,5 +165,38 @@ func TestWritesCount(t *testing.T) {
 	}
 	if p := Compute(Input{Employees: []Employee{e("1", "Hamburg", "Bar")}}); p.Writes() != 0 {
 		t.Fatalf("report-only plan writes: %s", dump(p))
+	}
+}
+
+// bigInput is a company of n mapped employees in one office and five departments, all
+// already members: the no-op plan of a large tenant.
+func bigInput(n int) Input {
+	in := Input{UserOf: map[string]string{}, Locations: []Location{{ID: "L1", Name: "Berlin"}}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}}
+	for d := 0; d < 5; d++ {
+		in.Departments = append(in.Departments, Department{ID: fmt.Sprint("D", d), Name: fmt.Sprint("Dep", d), LocationID: "L1"})
+	}
+	for i := 0; i < n; i++ {
+		pid, uid := fmt.Sprint(i), fmt.Sprint("u", i)
+		in.Employees = append(in.Employees, e(pid, "Berlin", fmt.Sprint("Dep", i%5)))
+		in.UserOf[pid] = uid
+		in.Locations[0].UserIDs = append(in.Locations[0].UserIDs, uid)
+		in.Departments[i%5].UserIDs = append(in.Departments[i%5].UserIDs, uid)
+	}
+	return in
+}
+
+// TestLargeNoOpPlan: 5,000 employees who are all members already plan only the links.
+func TestLargeNoOpPlan(t *testing.T) {
+	p := Compute(bigInput(5000))
+	if p.Writes() != 0 || len(p.Actions) != 5 {
+		t.Fatalf("plan of a complete company: %d actions, %d writes", len(p.Actions), p.Writes())
+	}
+}
+
+// BenchmarkCompute5000 plans 5,000 employees in one location (linear in the members).
+func BenchmarkCompute5000(b *testing.B) {
+	in := bigInput(5000)
+	for b.Loop() {
+		Compute(in)
 	}
 }
