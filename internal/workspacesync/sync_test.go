@@ -2,8 +2,11 @@ package workspacesync_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -151,5 +154,50 @@ func TestMissingWorkspacesReportedOnce(t *testing.T) {
 	_, entries = w.run(t, false)
 	if env.S.WriteCalls() != 0 || len(entries) != 0 {
 		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
+
+// TestCrashAfterFirstDepartmentCreate: the run is stopped right after the first department
+// was created; its mapping is stored at once, and the rerun creates the others and no
+// duplicate.
+func TestCrashAfterFirstDepartmentCreate(t *testing.T) {
+	w := newWorld(t, true)
+	env := w.env
+	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
+	before := len(acc.Departments())
+	ctx, cancel := context.WithCancel(context.Background())
+	var creates atomic.Int32
+	env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+		if r.Method == http.MethodPost && strings.HasSuffix(strings.TrimSuffix(r.URL.Path, ".json"), "/departments") && resp.StatusCode < 300 {
+			if creates.Add(1) == 1 {
+				cancel()
+			}
+		}
+	})
+	if _, err := w.ws.Run(ctx, env.Request(domain.PhaseWorkspaces, domain.ModeFull, false)); err == nil {
+		t.Fatal("the interrupted run must fail")
+	}
+	env.Transport.SetAfter(nil)
+	if n := len(acc.Departments()); n != before+1 {
+		t.Fatalf("%d departments after the crash, want %d", n, before+1)
+	}
+	if ms, err := env.Store.LoadMappings(context.Background(), synctest.TenantID, domain.KindDepartment); err != nil || len(ms) == 0 {
+		t.Fatalf("the created department's mapping was not stored: %v %+v", err, ms)
+	}
+	_, entries := w.run(t, false)
+	if c := count(entries); c["create_department/created"] != 2 {
+		t.Fatalf("rerun: %v", c)
+	}
+	seen := map[string]int{}
+	for _, d := range acc.Departments() {
+		seen[strconv.FormatInt(d.LocationID, 10)+"/"+strings.ToLower(d.Name)]++
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("department %s exists %d times", k, n)
+		}
+	}
+	if len(acc.Departments()) != before+3 {
+		t.Errorf("%d departments, want %d", len(acc.Departments()), before+3)
 	}
 }
