@@ -27,12 +27,33 @@ func TestLambdaRuntime(t *testing.T) {
 		"PROTOCOL_TABLE": env.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": env.LocalKey, "AWS_REGION": "eu-central-1",
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	})
-	payload, ok := lambdatest.Events(t, "WorkspacesyncFunction")["full"]
-	if !ok {
-		t.Fatal("events/WorkspacesyncFunction-full.json is missing")
+	events := lambdatest.Events(t, "WorkspacesyncFunction")
+	payload, ok := events["full"]
+	dry, dok := events["dry-run"]
+	if !ok || !dok {
+		t.Fatal("events/WorkspacesyncFunction-full.json or -dry-run.json is missing")
 	}
 	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
 	before := len(acc.Departments())
+
+	// The dry run stores the plan and writes nothing to Staffomatic.
+	env.S.ResetCalls()
+	if status, body := emu.Invoke(t, dry); status != 200 || strings.Contains(string(body), "errorMessage") {
+		t.Fatalf("dry run: %d %s\n%s", status, body, emu.Logs())
+	}
+	planned := env.Protocol(t, domain.AreaWorkspaces, "20260311T081400Z-workspaces-d1a2b3c4e5")
+	creates := 0
+	for _, e := range planned {
+		if e.Outcome != domain.OutcomePlanned {
+			t.Fatalf("dry-run entry %+v", e)
+		}
+		if e.Action == "create_department" {
+			creates++
+		}
+	}
+	if creates != 3 || env.S.WriteCalls() != 0 || len(acc.Departments()) != before {
+		t.Fatalf("dry run: %d creates planned, %d writes, departments %d → %d", creates, env.S.WriteCalls(), before, len(acc.Departments()))
+	}
 	status, body := emu.Invoke(t, payload)
 	if status != 200 || strings.Contains(string(body), "errorMessage") {
 		t.Fatalf("%d %s\n%s", status, body, emu.Logs())
