@@ -198,8 +198,11 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 	joined := map[string]map[string]bool{} // location id → users added to a department there
 	var failed int
 	record := func(a Action, kind domain.RecordKind, target string, o domain.Outcome, reason string) error {
-		return run.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: kind, SourceID: a.SourceID, TargetID: target,
-			Action: string(a.Kind), Outcome: o, Reason: reason})
+		if err := run.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: kind, SourceID: a.SourceID, TargetID: target,
+			Action: string(a.Kind), Outcome: o, Reason: reason}); err != nil {
+			return fmt.Errorf("write protocol of %s %s: %w", a.Kind, a.SourceID, err)
+		}
+		return nil
 	}
 	report := func(a Action, kind domain.RecordKind, reason string) error {
 		sum := sha256.Sum256([]byte(string(a.Kind) + "|" + strings.Join(a.UserIDs, ",") + "|" + reason))
@@ -223,8 +226,11 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 		return record(a, kind, "", domain.OutcomeSkipped, reason)
 	}
 	link := func(ctx context.Context, kind domain.RecordKind, source, target string) error {
-		return st.PutMapping(ctx, domain.Mapping{Tenant: tid, Kind: kind, SourceID: source, TargetIDs: []string{target},
-			State: domain.StateTransferred, UpdatedAt: l.now})
+		if err := st.PutMapping(ctx, domain.Mapping{Tenant: tid, Kind: kind, SourceID: source, TargetIDs: []string{target},
+			State: domain.StateTransferred, UpdatedAt: l.now}); err != nil {
+			return fmt.Errorf("store %s mapping %s → %s: %w", kind, source, target, err)
+		}
+		return nil
 	}
 	fail := func(a Action, kind domain.RecordKind, err error) error {
 		failed++
