@@ -18,8 +18,11 @@ ENV ?= default
 all: build
 
 # ---------------------------------------------------------------- build (linux/arm64)
+# Where `make build` puts build/<LogicalId>/bootstrap (SAM passes ARTIFACTS_DIR itself).
+BUILD_DIR ?= $(CURDIR)/build
+
 build:
-	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/build/$$f || exit 1; echo "built build/$$f/bootstrap"; done
+	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(BUILD_DIR)/$$f || exit 1; echo "built $(BUILD_DIR)/$$f/bootstrap"; done
 
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api

@@ -1,6 +1,8 @@
 // Package deploy checks that template.yaml, the Makefile, events/ and the code agree: the
-// function directories and build targets, the timetable's ScheduleV2 events, and the
-// tables' key schema. cfn-lint validates the template's shape but none of these links.
+// function directories and build targets, the timetable's ScheduleV2 events, the tables'
+// key schema, every function's log group, alarms and policies, and that every sample event
+// is invoked by its function's runtime test. cfn-lint validates the template's shape but
+// none of these links.
 package deploy
 
 import (
@@ -218,6 +220,14 @@ func Check(t *Template, root string, timetable []domain.Schedule, tables []store
 		}
 	}
 	errs = append(errs, checkEvents(t, root)...)
+	errs = append(errs, CheckOps(t, string(makefile))...)
+	dirs := map[string]string{}
+	for _, id := range t.Functions() {
+		if dir, ok := targets[id]; ok {
+			dirs[id] = dir
+		}
+	}
+	errs = append(errs, CheckEventsExercised(root, dirs)...)
 	errs = append(errs, CheckPhaseRules(t)...)
 	errs = append(errs, CheckSchedules(t, timetable)...)
 	errs = append(errs, CheckTables(t, tables)...)

@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	"debug/elf"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,4 +175,144 @@ func containsErr(errs []error, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestOpsCheckFailsOnMissingCare(t *testing.T) {
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := CheckOps(load(t), string(makefile)); len(errs) != 0 {
+		t.Fatalf("template rejected: %v", errs)
+	}
+	if got := MakeFunctions(string(makefile)); len(got) != len(load(t).Functions()) {
+		t.Fatalf("Makefile FUNCTIONS %v", got)
+	}
+	policy := func(tpl *Template, fn string) map[string]any {
+		return asMap(asSlice(tpl.Resources[fn].Properties["Policies"])[0])
+	}
+	cases := []struct {
+		name     string
+		mutate   func(tpl *Template)
+		makefile string
+		want     string
+	}{
+		{"a function missing from FUNCTIONS", nil,
+			strings.Replace(string(makefile), " DispatchFunction", "", 1), "`make build` must build every function"},
+		{"log group without retention", func(tpl *Template) {
+			delete(tpl.Resources["DispatchLogs"].Properties, "RetentionInDays")
+		}, "", "DispatchLogs must have RetentionInDays"},
+		{"function without its own log group", func(tpl *Template) {
+			delete(asMap(tpl.Resources["UsersyncFunction"].Properties["LoggingConfig"]), "LogGroup")
+		}, "", "UsersyncFunction: LoggingConfig.LogGroup"},
+		{"function without an errors alarm", func(tpl *Template) {
+			delete(tpl.Resources, "DispatchErrorsAlarm")
+		}, "", "DispatchFunction: no AWS/Lambda Errors alarm"},
+		{"dead-letter queue without an alarm", func(tpl *Template) {
+			delete(tpl.Resources, "DispatchDLQAlarm")
+		}, "", "DispatchDLQ: no AWS/SQS"},
+		{"alarm that notifies nobody", func(tpl *Template) {
+			delete(tpl.Resources["ApiErrorsAlarm"].Properties, "AlarmActions")
+		}, "", "ApiErrorsAlarm: AlarmActions"},
+		{"wildcard action", func(tpl *Template) {
+			asMap(asSlice(policy(tpl, "DispatchFunction")["Statement"])[0])["Action"] = "dynamodb:*"
+		}, "", "grants dynamodb:*"},
+		{"wildcard resource", func(tpl *Template) {
+			asMap(asSlice(policy(tpl, "DispatchFunction")["Statement"])[1])["Resource"] = "*"
+		}, "", "on every resource"},
+	}
+	for _, c := range cases {
+		tpl, mk := load(t), string(makefile)
+		if c.mutate != nil {
+			c.mutate(tpl)
+		}
+		if c.makefile != "" {
+			mk = c.makefile
+		}
+		if errs := CheckOps(tpl, mk); !containsErr(errs, c.want) {
+			t.Errorf("%s: errors %v, want one containing %q", c.name, errs, c.want)
+		}
+	}
+}
+
+func TestEveryEventIsInvokedByItsRuntimeTest(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := CheckEventsExercised(root, MakeTargets(string(mk))); len(errs) != 0 {
+		t.Fatalf("%v", errs)
+	}
+	// A repository with one test that ranges over all events and one that names its cases.
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"AFunction-one", "AFunction-two", "BFunction-full", "BFunction-dry-run"} {
+		write("events/"+f+".json", "{}")
+	}
+	write("functions/a/main_test.go", `package main
+func TestA(t *testing.T) {
+	evs := lambdatest.Events(t, "AFunction")
+	for name, p := range evs { _, _ = name, p }
+}`)
+	write("functions/b/main_test.go", `package main
+func TestB(t *testing.T) {
+	evs := lambdatest.Events(t, "BFunction")
+	_ = evs["full"]
+}`)
+	errs := CheckEventsExercised(dir, map[string]string{"AFunction": "a", "BFunction": "b"})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "events/BFunction-dry-run.json") {
+		t.Fatalf("errors %v, want exactly one naming events/BFunction-dry-run.json", errs)
+	}
+	// Ranging over another function's events does not count.
+	write("functions/a/main_test.go", `package main
+func TestA(t *testing.T) {
+	for name := range lambdatest.Events(t, "BFunction") { _ = name }
+}`)
+	errs = CheckEventsExercised(dir, map[string]string{"AFunction": "a"})
+	if len(errs) != 2 {
+		t.Fatalf("errors %v, want AFunction-one and AFunction-two reported", errs)
+	}
+}
+
+// TestMakeBuildArm64 runs `make build` and checks that it leaves a static, stripped
+// linux/arm64 bootstrap for every function of the template (what SAM deploys).
+func TestMakeBuildArm64(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is required (it is the build tool of the repository)")
+	}
+	out := t.TempDir()
+	cmd := exec.Command("make", "--no-print-directory", "build", "BUILD_DIR="+out)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, b)
+	}
+	for _, id := range load(t).Functions() {
+		p := filepath.Join(out, id, "bootstrap")
+		f, err := elf.Open(p)
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 || f.Type != elf.ET_EXEC {
+			t.Errorf("%s: %v %v %v, want a 64-bit arm64 executable", id, f.Class, f.Machine, f.Type)
+		}
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_INTERP {
+				t.Errorf("%s: dynamically linked (CGO_ENABLED=0 missing)", id)
+			}
+		}
+		if f.Section(".symtab") != nil {
+			t.Errorf("%s: not stripped (-ldflags \"-s -w\" missing)", id)
+		}
+		f.Close()
+	}
 }
