@@ -17,6 +17,16 @@ import (
 // AlarmTopic is the logical id of the SNS topic every alarm notifies.
 const AlarmTopic = "AlarmTopic"
 
+// RequiredOutputs are the stack outputs ops rely on, by the resource each refers to; the
+// API URL is checked apart because it is a !Sub.
+var RequiredOutputs = map[string]string{
+	"TenantsTableName":  "TenantsTable",
+	"MappingsTableName": "MappingsTable",
+	"ProtocolTableName": "ProtocolTable",
+	"EventBusName":      "SyncBus",
+	"AlarmTopicArn":     AlarmTopic,
+}
+
 var makeFunctions = regexp.MustCompile(`(?m)^FUNCTIONS\s*:?=\s*(.*)$`)
 
 // MakeFunctions returns the logical ids of the Makefile's FUNCTIONS variable, which
@@ -106,6 +116,19 @@ func CheckOps(t *Template, makefile string) []error {
 					}
 				}
 			}
+		}
+	}
+	if sub, _ := asMap(t.Outputs["ApiUrl"]["Value"])["Fn::Sub"].(string); !strings.Contains(sub, "${HttpApi}") {
+		fail("Outputs.ApiUrl must be the HttpApi's URL")
+	}
+	if topic, ok := t.Resources[AlarmTopic]; !ok {
+		fail("%s: the template has no alarm topic", AlarmTopic)
+	} else if k := str(topic.Properties["KmsMasterKeyId"]); strings.HasPrefix(k, "alias/aws/") {
+		fail("%s: KmsMasterKeyId %s is an AWS managed key, to which CloudWatch cannot publish: use a key of the template", AlarmTopic, k)
+	}
+	for name, want := range RequiredOutputs {
+		if got, _ := ref(t.Outputs[name]["Value"]); got != want {
+			fail("Outputs.%s must be !Ref %s (ops and scripts read it)", name, want)
 		}
 	}
 	for id, r := range t.Resources {

@@ -29,6 +29,7 @@ import (
 type Template struct {
 	Parameters map[string]map[string]any
 	Resources  map[string]Resource
+	Outputs    map[string]map[string]any
 }
 
 // Resource is one template resource.
@@ -54,9 +55,12 @@ func LoadTemplate(path string) (*Template, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a mapping", path)
 	}
-	t := &Template{Parameters: map[string]map[string]any{}, Resources: map[string]Resource{}}
+	t := &Template{Parameters: map[string]map[string]any{}, Resources: map[string]Resource{}, Outputs: map[string]map[string]any{}}
 	for name, p := range asMap(doc["Parameters"]) {
 		t.Parameters[name] = asMap(p)
+	}
+	for name, o := range asMap(doc["Outputs"]) {
+		t.Outputs[name] = asMap(o)
 	}
 	for name, r := range asMap(doc["Resources"]) {
 		m := asMap(r)

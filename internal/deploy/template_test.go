@@ -316,3 +316,31 @@ func TestMakeBuildArm64(t *testing.T) {
 		f.Close()
 	}
 }
+
+func TestOpsCheckAlarmTopicAndOutputs(t *testing.T) {
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		mutate func(tpl *Template)
+		want   string
+	}{
+		{"topic on the AWS managed key", func(tpl *Template) {
+			tpl.Resources[AlarmTopic].Properties["KmsMasterKeyId"] = "alias/aws/sns"
+		}, "CloudWatch cannot publish"},
+		{"no API URL output", func(tpl *Template) { delete(tpl.Outputs, "ApiUrl") }, "Outputs.ApiUrl"},
+		{"no bus name output", func(tpl *Template) { delete(tpl.Outputs, "EventBusName") }, "Outputs.EventBusName"},
+		{"table output names another table", func(tpl *Template) {
+			tpl.Outputs["TenantsTableName"]["Value"] = map[string]any{"Ref": "MappingsTable"}
+		}, "Outputs.TenantsTableName"},
+	}
+	for _, c := range cases {
+		tpl := load(t)
+		c.mutate(tpl)
+		if errs := CheckOps(tpl, string(makefile)); !containsErr(errs, c.want) {
+			t.Errorf("%s: errors %v, want one containing %q", c.name, errs, c.want)
+		}
+	}
+}
