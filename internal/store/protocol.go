@@ -68,6 +68,11 @@ func (s *Store) AppendProtocol(ctx context.Context, entries ...domain.ProtocolEn
 	return nil
 }
 
+// protocolReadsPerPage bounds the Query requests behind one page of QueryProtocol, so a
+// filter that matches little (a run's entries in a busy area, a range of expired entries)
+// cannot turn one API call into a read of the whole partition.
+const protocolReadsPerPage = 10
+
 // ProtocolQuery selects protocol entries of one tenant and area in [From, To] (zero:
 // unbounded), optionally of one run.
 type ProtocolQuery struct {
@@ -83,7 +88,8 @@ type ProtocolQuery struct {
 	Next string
 }
 
-// ProtocolPage is one page of entries; Next is "" on the last page.
+// ProtocolPage is one page of entries; Next is "" on the last page. A page may hold fewer
+// entries than the limit (even none) while Next is set: keep reading until Next is "".
 type ProtocolPage struct {
 	Entries []domain.ProtocolEntry
 	Next    string
@@ -118,26 +124,35 @@ func (s *Store) QueryProtocol(ctx context.Context, q ProtocolQuery) (ProtocolPag
 		return ProtocolPage{}, err
 	}
 	var page ProtocolPage
-	// Limit counts items before the filter, so keep reading until the page is full or the
-	// range is exhausted.
-	for {
+	// Limit counts items before the filter (expired entries, other runs), so a page may
+	// take several reads. Each read asks for a full page, never the few entries missing,
+	// which would cost one request per item; entries beyond the page are cut and the next
+	// page starts after the last one kept. At most protocolReadsPerPage reads are made:
+	// a page can come back short, or empty, with a Next token, as DynamoDB's own pages do.
+	for reads := 1; ; reads++ {
 		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.tables.Protocol), KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
 			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-			ScanIndexForward: aws.Bool(!q.Newest), Limit: aws.Int32(int32(q.Limit - len(page.Entries))), ExclusiveStartKey: start,
+			ScanIndexForward: aws.Bool(!q.Newest), Limit: aws.Int32(int32(q.Limit)), ExclusiveStartKey: start,
 		})
 		if err != nil {
 			return ProtocolPage{}, fmt.Errorf("query protocol of %s/%s: %w", q.Tenant, q.Area, err)
 		}
-		for _, raw := range out.Items {
+		start = out.LastEvaluatedKey
+		for i, raw := range out.Items {
 			var it protocolItem
 			if err := unmarshal(raw, &it); err != nil {
 				return ProtocolPage{}, fmt.Errorf("decode protocol entry: %w", err)
 			}
 			page.Entries = append(page.Entries, it.ProtocolEntry)
+			if len(page.Entries) == q.Limit {
+				if i < len(out.Items)-1 {
+					start = key(it.PK, it.SK)
+				}
+				break
+			}
 		}
-		start = out.LastEvaluatedKey
-		if len(start) == 0 || len(page.Entries) >= q.Limit {
+		if len(start) == 0 || len(page.Entries) >= q.Limit || reads >= protocolReadsPerPage {
 			break
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/staffsync/staffsync/internal/awstest"
@@ -234,12 +236,12 @@ func runSuite(t *testing.T, b backend) {
 			ms = append(ms, domain.Mapping{Tenant: "acme", Kind: domain.KindUser, SourceID: id, TargetIDs: []string{fmt.Sprintf("u%d", i)}, Hash: "h", State: domain.StateTransferred})
 		}
 		var injected atomic.Int32
+		var mu sync.Mutex
+		failed := map[string]bool{}
 		if b.mini != nil {
 			// Leave every 7th key of a call unprocessed once, so the retry loop must
 			// re-request them; remembering the failed keys keeps the rule from being
 			// sticky on retries.
-			var mu sync.Mutex
-			failed := map[string]bool{}
 			b.mini.EmulateUnprocessedItems(s.Tables().Mappings, func(n int, raw map[string]*miniserver.AttributeValue) bool {
 				mu.Lock()
 				defer mu.Unlock()
@@ -256,6 +258,14 @@ func runSuite(t *testing.T, b backend) {
 		if err := s.PutMappings(ctx, ms); err != nil {
 			t.Fatal(err)
 		}
+		if b.mini != nil && injected.Load() == 0 {
+			t.Fatal("no unprocessed items were injected into the batch writes")
+		}
+		// Count the reads' unprocessed keys apart from the writes'.
+		mu.Lock()
+		clear(failed)
+		mu.Unlock()
+		injected.Store(0)
 		got, err := s.GetMappings(ctx, "acme", domain.KindUser, append(ids, "unknown1", "unknown2", ids[0]))
 		if err != nil {
 			t.Fatal(err)
@@ -266,8 +276,10 @@ func runSuite(t *testing.T, b backend) {
 		if got["emp0123"].TargetID() != "u123" || got["emp0123"].State != domain.StateTransferred {
 			t.Fatalf("emp0123 = %+v", got["emp0123"])
 		}
-		if b.mini != nil && injected.Load() == 0 {
-			t.Fatal("no unprocessed keys were injected")
+		// 250 keys are 3 calls (100, 100, 50; minidyn refuses more than 100), keys 0, 7, …
+		// of each call left unprocessed once: 15 + 15 + 8 keys re-requested.
+		if b.mini != nil && injected.Load() != 38 {
+			t.Fatalf("%d keys were left unprocessed by BatchGetItem, want 38", injected.Load())
 		}
 		all, err := s.LoadMappings(ctx, "acme", domain.KindUser)
 		if err != nil || len(all) != 250 {
@@ -284,6 +296,37 @@ func runSuite(t *testing.T, b backend) {
 			t.Fatalf("FindByTarget across tenants: %v", err)
 		}
 	})
+
+	if b.mini != nil {
+		t.Run("keys that stay unprocessed fail the batch, not vanish", func(t *testing.T) {
+			s, _ := newStore(t, b)
+			var ms []domain.Mapping
+			var ids []string
+			for i := range 30 {
+				id := fmt.Sprintf("emp%02d", i)
+				ids = append(ids, id)
+				ms = append(ms, domain.Mapping{Tenant: "acme", Kind: domain.KindUser, SourceID: id, TargetIDs: []string{"u" + id}})
+			}
+			b.mini.EmulateUnprocessedItems(s.Tables().Mappings, func(_ int, raw map[string]*miniserver.AttributeValue) bool {
+				return *raw["sk"].S == "emp17"
+			})
+			t.Cleanup(b.mini.ClearUnprocessedItems)
+			if err := s.PutMappings(ctx, ms); err == nil || !strings.Contains(err.Error(), "1 items still unprocessed") {
+				t.Fatalf("write with a key throttled for good: %v, want an error", err)
+			}
+			b.mini.ClearUnprocessedItems()
+			if err := s.PutMappings(ctx, ms); err != nil {
+				t.Fatal(err)
+			}
+			b.mini.EmulateUnprocessedItems(s.Tables().Mappings, func(_ int, raw map[string]*miniserver.AttributeValue) bool {
+				return *raw["sk"].S == "emp17"
+			})
+			got, err := s.GetMappings(ctx, "acme", domain.KindUser, ids)
+			if err == nil || !strings.Contains(err.Error(), "1 keys still unprocessed") {
+				t.Fatalf("read with a key throttled for good: %d mappings, %v; want an error", len(got), err)
+			}
+		})
+	}
 
 	t.Run("mapping retry bookkeeping round trip", func(t *testing.T) {
 		s, c := newStore(t, b)
@@ -378,6 +421,84 @@ func runSuite(t *testing.T, b backend) {
 		}
 		if _, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaAbsences, Next: "garbage!"}); err == nil {
 			t.Fatal("garbage page token accepted")
+		}
+	})
+
+	t.Run("protocol pages read full pages, a bounded number of times", func(t *testing.T) {
+		var mu sync.Mutex
+		var limits []int32
+		counted := dynamodb.New(b.db.Options(), func(o *dynamodb.Options) {
+			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+				return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countQueries", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if q, ok := in.Parameters.(*dynamodb.QueryInput); ok {
+						mu.Lock()
+						limits = append(limits, aws.ToInt32(q.Limit))
+						mu.Unlock()
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+			})
+		})
+		s0, c := newStore(t, b)
+		s := store.New(counted, s0.Tables(), store.WithClock(c.Now))
+		// A run's plan (run "plan") among many entries of other runs: 9 at the start, 3
+		// a little later, 1 at the very end after 300 others.
+		base := c.Now()
+		var es []domain.ProtocolEntry
+		var want []string
+		add := func(run string, n int) {
+			for range n {
+				i := len(es)
+				es = append(es, domain.ProtocolEntry{Tenant: "acme", Area: domain.AreaUsers, Time: base.Add(time.Duration(i) * time.Second), RunID: run,
+					Kind: domain.KindUser, SourceID: fmt.Sprint(i), Action: "update_user", Outcome: domain.OutcomeUpdated})
+				if run == "plan" {
+					want = append(want, fmt.Sprint(i))
+				}
+			}
+		}
+		add("plan", 9)
+		add("other", 5)
+		add("plan", 3)
+		add("other", 300)
+		add("plan", 1)
+		if err := s.AppendProtocol(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		q := store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, RunID: "plan", Limit: 10}
+		for pages := 1; ; pages++ {
+			mu.Lock()
+			limits = nil
+			mu.Unlock()
+			page, err := s.QueryProtocol(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			if len(limits) == 0 || len(limits) > 10 {
+				t.Fatalf("page %d took %d Query requests, want 1 to 10", pages, len(limits))
+			}
+			for _, l := range limits {
+				if l != 10 {
+					t.Fatalf("page %d read with Limit %d, want full pages of 10: %v", pages, l, limits)
+				}
+			}
+			mu.Unlock()
+			if len(page.Entries) > 10 {
+				t.Fatalf("page %d has %d entries, limit 10", pages, len(page.Entries))
+			}
+			for _, e := range page.Entries {
+				got = append(got, e.SourceID)
+			}
+			if q.Next = page.Next; q.Next == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("plan entries %v, want %v (each once, in order)", got, want)
 		}
 	})
 
