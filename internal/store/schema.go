@@ -25,6 +25,12 @@ const (
 	TenantsBackgroundIndex = "background"
 	AttrBackground         = "bgsync"
 
+	// TenantsListIndex is a sparse GSI on the tenants table holding only the tenant
+	// profiles (AttrTenantList is set on them alone), so listing tenants reads one item
+	// per tenant instead of scanning every lease, cursor and run summary of the table.
+	TenantsListIndex = "list"
+	AttrTenantList   = "tlist"
+
 	// MappingsReverseIndex is the GSI on the mappings table that finds the source record of
 	// a target id (for example the Personio employee of a Staffomatic user).
 	MappingsReverseIndex = "reverse"
@@ -63,7 +69,10 @@ type TableSpec struct {
 // Specs returns the key schema of each table, named as in t.
 func (t Tables) Specs() []TableSpec {
 	return []TableSpec{
-		{Logical: "TenantsTable", Name: t.Tenants, Indexes: []Index{{Name: TenantsBackgroundIndex, PK: AttrBackground, SK: AttrPK, Sparse: true}}},
+		{Logical: "TenantsTable", Name: t.Tenants, Indexes: []Index{
+			{Name: TenantsBackgroundIndex, PK: AttrBackground, SK: AttrPK, Sparse: true},
+			{Name: TenantsListIndex, PK: AttrTenantList, SK: AttrPK, Sparse: true},
+		}},
 		{Logical: "MappingsTable", Name: t.Mappings, Indexes: []Index{{Name: MappingsReverseIndex, PK: AttrReversePK, SK: AttrReverseSK}}},
 		{Logical: "ProtocolTable", Name: t.Protocol, TTL: AttrExpiresAt},
 	}
@@ -91,7 +100,7 @@ func (s TableSpec) CreateInput() *dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		})
 	}
-	for _, name := range []string{AttrPK, AttrSK, AttrBackground, AttrReversePK, AttrReverseSK} {
+	for _, name := range []string{AttrPK, AttrSK, AttrBackground, AttrTenantList, AttrReversePK, AttrReverseSK} {
 		if attrs[name] {
 			in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
 				AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS,

@@ -72,6 +72,30 @@ func tenant(id string, background bool) *domain.Tenant {
 	return t
 }
 
+// recording returns a client on db that records the input of every request it sends, and
+// a function returning (and forgetting) the inputs recorded so far.
+func recording(db *dynamodb.Client) (*dynamodb.Client, func() []any) {
+	var mu sync.Mutex
+	var ins []any
+	c := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("record", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				mu.Lock()
+				ins = append(ins, in.Parameters)
+				mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	})
+	return c, func() []any {
+		mu.Lock()
+		defer mu.Unlock()
+		out := ins
+		ins = nil
+		return out
+	}
+}
+
 func runSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 
@@ -149,6 +173,59 @@ func runSuite(t *testing.T, b backend) {
 		}
 		if fmt.Sprint(got) != "[t0 t1 t2]" {
 			t.Fatalf("background tenants %v, want [t0 t1 t2]", got)
+		}
+	})
+
+	t.Run("list tenants reads the profiles through the list index, never a scan", func(t *testing.T) {
+		s0, c := newStore(t, b)
+		counted, calls := recording(b.db)
+		s := store.New(counted, s0.Tables(), store.WithClock(c.Now))
+		for _, id := range []string{"zeta", "alpha", "mid"} {
+			if err := s.CreateTenant(ctx, tenant(id, id == "mid")); err != nil {
+				t.Fatal(err)
+			}
+			// What makes up most of the table: leases, cursors, run summaries.
+			if _, err := s.AcquireLease(ctx, id, domain.PhaseUsers, "run1", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetCursor(ctx, id, domain.PhaseUsers, "c"); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				r := domain.RunSummary{Tenant: id, RunID: domain.NewRunID(domain.PhaseUsers, c.Now().Add(time.Duration(i)*time.Minute)), Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunSucceeded}
+				if err := s.PutRun(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		mid, _ := s.GetTenant(ctx, "mid")
+		mid.Name = "Middle"
+		if err := s.SaveTenant(ctx, &mid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateSettings(ctx, "mid", mid.Version, mid.Settings); err != nil {
+			t.Fatal(err)
+		}
+		calls()
+		var got []string
+		if err := s.ListTenants(ctx, func(tn domain.Tenant) error { got = append(got, tn.ID+"/"+tn.Name); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[alpha/ mid/Middle zeta/]" {
+			t.Fatalf("tenants %v, want alpha, mid (saved, then its settings updated) and zeta, in id order", got)
+		}
+		for _, in := range calls() {
+			q, ok := in.(*dynamodb.QueryInput)
+			if !ok || aws.ToString(q.IndexName) != store.TenantsListIndex {
+				t.Fatalf("listing made a %T request (index %q), want Query requests on the list index only", in, aws.ToString(q.IndexName))
+			}
+		}
+		if err := s.DeleteTenant(ctx, "zeta"); err != nil {
+			t.Fatal(err)
+		}
+		got = nil
+		if err := s.ListTenants(ctx, func(tn domain.Tenant) error { got = append(got, tn.ID); return nil }); err != nil || fmt.Sprint(got) != "[alpha mid]" {
+			t.Fatalf("after deleting zeta: %v %v", got, err)
 		}
 	})
 
@@ -425,20 +502,7 @@ func runSuite(t *testing.T, b backend) {
 	})
 
 	t.Run("protocol pages read full pages, a bounded number of times", func(t *testing.T) {
-		var mu sync.Mutex
-		var limits []int32
-		counted := dynamodb.New(b.db.Options(), func(o *dynamodb.Options) {
-			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-				return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countQueries", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					if q, ok := in.Parameters.(*dynamodb.QueryInput); ok {
-						mu.Lock()
-						limits = append(limits, aws.ToInt32(q.Limit))
-						mu.Unlock()
-					}
-					return next.HandleInitialize(ctx, in)
-				}), middleware.After)
-			})
-		})
+		counted, calls := recording(b.db)
 		s0, c := newStore(t, b)
 		s := store.New(counted, s0.Tables(), store.WithClock(c.Now))
 		// A run's plan (run "plan") among many entries of other runs: 9 at the start, 3
@@ -467,14 +531,17 @@ func runSuite(t *testing.T, b backend) {
 		var got []string
 		q := store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, RunID: "plan", Limit: 10}
 		for pages := 1; ; pages++ {
-			mu.Lock()
-			limits = nil
-			mu.Unlock()
+			calls()
 			page, err := s.QueryProtocol(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
+			var limits []int32
+			for _, in := range calls() {
+				if qi, ok := in.(*dynamodb.QueryInput); ok {
+					limits = append(limits, aws.ToInt32(qi.Limit))
+				}
+			}
 			if len(limits) == 0 || len(limits) > 10 {
 				t.Fatalf("page %d took %d Query requests, want 1 to 10", pages, len(limits))
 			}
@@ -483,7 +550,6 @@ func runSuite(t *testing.T, b backend) {
 					t.Fatalf("page %d read with Limit %d, want full pages of 10: %v", pages, l, limits)
 				}
 			}
-			mu.Unlock()
 			if len(page.Entries) > 10 {
 				t.Fatalf("page %d has %d entries, limit 10", pages, len(page.Entries))
 			}

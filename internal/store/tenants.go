@@ -22,6 +22,7 @@ const (
 	skLease       = "LEASE#"
 	skRun         = "RUN#"
 	backgroundOn  = "on"
+	listed        = "tenant"
 	attrVersion   = "version"
 	attrUpdatedAt = "updated_at"
 )
@@ -34,6 +35,8 @@ type tenantItem struct {
 	// BG is set only while background sync is on: the sparse index holds exactly the
 	// tenants dispatch must fan out to.
 	BG string `json:"bgsync,omitempty"`
+	// TL puts the profile (and nothing else of the tenant) into the list index.
+	TL string `json:"tlist"`
 	domain.Tenant
 }
 
@@ -45,7 +48,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *domain.Tenant) error {
 	now := s.now().UTC()
 	c := *t
 	c.Version, c.CreatedAt, c.UpdatedAt = 1, now, now
-	item, err := marshal(tenantItem{PK: tenantPK(c.ID), SK: skProfile, BG: bg(c.Settings), Tenant: c})
+	item, err := marshal(tenantItem{PK: tenantPK(c.ID), SK: skProfile, BG: bg(c.Settings), TL: listed, Tenant: c})
 	if err != nil {
 		return fmt.Errorf("create tenant %s: %w", t.ID, err)
 	}
@@ -101,7 +104,7 @@ func (s *Store) SaveTenant(ctx context.Context, t *domain.Tenant) error {
 	c := *t
 	c.Version = t.Version + 1
 	c.UpdatedAt = s.now().UTC()
-	item, err := marshal(tenantItem{PK: tenantPK(c.ID), SK: skProfile, BG: bg(c.Settings), Tenant: c})
+	item, err := marshal(tenantItem{PK: tenantPK(c.ID), SK: skProfile, BG: bg(c.Settings), TL: listed, Tenant: c})
 	if err != nil {
 		return fmt.Errorf("save tenant %s: %w", t.ID, err)
 	}
@@ -201,21 +204,23 @@ func (s *Store) BackgroundTenants(ctx context.Context, pageSize int32, fn func(d
 	return nil
 }
 
-// ListTenants calls fn for every tenant (operator listing). It scans, filtered to profile
-// items, so it is for the operator's occasional use, never for dispatch.
+// ListTenants calls fn for every tenant (operator listing), in the order of their ids,
+// page by page through the sparse list index: it reads the profiles only, never the
+// leases, cursors and run summaries that make up most of the table.
 func (s *Store) ListTenants(ctx context.Context, fn func(domain.Tenant) error) error {
-	e, err := build(expression.NewBuilder().WithFilter(expression.Name(AttrSK).Equal(expression.Value(skProfile))), "list tenants")
+	e, err := build(expression.NewBuilder().WithKeyCondition(
+		expression.Key(AttrTenantList).Equal(expression.Value(listed))), "list tenants")
 	if err != nil {
 		return err
 	}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: aws.String(s.tables.Tenants), FilterExpression: e.Filter(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Tenants), IndexName: aws.String(TenantsListIndex),
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("scan tenants: %w", err)
+			return fmt.Errorf("list tenants: %w", err)
 		}
 		for _, raw := range page.Items {
 			var it tenantItem
