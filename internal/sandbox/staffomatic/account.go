@@ -49,6 +49,15 @@ type account struct {
 
 	hookURL    string
 	hookSecret []byte
+
+	// memo caches derived views (see memo.go); reports indexes work reports by user and week.
+	memo    *memo
+	reports map[reportKey]int64
+}
+
+type reportKey struct {
+	user int64
+	week int64 // Unix seconds of the week's Monday 00:00
 }
 
 // idBase spreads ids of different kinds apart, as in a real account.
@@ -120,7 +129,9 @@ func (s *Server) AddAccount(spec AccountSpec) (*Account, error) {
 
 func (h *Account) lock() (*account, func()) {
 	h.s.mu.Lock()
-	return h.s.accounts[h.sub], h.s.mu.Unlock
+	a := h.s.accounts[h.sub]
+	a.invalidate() // seeding changes records behind the API's back
+	return a, h.s.mu.Unlock
 }
 
 // Subdomain returns the account's subdomain.
@@ -368,16 +379,23 @@ func (a *account) weekStart(t time.Time) time.Time {
 // reportFor finds or creates the weekly work report of a user.
 func (a *account) reportFor(userID int64, t time.Time, want int64, now time.Time) int64 {
 	ws := a.weekStart(t)
-	for _, r := range a.workReports {
-		if r.UserID == userID && r.StartsAt.Equal(ws) {
-			return r.ID
+	if a.reports == nil {
+		a.reports = map[reportKey]int64{}
+		for _, r := range a.workReports {
+			a.reports[reportKey{r.UserID, r.StartsAt.Unix()}] = r.ID
 		}
+	}
+	key := reportKey{userID, ws.Unix()}
+	if id, ok := a.reports[key]; ok {
+		return id
 	}
 	if want != 0 && a.workReports[want] != nil {
 		want = 0
 	}
 	id := a.newID("work_report", want)
 	a.workReports[id] = &WorkReport{ID: id, UserID: userID, StartsAt: ws, CreatedAt: now, UpdatedAt: now}
+	a.reports[key] = id
+	a.invalidate()
 	return id
 }
 

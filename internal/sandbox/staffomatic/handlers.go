@@ -113,7 +113,7 @@ func listUsers(rc *reqCtx) {
 		rc.fail(http.StatusBadRequest, "unknown state "+state)
 		return
 	}
-	items := sortByID(rc.a.users, func(u *User) int64 { return u.ID }, keep)
+	items := filtered(rc.a.sortedUsers(), keep)
 	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderUser))
 }
 

@@ -68,27 +68,16 @@ func (a *account) renderAccount() obj {
 }
 
 func (a *account) locationUserIDs(lid int64) []int64 {
-	var out []int64
-	for _, u := range a.users {
-		if slices.Contains(u.LocationIDs, lid) {
-			out = append(out, u.ID)
-		}
-	}
-	slices.Sort(out)
-	return ids(out)
+	a.buildMembers()
+	return ids(a.m().locMembers[lid])
 }
 
 func (a *account) renderLocation(l *Location) obj {
 	members := a.locationUserIDs(l.ID)
-	active, depts := 0, 0
+	active, depts := 0, a.m().locDepts[l.ID]
 	for _, id := range members {
 		if a.users[id].LockedAt == nil {
 			active++
-		}
-	}
-	for _, d := range a.departments {
-		if d.LocationID == l.ID {
-			depts++
 		}
 	}
 	return obj{
@@ -103,13 +92,7 @@ func (a *account) renderLocation(l *Location) obj {
 }
 
 func (a *account) renderDepartment(d *Department) obj {
-	var members []int64
-	for _, u := range a.users {
-		if slices.Contains(u.DepartmentIDs, d.ID) {
-			members = append(members, u.ID)
-		}
-	}
-	slices.Sort(members)
+	members := a.departmentMemberIDs(d.ID)
 	return obj{
 		{"created_at", a.ts(d.CreatedAt)}, {"updated_at", a.ts(d.UpdatedAt)}, {"id", d.ID}, {"name", d.Name},
 		{"color", d.Color}, {"location_id", d.LocationID}, {"position", nullable(d.Position)},
@@ -138,13 +121,7 @@ func (a *account) renderUser(u *User) obj {
 
 // approvedHours sums the approved absences of a user in hours, like approved_absences_hours.
 func (a *account) approvedHours(uid int64) float64 {
-	var s int64
-	for _, x := range a.absences {
-		if x.ApplicantID == uid && x.State == StateApproved {
-			s += a.absenceDuration(x)
-		}
-	}
-	return float64(s) / 3600
+	return float64(a.approvedSeconds(uid)) / 3600
 }
 
 func (a *account) renderAbsenceType(t *AbsenceType) obj {
@@ -205,10 +182,8 @@ func (a *account) durations(t *WorkTimer) (int64, int64, int64) {
 		gross = secs(t.EndsAt.Sub(t.StartsAt))
 	}
 	brk := secs(t.LumpBreak)
-	for _, b := range a.breakTimers {
-		if b.WorkTimerID == t.ID {
-			brk += a.breakDuration(b)
-		}
+	for _, b := range a.breaksOf(t.ID) {
+		brk += a.breakDuration(b)
 	}
 	net := gross - brk
 	if t.EndsAt == nil || net < 0 {
@@ -241,13 +216,11 @@ func (a *account) renderBreakTimer(b *BreakTimer) obj {
 func (a *account) renderWorkReport(r *WorkReport) obj {
 	var total, brk, net int64
 	updated := r.UpdatedAt
-	for _, t := range a.workTimers {
-		if t.WorkReportID == r.ID {
-			g, b, n := a.durations(t)
-			total, brk, net = total+g, brk+b, net+n
-			if t.UpdatedAt.After(updated) {
-				updated = t.UpdatedAt
-			}
+	for _, t := range a.timersOf(r.ID) {
+		g, b, n := a.durations(t)
+		total, brk, net = total+g, brk+b, net+n
+		if t.UpdatedAt.After(updated) {
+			updated = t.UpdatedAt
 		}
 	}
 	end := r.StartsAt.AddDate(0, 0, 7).Add(-time.Second)

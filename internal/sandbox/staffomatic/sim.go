@@ -307,6 +307,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !rc.readBody() {
 			return
 		}
+		// Whatever a write changed, derived views must be rebuilt.
+		defer a.invalidate()
 	}
 	rt.h(rc)
 }

@@ -60,7 +60,7 @@ func listAbsences(rc *reqCtx) {
 		}
 		return true
 	}
-	items := sortByID(rc.a.absences, func(x *Absence) int64 { return x.ID }, keep)
+	items := filtered(rc.a.sortedAbsences(), keep)
 	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderAbsence))
 }
 
@@ -253,7 +253,7 @@ func listWorkTimers(rc *reqCtx) {
 		return (lid == 0 || (t.LocationID != nil && *t.LocationID == lid)) &&
 			(users == nil || users[t.UserID]) && overlaps(t.StartsAt, t.EndsAt, from, until)
 	}
-	items := sortByID(rc.a.workTimers, func(t *WorkTimer) int64 { return t.ID }, keep)
+	items := filtered(rc.a.sortedWorkTimers(), keep)
 	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderWorkTimer))
 }
 
@@ -427,7 +427,11 @@ func listBreakTimers(rc *reqCtx) {
 	keep := func(b *BreakTimer) bool {
 		return (!nested || b.WorkTimerID == wid) && (users == nil || users[b.UserID]) && overlaps(b.StartsAt, b.EndsAt, from, until)
 	}
-	items := sortByID(rc.a.breakTimers, func(b *BreakTimer) int64 { return b.ID }, keep)
+	all := rc.a.sortedBreakTimers()
+	if nested {
+		all = rc.a.breaksOf(wid)
+	}
+	items := filtered(all, keep)
 	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderBreakTimer))
 }
 
@@ -547,7 +551,7 @@ func listWorkReports(rc *reqCtx) {
 		u := rc.a.users[r.UserID]
 		return u != nil && slices.Contains(u.LocationIDs, lid)
 	}
-	items := sortByID(rc.a.workReports, func(r *WorkReport) int64 { return r.ID }, keep)
+	items := filtered(rc.a.sortedWorkReports(), keep)
 	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderWorkReport))
 }
 
@@ -603,7 +607,7 @@ func listEvents(rc *reqCtx) {
 		}
 		return true
 	}
-	items := page(rc, sortByID(rc.a.events, func(e *Event) int64 { return e.ID }, keep))
+	items := page(rc, filtered(rc.a.sortedEvents(), keep))
 	if !all {
 		for _, e := range items {
 			e.readBy[rc.me.ID] = true
@@ -629,6 +633,7 @@ func snake(camel string) string {
 // changed records an event and, for users, absences and timers, a webhook hint.
 func (rc *reqCtx) changed(kind, eventable string, id int64, action string, loc *int64) {
 	a := rc.a
+	a.invalidate()
 	eid := a.newID("event", 0)
 	verb := map[string]string{"created": "created", "destroyed": "deleted"}[action]
 	if verb == "" {
