@@ -47,7 +47,10 @@ func TestDerivedFieldsFollowEveryChange(t *testing.T) {
 	e := newEnv(t)
 	uid := strconv.FormatInt(e.stf.ID, 10)
 	userPath := "/users/" + uid
-	hours := func() any { _, _, u := e.do(t, req{method: "GET", path: userPath}); return u["approved_absences_hours"] }
+	hours := func() any {
+		_, _, u := e.do(t, req{method: "GET", path: userPath})
+		return u["approved_absences_hours"]
+	}
 	if h := hours(); h != float64(0) {
 		t.Fatalf("hours before any absence = %v", h)
 	}
