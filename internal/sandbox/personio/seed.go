@@ -181,8 +181,7 @@ func (s *Server) AddAbsencePeriod(p AbsencePeriod) AbsencePeriod {
 		p.UpdatedAt = p.CreatedAt
 	}
 	cp := p
-	s.absences[p.ID] = &cp
-	s.absOrder = append(s.absOrder, p.ID)
+	s.storeAbsence(&cp)
 	s.mu.Unlock()
 	s.emit("absence-period.created", p.ID)
 	return p
@@ -209,8 +208,7 @@ func (s *Server) AddAttendancePeriod(p AttendancePeriod) AttendancePeriod {
 		p.UpdatedAt = p.CreatedAt
 	}
 	cp := p
-	s.attendances[p.ID] = &cp
-	s.attOrder = append(s.attOrder, p.ID)
+	s.storeAttendance(&cp)
 	s.mu.Unlock()
 	s.emit("attendance-period.created", p.ID)
 	return p
@@ -357,4 +355,25 @@ func (s *Server) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.deliveries)
+}
+
+// storeAbsence adds a new absence period to the store and its indexes. Callers hold s.mu.
+func (s *Server) storeAbsence(p *AbsencePeriod) {
+	s.absences[p.ID] = p
+	s.absOrder = append(s.absOrder, p.ID)
+	if s.absByPerson == nil {
+		s.absByPerson = map[int64][]string{}
+	}
+	s.absByPerson[p.PersonID] = append(s.absByPerson[p.PersonID], p.ID)
+}
+
+// storeAttendance adds a new attendance period to the store and its indexes. Callers
+// hold s.mu.
+func (s *Server) storeAttendance(p *AttendancePeriod) {
+	s.attendances[p.ID] = p
+	s.attOrder = append(s.attOrder, p.ID)
+	if s.attByPerson == nil {
+		s.attByPerson = map[int64][]string{}
+	}
+	s.attByPerson[p.PersonID] = append(s.attByPerson[p.PersonID], p.ID)
 }

@@ -143,15 +143,19 @@ type Server struct {
 	absOrder     []string
 	attendances  map[string]*AttendancePeriod
 	attOrder     []string
-	projects     map[string]Project
-	webhooks     map[string]*Webhook
-	whOrder      []string
-	deliveries   []Delivery
-	calls        []Call
-	faults       map[string][]Fault
-	limits       map[Family]*bucket
-	latency      map[Family]time.Duration
-	pending      sync.WaitGroup
+	// absByPerson and attByPerson index period ids by person for the overlap checks
+	// (a create must not scan every period of the company).
+	absByPerson map[int64][]string
+	attByPerson map[int64][]string
+	projects    map[string]Project
+	webhooks    map[string]*Webhook
+	whOrder     []string
+	deliveries  []Delivery
+	calls       []Call
+	faults      map[string][]Fault
+	limits      map[Family]*bucket
+	latency     map[Family]time.Duration
+	pending     sync.WaitGroup
 }
 
 type token struct {
