@@ -476,18 +476,21 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = string(b)
 	}
+	// The store lists in id order from the cursor on; reading stops one past the page,
+	// which tells whether another page follows.
 	var all []TenantListItem
-	err = a.store.ListTenants(r.Context(), func(t domain.Tenant) error {
-		if t.ID > after {
-			all = append(all, TenantListItem{TenantID: t.ID, Name: t.Name, Owner: t.Owner, BackgroundSync: t.Settings.EnableBackgroundSync,
-				StaffomaticSubdomain: t.Staffomatic.Subdomain, CreatedAt: t.CreatedAt})
+	errPageFull := errors.New("page full")
+	err = a.store.ListTenantsAfter(r.Context(), after, func(t domain.Tenant) error {
+		all = append(all, TenantListItem{TenantID: t.ID, Name: t.Name, Owner: t.Owner, BackgroundSync: t.Settings.EnableBackgroundSync,
+			StaffomaticSubdomain: t.Staffomatic.Subdomain, CreatedAt: t.CreatedAt})
+		if len(all) > limit {
+			return errPageFull
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errPageFull) {
 		return err
 	}
-	slices.SortFunc(all, func(x, y TenantListItem) int { return strings.Compare(x.TenantID, y.TenantID) })
 	next := ""
 	if len(all) > limit {
 		all = all[:limit]

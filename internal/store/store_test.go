@@ -227,6 +227,16 @@ func runSuite(t *testing.T, b backend) {
 		if err := s.ListTenants(ctx, func(tn domain.Tenant) error { got = append(got, tn.ID); return nil }); err != nil || fmt.Sprint(got) != "[alpha mid]" {
 			t.Fatalf("after deleting zeta: %v %v", got, err)
 		}
+		// A listing page starts after its cursor, and the callback can stop it early.
+		got = nil
+		if err := s.ListTenantsAfter(ctx, "alpha", func(tn domain.Tenant) error { got = append(got, tn.ID); return nil }); err != nil || fmt.Sprint(got) != "[mid]" {
+			t.Fatalf("after alpha: %v %v", got, err)
+		}
+		stop := errors.New("stop")
+		got = nil
+		if err := s.ListTenantsAfter(ctx, "", func(tn domain.Tenant) error { got = append(got, tn.ID); return stop }); !errors.Is(err, stop) || fmt.Sprint(got) != "[alpha]" {
+			t.Fatalf("early stop: %v %v", got, err)
+		}
 	})
 
 	t.Run("lease contention: exactly one of 10 wins", func(t *testing.T) {

@@ -208,8 +208,18 @@ func (s *Store) BackgroundTenants(ctx context.Context, pageSize int32, fn func(d
 // page by page through the sparse list index: it reads the profiles only, never the
 // leases, cursors and run summaries that make up most of the table.
 func (s *Store) ListTenants(ctx context.Context, fn func(domain.Tenant) error) error {
-	e, err := build(expression.NewBuilder().WithKeyCondition(
-		expression.Key(AttrTenantList).Equal(expression.Value(listed))), "list tenants")
+	return s.ListTenantsAfter(ctx, "", fn)
+}
+
+// ListTenantsAfter is ListTenants starting after the tenant id after ("" from the
+// start), so a listing page reads from its cursor on, not from the first tenant. fn may
+// return an error to stop early; ListTenantsAfter returns it as it is.
+func (s *Store) ListTenantsAfter(ctx context.Context, after string, fn func(domain.Tenant) error) error {
+	kc := expression.Key(AttrTenantList).Equal(expression.Value(listed))
+	if after != "" {
+		kc = kc.And(expression.Key(AttrPK).GreaterThan(expression.Value(tenantPK(after))))
+	}
+	e, err := build(expression.NewBuilder().WithKeyCondition(kc), "list tenants")
 	if err != nil {
 		return err
 	}
