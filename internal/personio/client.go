@@ -199,7 +199,9 @@ func (c *Client) token(ctx context.Context, gen int) (string, error) {
 			tc.mu.Unlock()
 			select {
 			case <-f.done:
-				if f.err != nil {
+				// The fetch ran on another caller's context: if that caller gave
+				// up, this one (still live) fetches itself instead of failing.
+				if f.err != nil && !(isContextErr(f.err) && ctx.Err() == nil) {
 					return "", f.err
 				}
 				continue
@@ -222,6 +224,10 @@ func (c *Client) token(ctx context.Context, gen int) (string, error) {
 		tc.mu.Unlock()
 		return tok, err
 	}
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // invalidate drops a token that Personio refused, unless another caller
@@ -286,7 +292,12 @@ type call struct {
 }
 
 // idempotent reports whether repeating the request cannot duplicate effects.
-func (r call) idempotent() bool { return r.method != http.MethodPost }
+// The auth POSTs create nothing (the same credentials get the same stable
+// token), and Personio answers fast auth calls with 500s now and then (notes
+// §9.3), so they are retried like reads.
+func (r call) idempotent() bool {
+	return r.method != http.MethodPost || r.family == FamilyAuthV1 || r.family == FamilyAuthV2
+}
 
 // do performs one logical request with pacing, auth, retries and decoding
 // of a 2xx body into out (nil: discard).

@@ -427,6 +427,7 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 			return nil, fmt.Errorf("personio: employees page at offset %d: %w", offset, err)
 		}
 		list.Pages++
+		fresh := 0
 		for _, r := range page.Data {
 			e, err := decodeEmployee(r)
 			if err != nil {
@@ -439,7 +440,18 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 			if !seen[e.ID] {
 				seen[e.ID] = true
 				list.Employees = append(list.Employees, e)
+				fresh++
 			}
+		}
+		// Loop guard: a full page of records already read means the server
+		// ignores the offset and would answer the same page forever. Unless it
+		// sent more than the limit (everything at once), the list is
+		// incomplete and must not be taken for the company.
+		if len(page.Data) >= limit && fresh == 0 {
+			if len(page.Data) > limit {
+				break
+			}
+			return nil, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
 		}
 		offset += limit
 		if len(page.Data) == 0 || len(page.Data) < limit ||

@@ -13,7 +13,8 @@ import (
 )
 
 // ErrPaginationLoop is returned when a v2 `next` link points to a page that
-// was already read (reported for /v2/persons). The list is then incomplete,
+// was already read (reported for /v2/persons), or when v1 employee pages
+// repeat records already read (an ignored offset). The list is then incomplete,
 // and a reconciling sync must not act on it, so this is an error rather
 // than a silent stop.
 var ErrPaginationLoop = errors.New("personio: pagination next link repeats a page")
