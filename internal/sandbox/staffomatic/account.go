@@ -194,6 +194,7 @@ func (h *Account) AddLocation(l Location) Location {
 	if l.FirstDayOfWeek == 0 {
 		l.FirstDayOfWeek = 1
 	}
+	l.Settings = l.settings()
 	stamp(&l.CreatedAt, &l.UpdatedAt, h.now())
 	a.locations[l.ID] = &l
 	return l

@@ -70,6 +70,78 @@ func getLocation(rc *reqCtx) {
 	rc.json(http.StatusOK, rc.a.renderLocation(l))
 }
 
+// applyLocation copies the writable location fields of the body (the documented create
+// body [doc]); it answers 422 and returns false on invalid values. Numbers may arrive as
+// strings, as in the documented example ("slot_minutes": "30"). The ranges are [inf].
+func (rc *reqCtx) applyLocation(l *Location) bool {
+	if v, ok := rc.str("name"); ok {
+		l.Name = strings.TrimSpace(v)
+	}
+	s := &l.Settings
+	for _, f := range []struct {
+		key      string
+		dst      *int
+		min, max int
+	}{
+		{"first_day_of_week", &l.FirstDayOfWeek, 0, 6},
+		{"slot_minutes", &s.SlotMinutes, 1, 24 * 60},
+		{"min_time", &s.MinTime, 0, 24},
+		{"max_time", &s.MaxTime, 0, 24},
+		{"default_event_minutes", &s.DefaultEventMinutes, 1, 24 * 60},
+	} {
+		if !rc.has(f.key) {
+			continue
+		}
+		n, ok := rc.int(f.key)
+		if !ok {
+			rc.invalid(f.key, "is not a number")
+			return false
+		}
+		if n < int64(f.min) || n > int64(f.max) {
+			rc.invalid(f.key, "is not included in the list")
+			return false
+		}
+		*f.dst = int(n)
+	}
+	for k, dst := range map[string]*string{"default_view": &s.DefaultView, "manners_address": &s.MannersAddress, "users_sort_by": &s.UsersSortBy} {
+		if v, ok := rc.str(k); ok && strings.TrimSpace(v) != "" {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	for k, dst := range map[string]*bool{"show_event_header": &s.ShowEventHeader, "applications_visible": &s.ApplicationsVisible,
+		"assignments_visible": &s.AssignmentsVisible, "allow_self_assign": &s.AllowSelfAssign, "swap_shifts": &s.SwapShifts,
+		"notes_visible": &s.NotesVisible} {
+		*dst = rc.bool(k, *dst)
+	}
+	if l.Name == "" {
+		rc.invalid("name", "can't be blank")
+		return false
+	}
+	// Location names are unique in an account, compared like the sync compares them:
+	// trimmed and case-insensitive [inf].
+	for _, o := range rc.a.locations {
+		if o.ID != l.ID && strings.EqualFold(strings.TrimSpace(o.Name), l.Name) {
+			rc.invalid("name", "has already been taken")
+			return false
+		}
+	}
+	return true
+}
+
+// createLocation is POST /locations [doc]: admins only (every write is), the body without
+// a root element, answered with the location as GET renders it. The creator does not
+// become a member: users join a location through its departments or at their creation.
+func createLocation(rc *reqCtx) {
+	l := &Location{FirstDayOfWeek: 1, Settings: DefaultLocationSettings(), CreatedAt: rc.now, UpdatedAt: rc.now}
+	if !rc.applyLocation(l) {
+		return
+	}
+	l.ID = rc.a.newID("location", 0)
+	rc.a.locations[l.ID] = l
+	rc.changed("location", "Location", l.ID, "created", ptr(l.ID))
+	rc.json(http.StatusOK, rc.a.renderLocation(l))
+}
+
 // ---- users -------------------------------------------------------------------------------
 
 // listUsers filters by state: active (default [inf]: not locked), locked, pending

@@ -224,3 +224,38 @@ func BenchmarkListAllTimers2000(b *testing.B) {
 		}
 	}
 }
+
+// TestCreatedLocationShowsInNextRead: a location created through the API is in the next
+// list, and its derived fields (department_count, user_ids, active_users_count) follow
+// the departments and memberships added afterwards, although the memo was built before.
+func TestCreatedLocationShowsInNextRead(t *testing.T) {
+	e := newEnv(t)
+	if got := e.getList(t, "/locations"); len(got) != 1 { // builds the memo
+		t.Fatalf("locations before: %v", got)
+	}
+	status, _, l := e.do(t, req{method: "POST", path: "/locations", body: `{"name":"Hamburg"}`})
+	if status != 200 {
+		t.Fatalf("create: %d %v", status, l)
+	}
+	lid := strconv.FormatInt(int64(l["id"].(float64)), 10)
+	got := e.getList(t, "/locations")
+	if len(got) != 2 || got[1]["name"] != "Hamburg" || got[1]["department_count"] != float64(0) {
+		t.Fatalf("locations after the create: %v", got)
+	}
+	status, _, d := e.do(t, req{method: "POST", path: "/locations/" + lid + "/departments", body: `{"name":"Küche"}`})
+	if status != 200 {
+		t.Fatalf("department: %d %v", status, d)
+	}
+	did := strconv.FormatInt(int64(d["id"].(float64)), 10)
+	uid := strconv.FormatInt(e.stf.ID, 10)
+	if status, _, _ := e.do(t, req{method: "PUT", path: "/locations/" + lid + "/departments/" + did + "/add_users", body: `{"user_ids":[` + uid + `]}`}); status != 200 {
+		t.Fatalf("add_users: %d", status)
+	}
+	got = e.getList(t, "/locations")
+	if got[1]["department_count"] != float64(1) || got[1]["active_users_count"] != float64(1) || len(idsOf(got[1]["user_ids"])) != 1 || idsOf(got[1]["user_ids"])[0] != e.stf.ID {
+		t.Fatalf("new location after a department and a member: %v", got[1])
+	}
+	if users := e.getList(t, "/locations/"+lid+"/users"); len(users) != 1 || users[0]["id"] != float64(e.stf.ID) {
+		t.Fatalf("users of the new location: %v", users)
+	}
+}

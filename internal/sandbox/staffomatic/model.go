@@ -15,8 +15,46 @@ type Location struct {
 	ID             int64
 	Name           string
 	FirstDayOfWeek int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Settings are the documented writable display fields; the zero value stands for
+	// DefaultLocationSettings.
+	Settings  LocationSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// LocationSettings are the writable fields of a location besides the name and the first
+// day of the week, as listed in the documented create body and GET example [doc]. The
+// simulator stores and renders them; it does not act on them.
+type LocationSettings struct {
+	SlotMinutes         int
+	MinTime             int // hour of day 0–24
+	MaxTime             int // hour of day 0–24
+	DefaultView         string
+	DefaultEventMinutes int
+	ShowEventHeader     bool
+	ApplicationsVisible bool
+	AssignmentsVisible  bool
+	AllowSelfAssign     bool
+	SwapShifts          bool
+	MannersAddress      string
+	UsersSortBy         string
+	NotesVisible        bool
+}
+
+// DefaultLocationSettings are what a location gets when a field is not sent; the values
+// are the ones the simulator always rendered (documented example values where the docs
+// show one) [inf].
+func DefaultLocationSettings() LocationSettings {
+	return LocationSettings{SlotMinutes: 30, MinTime: 0, MaxTime: 24, DefaultView: "list_week", DefaultEventMinutes: 240,
+		ShowEventHeader: true, SwapShifts: true, MannersAddress: "last_name", UsersSortBy: "alphabetical", NotesVisible: true}
+}
+
+// settings returns the location's settings, the defaults when none were set.
+func (l *Location) settings() LocationSettings {
+	if l.Settings == (LocationSettings{}) {
+		return DefaultLocationSettings()
+	}
+	return l.Settings
 }
 
 // User is a Staffomatic user. Password is used for HTTP Basic authentication.

@@ -80,14 +80,15 @@ func (a *account) renderLocation(l *Location) obj {
 			active++
 		}
 	}
+	s := l.settings()
 	return obj{
 		{"created_at", a.ts(l.CreatedAt)}, {"updated_at", a.ts(l.UpdatedAt)}, {"id", l.ID}, {"name", l.Name},
 		{"logo", "https://api.staffomaticapp.com/assets/images/missing/location.png"},
-		{"first_day_of_week", l.FirstDayOfWeek}, {"slot_minutes", 30}, {"min_time", 0}, {"max_time", 24},
-		{"default_view", "list_week"}, {"default_event_minutes", 240}, {"show_event_header", true},
-		{"applications_visible", false}, {"assignments_visible", false}, {"allow_self_assign", false},
-		{"swap_shifts", true}, {"manners_address", "last_name"}, {"users_sort_by", "alphabetical"},
-		{"notes_visible", true}, {"active_users_count", active}, {"department_count", depts}, {"user_ids", members},
+		{"first_day_of_week", l.FirstDayOfWeek}, {"slot_minutes", s.SlotMinutes}, {"min_time", s.MinTime}, {"max_time", s.MaxTime},
+		{"default_view", s.DefaultView}, {"default_event_minutes", s.DefaultEventMinutes}, {"show_event_header", s.ShowEventHeader},
+		{"applications_visible", s.ApplicationsVisible}, {"assignments_visible", s.AssignmentsVisible}, {"allow_self_assign", s.AllowSelfAssign},
+		{"swap_shifts", s.SwapShifts}, {"manners_address", s.MannersAddress}, {"users_sort_by", s.UsersSortBy},
+		{"notes_visible", s.NotesVisible}, {"active_users_count", active}, {"department_count", depts}, {"user_ids", members},
 	}
 }
 

@@ -64,6 +64,7 @@ func init() {
 	handle("GET", "/user", getMe)
 
 	handle("GET", "/locations", listLocations)
+	handle("POST", "/locations", createLocation)
 	handle("GET", "/locations/{lid}", getLocation)
 
 	handle("GET", "/users", listUsers)

@@ -349,3 +349,72 @@ func BenchmarkListUsersPage(b *testing.B) {
 		}
 	}
 }
+
+// TestCreateLocation: POST /locations is for admins, validates the name (blank and
+// duplicate names answer 422 with Rails' errors map), stores the documented writable
+// fields, answers the location as GET renders it, and is recorded like every write.
+func TestCreateLocation(t *testing.T) {
+	e := newEnv(t)
+	if status, _, m := e.do(t, req{method: "POST", path: "/locations.json", body: `{"name":"Hamburg"}`, user: "stf@x.example", pass: "pw2"}); status != 403 || m["error"] == nil {
+		t.Fatalf("staff create: %d %v", status, m)
+	}
+	for _, c := range []struct{ body, field, msg string }{
+		{`{"name":"  "}`, "name", "can't be blank"},
+		{`{"slot_minutes":30}`, "name", "can't be blank"},
+		{`{"name":" berlin "}`, "name", "has already been taken"},
+		{`{"name":"Kiel","slot_minutes":"viele"}`, "slot_minutes", "is not a number"},
+		{`{"name":"Kiel","first_day_of_week":9}`, "first_day_of_week", "is not included in the list"},
+	} {
+		status, _, m := e.do(t, req{method: "POST", path: "/locations.json", body: c.body})
+		errs, _ := m["errors"].(map[string]any)
+		if status != 422 || errs == nil || !reflect.DeepEqual(errs[c.field], []any{c.msg}) {
+			t.Fatalf("%s: %d %v", c.body, status, m)
+		}
+	}
+	if status, _, _ := e.do(t, req{method: "POST", path: "/locations.json", body: `{"name":"Kiel"}`, noCT: true}); status != 415 {
+		t.Fatalf("create without Content-Type: %d", status)
+	}
+	if n := len(e.acc.Locations()); n != 1 {
+		t.Fatalf("%d locations after refused creates, want 1", n)
+	}
+
+	// The documented example body, with numbers as strings as the docs send them.
+	status, _, l := e.do(t, req{method: "POST", path: "/locations.json", body: `{"name":" Hamburg ","allow_self_assign":true,` +
+		`"applications_visible":false,"assignments_visible":false,"default_event_minutes":30,"first_day_of_week":0,` +
+		`"manners_address":"first_name","max_time":"22","min_time":"6","notes_visible":true,"slot_minutes":"15",` +
+		`"swap_shifts":false,"users_sort_by":"working_hours"}`})
+	if status != 200 {
+		t.Fatalf("create: %d %v", status, l)
+	}
+	want := map[string]any{"name": "Hamburg", "allow_self_assign": true, "default_event_minutes": float64(30), "first_day_of_week": float64(0),
+		"manners_address": "first_name", "max_time": float64(22), "min_time": float64(6), "slot_minutes": float64(15), "swap_shifts": false,
+		"users_sort_by": "working_hours", "notes_visible": true, "default_view": "list_week", "active_users_count": float64(0),
+		"department_count": float64(0), "created_at": "2026-03-11T10:00:00+01:00"}
+	for k, v := range want {
+		if !reflect.DeepEqual(l[k], v) {
+			t.Errorf("created %s = %v, want %v", k, l[k], v)
+		}
+	}
+	if ids, ok := l["user_ids"].([]any); !ok || len(ids) != 0 {
+		t.Errorf("created user_ids = %v, want []", l["user_ids"])
+	}
+	lid := strconv.FormatInt(int64(l["id"].(float64)), 10)
+	if status, _, got := e.do(t, req{method: "GET", path: "/locations/" + lid + ".json"}); status != 200 || !reflect.DeepEqual(got, l) {
+		t.Fatalf("GET differs from the create answer:\n%v\n%v", got, l)
+	}
+	if e.s.CallCount("POST", "/locations") != 8 || e.s.WriteCalls() != 8 {
+		t.Fatalf("calls: %d POST /locations, %d writes", e.s.CallCount("POST", "/locations"), e.s.WriteCalls())
+	}
+	stored := e.acc.Locations()
+	if len(stored) != 2 || stored[1].Name != "Hamburg" || stored[1].Settings.SlotMinutes != 15 || stored[1].FirstDayOfWeek != 0 {
+		t.Fatalf("stored: %+v", stored)
+	}
+	events := e.getList(t, "/events.json?delivery_state=all&event_type[]=location")
+	if len(events) != 1 || events[0]["eventable_id"] != l["id"] || events[0]["location_id"] != l["id"] {
+		t.Fatalf("events: %v", events)
+	}
+	// A seeded location without settings renders the defaults.
+	if _, _, got := e.do(t, req{method: "GET", path: "/locations/" + strconv.FormatInt(e.loc.ID, 10)}); got["slot_minutes"] != float64(30) || got["swap_shifts"] != true {
+		t.Fatalf("seeded location: %v", got)
+	}
+}
