@@ -618,3 +618,98 @@ func TestContextCancellation(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestCreateLocation: the create sends the documented body without a root element and
+// reads back the location as created; invalid names come back as 422 with the server's
+// message, a non-admin gets 403, and the new location is usable for departments at once.
+func TestCreateLocation(t *testing.T) {
+	f := newFixture(t, sim.Config{})
+	slot, minT, maxT, first := 15, 6, 22, 0
+	no, yes := false, true
+	l, err := f.client.CreateLocation(ctx(t), staffomatic.NewLocation{Name: " München ", FirstDayOfWeek: &first, SlotMinutes: &slot,
+		MinTime: &minT, MaxTime: &maxT, SwapShifts: &no, AllowSelfAssign: &yes, MannersAddress: "first_name", UsersSortBy: "working_hours"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ID == 0 || l.Name != "München" || l.FirstDayOfWeek != 0 || l.SlotMinutes != 15 || l.MinTime != 6 || l.MaxTime != 22 ||
+		l.SwapShifts || !l.AllowSelfAssign || l.MannersAddress != "first_name" || l.UsersSortBy != "working_hours" ||
+		!l.NotesVisible || l.DefaultView != "list_week" || l.DefaultEventMinutes != 240 || len(l.UserIDs) != 0 || len(l.Raw) == 0 {
+		t.Fatalf("created location: %+v", l)
+	}
+	stored := f.acc.Locations()
+	if len(stored) != 2 || stored[1].ID != l.ID || stored[1].Settings.SlotMinutes != 15 {
+		t.Fatalf("stored: %+v", stored)
+	}
+	all, err := f.client.ListLocations(ctx(t))
+	if err != nil || len(all) != 2 || all[1].ID != l.ID || all[1].SlotMinutes != 15 || !all[0].SwapShifts {
+		t.Fatalf("list after the create: %v %+v", err, all)
+	}
+	d, err := f.client.CreateDepartment(ctx(t), l.ID, staffomatic.NewDepartment{Name: "Küche"})
+	if err != nil || d.LocationID != l.ID {
+		t.Fatalf("department in the new location: %v %+v", err, d)
+	}
+	if _, err := f.client.AddDepartmentUsers(ctx(t), l.ID, d.ID, []int64{f.staff.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err = f.client.ListLocations(ctx(t)); err != nil || len(all[1].UserIDs) != 1 || all[1].UserIDs[0] != f.staff.ID || all[1].DepartmentCount != 1 {
+		t.Fatalf("members join the location through its department: %v %+v", err, all)
+	}
+
+	for _, name := range []string{"münchen", "HAMBURG"} {
+		_, err := f.client.CreateLocation(ctx(t), staffomatic.NewLocation{Name: name})
+		if staffomatic.StatusOf(err) != 422 || !strings.Contains(err.Error(), "has already been taken") {
+			t.Fatalf("duplicate %q: %v", name, err)
+		}
+	}
+	if _, err := f.client.CreateLocation(ctx(t), staffomatic.NewLocation{Name: "  "}); err == nil || staffomatic.StatusOf(err) != 0 {
+		t.Fatalf("blank name must fail before any request: %v", err)
+	}
+	f.sim.ResetCalls()
+	if _, err := f.client.CreateLocation(ctx(t), staffomatic.NewLocation{Name: "Kiel", SlotMinutes: new(int)}); staffomatic.StatusOf(err) != 422 {
+		t.Fatalf("slot_minutes 0: %v", err)
+	}
+	if n := f.sim.CallCount(http.MethodPost, "/locations"); n != 1 {
+		t.Fatalf("a 422 is not retried: %d calls", n)
+	}
+	if _, err := f.acc.AddUser(sim.User{Email: "mia@acme.example", Password: "mia-pw", FirstName: "Mia", Role: "manager", LocationIDs: []int64{f.loc.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	staff := f.newClient(t, staffomatic.Credentials{Email: "mia@acme.example", Password: "mia-pw"})
+	if _, err := staff.CreateLocation(ctx(t), staffomatic.NewLocation{Name: "Kiel"}); !staffomatic.IsForbidden(err) {
+		t.Fatalf("create as staff: %v", err)
+	}
+	if n := len(f.acc.Locations()); n != 2 {
+		t.Fatalf("%d locations after refused creates, want 2", n)
+	}
+}
+
+// TestCreateLocationRetries: like every create, POST /locations is retried on 429 (the
+// server did nothing) and not on 5xx or a dropped connection (it may have created it).
+func TestCreateLocationRetries(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		fault   sim.Fault
+		wantErr bool
+		calls   int
+		created int
+	}{
+		{"429 is retried", sim.Fault{Method: "POST", Route: "/locations", Status: 429, RetryAfter: "0"}, false, 2, 1},
+		{"503 is not retried", sim.Fault{Method: "POST", Route: "/locations", Status: 503}, true, 1, 0},
+		{"dropped connection is not retried", sim.Fault{Method: "POST", Route: "/locations", Drop: true}, true, 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, sim.Config{})
+			f.sim.InjectFault(tt.fault)
+			_, err := f.client.CreateLocation(ctx(t), staffomatic.NewLocation{Name: "Kiel"})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if n := f.sim.CallCount(http.MethodPost, "/locations"); n != tt.calls {
+				t.Fatalf("%d calls, want %d", n, tt.calls)
+			}
+			if n := len(f.acc.Locations()) - 1; n != tt.created {
+				t.Fatalf("%d locations created, want %d", n, tt.created)
+			}
+		})
+	}
+}

@@ -66,15 +66,56 @@ func (a Account) Location() (*time.Location, error) {
 // Location (Standort) is the top level: users belong to locations through UserIDs
 // (a user has no location field), departments and absence types to exactly one location.
 type Location struct {
-	ID               int64           `json:"id"`
-	Name             string          `json:"name"`
-	UserIDs          []int64         `json:"user_ids"`
-	FirstDayOfWeek   int             `json:"first_day_of_week"`
-	ActiveUsersCount int             `json:"active_users_count"`
-	DepartmentCount  int             `json:"department_count"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
-	Raw              json.RawMessage `json:"-"`
+	ID               int64     `json:"id"`
+	Name             string    `json:"name"`
+	UserIDs          []int64   `json:"user_ids"`
+	FirstDayOfWeek   int       `json:"first_day_of_week"`
+	ActiveUsersCount int       `json:"active_users_count"`
+	DepartmentCount  int       `json:"department_count"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	// The display settings of the documented GET answer (the writable fields of
+	// NewLocation). Numbers are accepted as strings, as the docs' create example sends them.
+	SlotMinutes         int             `json:"-"`
+	MinTime             int             `json:"-"`
+	MaxTime             int             `json:"-"`
+	DefaultView         string          `json:"default_view"`
+	DefaultEventMinutes int             `json:"-"`
+	AllowSelfAssign     bool            `json:"allow_self_assign"`
+	SwapShifts          bool            `json:"swap_shifts"`
+	ApplicationsVisible bool            `json:"applications_visible"`
+	AssignmentsVisible  bool            `json:"assignments_visible"`
+	NotesVisible        bool            `json:"notes_visible"`
+	MannersAddress      string          `json:"manners_address"`
+	UsersSortBy         string          `json:"users_sort_by"`
+	Raw                 json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON accepts the numeric settings as numbers or strings.
+func (l *Location) UnmarshalJSON(b []byte) error {
+	type plain Location
+	var s struct {
+		plain
+		SlotMinutes         flexString `json:"slot_minutes"`
+		MinTime             flexString `json:"min_time"`
+		MaxTime             flexString `json:"max_time"`
+		DefaultEventMinutes flexString `json:"default_event_minutes"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*l = Location(s.plain)
+	for _, f := range []struct {
+		src flexString
+		dst *int
+	}{{s.SlotMinutes, &l.SlotMinutes}, {s.MinTime, &l.MinTime}, {s.MaxTime, &l.MaxTime}, {s.DefaultEventMinutes, &l.DefaultEventMinutes}} {
+		// A display setting the sync never uses must not make the location unreadable:
+		// a value that is not a number stays 0.
+		if n, err := strconv.ParseFloat(string(f.src), 64); err == nil {
+			*f.dst = int(n)
+		}
+	}
+	return nil
 }
 
 // Department (Arbeitsbereich) belongs to one location; UserIDs are its members.
