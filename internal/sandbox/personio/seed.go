@@ -91,6 +91,7 @@ func (s *Server) AddProject(name string, active bool) string {
 	defer s.mu.Unlock()
 	id := s.uuid()
 	s.projects[id] = Project{ID: id, Name: name, Active: active}
+	s.v1ids.project(id)
 	return id
 }
 
@@ -365,6 +366,7 @@ func (s *Server) storeAbsence(p *AbsencePeriod) {
 		s.absByPerson = map[int64][]string{}
 	}
 	s.absByPerson[p.PersonID] = append(s.absByPerson[p.PersonID], p.ID)
+	s.v1ids.timeOff(p.ID)
 }
 
 // storeAttendance adds a new attendance period to the store and its indexes. Callers
@@ -376,4 +378,7 @@ func (s *Server) storeAttendance(p *AttendancePeriod) {
 		s.attByPerson = map[int64][]string{}
 	}
 	s.attByPerson[p.PersonID] = append(s.attByPerson[p.PersonID], p.ID)
+	if p.Type == "WORK" {
+		s.v1ids.attendance(p.ID)
+	}
 }

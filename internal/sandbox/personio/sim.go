@@ -53,6 +53,10 @@ const (
 	FamilyAbsencePeriods    Family = "absence_periods"
 	FamilyAttendancePeriods Family = "attendance_periods"
 	FamilyWebhooks          Family = "webhooks"
+	// FamilyTimeOffs is v1 /company/time-offs (day-unit absences).
+	FamilyTimeOffs Family = "time_offs"
+	// FamilyAttendancesV1 is the deprecated v1 /company/attendances.
+	FamilyAttendancesV1 Family = "attendances_v1"
 )
 
 // RateLimit is a token bucket: PerSecond tokens are replenished each second up
@@ -78,6 +82,10 @@ func DefaultRateLimits() map[Family]RateLimit {
 		FamilyAbsencePeriods:    {PerSecond: 10, Burst: 10},
 		FamilyAttendancePeriods: {PerSecond: 10, Burst: 10},
 		FamilyWebhooks:          {PerSecond: 10, Burst: 10},
+		// v1 time-offs and attendances have no own documented limit; the v1
+		// per-IP limit of 2000/min applies (like time-off types).
+		FamilyTimeOffs:      {PerSecond: 33, Burst: 33},
+		FamilyAttendancesV1: {PerSecond: 33, Burst: 33},
 	}
 }
 
@@ -156,6 +164,8 @@ type Server struct {
 	limits      map[Family]*bucket
 	latency     map[Family]time.Duration
 	pending     sync.WaitGroup
+	// v1 integer ids of the shared period stores (see v1periods.go).
+	v1ids v1IDs
 }
 
 type token struct {
@@ -247,6 +257,14 @@ func (s *Server) routes() {
 	h("GET /v1/company/employees/custom-attributes", FamilyEmployees, 1, s.v1Attributes)
 	h("GET /v1/company/employees/{id}/absences/balance", FamilyEmployees, 1, s.v1Balance)
 	h("GET /v1/company/time-off-types", FamilyTimeOffTypes, 1, s.v1TimeOffTypes)
+	h("GET /v1/company/time-offs", FamilyTimeOffs, 1, s.v1ListTimeOffs)
+	h("POST /v1/company/time-offs", FamilyTimeOffs, 1, s.v1CreateTimeOff)
+	h("GET /v1/company/time-offs/{id}", FamilyTimeOffs, 1, s.v1GetTimeOff)
+	h("DELETE /v1/company/time-offs/{id}", FamilyTimeOffs, 1, s.v1DeleteTimeOff)
+	h("GET /v1/company/attendances", FamilyAttendancesV1, 1, s.v1ListAttendances)
+	h("POST /v1/company/attendances", FamilyAttendancesV1, 1, s.v1CreateAttendances)
+	h("PATCH /v1/company/attendances/{id}", FamilyAttendancesV1, 1, s.v1PatchAttendance)
+	h("DELETE /v1/company/attendances/{id}", FamilyAttendancesV1, 1, s.v1DeleteAttendance)
 
 	h("POST /v2/auth/token", FamilyAuthV2, 0, s.v2Token)
 	h("GET /v2/absence-periods", FamilyAbsencePeriods, 2, s.v2ListAbsences)
