@@ -184,16 +184,19 @@ func (p *Phase) Plan(_ *phase.Run, l *Loaded) (Planned, error) {
 	return Planned{Plan: Compute(l.Input), state: l}, nil
 }
 
-// Apply performs the plan in order (locations, departments, memberships): a department
-// created by this run is recorded in its mapping right away, so a rerun never creates it
-// twice, and memberships refer to it. Staffomatic's API cannot create a location, and
-// adds a user to a location only through a department of that location (or at the user's
-// creation, which the user sync does in the right location), so those actions are
-// reported for the admin instead. Reports that did not change since the last run are
-// not repeated.
+// Apply performs the plan in order (locations, departments, memberships): a location or
+// department created by this run is recorded in its mapping right away, so a rerun never
+// creates it twice (and finds it by name even if the mapping write failed), and the
+// departments and memberships planned inside it refer to it. Staffomatic's API adds a
+// user to a location only through a department of that location (or at the user's
+// creation, which the user sync does in the right location): the documented location
+// update changes only the name. Location memberships not reached through a department
+// are therefore reported for the admin. Reports that did not change since the last run
+// are not repeated.
 func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 	l := pl.state
 	st, tid := p.deps.Store, run.Tenant.ID
+	createdLoc := map[string]string{}      // office id → created location id
 	created := map[string]string{}         // source id → created department id
 	joined := map[string]map[string]bool{} // location id → users added to a department there
 	var failed int
@@ -255,14 +258,29 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 				err = record(a, kind, a.TargetID, domain.OutcomeUpdated, a.Reason)
 			}
 		case ActCreateLocation:
-			err = report(a, domain.KindLocation, "office "+a.Name+" has no Staffomatic location, and Staffomatic's API cannot create locations: create location "+
-				strconv.Quote(a.Name)+" in Staffomatic; the next run matches it by name")
-		case ActCreateDepartment:
-			if a.LocationSource != "" {
-				err = report(a, domain.KindDepartment, "Personio "+a.Name+" needs a department in the location of office "+a.LocationSource+", which does not exist yet")
+			loc, cerr := l.s.CreateLocation(ctx, staffomatic.NewLocation{Name: strings.TrimSpace(a.Name)})
+			if cerr != nil {
+				err = fail(a, domain.KindLocation, cerr)
 				break
 			}
-			lid, perr := strconv.ParseInt(a.LocationID, 10, 64)
+			createdLoc[a.SourceID] = itoa(loc.ID)
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			lerr := link(mctx, domain.KindLocation, a.SourceID, itoa(loc.ID))
+			cancel()
+			if lerr != nil {
+				err = fail(a, domain.KindLocation, fmt.Errorf("location %d created, mapping not stored (the next run matches it by name): %w", loc.ID, lerr))
+				break
+			}
+			err = record(a, domain.KindLocation, itoa(loc.ID), domain.OutcomeCreated, a.Reason)
+		case ActCreateDepartment:
+			locID := a.LocationID
+			if a.LocationSource != "" {
+				if locID = createdLoc[a.LocationSource]; locID == "" {
+					err = fail(a, domain.KindDepartment, fmt.Errorf("the location of office %s could not be created", a.LocationSource))
+					break
+				}
+			}
+			lid, perr := strconv.ParseInt(locID, 10, 64)
 			if perr != nil {
 				err = fail(a, domain.KindDepartment, perr)
 				break
@@ -273,7 +291,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 				break
 			}
 			created[a.SourceID] = itoa(d.ID)
-			l.depLoc[itoa(d.ID)] = a.LocationID
+			l.depLoc[itoa(d.ID)] = locID
 			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			lerr := link(mctx, domain.KindDepartment, a.SourceID, itoa(d.ID))
 			cancel()
@@ -325,16 +343,24 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 		}
 	}
 	for _, a := range locMembers {
+		loc := a.TargetID
+		if loc == "" {
+			loc = createdLoc[a.SourceID]
+		}
+		if loc == "" {
+			continue // the location does not exist: its creation failed or it is reported
+		}
 		var rest []string
 		for _, u := range a.UserIDs {
-			if a.TargetID == "" || !joined[a.TargetID][u] {
+			if !joined[loc][u] {
 				rest = append(rest, u)
 			}
 		}
-		if len(rest) == 0 || a.TargetID == "" {
-			continue // joined through a department membership, or the location does not exist (reported)
+		if len(rest) == 0 {
+			continue // joined through a department membership
 		}
 		b := a
+		b.TargetID = loc
 		b.UserIDs = rest
 		if err := report(b, domain.KindMembership, "users "+strings.Join(rest, ", ")+" belong to office "+a.Name+
 			" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"); err != nil {

@@ -16,6 +16,8 @@ type step struct {
 	target string
 	users  string
 	reason string
+	// locSource is the office whose location this plan creates (ActCreateDepartment).
+	locSource string
 }
 
 func check(t *testing.T, p Plan, want []step) {
@@ -25,7 +27,8 @@ func check(t *testing.T, p Plan, want []step) {
 	}
 	for i, w := range want {
 		a := p.Actions[i]
-		if a.Kind != w.kind || a.SourceID != w.source || a.TargetID != w.target || strings.Join(a.UserIDs, ",") != w.users || !strings.Contains(a.Reason, w.reason) {
+		if a.Kind != w.kind || a.SourceID != w.source || a.TargetID != w.target || strings.Join(a.UserIDs, ",") != w.users ||
+			!strings.Contains(a.Reason, w.reason) || a.LocationSource != w.locSource {
 			t.Errorf("action %d = %+v, want %+v\n%s", i, a, w, dump(p))
 		}
 	}
@@ -111,10 +114,67 @@ func TestCompute(t *testing.T) {
 			name: "missing and creation on: location, department and members",
 			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar"), e("3", "Hamburg", "Bar")}, UserOf: users, CreateMissing: true},
 			want: []step{
-				{kind: ActCreateLocation, source: "o-Hamburg"},
-				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar"},
+				{kind: ActCreateLocation, source: "o-Hamburg", reason: "create_missing_workspaces is on"},
+				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar", locSource: "o-Hamburg"},
 				{kind: ActAddLocationMember, source: "o-Hamburg", users: "u1"},
 				{kind: ActAddMembers, source: "o-Hamburg/department/d-Bar", users: "u1"},
+			},
+		},
+		{
+			name: "missing office with two departments and a team, creation on: every department planned inside the new location",
+			in: Input{Employees: []Employee{
+				{PersonioID: "1", OfficeID: "o-Kiel", OfficeName: "Kiel", DepartmentID: "d-Bar", DepartmentName: "Bar", TeamID: "t-A", TeamName: "Team A"},
+				{PersonioID: "2", OfficeID: "o-Kiel", OfficeName: "Kiel", DepartmentID: "d-Küche", DepartmentName: "Küche"},
+			}, Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users, CreateMissing: true, IncludeTeams: true},
+			want: []step{
+				{kind: ActCreateLocation, source: "o-Kiel"},
+				{kind: ActCreateDepartment, source: "o-Kiel/department/d-Bar", locSource: "o-Kiel"},
+				{kind: ActCreateDepartment, source: "o-Kiel/department/d-Küche", locSource: "o-Kiel"},
+				{kind: ActCreateDepartment, source: "o-Kiel/team/t-A", locSource: "o-Kiel"},
+				{kind: ActAddLocationMember, source: "o-Kiel", users: "u1,u2"},
+				{kind: ActAddMembers, source: "o-Kiel/department/d-Bar", users: "u1"},
+				{kind: ActAddMembers, source: "o-Kiel/department/d-Küche", users: "u2"},
+				{kind: ActAddMembers, source: "o-Kiel/team/t-A", users: "u1"},
+			},
+		},
+		{
+			name: "mapping to a deleted location, creation on: created again",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActCreateLocation, source: "o-Berlin"},
+				{kind: ActCreateDepartment, source: "o-Berlin/department/d-Kitchen", locSource: "o-Berlin"},
+				{kind: ActAddLocationMember, source: "o-Berlin", users: "u1"},
+				{kind: ActAddMembers, source: "o-Berlin/department/d-Kitchen", users: "u1"},
+			},
+		},
+		{
+			name: "rerun after a crash right after the location create: the location is not created again, its departments are",
+			in: Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{berlin, {ID: "L7", Name: "Hamburg"}},
+				Departments: []Department{kitchen}, Links: []Link{{KindLocation, "o-Hamburg", "L7"}}, UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar"},
+				{kind: ActAddLocationMember, source: "o-Hamburg", target: "L7", users: "u1"},
+				{kind: ActAddMembers, source: "o-Hamburg/department/d-Bar", users: "u1"},
+			},
+		},
+		{
+			name: "crash before the mapping was stored: the created location is matched by name and linked",
+			in: Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{{ID: "L7", Name: "Hamburg"}},
+				UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActLinkLocation, source: "o-Hamburg", target: "L7", reason: "name matches"},
+				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar"},
+				{kind: ActAddLocationMember, source: "o-Hamburg", target: "L7", users: "u1"},
+				{kind: ActAddMembers, source: "o-Hamburg/department/d-Bar", users: "u1"},
+			},
+		},
+		{
+			name: "missing office of unmapped employees, creation on: workspaces created, no memberships",
+			in:   Input{Employees: []Employee{e("8", "Kiel", "Bar"), e("9", "Kiel", "Bar")}, UserOf: users, CreateMissing: true},
+			want: []step{
+				{kind: ActCreateLocation, source: "o-Kiel"},
+				{kind: ActCreateDepartment, source: "o-Kiel/department/d-Bar", locSource: "o-Kiel"},
 			},
 		},
 		{

@@ -1,16 +1,20 @@
 package workspacesync_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	"github.com/staffsync/staffsync/internal/usersync"
 	"github.com/staffsync/staffsync/internal/usersync/synctest"
 	"github.com/staffsync/staffsync/internal/workspacesync"
@@ -30,9 +34,12 @@ type world struct {
 	ws    *phase.Harness[*workspacesync.Loaded, workspacesync.Planned]
 }
 
-func newWorld(t *testing.T, createMissing bool) *world {
+func newWorld(t *testing.T, createMissing bool, setup ...func(*synctest.Env)) *world {
 	t.Helper()
 	env := synctest.New(t, synctest.Options{})
+	for _, f := range setup {
+		f(env)
+	}
 	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding"}})
 	env.UpdateSettings(t, func(s *domain.Settings) { s.CreateMissingWorkspaces = createMissing })
 	w := &world{env: env}
@@ -131,16 +138,204 @@ func TestDemoWorkspaces(t *testing.T) {
 	}
 }
 
+// munich adds a Personio office that has no Staffomatic location, with three active
+// employees: two in Küche, one in Service (departments the demo has). The user sync
+// creates them without a location, as their office has none yet.
+func munich(env *synctest.Env) {
+	office := env.P.AddOffice("München")
+	deps := map[string]int64{}
+	for _, d := range env.P.Departments() {
+		deps[d.Name] = d.ID
+	}
+	for i, p := range []struct{ first, last, dep string }{{"Mara", "Maier", "Küche"}, {"Nils", "Nowak", "Küche"}, {"Olga", "Ost", "Service"}} {
+		env.P.AddEmployee(personiosim.Employee{FirstName: p.first, LastName: p.last, Email: strings.ToLower(p.first) + "@muenchen.example",
+			Gender: "diverse", Position: "Servicekraft", OfficeID: office, DepartmentID: deps[p.dep], WeeklyHours: 40,
+			HireDate: personiosim.Date(2024, time.Month(1+i), 1)})
+	}
+}
+
+// munichState is what the simulator and the store hold about the München workspace.
+type munichState struct {
+	locations []int64          // ids of locations named München
+	depts     map[string]int64 // department name → id, in the München location
+	members   map[int64]bool   // users with a München department and the München location
+	mapped    string           // location mapping of the München office
+}
+
+func readMunich(t *testing.T, env *synctest.Env) munichState {
+	t.Helper()
+	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
+	st := munichState{depts: map[string]int64{}, members: map[int64]bool{}}
+	for _, l := range acc.Locations() {
+		if l.Name == "München" {
+			st.locations = append(st.locations, l.ID)
+		}
+	}
+	var office string
+	for _, o := range env.P.Offices() {
+		if o.Name == "München" {
+			office = strconv.FormatInt(o.ID, 10)
+		}
+	}
+	ms, err := env.Store.LoadMappings(context.Background(), synctest.TenantID, domain.KindLocation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.SourceID == office {
+			st.mapped = m.TargetID()
+		}
+	}
+	if len(st.locations) != 1 {
+		return st
+	}
+	lid := st.locations[0]
+	for _, d := range acc.Departments() {
+		if d.LocationID == lid {
+			st.depts[d.Name] = d.ID
+		}
+	}
+	for _, u := range acc.Users() {
+		if !slices.Contains(u.LocationIDs, lid) {
+			continue
+		}
+		for _, d := range u.DepartmentIDs {
+			if st.depts["Küche"] == d || st.depts["Service"] == d {
+				st.members[u.ID] = true
+			}
+		}
+	}
+	return st
+}
+
+// TestMissingOfficeCreatesLocation: with create_missing_workspaces on, an office without a
+// location gets one, then the departments planned inside it, then the memberships (which
+// also make the users members of the location); the second run writes nothing.
+func TestMissingOfficeCreatesLocation(t *testing.T) {
+	w := newWorld(t, true, munich)
+	env := w.env
+	if st := readMunich(t, env); len(st.locations) != 0 {
+		t.Fatalf("München exists before the workspace sync: %+v", st)
+	}
+
+	env.S.ResetCalls()
+	_, planned := w.run(t, true)
+	if env.S.WriteCalls() != 0 || count(planned)["create_location/planned"] != 1 {
+		t.Fatalf("dry run: %d writes, %v", env.S.WriteCalls(), count(planned))
+	}
+
+	env.S.ResetCalls()
+	_, entries := w.run(t, false)
+	c := count(entries)
+	// The demo's three missing departments plus Küche and Service in München.
+	if c["create_location/created"] != 1 || c["create_department/created"] != 5 || c["add_department_members/updated"] != 5 {
+		t.Fatalf("first run: %v\n%+v", c, entries)
+	}
+	for _, e := range entries {
+		if e.Outcome == domain.OutcomeFailed || (e.Action == "add_location_members" && e.Outcome == domain.OutcomeSkipped) {
+			t.Errorf("unexpected entry %+v", e)
+		}
+	}
+	if n := env.S.CallCount(http.MethodPost, "/locations"); n != 1 {
+		t.Fatalf("POST /locations %d times", n)
+	}
+	st := readMunich(t, env)
+	if len(st.locations) != 1 || st.mapped != strconv.FormatInt(st.locations[0], 10) {
+		t.Fatalf("location: %+v", st)
+	}
+	if len(st.depts) != 2 || st.depts["Küche"] == 0 || st.depts["Service"] == 0 {
+		t.Fatalf("departments in München: %v", st.depts)
+	}
+	if len(st.members) != 3 {
+		t.Fatalf("members of München: %v", st.members)
+	}
+	var created string
+	for _, e := range entries {
+		if e.Action == "create_location" {
+			created = e.TargetID
+		}
+	}
+	if created != st.mapped {
+		t.Errorf("protocol names location %q, mapping %q", created, st.mapped)
+	}
+
+	env.S.ResetCalls()
+	_, entries = w.run(t, false)
+	if env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
+
+// TestCrashAfterLocationCreate: the run stops right after the location was created; its
+// mapping is stored at once, and the rerun creates the departments in it and no second
+// location.
+func TestCrashAfterLocationCreate(t *testing.T) {
+	w := newWorld(t, true, munich)
+	env := w.env
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+		if r.Method == http.MethodPost && strings.HasSuffix(strings.TrimSuffix(r.URL.Path, ".json"), "/locations") && resp.StatusCode < 300 {
+			// The answer reaches the client; the process dies before the next step.
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			cancel()
+		}
+	})
+	if _, err := w.ws.Run(ctx, env.Request(domain.PhaseWorkspaces, domain.ModeFull, false)); err == nil {
+		t.Fatal("the interrupted run must fail")
+	}
+	env.Transport.SetAfter(nil)
+	st := readMunich(t, env)
+	if len(st.locations) != 1 || st.mapped != strconv.FormatInt(st.locations[0], 10) || len(st.depts) != 0 {
+		t.Fatalf("after the crash: %+v", st)
+	}
+
+	env.S.ResetCalls()
+	_, entries := w.run(t, false)
+	if c := count(entries); c["create_location/created"] != 0 || c["create_department/created"] != 5 {
+		t.Fatalf("rerun: %v\n%+v", c, entries)
+	}
+	if n := env.S.CallCount(http.MethodPost, "/locations"); n != 0 {
+		t.Fatalf("the rerun posted %d locations", n)
+	}
+	st = readMunich(t, env)
+	if len(st.locations) != 1 || len(st.depts) != 2 || len(st.members) != 3 {
+		t.Fatalf("after the rerun: %+v", st)
+	}
+	seen := map[string]int{}
+	for _, d := range env.S.Account(env.Demo.StaffomaticSubdomain).Departments() {
+		seen[strconv.FormatInt(d.LocationID, 10)+"/"+strings.ToLower(d.Name)]++
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("department %s exists %d times", k, n)
+		}
+	}
+
+	env.S.ResetCalls()
+	if _, entries = w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Errorf("third run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
+
 // TestMissingWorkspacesReportedOnce: with create_missing_workspaces off the missing
-// departments are reported, nothing is created, and an unchanged report is not repeated.
+// office and departments are reported, nothing is created, and an unchanged report is not
+// repeated.
 func TestMissingWorkspacesReportedOnce(t *testing.T) {
-	w := newWorld(t, false)
+	w := newWorld(t, false, munich)
 	env := w.env
 	env.S.ResetCalls()
 	_, entries := w.run(t, false)
 	c := count(entries)
-	if c["missing/skipped"] != 3 || c["create_department/created"] != 0 {
+	// The demo's three departments and the München office (its departments are not
+	// planned while it has no location).
+	if c["missing/skipped"] != 4 || c["create_department/created"] != 0 || c["create_location/created"] != 0 {
 		t.Fatalf("entries %v", c)
+	}
+	if env.S.CallCount("POST", "/locations") != 0 || len(readMunich(t, env).locations) != 0 {
+		t.Errorf("a location was created")
 	}
 	for _, e := range entries {
 		if e.Action == "missing" && !strings.Contains(e.Reason, "create_missing_workspaces") {
