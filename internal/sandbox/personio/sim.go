@@ -1,7 +1,7 @@
 // Package personiosim is an in-memory simulator of the Personio public API
 // (v1 employees, time-off types, time-offs and attendances, v2 absence and
-// attendance periods,
-// authentication and webhooks), usable as an http.Handler with httptest.
+// attendance periods, authentication and webhooks), usable as an
+// http.Handler with httptest.
 //
 // It exists because we cannot call the real Personio from tests, benchmarks
 // or `make run`, and because Personio's quirks (three pagination styles,
