@@ -37,8 +37,11 @@ build-WorkspacesyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/workspacesync
 
 # ---------------------------------------------------------------- run locally
+# run builds the runner first and execs it, so Ctrl-C reaches it directly and a clean stop
+# exits 0 (go run would report exit status 1).
 run:
-	$(GO) run ./cmd/staffsync dev
+	@$(GO) build -o $(BIN)/staffsync ./cmd/staffsync
+	@exec $(BIN)/staffsync dev
 
 # ---------------------------------------------------------------- test
 # tools installs what the tests need and checks for what cannot be installed with go.
