@@ -16,5 +16,5 @@ func main() {
 	if err != nil {
 		env.Exit(err)
 	}
-	lambda.Start(dispatch.New(env.Store, env.Bus(), env.Log, env.Metrics).Dispatch)
+	lambda.Start(dispatch.New(env.Store, env.Bus(), env.Log, env.Metrics).WithPhases(env.Config.Phases).Dispatch)
 }

@@ -30,6 +30,8 @@ type Template struct {
 	Parameters map[string]map[string]any
 	Resources  map[string]Resource
 	Outputs    map[string]map[string]any
+	// GlobalEnv is Globals.Function.Environment.Variables.
+	GlobalEnv map[string]any
 }
 
 // Resource is one template resource.
@@ -55,7 +57,8 @@ func LoadTemplate(path string) (*Template, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a mapping", path)
 	}
-	t := &Template{Parameters: map[string]map[string]any{}, Resources: map[string]Resource{}, Outputs: map[string]map[string]any{}}
+	t := &Template{Parameters: map[string]map[string]any{}, Resources: map[string]Resource{}, Outputs: map[string]map[string]any{},
+		GlobalEnv: asMap(asMap(asMap(asMap(doc["Globals"])["Function"])["Environment"])["Variables"])}
 	for name, p := range asMap(doc["Parameters"]) {
 		t.Parameters[name] = asMap(p)
 	}
@@ -257,13 +260,13 @@ func checkEvents(t *Template, root string) []error {
 	return errs
 }
 
-// APIFunction is the logical id of the admin API, whose SYNC_PHASES must name exactly the
-// phases that have a rule, so that Sync Now never queues a run no function will pick up.
+// APIFunction is the logical id of the admin API.
 const APIFunction = "ApiFunction"
 
 // CheckPhaseRules checks every EventBridgeRule event: its pattern must be the one the bus
-// package builds for its phase (bus.RulePattern), one function per phase, and the API's
-// SYNC_PHASES must list exactly those phases.
+// package builds for its phase (bus.RulePattern), one function per phase, and the global
+// SYNC_PHASES (which dispatch and the API read, and no function may override) must list
+// exactly those phases, so that no run is queued that no function will pick up.
 func CheckPhaseRules(t *Template) []error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -299,9 +302,13 @@ func CheckPhaseRules(t *Template) []error {
 			ruled[string(ph)] = id
 		}
 	}
-	vars := asMap(asMap(t.Resources[APIFunction].Properties["Environment"])["Variables"])
+	for _, id := range t.Functions() {
+		if _, ok := asMap(asMap(t.Resources[id].Properties["Environment"])["Variables"])["SYNC_PHASES"]; ok {
+			fail("%s overrides SYNC_PHASES; set it once in Globals", id)
+		}
+	}
 	var listed []string
-	for _, p := range strings.Split(str(vars["SYNC_PHASES"]), ",") {
+	for _, p := range strings.Split(str(t.GlobalEnv["SYNC_PHASES"]), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			listed = append(listed, p)
 		}
@@ -313,7 +320,7 @@ func CheckPhaseRules(t *Template) []error {
 	sort.Strings(listed)
 	sort.Strings(have)
 	if strings.Join(listed, ",") != strings.Join(have, ",") {
-		fail("%s: SYNC_PHASES lists %v, but the phases with a rule are %v", APIFunction, listed, have)
+		fail("Globals: SYNC_PHASES lists %v, but the phases with a rule are %v", listed, have)
 	}
 	return errs
 }

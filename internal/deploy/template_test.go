@@ -141,9 +141,12 @@ func TestPhaseRulesAndSyncPhasesAgree(t *testing.T) {
 		mutate func(tpl *Template)
 		want   string
 	}{
-		{"API lists a phase without a function", func(tpl *Template) {
-			asMap(asMap(tpl.Resources[APIFunction].Properties["Environment"])["Variables"])["SYNC_PHASES"] = "users,workspaces,timesheets"
+		{"SYNC_PHASES lists a phase without a function", func(tpl *Template) {
+			tpl.GlobalEnv["SYNC_PHASES"] = "users,workspaces,timesheets"
 		}, "SYNC_PHASES lists"},
+		{"a function overrides SYNC_PHASES", func(tpl *Template) {
+			asMap(asMap(tpl.Resources[APIFunction].Properties["Environment"])["Variables"])["SYNC_PHASES"] = "users"
+		}, "overrides SYNC_PHASES"},
 		{"rule routes another detail-type", func(tpl *Template) {
 			rule(tpl, "UsersyncFunction")["detail-type"] = []any{"SyncDone"}
 		}, "the bus routes users"},

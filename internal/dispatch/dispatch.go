@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/bus"
@@ -31,11 +32,15 @@ type Input struct {
 
 // Result says what one invocation did.
 type Result struct {
-	RunID      string `json:"run_id"`
-	Tenants    int    `json:"tenants"`
-	Published  int    `json:"published"`
-	Duplicates int    `json:"duplicates"`
-	Failed     int    `json:"failed"`
+	RunID string `json:"run_id"`
+	// NotDeployed is set when the schedule's phase has no function in this deployment:
+	// nothing is claimed or sent, so no run waits in "queued" for a function that does
+	// not exist.
+	NotDeployed bool `json:"not_deployed,omitempty"`
+	Tenants     int  `json:"tenants"`
+	Published   int  `json:"published"`
+	Duplicates  int  `json:"duplicates"`
+	Failed      int  `json:"failed"`
 }
 
 // Validate checks the input and returns the scheduled time.
@@ -61,11 +66,20 @@ type Dispatcher struct {
 	log      *slog.Logger
 	metrics  *obs.Metrics
 	pageSize int32
+	phases   []domain.Phase
 }
 
 // New returns a dispatcher. metrics may be nil.
 func New(st *store.Store, pub bus.Publisher, log *slog.Logger, metrics *obs.Metrics) *Dispatcher {
-	return &Dispatcher{store: st, bus: pub, log: log, metrics: metrics, pageSize: 100}
+	return &Dispatcher{store: st, bus: pub, log: log, metrics: metrics, pageSize: 100, phases: domain.Phases}
+}
+
+// WithPhases limits dispatch to the phases that have a function (SYNC_PHASES); the
+// timetable keeps every phase, so a phase's schedule starts working the day its function
+// is deployed.
+func (d *Dispatcher) WithPhases(phases []domain.Phase) *Dispatcher {
+	d.phases = phases
+	return d
 }
 
 // Dispatch requests one run of in.Phase for every tenant with background sync on. It
@@ -78,6 +92,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, in Input) (Result, error) {
 	}
 	res := Result{RunID: domain.ScheduledRunID(in.Phase, at)}
 	ctx = obs.WithRun(ctx, obs.RunInfo{Phase: string(in.Phase), RunID: res.RunID})
+	if !slices.Contains(d.phases, in.Phase) {
+		res.NotDeployed = true
+		d.log.InfoContext(ctx, "dispatch: the phase has no function in this deployment; nothing dispatched")
+		return res, nil
+	}
 	var failures []error
 	var page []domain.SyncRequest
 	flush := func() {

@@ -102,6 +102,27 @@ func TestDispatchOncePerSchedule(t *testing.T) {
 	}
 }
 
+// TestDispatchSkipsUndeployedPhases: the timetable holds every phase, but a phase without
+// a function gets no claim and no event, so no run waits in "queued" forever.
+func TestDispatchSkipsUndeployedPhases(t *testing.T) {
+	ctx := context.Background()
+	st := setup(t, map[string]bool{"ta": true})
+	rec := &recorder{}
+	d := dispatch.New(st, rec, obs.NewLogger(&bytes.Buffer{}, true, slog.LevelInfo), nil).
+		WithPhases([]domain.Phase{domain.PhaseUsers, domain.PhaseWorkspaces})
+	res, err := d.Dispatch(ctx, dispatch.Input{Phase: domain.PhaseTimesheets, Mode: domain.ModePartial, ScheduledTime: "2026-03-01T09:10:00Z"})
+	if err != nil || !res.NotDeployed || res.Published != 0 || len(rec.got) != 0 {
+		t.Fatalf("undeployed phase: %+v %v, %d events", res, err, len(rec.got))
+	}
+	if runs, _ := st.ListRuns(ctx, "ta", 10, ""); len(runs.Runs) != 0 {
+		t.Fatalf("claimed %d runs for an undeployed phase", len(runs.Runs))
+	}
+	res, err = d.Dispatch(ctx, dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeFull, ScheduledTime: "2026-03-01T04:00:00Z"})
+	if err != nil || res.NotDeployed || res.Published != 1 {
+		t.Fatalf("deployed phase: %+v %v", res, err)
+	}
+}
+
 func TestDispatchFailureIsRetried(t *testing.T) {
 	ctx := context.Background()
 	st := setup(t, map[string]bool{"ta": true, "tc": true})

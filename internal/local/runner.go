@@ -258,7 +258,6 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 	events := bus.NewLocal(log)
 	c.Bus = events
 	metrics := obs.NewMetrics(io.Discard, "local")
-	c.Dispatcher = dispatch.New(st, events, log, metrics)
 	c.Sealer = sealer
 	phaseDeps := phase.Deps{Store: st, Sealer: sealer, Log: log, Metrics: metrics, Bus: events}
 	for _, p := range o.Phases {
@@ -269,6 +268,7 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 		events.Subscribe(h.Phase, h.Handle)
 		c.Phases = append(c.Phases, h.Phase)
 	}
+	c.Dispatcher = dispatch.New(st, events, log, metrics).WithPhases(c.Phases)
 
 	return c, nil
 }
