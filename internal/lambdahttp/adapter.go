@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -23,10 +24,14 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		req, err := Request(ctx, ev)
 		if err != nil {
+			// Marshalled, not concatenated: the message quotes parts of the event (a method,
+			// a path), which may hold any character.
+			body, _ := json.Marshal(map[string]any{"error": map[string]string{
+				"code": "bad_request", "message": "the request could not be read: " + err.Error()}})
 			return events.APIGatewayV2HTTPResponse{
 				StatusCode: http.StatusBadRequest,
 				Headers:    map[string]string{"Content-Type": "application/json"},
-				Body:       `{"error":{"code":"bad_request","message":"the request could not be read: ` + strings.ReplaceAll(err.Error(), `"`, `'`) + `"}}`,
+				Body:       string(body),
 			}, nil
 		}
 		rec := httptest.NewRecorder()
@@ -35,7 +40,11 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 	}
 }
 
-// Request builds the *http.Request of an HTTP API event.
+// Request builds the *http.Request of an HTTP API event. The path is taken as the
+// percent-encoded path API Gateway received and decoded as net/http's server decodes it, so
+// the handler routes a request the same way in Lambda and in the local runner. The URL is
+// built from its parts, never re-parsed from a string: a path starting with "//" would
+// otherwise be read as a host name and routed to a different path.
 func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
 	method := ev.RequestContext.HTTP.Method
 	if method == "" {
@@ -48,7 +57,11 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	if path == "" {
 		path = "/"
 	}
-	u := &url.URL{Path: path, RawQuery: ev.RawQueryString}
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, fmt.Errorf("rawPath %q is not a valid percent-encoded path: %w", path, err)
+	}
+	u := &url.URL{Path: decoded, RawPath: path, RawQuery: ev.RawQueryString}
 	if ev.RawQueryString == "" && len(ev.QueryStringParameters) > 0 {
 		q := url.Values{}
 		for k, v := range ev.QueryStringParameters {
@@ -60,15 +73,15 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	}
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
-		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
 			return nil, fmt.Errorf("body is marked base64 but does not decode: %w", err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("requestContext.http.method: %w", err)
 	}
+	req.URL = u
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
 	}

@@ -3,8 +3,10 @@ package lambdahttp
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,5 +62,34 @@ func TestBinaryBodyIsBase64(t *testing.T) {
 	res, _ := Handler(h)(context.Background(), ev)
 	if !res.IsBase64Encoded || res.Body != base64.StdEncoding.EncodeToString([]byte{0xff, 0xfe}) {
 		t.Fatalf("got %+v", res)
+	}
+}
+
+// TestPathIsNotReparsed: a path that starts with "//" stays the path (it was read as a
+// host name, so "//v1/tenants/x" reached the handler as "/tenants/x"), and an encoded path
+// reaches the handler decoded, as net/http's server decodes it in the local runner.
+func TestPathIsNotReparsed(t *testing.T) {
+	var got *http.Request
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r })
+	for raw, want := range map[string]string{"//v1/health": "//v1/health", "/v1/tenants/a%20b": "/v1/tenants/a b", "/a?b#c": "/a?b#c"} {
+		ev := events.APIGatewayV2HTTPRequest{RawPath: raw}
+		ev.RequestContext.HTTP.Method = "GET"
+		if _, err := Handler(h)(context.Background(), ev); err != nil || got == nil || got.URL.Path != want || got.URL.Host != "" {
+			t.Fatalf("%q: %+v %v", raw, got.URL, err)
+		}
+	}
+}
+
+// TestBadEventBodyIsJSON: the 400 for an unreadable event is valid JSON even when the
+// message quotes a method holding quotes, backslashes or control characters.
+func TestBadEventBodyIsJSON(t *testing.T) {
+	ev := events.APIGatewayV2HTTPRequest{RawPath: "/"}
+	ev.RequestContext.HTTP.Method = "GE\\\"T\n"
+	res, _ := Handler(http.NotFoundHandler())(context.Background(), ev)
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal([]byte(res.Body), &body); err != nil || res.StatusCode != 400 || !strings.Contains(body.Error.Message, "requestContext.http.method") {
+		t.Fatalf("%d %q %v", res.StatusCode, res.Body, err)
 	}
 }
