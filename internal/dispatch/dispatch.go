@@ -55,6 +55,10 @@ func (in Input) Validate() (time.Time, error) {
 	at, err := time.Parse(time.RFC3339, in.ScheduledTime)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("scheduled_time: %q is not an RFC 3339 time (the Scheduler fills <aws.scheduler.scheduled-time>)", in.ScheduledTime))
+	} else if domain.ValidateRunID(domain.ScheduledRunID(domain.PhaseUsers, at)) != nil {
+		// An offset can push a parseable time out of the years a run id holds; every
+		// tenant's request would then be refused one by one while the schedule succeeded.
+		errs = append(errs, fmt.Errorf("scheduled_time: %q is outside the years 0000 to 9999 in UTC (the Scheduler fills <aws.scheduler.scheduled-time>)", in.ScheduledTime))
 	}
 	return at, errors.Join(errs...)
 }

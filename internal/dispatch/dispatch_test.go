@@ -44,7 +44,7 @@ func (r *recorder) Publish(_ context.Context, reqs ...domain.SyncRequest) error 
 	return nil
 }
 
-func setup(t *testing.T, tenants map[string]bool) *store.Store {
+func setup(t testing.TB, tenants map[string]bool) *store.Store {
 	t.Helper()
 	db, _ := awstest.MiniDyn(t)
 	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
@@ -152,6 +152,8 @@ func TestDispatchInputValidation(t *testing.T) {
 		{dispatch.Input{Phase: "payroll", Mode: domain.ModeFull, ScheduledTime: "2026-01-01T00:00:00Z"}, "phase"},
 		{dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeTargeted, ScheduledTime: "2026-01-01T00:00:00Z"}, "mode"},
 		{dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeFull, ScheduledTime: "<aws.scheduler.scheduled-time>"}, "scheduled_time"},
+		{dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeFull, ScheduledTime: "0000-01-01T00:00:00+01:00"}, "scheduled_time"},
+		{dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeFull, ScheduledTime: "9999-12-31T23:59:59-01:00"}, "scheduled_time"},
 	}
 	d := dispatch.New(setup(t, nil), &recorder{}, slog.New(slog.DiscardHandler), nil)
 	for _, c := range cases {
