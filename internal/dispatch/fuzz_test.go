@@ -69,4 +69,3 @@ func FuzzDispatch(f *testing.F) {
 		}
 	})
 }
-
