@@ -112,7 +112,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func setup(t *testing.T, ph *fakePhase) *env {
+func setup(t testing.TB, ph *fakePhase) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := awstest.MiniDyn(t)
@@ -145,7 +145,7 @@ func request(dry bool) domain.SyncRequest {
 }
 
 // event wraps a request as the rule delivers it.
-func event(t *testing.T, r domain.SyncRequest) json.RawMessage {
+func event(t testing.TB, r domain.SyncRequest) json.RawMessage {
 	d, err := bus.Detail(r)
 	if err != nil {
 		t.Fatal(err)
