@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
@@ -47,8 +48,19 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // tenantHandler is a route of one tenant, called with the tenant the token belongs to.
 type tenantHandler func(w http.ResponseWriter, r *http.Request, t domain.Tenant) error
 
+// serve runs h and writes its error. The tenant a route names in its path ({id} or
+// {tenant_id}) goes into the request's context first, so every log line of the request,
+// including the "request failed" line below, carries it as the run logs do ("tenant").
+// It is only a log attribute: a request with another tenant's token is logged under the
+// tenant it tried to reach.
 func (a *API) serve(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		for _, name := range []string{"id", "tenant_id"} {
+			if id := r.PathValue(name); id != "" && domain.ValidateTenantID(id) == nil {
+				r = r.WithContext(obs.WithRun(r.Context(), obs.RunInfo{Tenant: id}))
+				break
+			}
+		}
 		if err := h(w, r); err != nil {
 			var e *Error
 			if !errors.As(err, &e) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
@@ -114,6 +115,8 @@ func joinPhases(ps []domain.Phase) string {
 func (a *API) enqueue(ctx context.Context, reqs []domain.SyncRequest) ([]string, error) {
 	ids := make([]string, 0, len(reqs))
 	now := a.now()
+	// The log lines about these runs carry the first run's phase and id, like its own logs.
+	ctx = obs.WithRun(ctx, obs.RunInfo{Tenant: reqs[0].Tenant, Phase: string(reqs[0].Phase), RunID: reqs[0].RunID})
 	withdraw := func() {
 		for _, id := range ids {
 			if err := a.store.DeleteRun(context.WithoutCancel(ctx), reqs[0].Tenant, id); err != nil {

@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,5 +90,38 @@ func TestWebhookNotLostWhenQueueDown(t *testing.T) {
 		if first.Code >= 300 && first.Code != 400 || again.Code != http.StatusConflict {
 			t.Errorf("%s: %d then %d", b, first.Code, again.Code)
 		}
+	}
+}
+
+// TestRequestLogsCarryTheTenant: the log lines of a tenant's request carry the tenant as
+// the run logs do ("tenant"), and the lines about a run its phase and run id too, so one
+// query finds a run's history from the webhook that queued it to its end.
+func TestRequestLogsCarryTheTenant(t *testing.T) {
+	var db *downBus
+	e := newEnv(t, func(o *Options) { db = &downBus{Publisher: o.Bus}; o.Bus = db })
+	c := e.createDemo(t)
+	db.down.Store(true)
+	pbody := `{"event_name":"person.updated","payload":{"id":"5"}}`
+	if r := e.do(t, "POST", "/v1/webhooks/personio/"+c.TenantID, "", pbody, "Authorization", c.WebhookSecrets.PersonioToken); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("queue down: %d %s", r.Code, r.Body)
+	}
+	var webhook, publish map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch m["msg"] {
+		case "personio webhook":
+			webhook = m
+		case "could not publish sync requests":
+			publish = m
+		}
+	}
+	if webhook == nil || webhook["tenant"] != c.TenantID {
+		t.Fatalf("webhook line %v", webhook)
+	}
+	if publish == nil || publish["tenant"] != c.TenantID || publish["phase"] != "users" || !strings.Contains(fmt.Sprint(publish["run_id"]), "-users-") {
+		t.Fatalf("publish line %v", publish)
 	}
 }
