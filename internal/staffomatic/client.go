@@ -170,13 +170,13 @@ func (c *Client) TimeZone(ctx context.Context) (*time.Location, error) {
 	return a.Location()
 }
 
-func (c *Client) setZone(name string) {
+func (c *Client) setZone(ctx context.Context, name string) {
 	if name == "" {
 		return
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		c.log.Warn("account time zone unknown; keeping the previous one", "time_zone", name)
+		c.log.WarnContext(ctx, "account time zone unknown; keeping the previous one", "time_zone", name)
 		return
 	}
 	c.zoneMu.Lock()
@@ -254,7 +254,7 @@ func (c *Client) doRaw(ctx context.Context, method, path string, q url.Values, b
 		if wait > c.cfg.MaxRetryAfter {
 			return nil, err
 		}
-		c.log.Info("retrying staffomatic request", "method", method, "path", path, "attempt", attempt, "status", apiErr.Status, "wait", wait)
+		c.log.InfoContext(ctx, "retrying staffomatic request", "method", method, "path", path, "attempt", attempt, "status", apiErr.Status, "wait", wait)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("staffomatic: %s %s: %w", method, path, err)
 		}
@@ -295,7 +295,7 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 	}
 	now := time.Now()
 	c.limiter.Observe(resp.Header, now)
-	c.log.Debug("staffomatic request", "method", method, "path", path, "status", resp.StatusCode, "elapsed", now.Sub(start))
+	c.log.DebugContext(ctx, "staffomatic request", "method", method, "path", path, "status", resp.StatusCode, "elapsed", now.Sub(start))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return raw, 0, nil
 	}
@@ -305,7 +305,7 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 		wait = retryAfter(resp.Header, now)
 		c.limiter.PauseUntil(now.Add(wait))
 	}
-	c.log.Warn("staffomatic request failed", "method", method, "path", path, "status", resp.StatusCode, "message", e.Message, "body", e.Body)
+	c.log.WarnContext(ctx, "staffomatic request failed", "method", method, "path", path, "status", resp.StatusCode, "message", e.Message, "body", e.Body)
 	return nil, wait, e
 }
 

@@ -1,14 +1,19 @@
 package staffomatic_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/staffsync/staffsync/internal/obs"
 	sim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/staffomatic"
 )
@@ -711,5 +716,42 @@ func TestCreateLocationRetries(t *testing.T) {
 				t.Fatalf("%d locations created, want %d", n, tt.created)
 			}
 		})
+	}
+}
+
+// TestLogLinesCarryTheRun: the client logs its retries and failures with the caller's
+// context, so a run's lines carry its tenant, phase and run id.
+func TestLogLinesCarryTheRun(t *testing.T) {
+	f := newFixture(t, sim.Config{})
+	var buf bytes.Buffer
+	c, err := staffomatic.New(staffomatic.Config{
+		BaseURL: f.srv.URL + "/v3", Subdomain: "acme", Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword},
+		UserAgent: "staffsync-test (ops@example.com)", Logger: obs.NewLogger(&buf, true, slog.LevelDebug),
+		BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond, MaxRetryAfter: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sim.InjectFault(sim.Fault{Method: "GET", Route: "/users/{id}", Status: 503, Times: 1})
+	rc := obs.WithRun(ctx(t), obs.RunInfo{Tenant: "acme", Phase: "users", RunID: "20260311T100000Z-users-abc"})
+	if _, err := c.GetUser(rc, f.staff.ID); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	msgs := map[string]bool{}
+	for _, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		msgs[fmt.Sprint(m["msg"])] = true
+		if m["tenant"] != "acme" || m["phase"] != "users" || m["run_id"] != "20260311T100000Z-users-abc" {
+			t.Errorf("line without the run: %s", line)
+		}
+	}
+	for _, want := range []string{"staffomatic request failed", "retrying staffomatic request", "staffomatic request"} {
+		if !msgs[want] {
+			t.Errorf("no %q line in %s", want, buf.String())
+		}
 	}
 }

@@ -59,7 +59,7 @@ func (c *Client) Account(ctx context.Context) (Account, error) {
 	if err != nil {
 		return a, err
 	}
-	c.setZone(a.TimeZone)
+	c.setZone(ctx, a.TimeZone)
 	return a, nil
 }
 
