@@ -136,6 +136,15 @@ func TestCreateTenantValidation(t *testing.T) {
 		{"bad email", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["email"] = "ada" }), 400, "invalid_request", "staffomatic.email"},
 		{"no password", with(func(m map[string]any) { delete(m["staffomatic"].(map[string]any), "password") }), 400, "invalid_request", "staffomatic.password"},
 		{"password and token", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["token"] = "t" }), 400, "invalid_request", "staffomatic.token"},
+		{"personio url with credentials", with(func(m map[string]any) {
+			m["personio"].(map[string]any)["base_url"] = "https://u:SECRET-in-url@api.personio.example"
+		}), 400, "invalid_request", "personio.base_url"},
+		{"staffomatic url with credentials", with(func(m map[string]any) {
+			m["staffomatic"].(map[string]any)["base_url"] = "https://ada:SECRET-in-url@api.staffomatic.example/v3"
+		}), 400, "invalid_request", "staffomatic.base_url"},
+		{"unparseable url with credentials", with(func(m map[string]any) {
+			m["staffomatic"].(map[string]any)["base_url"] = "https://ada:SECRET-in-url@[::1/v3"
+		}), 400, "invalid_request", "staffomatic.base_url"},
 		{"bad staffomatic url", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["base_url"] = "x" }), 400, "invalid_request", "staffomatic.base_url"},
 		{"wrong personio secret", with(func(m map[string]any) { m["personio"].(map[string]any)["client_secret"] = "wrong" }), 422, "personio_credentials_invalid", "personio.client_secret"},
 		{"wrong staffomatic password", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["password"] = "wrong" }), 422, "staffomatic_credentials_invalid", "staffomatic.password"},
@@ -150,7 +159,7 @@ func TestCreateTenantValidation(t *testing.T) {
 			if r.Code != c.status || (c.code != "" && b.Error.Code != c.code) || b.Error.Field != c.field {
 				t.Fatalf("%d %s, want %d %s field %q", r.Code, r.Body, c.status, c.code, c.field)
 			}
-			noSecrets(t, "error", string(r.Body), e.demo.PersonioClientSecret, e.demo.StaffomaticPassword)
+			noSecrets(t, "error", string(r.Body), e.demo.PersonioClientSecret, e.demo.StaffomaticPassword, "SECRET-in-url")
 		})
 	}
 	if n := e.countTenants(t); n != 0 {

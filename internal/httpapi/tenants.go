@@ -129,8 +129,8 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 		if p.ClientSecret == "" {
 			return c, badRequest("personio.client_secret", "personio.client_secret: required: the secret of the Personio API credential")
 		}
-		if p.BaseURL != "" && !isHTTPURL(p.BaseURL) {
-			return c, badRequest("personio.base_url", "personio.base_url: %q is not an http(s) URL", p.BaseURL)
+		if err := checkBaseURL("personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
+			return c, err
 		}
 		c.creds.PersonioClientID, c.creds.PersonioClientSecret = strings.TrimSpace(p.ClientID), p.ClientSecret
 		c.personio = domain.Personio{BaseURL: strings.TrimRight(p.BaseURL, "/"), PartnerID: p.PartnerID, AppID: p.AppID}
@@ -179,8 +179,8 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 }
 
 func checkStaffomatic(s *StaffomaticInput) error {
-	if s.BaseURL != "" && !isHTTPURL(s.BaseURL) {
-		return badRequest("staffomatic.base_url", "staffomatic.base_url: %q is not an http(s) URL", s.BaseURL)
+	if err := checkBaseURL("staffomatic.base_url", s.BaseURL, "staffomatic.email and staffomatic.password (or token)"); err != nil {
+		return err
 	}
 	if !subdomainOK(s.Subdomain) {
 		return badRequest("staffomatic.subdomain", "staffomatic.subdomain: required: the account's subdomain, e.g. acme for acme.staffomaticapp.com")
@@ -255,9 +255,21 @@ func (a *API) clients(ctx context.Context, t domain.Tenant) (PersonioAccount, St
 	return p, s, nil
 }
 
-func isHTTPURL(s string) bool {
+// checkBaseURL accepts an empty or an http(s) base URL without user information. A base
+// URL is stored in the clear and returned by GET /v1/tenants/{id}, so a password in it
+// would be kept unsealed: it is refused, and neither the answer nor the log repeats it.
+func checkBaseURL(field, s, credFields string) error {
+	if s == "" {
+		return nil
+	}
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	if err == nil && u.User != nil || err != nil && strings.Contains(s, "@") {
+		return badRequest(field, "%s: remove the user name and password from the URL; the credentials go in %s", field, credFields)
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return badRequest(field, "%s: %q is not an http(s) URL", field, s)
+	}
+	return nil
 }
 
 func subdomainOK(s string) bool {
