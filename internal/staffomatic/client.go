@@ -54,6 +54,18 @@ func (Credentials) String() string { return "staffomatic.Credentials{redacted}" 
 // GoString redacts the credentials for %#v as well.
 func (Credentials) GoString() string { return "staffomatic.Credentials{redacted}" }
 
+// LogValue redacts the credentials for log/slog: the JSON handler Lambda uses marshals a
+// struct attribute field by field and never calls String.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("email", c.Email), slog.String("secrets", "[REDACTED]"))
+}
+
+// MarshalJSON redacts the credentials, so that a Config or Credentials value encoded by
+// accident (a log attribute, an error body) carries no password or token.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"email": c.Email, "secrets": "[REDACTED]"})
+}
+
 // Config configures one tenant's client.
 type Config struct {
 	// BaseURL is the API root without the subdomain; DefaultBaseURL when empty.

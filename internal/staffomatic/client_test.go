@@ -755,3 +755,26 @@ func TestLogLinesCarryTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialsNeverEncoded: the credentials, alone or inside a Config, show no password
+// or token in a JSON log line (the Lambda format), a text log line, %v or JSON.
+func TestCredentialsNeverEncoded(t *testing.T) {
+	creds := staffomatic.Credentials{Email: "ada@acme.example", Password: "PW-leak-1", Token: "TOK-leak-2"}
+	cfg := staffomatic.Config{Subdomain: "acme", Credentials: creds}
+	var buf bytes.Buffer
+	for _, asJSON := range []bool{true, false} {
+		log := slog.New(slog.NewJSONHandler(&buf, nil))
+		if !asJSON {
+			log = slog.New(slog.NewTextHandler(&buf, nil))
+		}
+		log.Info("x", "staffomatic", creds, "cfg", cfg)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String() + string(b) + fmt.Sprintf("%v %+v %#v", creds, cfg, cfg)
+	if strings.Contains(out, "PW-leak-1") || strings.Contains(out, "TOK-leak-2") || !strings.Contains(out, "ada@acme.example") {
+		t.Fatalf("encoded: %s", out)
+	}
+}
