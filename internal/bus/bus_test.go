@@ -20,6 +20,7 @@ import (
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
 )
 
 var at = time.Date(2026, 1, 1, 4, 0, 0, 0, time.UTC)
@@ -277,6 +278,10 @@ func TestLocalBusRoutesByPhase(t *testing.T) {
 			}
 			if r.Phase != p {
 				t.Errorf("%s handler got a %s event", p, r.Phase)
+			}
+			// The delivery's context logs as the run it carries.
+			if run, _ := obs.RunFrom(ctx); run != (obs.RunInfo{Tenant: r.Tenant, Phase: string(r.Phase), RunID: r.RunID}) {
+				t.Errorf("delivery of %s %s has run context %+v", r.Tenant, r.RunID, run)
 			}
 			mu.Lock()
 			got[p] = append(got[p], r.Tenant)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/obs"
 )
 
 // Handler receives an event exactly as a Lambda function behind an EventBridge rule does:
@@ -87,7 +88,11 @@ func (l *Local) Publish(ctx context.Context, reqs ...domain.SyncRequest) error {
 	runCtx := context.WithoutCancel(ctx)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	for _, env := range envs {
+	for i, env := range envs {
+		// Each delivery logs as the run it carries, not as the publisher (dispatch has no
+		// tenant, the API request's first run is not the others).
+		req := reqs[i]
+		dctx := obs.WithRun(runCtx, obs.RunInfo{Tenant: req.Tenant, Phase: string(req.Phase), RunID: req.RunID})
 		var doc map[string]any
 		if err := json.Unmarshal(env, &doc); err != nil {
 			return fmt.Errorf("decode event: %w", err)
@@ -99,8 +104,8 @@ func (l *Local) Publish(ctx context.Context, reqs ...domain.SyncRequest) error {
 			l.wg.Add(1)
 			go func(r localRule, env []byte) {
 				defer l.wg.Done()
-				if err := r.handler(runCtx, env); err != nil {
-					l.log.ErrorContext(runCtx, "local bus: handler failed", "rule", r.name, "error", err)
+				if err := r.handler(dctx, env); err != nil {
+					l.log.ErrorContext(dctx, "local bus: handler failed", "rule", r.name, "error", err)
 				}
 			}(r, env)
 		}
