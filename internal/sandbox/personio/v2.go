@@ -320,38 +320,11 @@ func (s *Server) v2ListAbsences(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "Invalid request content")
 		return
 	}
-	s.mu.Lock()
-	var sel []*AbsencePeriod
-	for _, id := range s.absOrder {
-		if p, ok := s.absences[id]; ok && f.match(p) {
-			sel = append(sel, p)
-		}
-	}
-	s.mu.Unlock()
-	s.page(w, r, len(sel), func(lo, hi int) []any {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		out := make([]any, 0, hi-lo)
-		for _, p := range sel[lo:hi] {
-			out = append(out, absenceJSON(p))
-		}
-		return out
-	}, 100)
+	v2List(s, w, r, func() ([]string, map[string]*AbsencePeriod) { return s.absOrder, s.absences }, f, absenceJSON)
 }
 
 func (s *Server) v2GetAbsence(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	p, ok := s.absences[r.PathValue("id")]
-	var body map[string]any
-	if ok {
-		body = absenceJSON(p)
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
+	v2Get(s, w, r, func() map[string]*AbsencePeriod { return s.absences }, absenceJSON)
 }
 
 // validateAbsence checks a complete candidate period. Callers hold s.mu.
@@ -636,10 +609,22 @@ func (s *Server) v2ListAttendances(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "Invalid request content")
 		return
 	}
+	v2List(s, w, r, func() ([]string, map[string]*AttendancePeriod) { return s.attOrder, s.attendances }, f, attendanceJSON)
+}
+
+func (s *Server) v2GetAttendance(w http.ResponseWriter, r *http.Request) {
+	v2Get(s, w, r, func() map[string]*AttendancePeriod { return s.attendances }, attendanceJSON)
+}
+
+// v2List answers a v2 list request: the records of byID in the given order that pass f,
+// one cursor page at a time. Only the page's own records are rendered, so reading a large
+// company page by page stays linear. records is called with s.mu held.
+func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, records func() ([]string, map[string]*T), f *filter, render func(*T) map[string]any) {
 	s.mu.Lock()
-	var sel []*AttendancePeriod
-	for _, id := range s.attOrder {
-		if p, ok := s.attendances[id]; ok && f.match(p) {
+	order, byID := records()
+	var sel []*T
+	for _, id := range order {
+		if p, ok := byID[id]; ok && f.match(p) {
 			sel = append(sel, p)
 		}
 	}
@@ -649,18 +634,20 @@ func (s *Server) v2ListAttendances(w http.ResponseWriter, r *http.Request) {
 		defer s.mu.Unlock()
 		out := make([]any, 0, hi-lo)
 		for _, p := range sel[lo:hi] {
-			out = append(out, attendanceJSON(p))
+			out = append(out, render(p))
 		}
 		return out
 	}, 100)
 }
 
-func (s *Server) v2GetAttendance(w http.ResponseWriter, r *http.Request) {
+// v2Get answers a v2 single-record request, 404 in Personio's shape when it is unknown.
+// records is called with s.mu held.
+func v2Get[T any](s *Server, w http.ResponseWriter, r *http.Request, records func() map[string]*T, render func(*T) map[string]any) {
 	s.mu.Lock()
-	p, ok := s.attendances[r.PathValue("id")]
+	p, ok := records()[r.PathValue("id")]
 	var body map[string]any
 	if ok {
-		body = attendanceJSON(p)
+		body = render(p)
 	}
 	s.mu.Unlock()
 	if !ok {
