@@ -18,28 +18,11 @@ import (
 
 	"github.com/staffsync/staffsync/internal/personio"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/testref"
 )
 
-// referenceDir finds shared/reference/personio beside the repository
-// (the work tree and CI both have shared/ next to the clone).
-func referenceDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			ref := filepath.Join(d, "..", "shared", "reference", "personio")
-			if _, err := os.Stat(ref); err != nil {
-				t.Fatalf("reference files not found at %s: %v", ref, err)
-			}
-			return ref
-		}
-	}
-	t.Fatal("go.mod not found above " + dir)
-	return ""
-}
+// referenceDir is shared/reference/personio beside the repository.
+func referenceDir(t *testing.T) string { return testref.Dir(t, "personio") }
 
 type exchange struct {
 	req    *http.Request

@@ -15,27 +15,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/testref"
 )
 
-// refDir finds shared/reference/personio beside the repository.
-func refDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			ref := filepath.Join(d, "..", "shared", "reference", "personio")
-			if _, err := os.Stat(ref); err != nil {
-				t.Fatalf("reference files not found at %s: %v", ref, err)
-			}
-			return ref
-		}
-	}
-	t.Fatal("go.mod not found above " + dir)
-	return ""
-}
+// refDir is shared/reference/personio beside the repository.
+func refDir(t *testing.T) string { return testref.Dir(t, "personio") }
 
 // loadRelaxedSpec loads the official v1 file with the contradictions that
 // real recorded Personio responses violate too (the approach of

@@ -15,19 +15,11 @@ import (
 	"time"
 
 	sim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
+	"github.com/staffsync/staffsync/internal/testref"
 )
 
-// refDir is the shared reference material beside the repository.
-func refDir(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"../../../../shared/reference/staffomatic", "../../../../../shared/reference/staffomatic"} {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-	}
-	t.Fatalf("shared/reference/staffomatic not found beside the repository")
-	return ""
-}
+// refDir is shared/reference/staffomatic beside the repository.
+func refDir(t *testing.T) string { return testref.Dir(t, "staffomatic") }
 
 type recording struct {
 	Interactions []struct {
