@@ -471,22 +471,9 @@ func truncDay(t time.Time) time.Time {
 // assumption: record offset, default limit 200 (one page in practice).
 func (s *Server) v1TimeOffTypes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, offset := 200, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeV1Error(w, http.StatusBadRequest, 400, "The limit must be a positive integer.")
-			return
-		}
-		limit = n
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeV1Error(w, http.StatusBadRequest, 400, "The offset must be a non-negative integer.")
-			return
-		}
-		offset = n
+	limit, offset, ok := v1LimitOffset(w, q)
+	if !ok {
+		return
 	}
 	s.mu.Lock()
 	data := []any{}
@@ -515,4 +502,27 @@ func readForm(r *http.Request) (url.Values, bool) {
 		return nil, false
 	}
 	return r.PostForm, true
+}
+
+// v1LimitOffset reads the limit (default 200) and offset query parameters of the v1 lists
+// that take them as plain integers, answering 400 in the v1 envelope when they are not.
+func v1LimitOffset(w http.ResponseWriter, q url.Values) (limit, offset int, ok bool) {
+	limit = 200
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeV1Error(w, http.StatusBadRequest, 400, "The limit must be a positive integer.")
+			return 0, 0, false
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeV1Error(w, http.StatusBadRequest, 400, "The offset must be a non-negative integer.")
+			return 0, 0, false
+		}
+		offset = n
+	}
+	return limit, offset, true
 }

@@ -637,22 +637,9 @@ func (s *Server) v1ListAttendances(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusBadRequest, 400, "The requested period must lie between 1970-01-01 and 10 years from today.")
 		return
 	}
-	limit, offset := 200, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeV1Error(w, http.StatusBadRequest, 400, "The limit must be a positive integer.")
-			return
-		}
-		limit = n
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeV1Error(w, http.StatusBadRequest, 400, "The offset must be a non-negative integer.")
-			return
-		}
-		offset = n
+	limit, offset, ok := v1LimitOffset(w, q)
+	if !ok {
+		return
 	}
 	var updFrom, updTo time.Time
 	if v := q.Get("updated_from"); v != "" {
