@@ -130,11 +130,20 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	// The run's bookkeeping must be written even when the invocation's context is
 	// cancelled or a panic unwinds, so it uses a detached context.
 	bg := context.WithoutCancel(ctx)
-	defer func() {
+	// The lease is released before the final summary is written: a client that sees the
+	// run ended and starts the phase again must not be refused by this run's lease. The
+	// deferred call covers an early return or a panic; the release happens once.
+	released := false
+	release := func() {
+		if released {
+			return
+		}
+		released = true
 		if err := st.ReleaseLease(bg, lease); err != nil {
 			log.ErrorContext(bg, "phase: release lease", "error", err)
 		}
-	}()
+	}
+	defer release()
 	sum.Status = domain.RunRunning
 	if err := st.PutRun(ctx, sum); err != nil {
 		return domain.RunSummary{}, err
@@ -159,6 +168,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	} else {
 		sum.Status = domain.RunSucceeded
 	}
+	release()
 	h.finish(bg, sum, started)
 	h.startNext(bg, req)
 	if err != nil {

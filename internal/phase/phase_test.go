@@ -462,3 +462,46 @@ func TestChainWithoutBusFailsTheQueuedRuns(t *testing.T) {
 		}
 	}
 }
+
+// leaseProbe is a log handler that, when the harness reports a run as finished (after
+// the final summary is written), records whether the phase's lease is still held.
+type leaseProbe struct {
+	slog.Handler
+	st        *store.Store
+	mu        sync.Mutex
+	heldAtEnd []bool
+}
+
+func (p *leaseProbe) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "phase: run finished" {
+		_, err := p.st.GetLease(ctx, "acme", domain.PhaseUsers)
+		p.mu.Lock()
+		p.heldAtEnd = append(p.heldAtEnd, !errors.Is(err, store.ErrNotFound))
+		p.mu.Unlock()
+	}
+	return p.Handler.Handle(ctx, r)
+}
+
+// TestLeaseReleasedBeforeRunReportedEnded: a client that sees a run ended and starts the
+// phase again at once (Sync Now after Sync Now) must not be refused by the ended run's lease.
+func TestLeaseReleasedBeforeRunReportedEnded(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	probe := &leaseProbe{Handler: slog.NewJSONHandler(e.logs, nil), st: e.st}
+	h := phase.New(phase.Phase[[]string, fakePlan](e.ph), phase.Deps{Store: e.st, Sealer: e.sealer, Log: slog.New(probe), LeaseTTL: time.Minute})
+	ctx := context.Background()
+	first := request(false)
+	if err := h.Handle(ctx, event(t, first)); err != nil {
+		t.Fatal(err)
+	}
+	second := request(false)
+	second.RunID = domain.NewRunID(domain.PhaseUsers, time.Now().Add(time.Second))
+	if err := h.Handle(ctx, event(t, second)); err != nil {
+		t.Fatal(err)
+	}
+	if sum, _ := e.st.GetRun(ctx, "acme", second.RunID); sum.Status != domain.RunSucceeded {
+		t.Fatalf("second run right after the first: %+v", sum)
+	}
+	if len(probe.heldAtEnd) != 2 || probe.heldAtEnd[0] || probe.heldAtEnd[1] {
+		t.Fatalf("lease still held when the run was reported ended: %v", probe.heldAtEnd)
+	}
+}
