@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,12 +47,16 @@ func TestSkeletonRoutes(t *testing.T) {
 }
 
 func TestPanicBecomes500(t *testing.T) {
-	api := New(Options{})
+	var logs bytes.Buffer
+	api := New(Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	api.mux.HandleFunc("GET /v1/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	rec := httptest.NewRecorder()
 	api.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/boom", nil))
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
 		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"panic in request"`) || !strings.Contains(logs.String(), `"panic":"boom"`) {
+		t.Fatalf("the panic was not logged with its cause: %s", logs.String())
 	}
 }
 

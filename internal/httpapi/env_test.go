@@ -74,7 +74,16 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := obs.NewLogger(&lockedBuffer{b: e.logs}, true, slog.LevelDebug)
+	logw := &lockedBuffer{b: e.logs}
+	log := obs.NewLogger(logw, true, slog.LevelDebug)
+	// A failing test shows what the API logged: an "internal" 500 says no more.
+	t.Cleanup(func() {
+		if t.Failed() {
+			logw.mu.Lock()
+			defer logw.mu.Unlock()
+			t.Logf("API log:\n%s", logw.b.String())
+		}
+	})
 	e.bus = bus.NewLocal(log)
 	for _, p := range domain.Phases {
 		e.bus.Subscribe(p, func(_ context.Context, raw json.RawMessage) error {

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -319,7 +321,20 @@ func newTenantID(name string) string {
 	if slug == "" {
 		slug = "tenant"
 	}
-	return slug + "-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(newSecret(6)))[:6]
+	return slug + "-" + idSuffix()
+}
+
+// idSuffixEncoding spells random bytes with lower-case letters and digits only, the
+// characters a tenant id may hold, so every suffix has its full length.
+var idSuffixEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// idSuffix is six random characters (30 bits) for a tenant id.
+func idSuffix() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // cannot happen on supported platforms
+	}
+	return idSuffixEncoding.EncodeToString(b)[:6]
 }
 
 func (a *API) webhookURLs(id string) (personioURL, staffomaticURL string) {
