@@ -6,7 +6,10 @@
 // Each run's id is derived from phase and scheduled time (domain.ScheduledRunID) and its
 // summary is created with a conditional write before the event is sent: the second
 // delivery finds the run and sends nothing. When sending fails, the claim is withdrawn so
-// that the retry of the schedule dispatches that tenant again.
+// that the retry of the schedule dispatches that tenant again. When the invocation dies
+// between claim and send (a timeout, a crash), the retry finds the run still "queued"
+// after RequeueAfter and sends it again; the phase harness ignores a run that is already
+// running or ended, so a second event for one run never runs it twice.
 package dispatch
 
 import (
@@ -40,8 +43,17 @@ type Result struct {
 	Tenants     int  `json:"tenants"`
 	Published   int  `json:"published"`
 	Duplicates  int  `json:"duplicates"`
-	Failed      int  `json:"failed"`
+	// Resent counts runs a previous invocation claimed but may not have sent: they were
+	// still queued RequeueAfter after their claim.
+	Resent int `json:"resent"`
+	Failed int `json:"failed"`
 }
+
+// RequeueAfter is how long a claimed run may stay "queued" before a repeated delivery of
+// its schedule sends it again. A duplicate delivery arrives within seconds of the first
+// and must not double the events; the retry of a crashed invocation comes a minute or
+// more later (Lambda's asynchronous retry).
+const RequeueAfter = 45 * time.Second
 
 // Validate checks the input and returns the scheduled time.
 func (in Input) Validate() (time.Time, error) {
@@ -114,7 +126,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, in Input) (Result, error) {
 		for _, r := range failed {
 			// Withdraw the claim so the Scheduler's retry dispatches this tenant again.
 			if derr := d.store.DeleteRun(ctx, r.Tenant, r.RunID); derr != nil {
-				d.log.ErrorContext(ctx, "dispatch: withdrawing the run of an unsent event failed; this tenant skips this schedule", "tenant", r.Tenant, "error", derr)
+				d.log.ErrorContext(ctx, "dispatch: withdrawing the run of an unsent event failed; a retry of the schedule sends it again once it has waited RequeueAfter", "tenant", r.Tenant, "error", derr)
 			}
 		}
 		if err != nil {
@@ -132,8 +144,17 @@ func (d *Dispatcher) Dispatch(ctx context.Context, in Input) (Result, error) {
 		}
 		switch err := d.store.CreateRun(ctx, r.Summary(d.store.Now().UTC())); {
 		case errors.Is(err, store.ErrExists):
-			res.Duplicates++
-			return nil
+			prev, gerr := d.store.GetRun(ctx, r.Tenant, r.RunID)
+			if gerr != nil {
+				return gerr
+			}
+			if prev.Status != domain.RunQueued || d.store.Now().Sub(prev.QueuedAt) < RequeueAfter {
+				res.Duplicates++
+				return nil
+			}
+			res.Resent++
+			d.log.WarnContext(ctx, "dispatch: sending a run again that an earlier invocation claimed but may not have sent",
+				"tenant", r.Tenant, "queued_at", prev.QueuedAt)
 		case err != nil:
 			return err
 		}
@@ -148,7 +169,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, in Input) (Result, error) {
 		failures = append(failures, fmt.Errorf("list tenants: %w", err))
 	}
 	d.log.InfoContext(ctx, "dispatched", "mode", in.Mode, "scheduled_time", in.ScheduledTime, "tenants", res.Tenants,
-		"published", res.Published, "duplicates", res.Duplicates, "failed", res.Failed)
+		"published", res.Published, "duplicates", res.Duplicates, "resent", res.Resent, "failed", res.Failed)
 	if d.metrics != nil {
 		_ = d.metrics.Emit(string(in.Phase), "", obs.Metric{Name: "Dispatched", Value: float64(res.Published)},
 			obs.Metric{Name: "DispatchDuplicates", Value: float64(res.Duplicates)}, obs.Metric{Name: "DispatchFailed", Value: float64(res.Failed)})

@@ -44,14 +44,14 @@ func (r *recorder) Publish(_ context.Context, reqs ...domain.SyncRequest) error 
 	return nil
 }
 
-func setup(t testing.TB, tenants map[string]bool) *store.Store {
+func setup(t testing.TB, tenants map[string]bool, opts ...store.Option) *store.Store {
 	t.Helper()
 	db, _ := awstest.MiniDyn(t)
 	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
 	if err := store.CreateTables(context.Background(), db, tables); err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(db, tables)
+	st := store.New(db, tables, opts...)
 	for id, on := range tenants {
 		tn := &domain.Tenant{ID: id, Owner: domain.Owner{Email: "o@x.example"}, Settings: domain.DefaultSettings(), Sources: domain.DefaultSources()}
 		tn.Settings.EnableBackgroundSync = on
@@ -160,5 +160,59 @@ func TestDispatchInputValidation(t *testing.T) {
 		if _, err := d.Dispatch(context.Background(), c.in); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.in, err, c.want)
 		}
+	}
+}
+
+// TestDispatchResendsRunsLeftQueuedByACrash: an invocation that claimed runs and died
+// before sending them leaves them "queued"; the Scheduler's retry a minute later sends
+// them again, while a duplicate delivery seconds later and runs that have started do not.
+func TestDispatchResendsRunsLeftQueuedByACrash(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	clock := time.Date(2026, 3, 1, 4, 0, 5, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); clock = clock.Add(d) }
+	st := setup(t, map[string]bool{"ta": true, "tb": true, "tc": true}, store.WithClock(now))
+	in := dispatch.Input{Phase: domain.PhaseUsers, Mode: domain.ModeFull, ScheduledTime: "2026-03-01T04:00:00Z"}
+	runID := domain.ScheduledRunID(domain.PhaseUsers, time.Date(2026, 3, 1, 4, 0, 0, 0, time.UTC))
+
+	// The crashed invocation: claims written, events never sent.
+	for _, id := range []string{"ta", "tb", "tc"} {
+		r := domain.SyncRequest{Tenant: id, Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerSchedule, RunID: runID}
+		if err := st.CreateRun(ctx, r.Summary(now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// tb's run was sent after all and is running.
+	sum, _ := st.GetRun(ctx, "tb", runID)
+	sum.Status, sum.StartedAt = domain.RunRunning, now()
+	if err := st.PutRun(ctx, sum); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	d := dispatch.New(st, rec, slog.New(slog.DiscardHandler), nil)
+
+	advance(5 * time.Second) // a duplicate delivery
+	if res, err := d.Dispatch(ctx, in); err != nil || res.Published != 0 || res.Resent != 0 || res.Duplicates != 3 {
+		t.Fatalf("duplicate delivery: %+v %v", res, err)
+	}
+	advance(time.Minute) // the retry of the crashed invocation
+	res, err := d.Dispatch(ctx, in)
+	if err != nil || res.Published != 2 || res.Resent != 2 || res.Duplicates != 1 {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	var tenants []string
+	for _, r := range rec.got {
+		tenants = append(tenants, r.Tenant)
+		if r.RunID != runID {
+			t.Errorf("resent %+v", r)
+		}
+	}
+	slices.Sort(tenants)
+	if fmt.Sprint(tenants) != "[ta tc]" {
+		t.Fatalf("resent for %v, want the queued runs of ta and tc", tenants)
+	}
+	if sum, _ := st.GetRun(ctx, "tb", runID); sum.Status != domain.RunRunning {
+		t.Fatalf("the running run was touched: %+v", sum)
 	}
 }
