@@ -19,6 +19,9 @@ const (
 	AreaSetup      Area = "setup"
 )
 
+// Areas lists every area, in the order the API names them.
+var Areas = []Area{AreaUsers, AreaWorkspaces, AreaTimesheets, AreaAbsences, AreaSetup}
+
 // AreaOf returns the protocol area of a phase.
 func AreaOf(p Phase) Area { return Area(p) }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,7 +116,7 @@ type RunPage struct {
 // ListRuns returns a tenant's runs newest first (run ids start with their time), limit
 // per page, continuing after the page token next.
 func (s *Store) ListRuns(ctx context.Context, tenant string, limit int32, next string) (RunPage, error) {
-	start, err := decodeCursor(next)
+	start, err := decodeCursor(next, func(pk, sk string) bool { return pk == tenantPK(tenant) && strings.HasPrefix(sk, skRun) })
 	if err != nil {
 		return RunPage{}, err
 	}

@@ -25,6 +25,9 @@ var (
 	ErrConflict = errors.New("changed concurrently: reload and retry")
 	// ErrExists: a create found the item already there (for runs: a duplicate delivery).
 	ErrExists = errors.New("already exists")
+	// ErrBadCursor: a page token this store did not issue for this query (altered, or
+	// from another query); start again without it.
+	ErrBadCursor = errors.New("page token: not a token this API returned for this query; start again without it")
 )
 
 // Store is the DynamoDB adapter. It is safe for concurrent use.
@@ -135,17 +138,20 @@ func encodeCursor(lek map[string]types.AttributeValue) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func decodeCursor(tok string) (map[string]types.AttributeValue, error) {
+// decodeCursor reads a page token of encodeCursor and checks it is a key of the query
+// being continued (valid gets its pk and sk): DynamoDB refuses a start key outside the
+// key condition, which would otherwise surface as an internal error.
+func decodeCursor(tok string, valid func(pk, sk string) bool) (map[string]types.AttributeValue, error) {
 	if tok == "" {
 		return nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return nil, fmt.Errorf("page token: not a token this API returned")
+		return nil, ErrBadCursor
 	}
 	m := map[string]string{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("page token: not a token this API returned")
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 2 || !valid(m[AttrPK], m[AttrSK]) {
+		return nil, ErrBadCursor
 	}
 	return attributevalue.MarshalMap(m)
 }

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -575,6 +577,98 @@ func runSuite(t *testing.T, b backend) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("plan entries %v, want %v (each once, in order)", got, want)
+		}
+	})
+
+	t.Run("protocol of every area merged by time, page by page", func(t *testing.T) {
+		s, c := newStore(t, b)
+		base := c.Now().Add(-time.Hour)
+		// 150 entries spread over the areas at interleaved times (the setup area gets
+		// none), with runs of bursts in one area, and another tenant's entries between.
+		areas := []domain.Area{domain.AreaUsers, domain.AreaWorkspaces, domain.AreaTimesheets, domain.AreaAbsences}
+		var es []domain.ProtocolEntry
+		x := uint32(7)
+		for i := range 150 {
+			x = x*1103515245 + 12345
+			a := areas[(x>>16)%4]
+			if i%10 < 4 { // bursts: four in a row in the same area
+				a = areas[(i/10)%4]
+			}
+			es = append(es, domain.ProtocolEntry{Tenant: "acme", Area: a, Time: base.Add(time.Duration(i) * time.Second), RunID: "r" + fmt.Sprint(i%3),
+				Kind: domain.KindUser, SourceID: fmt.Sprint(i), Action: "update_user", Outcome: domain.OutcomeUpdated},
+				domain.ProtocolEntry{Tenant: "other", Area: a, Time: base.Add(time.Duration(i) * time.Second), RunID: "r0",
+					Kind: domain.KindUser, SourceID: "other" + fmt.Sprint(i), Action: "update_user", Outcome: domain.OutcomeUpdated})
+		}
+		if err := s.AppendProtocol(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+		read := func(q store.ProtocolQuery) []string {
+			var got []string
+			for pages := 1; ; pages++ {
+				page, err := s.QueryProtocol(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Entries) > q.Limit {
+					t.Fatalf("page of %d entries, limit %d", len(page.Entries), q.Limit)
+				}
+				for _, e := range page.Entries {
+					if e.Tenant != "acme" {
+						t.Fatalf("another tenant's entry %+v", e)
+					}
+					got = append(got, e.SourceID)
+				}
+				if q.Next = page.Next; q.Next == "" {
+					return got
+				}
+				if pages > 200 {
+					b, _ := base64.RawURLEncoding.DecodeString(q.Next)
+					t.Fatalf("pagination does not end: %+v, token %s, last page %d entries", q, b, len(page.Entries))
+				}
+			}
+		}
+		want := func(newest bool, keep func(i int) bool) []string {
+			var ids []string
+			for i := range 150 {
+				if keep(i) {
+					ids = append(ids, fmt.Sprint(i))
+				}
+			}
+			if newest {
+				slices.Reverse(ids)
+			}
+			return ids
+		}
+		all := func(int) bool { return true }
+		for _, c := range []struct {
+			name string
+			q    store.ProtocolQuery
+			keep func(int) bool
+		}{
+			{"oldest first", store.ProtocolQuery{Tenant: "acme", Limit: 7}, all},
+			{"newest first", store.ProtocolQuery{Tenant: "acme", Limit: 7, Newest: true}, all},
+			{"one page", store.ProtocolQuery{Tenant: "acme", Limit: 500, Newest: true}, all},
+			{"time range", store.ProtocolQuery{Tenant: "acme", Limit: 4, Newest: true, From: base.Add(40 * time.Second), To: base.Add(99 * time.Second)},
+				func(i int) bool { return i >= 40 && i <= 99 }},
+			{"one run", store.ProtocolQuery{Tenant: "acme", Limit: 5, RunID: "r1"}, func(i int) bool { return i%3 == 1 }},
+		} {
+			if got, w := read(c.q), want(c.q.Newest, c.keep); !slices.Equal(got, w) {
+				t.Errorf("%s: got %v\nwant %v", c.name, got, w)
+			}
+		}
+		// A token only continues the query it came from.
+		page, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, Limit: 3})
+		if err != nil || page.Next == "" {
+			t.Fatalf("first page: %v", err)
+		}
+		if _, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaAbsences, Next: page.Next}); !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("a users token for the absences area: %v", err)
+		}
+		if _, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers, From: c.Now(), Next: page.Next}); !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("a token outside the time range: %v", err)
+		}
+		if _, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Next: "eyJwayI6Im90aGVyI3VzZXJzIiwic2siOiJ4In0"}); !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("a raw table key as token: %v", err)
 		}
 	})
 
