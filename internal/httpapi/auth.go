@@ -62,6 +62,9 @@ func (a *API) serve(h handler) http.HandlerFunc {
 			}
 		}
 		if err := h(w, r); err != nil {
+			if errors.Is(err, store.ErrBadCursor) {
+				err = badRequest("cursor", "cursor: not a cursor this API returned for this query; start again without it")
+			}
 			var e *Error
 			if !errors.As(err, &e) {
 				a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)

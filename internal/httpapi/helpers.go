@@ -194,20 +194,6 @@ func intParam(r *http.Request, name string, def, max int) (int, error) {
 	return n, nil
 }
 
-// validPageToken accepts what the store hands out as page tokens (base64url of a JSON
-// object of strings), so a mangled cursor is the client's 400, not an internal error.
-func validPageToken(tok string) bool {
-	if tok == "" {
-		return true
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return false
-	}
-	var m map[string]string
-	return json.Unmarshal(b, &m) == nil
-}
-
 // jsonPath drops the Go names of embedded structs from a decoder's field path
 // ("CredentialsInput.verify" is the client's "verify").
 func jsonPath(p string) string {

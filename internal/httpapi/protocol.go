@@ -25,12 +25,10 @@ type ProtocolEntryView struct {
 
 func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
 	q := r.URL.Query()
+	// Without an area, the entries of every area come merged, newest first.
 	area := domain.Area(q.Get("area"))
-	if area == "" {
-		return badRequest("area", "area: required: users, workspaces, timesheets, absences or setup")
-	}
-	if !area.Valid() {
-		return badRequest("area", "area: %q: use users, workspaces, timesheets, absences or setup", area)
+	if area != "" && !area.Valid() {
+		return badRequest("area", "area: %q: use users, workspaces, timesheets, absences or setup, or leave it out for all areas", area)
 	}
 	now := a.now()
 	from, to := now.Add(-domain.ProtocolRetention), time.Time{}
@@ -53,10 +51,7 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	if err != nil {
 		return err
 	}
-	cursor := q.Get("cursor")
-	if !validPageToken(cursor) {
-		return badRequest("cursor", "cursor: not a cursor this API returned")
-	}
+	cursor := q.Get("cursor") // checked by the store: store.ErrBadCursor is the client's 400
 	page, err := a.store.QueryProtocol(r.Context(), store.ProtocolQuery{Tenant: t.ID, Area: area, From: from, To: to,
 		RunID: q.Get("run_id"), Limit: limit, Newest: true, Next: cursor})
 	if err != nil {

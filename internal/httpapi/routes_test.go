@@ -591,7 +591,7 @@ func TestProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, q := range []string{"", "?area=x", "?area=users&from=yesterday", "?area=users&from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "?area=users&cursor=!!"} {
+	for _, q := range []string{"?area=x", "?area=users&from=yesterday", "?area=users&from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "?area=users&cursor=!!"} {
 		if r := e.do(t, "GET", base+q, c.AdminToken, nil); r.Code != 400 {
 			t.Errorf("%q: %d %s", q, r.Code, r.Body)
 		}
@@ -605,10 +605,41 @@ func TestProtocol(t *testing.T) {
 	if r.Code != 200 || len(p.Entries) != 3 || p.Entries[0].SourceID != "4" || p.NextCursor == "" {
 		t.Fatalf("%d %s", r.Code, r.Body)
 	}
+	timesheetsCursor := p.NextCursor
 	r = e.do(t, "GET", base+"?area=timesheets&limit=3&cursor="+p.NextCursor, c.AdminToken, nil)
 	r.json(t, &p)
 	if len(p.Entries) != 2 || p.Entries[1].SourceID != "0" {
 		t.Fatalf("page 2 %s", r.Body)
+	}
+	// A cursor continues only the query it came from; a raw table key is no cursor.
+	for _, q := range []string{"?area=absences&limit=3&cursor=" + timesheetsCursor, "?cursor=eyJwayI6Im90aGVyI3VzZXJzIiwic2siOiJ4In0"} {
+		if r := e.do(t, "GET", base+q, c.AdminToken, nil); r.Code != 400 || !strings.Contains(string(r.Body), `"field":"cursor"`) {
+			t.Errorf("%q: %d %s", q, r.Code, r.Body)
+		}
+	}
+	// Without an area, every area's entries come merged, newest first, page by page.
+	for i := range 3 {
+		if err := e.store.AppendProtocol(t.Context(), domain.ProtocolEntry{Tenant: c.TenantID, Area: domain.AreaUsers, RunID: "u", Kind: domain.KindUser,
+			SourceID: fmt.Sprintf("u%d", i), Action: "update_user", Outcome: domain.OutcomeUpdated, Time: now.Add(time.Duration(i-10)*time.Minute + 30*time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var merged []string
+	for cursor, pages := "", 0; ; pages++ {
+		r = e.do(t, "GET", base+"?limit=3&from="+now.Add(-20*time.Minute).Format(time.RFC3339)+"&cursor="+cursor, c.AdminToken, nil)
+		r.json(t, &p)
+		if r.Code != 200 || len(p.Entries) > 3 || pages > 10 {
+			t.Fatalf("all areas, page %d: %d %s", pages, r.Code, r.Body)
+		}
+		for _, en := range p.Entries {
+			merged = append(merged, en.SourceID)
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if fmt.Sprint(merged) != "[4 3 u2 2 u1 1 u0 0]" {
+		t.Fatalf("all areas newest first: %v", merged)
 	}
 	r = e.do(t, "GET", base+"?area=timesheets&from="+now.Add(-7*time.Minute).Format(time.RFC3339), c.AdminToken, nil)
 	r.json(t, &p)
