@@ -367,28 +367,38 @@ func (a *API) newWebhookSecrets(ctx context.Context, id string, p domain.Personi
 	var info WebhookInfo
 	info.PersonioURL, info.StaffomaticURL = a.webhookURLs(id)
 	if register && a.public != "" {
-		cl, err := a.personioFor(p, c)
-		if err != nil {
+		if rec.PersonioWebhookID, err = a.registerPersonio(ctx, id, p, c, out.PersonioToken); err != nil {
 			return out, rec, info, err
 		}
-		ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
-		defer cancel()
-		reg := personio.WebhookRegistration{URL: info.PersonioURL, Description: "staffsync " + id, Token: out.PersonioToken, Events: personioEvents}
-		wh, err := cl.RegisterWebhook(ctx, reg)
-		if personio.IsConflict(err) {
-			// A registration of this URL exists (rotation, or a leftover): Personio keeps
-			// one per URL, so it is replaced; its token stops working with it.
-			err = replaceWebhook(ctx, cl, info.PersonioURL)
-			if err == nil {
-				wh, err = cl.RegisterWebhook(ctx, reg)
-			}
-		}
-		if err != nil {
-			return out, rec, info, vendorErr(err, domain.SystemPersonio, "personio")
-		}
-		rec.PersonioWebhookID, info.PersonioRegistered = wh.ID, true
+		info.PersonioRegistered = true
 	}
 	return out, rec, info, nil
+}
+
+// registerPersonio registers the tenant's webhook with the Personio company of p and c,
+// delivering token, and returns the registration's id.
+func (a *API) registerPersonio(ctx context.Context, id string, p domain.Personio, c domain.Credentials, token string) (string, error) {
+	cl, err := a.personioFor(p, c)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
+	defer cancel()
+	url, _ := a.webhookURLs(id)
+	reg := personio.WebhookRegistration{URL: url, Description: "staffsync " + id, Token: token, Events: personioEvents}
+	wh, err := cl.RegisterWebhook(ctx, reg)
+	if personio.IsConflict(err) {
+		// A registration of this URL exists (rotation, or a leftover): Personio keeps
+		// one per URL, so it is replaced; its token stops working with it.
+		err = replaceWebhook(ctx, cl, url)
+		if err == nil {
+			wh, err = cl.RegisterWebhook(ctx, reg)
+		}
+	}
+	if err != nil {
+		return "", vendorErr(err, domain.SystemPersonio, "personio")
+	}
+	return wh.ID, nil
 }
 
 func replaceWebhook(ctx context.Context, cl PersonioAccount, url string) error {
@@ -630,9 +640,17 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 	if err != nil {
 		return err
 	}
-	sealed, err := seal.SealCredentials(r.Context(), a.sealer, t.ID, c.creds)
+	ctx := r.Context()
+	sealed, err := seal.SealCredentials(ctx, a.sealer, t.ID, c.creds)
 	if err != nil {
 		return fmt.Errorf("seal credentials: %w", err)
+	}
+	oldPersonio, oldSealed := t.Personio, t.Sealed
+	var move *webhookMove
+	if a.public != "" && c.Verified && (c.personio.ClientID != oldPersonio.ClientID || c.personio.BaseURL != oldPersonio.BaseURL) {
+		if move, err = a.movePersonioWebhook(ctx, t.ID, c.personio, c.creds); err != nil {
+			return err
+		}
 	}
 	t.Personio, t.Staffomatic, t.Sealed = c.personio, c.staffomatic, sealed
 	if t.Owner.Email != c.owner.Email {
@@ -640,11 +658,66 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 	} else if c.owner.Name != "" {
 		t.Owner.Name = c.owner.Name
 	}
-	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
+	if err := a.store.SaveTenant(ctx, &t); err != nil {
+		if move != nil {
+			move.undo(ctx, a, c.personio, c.creds)
+		}
 		return storeErr(err, "tenant "+t.ID)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "verified": c.Verified, "missing_personio_attributes": c.MissingPersonioAttributes})
+	out := map[string]any{"tenant_id": t.ID, "verified": c.Verified, "missing_personio_attributes": c.MissingPersonioAttributes}
+	if move != nil {
+		// The registration under the old credentials goes; with the old credentials
+		// unreadable it stays, harmless: its token no longer opens the receiver.
+		if oldCreds, err := seal.OpenCredentials(ctx, a.sealer, t.ID, oldSealed); err == nil && move.old.PersonioWebhookID != move.new.PersonioWebhookID {
+			a.unregister(ctx, oldPersonio, oldCreds, move.old.PersonioWebhookID)
+		}
+		out["personio_webhook_token"] = move.token
+		out["webhooks"] = move.info
+	}
+	WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// webhookMove is a Personio webhook registered under new credentials, with the stored
+// secrets record before and after.
+type webhookMove struct {
+	old, new store.WebhookSecrets
+	token    string
+	info     WebhookInfo
+}
+
+// movePersonioWebhook registers the tenant's Personio webhook with the Personio company
+// of new credentials and stores its token: the webhook belongs to the credentials, so it
+// would otherwise keep delivering from the old company only. The Staffomatic secret is
+// kept. The caller removes the old registration once the credentials are saved, or calls
+// undo when they are not.
+func (a *API) movePersonioWebhook(ctx context.Context, id string, p domain.Personio, c domain.Credentials) (*webhookMove, error) {
+	old, err := a.store.GetWebhookSecrets(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read webhook secrets: %w", err)
+	}
+	m := &webhookMove{old: old, new: old, token: "whp_" + newSecret(32)}
+	m.info.PersonioURL, m.info.StaffomaticURL = a.webhookURLs(id)
+	if m.new.PersonioWebhookID, err = a.registerPersonio(ctx, id, p, c, m.token); err != nil {
+		return nil, err
+	}
+	m.info.PersonioRegistered = true
+	m.new.PersonioTokenHash, m.new.RotatedAt = hashHex(m.token), a.now().UTC()
+	if err := a.store.PutWebhookSecrets(ctx, m.new); err != nil {
+		a.unregister(ctx, p, c, m.new.PersonioWebhookID)
+		return nil, err
+	}
+	return m, nil
+}
+
+// undo restores the secrets record and removes the new registration.
+func (m *webhookMove) undo(ctx context.Context, a *API, p domain.Personio, c domain.Credentials) {
+	if err := a.store.PutWebhookSecrets(context.WithoutCancel(ctx), m.old); err != nil {
+		a.log.ErrorContext(ctx, "could not restore the webhook secrets after a failed credentials update", "error", err)
+	}
+	if m.new.PersonioWebhookID != m.old.PersonioWebhookID {
+		a.unregister(ctx, p, c, m.new.PersonioWebhookID)
+	}
 }
 
 // SourcesInput is the body of PUT /v1/tenants/{id}/sources (set-up step 2).

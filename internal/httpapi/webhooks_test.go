@@ -263,3 +263,55 @@ func TestStaffomaticSimulatorHints(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestCredentialsMovePersonioWebhook: new Personio credentials of another company get the
+// tenant's webhook registered there, with a new token returned once; the old company's
+// registration is removed and its token no longer opens the receiver. Same credentials
+// again change nothing at Personio.
+func TestCredentialsMovePersonioWebhook(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.PublicBaseURL = "http://placeholder" })
+	srv := httptest.NewServer(e.api)
+	defer srv.Close()
+	e.api.public = srv.URL
+	c := e.createDemo(t)
+	if len(e.psim.Webhooks()) != 1 {
+		t.Fatalf("registered %+v", e.psim.Webhooks())
+	}
+	other := personiosim.New(personiosim.Config{NoRateLimits: true})
+	other.AddCredential(personiosim.Credential{ClientID: "other-id", ClientSecret: "other-secret-91x"})
+	ops := httptest.NewServer(other)
+	defer ops.Close()
+	path := "/v1/tenants/" + c.TenantID + "/credentials"
+
+	in := e.demoInput()
+	delete(in, "name")
+	r := e.do(t, "PUT", path, c.AdminToken, in)
+	if r.Code != 200 || strings.Contains(string(r.Body), "personio_webhook_token") || len(e.psim.Webhooks()) != 1 || e.psim.Webhooks()[0].Token != c.WebhookSecrets.PersonioToken {
+		t.Fatalf("same credentials: %d %s, registrations %+v", r.Code, r.Body, e.psim.Webhooks())
+	}
+
+	in["personio"] = map[string]any{"client_id": "other-id", "client_secret": "other-secret-91x", "base_url": ops.URL}
+	r = e.do(t, "PUT", path, c.AdminToken, in)
+	var out struct {
+		Token    string      `json:"personio_webhook_token"`
+		Webhooks WebhookInfo `json:"webhooks"`
+	}
+	r.json(t, &out)
+	if r.Code != 200 || out.Token == "" || out.Token == c.WebhookSecrets.PersonioToken || !out.Webhooks.PersonioRegistered {
+		t.Fatalf("moved credentials: %d %s", r.Code, r.Body)
+	}
+	if whs := other.Webhooks(); len(whs) != 1 || whs[0].Token != out.Token || whs[0].URL != srv.URL+"/v1/webhooks/personio/"+c.TenantID {
+		t.Fatalf("registration at the new company: %+v", whs)
+	}
+	if whs := e.psim.Webhooks(); len(whs) != 0 {
+		t.Fatalf("the old company keeps %+v", whs)
+	}
+	body := `{"company_id":"1","event_name":"person.updated","occurred_at":"2026-03-01T10:00:00Z","payload":{"id":"7"},"meta":{}}`
+	if r := e.do(t, "POST", "/v1/webhooks/personio/"+c.TenantID, "", body, "Authorization", c.WebhookSecrets.PersonioToken); r.Code != 401 {
+		t.Fatalf("old token: %d %s", r.Code, r.Body)
+	}
+	if r := e.do(t, "POST", "/v1/webhooks/personio/"+c.TenantID, "", body, "Authorization", out.Token); r.Code != 202 {
+		t.Fatalf("new token: %d %s", r.Code, r.Body)
+	}
+	noSecrets(t, "log", e.logs.String(), out.Token, "other-secret-91x")
+}
