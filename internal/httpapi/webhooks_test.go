@@ -315,3 +315,34 @@ func TestCredentialsMovePersonioWebhook(t *testing.T) {
 	}
 	noSecrets(t, "log", e.logs.String(), out.Token, "other-secret-91x")
 }
+
+// TestStaffomaticReplayWithOtherV1 replays a captured delivery with a made-up v1 value
+// beside (before, after) the valid one, and with the elements reordered: the header still
+// verifies, but it is the same delivery and must be refused as a replay.
+func TestStaffomaticReplayWithOtherV1(t *testing.T) {
+	e := newEnv(t)
+	clock := time.Now()
+	e.api.now = func() time.Time { return clock }
+	c := e.createDemo(t)
+	path := "/v1/webhooks/staffomatic/" + c.TenantID
+	body := `{"kind":"work_timer","id":601}`
+	sig := staffomatic.Sign([]byte(c.WebhookSecrets.StaffomaticSecret), clock, []byte(body))
+	if r := e.do(t, "POST", path, "", body, staffomatic.SignatureHeader, sig); r.Code != 202 {
+		t.Fatalf("first delivery: %d %s", r.Code, r.Body)
+	}
+	ts, v1, _ := strings.Cut(sig, ",")
+	for _, h := range []string{
+		"v1=" + strings.Repeat("1", 64) + "," + sig,
+		sig + ",v1=" + strings.Repeat("2", 64),
+		v1 + "," + ts,
+		ts + ",v1=" + strings.ToUpper(strings.TrimPrefix(v1, "v1=")),
+	} {
+		r := e.do(t, "POST", path, "", body, staffomatic.SignatureHeader, h)
+		if r.Code != 409 || r.errCode(t) != "replayed" {
+			t.Errorf("replay with %s: %d %s", h, r.Code, r.Body)
+		}
+	}
+	if n := len(e.events()); n != 1 {
+		t.Fatalf("%d events for one delivery", n)
+	}
+}
