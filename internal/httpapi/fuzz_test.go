@@ -67,6 +67,7 @@ func FuzzPersonioWebhook(f *testing.F) {
 		`{"event_name":"attendance-period.deleted","payload":{"id":12}}`,
 		`{"event_name":"document.signed","payload":{"id":"d"}}`,
 		`{"event_name":"","payload":{"id":"1"}}`, `[]`, `{"event_name":"person.created","occurred_at":"yesterday","payload":{"id":"1"}}`,
+		`{"event_name":"person.updated","payload":{"id":" "}}`, `{"event_name":"employment.updated","payload":{"id":"e","person":{"id":"\t"}}}`,
 	} {
 		f.Add(s)
 	}

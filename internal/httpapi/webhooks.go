@@ -115,8 +115,34 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("", "not a Personio webhook delivery: %v", err)
 	}
 	req, reason := PersonioRequest(t, ev)
+	if req != nil {
+		for _, tg := range req.Targets {
+			if !personioIDOK(tg.ID) {
+				field := "payload.id"
+				if ev.Resource == "employment" {
+					field = "payload.person.id"
+				}
+				return badRequest(field, "%s: not a Personio id (digits or a UUID); the delivery is not processed", field)
+			}
+		}
+	}
 	a.log.InfoContext(ctx, "personio webhook", "tenant_id", t.ID, "event", ev.EventName, "resource_id", ev.ResourceID, "ignored", req == nil)
 	return a.answerWebhook(w, ctx, req, reason, "")
+}
+
+// personioIDOK accepts the ids Personio's webhooks name: a person's integer id as a
+// string, or a UUID of an absence or attendance period. Anything else (blank, a control
+// character, a kilobyte of digits) would queue a run that fails or looks for nothing.
+func personioIDOK(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // PersonioRequest turns a Personio delivery into the sync request it calls for: a

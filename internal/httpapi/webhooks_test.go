@@ -346,3 +346,43 @@ func TestStaffomaticReplayWithOtherV1(t *testing.T) {
 		t.Fatalf("%d events for one delivery", n)
 	}
 }
+
+// TestPersonioWebhookOddIDs sends deliveries whose record id is not a Personio id: each
+// is a 400 naming the field (a blank id was a 500), queues nothing and stores no run.
+func TestPersonioWebhookOddIDs(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	path := "/v1/webhooks/personio/" + c.TenantID
+	tok := c.WebhookSecrets.PersonioToken
+	for _, cs := range []struct{ body, field string }{
+		{`{"event_name":"person.updated","payload":{"id":" "}}`, "payload.id"},
+		{`{"event_name":"person.updated","payload":{"id":"\t"}}`, "payload.id"},
+		{`{"event_name":"absence-period.created","payload":{"id":"\u0000"}}`, "payload.id"},
+		{`{"event_name":"attendance-period.updated","payload":{"id":"\u2028"}}`, "payload.id"},
+		{`{"event_name":"person.created","payload":{"id":"` + strings.Repeat("9", 5000) + `"}}`, "payload.id"},
+		{`{"event_name":"person.created","payload":{"id":"1 OR 1=1"}}`, "payload.id"},
+		{`{"event_name":"employment.updated","payload":{"id":"emp-1","person":{"id":" "}}}`, "payload.person.id"},
+	} {
+		r := e.do(t, "POST", path, "", cs.body, "Authorization", tok)
+		var b struct{ Error Error }
+		r.json(t, &b)
+		if r.Code != 400 || b.Error.Code != "invalid_request" || b.Error.Field != cs.field {
+			t.Errorf("%.60s: %d %s, want 400 naming %s", cs.body, r.Code, r.Body, cs.field)
+		}
+	}
+	if evs := e.events(); len(evs) != 0 {
+		t.Fatalf("refused deliveries produced events %+v", evs)
+	}
+	if runs, err := e.store.ListRuns(t.Context(), c.TenantID, 10, ""); err != nil || len(runs.Runs) != 0 {
+		t.Fatalf("refused deliveries stored runs: %+v %v", runs.Runs, err)
+	}
+	// Real ids pass: a person's integer id (as a number or a string) and a UUID.
+	for _, b := range []string{
+		`{"event_name":"person.updated","payload":{"id":3003}}`,
+		`{"event_name":"absence-period.created","payload":{"id":"2b7ba1b6-6b0e-4f4c-9b1a-1f0c0e3c5d7e"}}`,
+	} {
+		if r := e.do(t, "POST", path, "", b, "Authorization", tok); r.Code != 202 {
+			t.Errorf("%s: %d %s", b, r.Code, r.Body)
+		}
+	}
+}
