@@ -209,8 +209,22 @@ func (c *Client) formatTime(ctx context.Context, t time.Time) (string, error) {
 
 // idempotent reports whether a failed request may be sent again without risk of
 // doing its effect twice. POST creates are retried only on 429, which the server
-// answers before doing anything.
-func idempotent(method string) bool { return method != http.MethodPost }
+// answers before doing anything. So are the one-shot actions of a PUT: after a lost
+// answer a repeated approve or decline is refused with 422 (processed absences are
+// immutable) although the first one succeeded, and a repeated send_invitation sends a
+// second e-mail. Lock and unlock leave the same state when repeated.
+func idempotent(method string, body any) bool {
+	if method == http.MethodPost {
+		return false
+	}
+	if b, ok := body.(map[string]any); ok {
+		switch b["do"] {
+		case "approve", "decline", "send_invitation":
+			return false
+		}
+	}
+	return true
+}
 
 // do sends one API request with rate limiting and retries and decodes a 2xx body
 // into out (when out is non-nil and the body is not empty).
@@ -254,7 +268,7 @@ func (c *Client) doRaw(ctx context.Context, method, path string, q url.Values, b
 		if !errors.As(err, &apiErr) || !apiErr.Retryable || ctx.Err() != nil {
 			return nil, err
 		}
-		if apiErr.Status != http.StatusTooManyRequests && !idempotent(method) {
+		if apiErr.Status != http.StatusTooManyRequests && !idempotent(method, body) {
 			return nil, err
 		}
 		if attempt == c.cfg.MaxAttempts {
