@@ -202,15 +202,20 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	if len(in.Select)+len(in.Deselect) > 5000 {
 		return badRequest("select", "at most 5000 ids per request")
 	}
+	// Ids are kept as Personio spells them ("7", not "007" or "+7"): the selection is looked
+	// up by that spelling, so another one would switch nobody on or off.
 	both := map[string]bool{}
 	for _, f := range []struct {
 		name string
 		ids  []string
 	}{{"select", in.Select}, {"deselect", in.Deselect}} {
-		for _, id := range f.ids {
-			if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+		for i, id := range f.ids {
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil || n <= 0 {
 				return badRequest(f.name, "%s: %q is not a Personio employee id (a positive number, as listed by GET /v1/tenants/{id}/employees)", f.name, id)
 			}
+			id = strconv.FormatInt(n, 10)
+			f.ids[i] = id
 			if f.name == "deselect" && both[id] {
 				return badRequest("deselect", "deselect: %s is also in select: decide for one", id)
 			}

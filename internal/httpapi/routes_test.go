@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -656,3 +657,40 @@ func TestProtocol(t *testing.T) {
 
 var _ = store.ErrNotFound
 var _ = http.StatusOK
+
+// TestSelectionIDsAsPersonioSpellsThem selects an employee by its id with leading zeros
+// or a plus sign: the employee is switched on (the id was stored as sent and matched
+// nobody), and the same employee in select and deselect is refused however it is spelt.
+func TestSelectionIDsAsPersonioSpellsThem(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	base := "/v1/tenants/" + c.TenantID
+	var list struct{ Employees []EmployeeView }
+	e.do(t, "GET", base+"/employees", c.AdminToken, nil).json(t, &list)
+	if len(list.Employees) < 3 {
+		t.Fatalf("demo has %d employees", len(list.Employees))
+	}
+	first, second, third := list.Employees[0].PersonioID, list.Employees[1].PersonioID, list.Employees[2].PersonioID
+	before := e.snapshot(t, c.TenantID)
+	r := e.do(t, "PUT", base+"/selection", c.AdminToken, map[string]any{"select": []string{"+" + second}, "deselect": []string{second}})
+	var b struct{ Error Error }
+	r.json(t, &b)
+	if r.Code != 400 || b.Error.Field != "deselect" {
+		t.Fatalf("same employee in select and deselect: %d %s", r.Code, r.Body)
+	}
+	if e.snapshot(t, c.TenantID) != before {
+		t.Fatal("a refused selection was stored")
+	}
+	r = e.do(t, "PUT", base+"/selection", c.AdminToken, map[string]any{"select": []string{"00" + first, "+" + second}, "deselect": []string{"0" + third}})
+	var sel SelectionView
+	r.json(t, &sel)
+	if r.Code != 200 || !slices.Equal(sel.Selected, []string{first, second}) || !slices.Equal(sel.Deselected, []string{third}) {
+		t.Fatalf("selection: %d %s", r.Code, r.Body)
+	}
+	e.do(t, "GET", base+"/employees", c.AdminToken, nil).json(t, &list)
+	for _, emp := range list.Employees {
+		if want := emp.PersonioID == first || emp.PersonioID == second; emp.Selected != want {
+			t.Errorf("employee %s selected %v, want %v", emp.PersonioID, emp.Selected, want)
+		}
+	}
+}
