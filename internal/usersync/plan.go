@@ -312,6 +312,16 @@ func MatchAll(employees []Employee, users []User, links []Link) map[string]Match
 		case 0:
 			out[e.PersonioID] = Matching{Match: MatchNone, Reason: "no Staffomatic user with this id or e-mail"}
 		case 1:
+			_, taken := claimed[ids[0]]
+			_, owned := ownerOf[ids[0]]
+			if c := strings.TrimSpace(byID[ids[0]].CustomID); c != "" && c != e.PersonioID && !taken && !owned {
+				// The user carries another Personio id: it belongs to that employee (set by
+				// staffsync or the previous integration), whether or not that employee is in
+				// this run. Taking it by e-mail would overwrite its custom_id and rename it.
+				out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: []string{ids[0]},
+					Reason: fmt.Sprintf("e-mail %s belongs to Staffomatic user %s, whose custom_id %s is not this employee's Personio id; correct or clear the custom_id in Staffomatic", email, ids[0], c)}
+				continue
+			}
 			claim(e.PersonioID, ids[0], MatchEmail, "e-mail matches")
 		default:
 			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(ids),

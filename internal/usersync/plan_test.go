@@ -121,6 +121,11 @@ func TestMatchingAndConflicts(t *testing.T) {
 			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
 		},
 		{
+			name: "e-mail match of a user carrying another employee's id in custom_id is a conflict, not a takeover",
+			in:   Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u7", "7", "A@x.de", "7")}},
+			want: []step{{kind: ActConflict, pid: "1", match: MatchConflict, reason: "custom_id 7 is not this employee's Personio id"}},
+		},
+		{
 			name: "employee without e-mail and no custom_id is a conflict",
 			in:   Input{Employees: []Employee{emp("1", "")}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "no e-mail"}},
