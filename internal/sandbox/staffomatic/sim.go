@@ -3,9 +3,10 @@
 // and the 2017 recordings): paths under /v3/<subdomain>/ with an optional .json suffix,
 // 400 without User-Agent, 401 for bad credentials, 403 for writes by non-admins, 404 and
 // 422 with bodies, 415 for writes without a JSON Content-Type, 429 with X-RateLimit-*
-// and Retry-After, pages of 50 records, state changes via "do", all-day absences stored
-// 00:00 to 23:59:59, absences immutable once approved or declined, and work timers
-// running → stopped → verified with durations in seconds.
+// (no Retry-After: the docs name only those headers), pages of 50 records, state
+// changes via "do", all-day absences stored 00:00 to 23:59:59, absences immutable once
+// approved or declined, and work timers running → stopped → verified with durations in
+// seconds.
 //
 // Where the sources are silent the simulator picks the plausible behaviour and says so
 // in a comment marked [inf]. It is an http.Handler for httptest and for `make run`, with
@@ -356,7 +357,9 @@ func (s *Server) takeFault(method, route string) *Fault {
 
 // rateLimit applies the per-account fixed window and sets the X-RateLimit-* headers on
 // every response. X-RateLimit-Reset is the window end in Unix seconds (Octokit heritage
-// of the Ruby client [client]); Retry-After is in whole seconds (documented).
+// of the Ruby client [client]). A 429 carries no Retry-After: the docs name only the
+// X-RateLimit-* headers [doc], so a client must recover from those (injected faults may
+// still send one).
 func (s *Server) rateLimit(rc *reqCtx, sub string) bool {
 	limit := s.cfg.RateLimit
 	if limit < 0 {
@@ -375,7 +378,6 @@ func (s *Server) rateLimit(rc *reqCtx, sub string) bool {
 	h.Set("X-RateLimit-Reset", fmt.Sprint(int64(math.Ceil(float64(reset.UnixNano())/1e9))))
 	if win.count >= limit {
 		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("Retry-After", fmt.Sprint(int64(math.Ceil(reset.Sub(now).Seconds()))))
 		rc.fail(http.StatusTooManyRequests, "Rate limit exceeded. Retry later.")
 		return false
 	}
