@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -69,6 +70,9 @@ func decode(r *http.Request, v any) error {
 }
 
 func decodeBytes(body []byte, v any) error {
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), ""); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -91,6 +95,128 @@ func decodeBytes(body []byte, v any) error {
 		return badRequest("", "the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// errStopCheck ends checkKeys at a syntax error, which the decoder then reports.
+var errStopCheck = errors.New("stop")
+
+// checkKeys walks a JSON body beside the Go type it is decoded into and refuses what
+// encoding/json would silently accept: a key given twice in one object (the last one
+// would win) and a struct field spelt in another case ("Verify", "CLIENT_SECRET"), which
+// the document does not know (additionalProperties: false). Syntax errors and other
+// unknown fields are left to the decoder.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	err := walkKeys(dec, t, path)
+	if errors.Is(err, errStopCheck) {
+		return nil
+	}
+	return err
+}
+
+func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return errStopCheck
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (t.Implements(reflect.TypeFor[json.Unmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())) {
+		t = nil // its own decoding decides
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				fields = map[string]reflect.Type{}
+				jsonFields(t, fields)
+			case reflect.Map:
+				elem = t.Elem()
+			}
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return errStopCheck
+			}
+			k, _ := kt.(string)
+			f := k
+			if path != "" {
+				f = path + "." + k
+			}
+			if seen[k] {
+				return badRequest(f, "field %s is given twice: send it once", f)
+			}
+			seen[k] = true
+			vt := elem
+			if fields != nil {
+				ft, ok := fields[k]
+				if !ok {
+					for name := range fields {
+						if strings.EqualFold(name, k) {
+							return badRequest(f, "unknown field %q: field names are lower case; did you mean %q?", f, name)
+						}
+					}
+					return errStopCheck // the decoder refuses an unknown field
+				}
+				vt = ft
+			}
+			if err := walkKeys(dec, vt, f); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return errStopCheck
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := walkKeys(dec, elem, path); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return errStopCheck
+		}
+	}
+	return nil
+}
+
+// jsonFields collects the JSON names of a struct's fields as encoding/json sees them,
+// including those of embedded structs.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if sf.Anonymous && name == "" {
+			ft := sf.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				jsonFields(ft, into)
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		into[name] = sf.Type
+	}
 }
 
 // optionalBody decodes a body that may be absent (Sync Now without options).

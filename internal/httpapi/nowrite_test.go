@@ -81,3 +81,54 @@ func TestErrorsWriteNothing(t *testing.T) {
 		t.Fatal("an oversized chunked body changed the tenant")
 	}
 }
+
+// TestDuplicateAndMiscasedKeysRefused sends bodies encoding/json would accept silently: a
+// key given twice (the last one won) and a field name in another case (matched without
+// case, though the document allows no such property). Each is a 400 naming the field;
+// nothing is stored or queued, and no tenant is created.
+func TestDuplicateAndMiscasedKeysRefused(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	base := "/v1/tenants/" + c.TenantID
+	creds := `"personio":{"client_id":"` + e.demo.PersonioClientID + `","client_secret":"` + e.demo.PersonioClientSecret + `"},"staffomatic":{"subdomain":"` +
+		e.demo.StaffomaticSubdomain + `","email":"` + e.demo.StaffomaticEmail + `","password":"` + e.demo.StaffomaticPassword + `"}`
+	cases := []struct {
+		method, path, token, body, field string
+	}{
+		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH",` + creds + `,"Verify":false}`, "Verify"},
+		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH",` + creds + `,"verify":true,"verify":false}`, "verify"},
+		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH","NAME":"Third GmbH",` + creds + `}`, "NAME"},
+		{"PUT", base + "/credentials", c.AdminToken, `{"personio":{"client_id":"a","Client_Secret":"b"},"staffomatic":{"subdomain":"x","email":"a@b.c","password":"p"},"verify":false}`, "personio.Client_Secret"},
+		{"PUT", base + "/credentials", c.AdminToken, `{"personio":{"client_id":"a","client_secret":"b","client_id":"c"},"staffomatic":{"subdomain":"x","email":"a@b.c","password":"p"},"verify":false}`, "personio.client_id"},
+		{"PUT", base + "/sources", c.AdminToken, `{"ABSENCES":"staffomatic"}`, "ABSENCES"},
+		{"PUT", base + "/sources", c.AdminToken, `{"absences":"personio","absences":"staffomatic"}`, "absences"},
+		{"PUT", base + "/settings", c.AdminToken, `{"Enable_Background_Sync":true}`, "Enable_Background_Sync"},
+		{"PUT", base + "/settings", c.AdminToken, `{"enable_background_sync":false,"enable_background_sync":true}`, "enable_background_sync"},
+		{"PUT", base + "/selection", c.AdminToken, `{"select":["1"],"auto_include":{"Statuses":["active"]}}`, "auto_include.Statuses"},
+		{"PUT", base + "/selection", c.AdminToken, `{"select":["1"],"select":["2"]}`, "select"},
+		{"POST", base + "/sync/users", c.AdminToken, `{"Dry_Run":true}`, "Dry_Run"},
+		{"POST", base + "/sync/users", c.AdminToken, `{"dry_run":true,"dry_run":false}`, "dry_run"},
+	}
+	before := e.snapshot(t, c.TenantID)
+	for _, cs := range cases {
+		r := e.do(t, cs.method, cs.path, cs.token, cs.body)
+		var b struct{ Error Error }
+		r.json(t, &b)
+		if r.Code != 400 || b.Error.Code != "invalid_request" || b.Error.Field != cs.field || !strings.Contains(b.Error.Message, cs.field) {
+			t.Errorf("%s %s %.90s: %d %s, want 400 naming %s", cs.method, cs.path, cs.body, r.Code, r.Body, cs.field)
+		}
+		if after := e.snapshot(t, c.TenantID); after != before {
+			t.Fatalf("%s %s %.80s changed the tenant", cs.method, cs.path, cs.body)
+		}
+	}
+	if evs := e.events(); len(evs) != 0 {
+		t.Fatalf("refused requests queued %+v", evs)
+	}
+	if n := e.countTenants(t); n != 1 {
+		t.Fatalf("%d tenants after refused creations", n)
+	}
+	// Keys of the same name in different objects are not duplicates.
+	if r := e.do(t, "POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH",`+creds+`}`); r.Code != 201 {
+		t.Fatalf("valid creation: %d %s", r.Code, r.Body)
+	}
+}
