@@ -394,7 +394,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // listAll reads every page of a collection (page=1,2,… until an empty page). The loop
 // guard stops at MaxPages and when a page holds only records already seen, which is what
-// a server ignoring the page parameter would return forever.
+// a server ignoring the page parameter would return forever: the list is complete when
+// that page is not a full one, else the call fails with ErrPaginationLoop.
 func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, setRaw func(*T, json.RawMessage)) ([]T, error) {
 	if q == nil {
 		q = url.Values{}
@@ -436,6 +437,13 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, s
 			out = append(out, v)
 		}
 		if fresh == 0 {
+			// The server ignores the page parameter. Only "most" collections are
+			// paginated [doc]: one that is not sends the whole collection on every page,
+			// so a repeated page other than a full one is the complete list (as is a
+			// clamped last page). A repeated full page may hide more records.
+			if len(items) != PageSize {
+				return out, nil
+			}
 			return nil, fmt.Errorf("staffomatic: GET %s page %d: %w (only records already seen)", path, page, ErrPaginationLoop)
 		}
 	}

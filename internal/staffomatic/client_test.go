@@ -190,9 +190,13 @@ func TestPaginationAcrossPages(t *testing.T) {
 }
 
 func TestPaginationLoopGuard(t *testing.T) {
-	f := newFixture(t, sim.Config{PageSize: 1})
+	f := newFixture(t, sim.Config{})
+	if _, err := f.acc.Generate(sim.GenSpec{Seed: 3, Users: 60}); err != nil {
+		t.Fatal(err)
+	}
 	// A gateway that drops the page parameter makes the real simulator answer page 1
-	// forever; the client must notice instead of looping.
+	// (a full page of 50) forever; the client must notice instead of looping, and must
+	// not take the first 50 users for all of them.
 	stripPage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		q.Del("page")
@@ -212,6 +216,37 @@ func TestPaginationLoopGuard(t *testing.T) {
 	}
 	if n := f.sim.CallCount(http.MethodGet, "/users"); n != 2 {
 		t.Fatalf("GET /users %d times, want 2 (the second page repeats the first)", n)
+	}
+}
+
+// TestUnpaginatedCollection: "most" collections are paginated [doc], so one that ignores
+// the page parameter answers every page with the whole collection. A repeated page that
+// is not a full page of 50 is then the complete list, not a loop that makes the sync fail.
+func TestUnpaginatedCollection(t *testing.T) {
+	f := newFixture(t, sim.Config{})
+	f.acc.AddLocation(sim.Location{Name: "Berlin"})
+	f.acc.AddLocation(sim.Location{Name: "Köln"})
+	ignorePage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, ".json"), "/locations") {
+			q := r.URL.Query()
+			q.Del("page")
+			r.URL.RawQuery = q.Encode()
+		}
+		f.sim.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(ignorePage)
+	defer srv.Close()
+	c, err := staffomatic.New(staffomatic.Config{BaseURL: srv.URL + "/v3", Subdomain: "acme", UserAgent: "t (t@t)",
+		Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs, err := c.ListLocations(ctx(t))
+	if err != nil || len(locs) != 3 {
+		t.Fatalf("locations = %+v, %v; want all 3", locs, err)
+	}
+	if n := f.sim.CallCount(http.MethodGet, "/locations"); n != 2 {
+		t.Fatalf("GET /locations %d times, want 2", n)
 	}
 }
 
