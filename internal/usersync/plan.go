@@ -499,11 +499,13 @@ func unlockReason(e Employee, in Input) string {
 func diff(u User, want Fields) (Fields, []Change) {
 	var f Fields
 	var ch []Change
-	if want.FirstName != u.FirstName {
+	// An empty name in Personio does not clear the user's name: a partial update cannot
+	// send an empty name (an update of nothing but it fails), and a user needs a name.
+	if want.FirstName != "" && want.FirstName != u.FirstName {
 		f.FirstName = want.FirstName
 		ch = append(ch, Change{"first_name", u.FirstName, want.FirstName})
 	}
-	if want.LastName != u.LastName {
+	if want.LastName != "" && want.LastName != u.LastName {
 		f.LastName = want.LastName
 		ch = append(ch, Change{"last_name", u.LastName, want.LastName})
 	}

@@ -191,6 +191,18 @@ func TestMatchingAndConflicts(t *testing.T) {
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name", reason: "Personio is the leading system"}},
 		},
 		{
+			name: "empty names in Personio do not clear the user's names (an update of nothing fails at every run)",
+			in: Input{Employees: []Employee{{PersonioID: "1", FirstName: " ", Email: "a@x.de"}},
+				Users: []User{usr("u1", "1", "a@x.de", "1")}, Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: nil,
+		},
+		{
+			name: "empty first name with another change: only the change is planned",
+			in: Input{Employees: []Employee{{PersonioID: "1", LastName: "New", Email: "a@x.de"}},
+				Users: []User{usr("u1", "1", "a@x.de", "1")}, Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"}},
+		},
+		{
 			name: "unchanged mapped user needs nothing",
 			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "A@x.de", "1")},
 				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
