@@ -15,13 +15,18 @@ import (
 // the way back (a connection reset after the server acted): the client sees a transport
 // error although the action was done.
 type loseFirstResponse struct {
-	mu   sync.Mutex
-	lost bool
+	mu     sync.Mutex
+	lost   bool
+	method string // default PUT
 }
 
 func (l *loseFirstResponse) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err != nil || r.Method != http.MethodPut {
+	method := l.method
+	if method == "" {
+		method = http.MethodPut
+	}
+	if err != nil || r.Method != method {
 		return resp, err
 	}
 	l.mu.Lock()
@@ -113,5 +118,36 @@ func TestOneShotActionsAreNotRepeated(t *testing.T) {
 	}
 	if n := f.sim.CallCount(http.MethodPut, "/users/{id}"); n != 2 {
 		t.Fatalf("PUT /users/{id} sent %d times, want 2", n)
+	}
+}
+
+// TestDeleteWhoseAnswerWasLost: a DELETE is retried after a lost answer; the repeat finds
+// the record gone (404), which means the first attempt deleted it, not a failure.
+func TestDeleteWhoseAnswerWasLost(t *testing.T) {
+	f := newFixture(t, sim.Config{})
+	start := time.Date(2026, 4, 6, 8, 0, 0, 0, time.UTC)
+	a, err := f.client.CreateAbsence(ctx(t), staffomatic.NewAbsence{ApplicantID: f.staff.ID, AbsenceTypeID: f.types[0].ID,
+		StartsAt: start, EndsAt: start.Add(4 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := staffomatic.New(staffomatic.Config{
+		BaseURL: f.srv.URL + "/v3", Subdomain: "acme", UserAgent: "staffsync-test (ops@example.com)",
+		Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword},
+		HTTPClient:  &http.Client{Transport: &loseFirstResponse{method: http.MethodDelete}},
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAbsence(ctx(t), a.ID); err != nil {
+		t.Fatalf("delete with a lost answer: %v", err)
+	}
+	if n := f.sim.CallCount(http.MethodDelete, "/absences/{id}"); n != 2 || len(f.acc.Absences()) != 0 {
+		t.Fatalf("DELETE sent %d times, %d absences left", n, len(f.acc.Absences()))
+	}
+	// Without an ambiguous earlier attempt a 404 stays an error.
+	if err := c.DeleteAbsence(ctx(t), a.ID); !staffomatic.IsNotFound(err) {
+		t.Fatalf("second delete: %v, want 404", err)
 	}
 }

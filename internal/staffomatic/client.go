@@ -255,6 +255,7 @@ func (c *Client) doRaw(ctx context.Context, method, path string, q url.Values, b
 		u += "?" + q.Encode()
 	}
 	var last error
+	ambiguous := false // an earlier attempt may have been carried out (5xx, lost answer)
 	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("staffomatic: %s %s: waiting for the rate limiter: %w", method, path, err)
@@ -265,8 +266,15 @@ func (c *Client) doRaw(ctx context.Context, method, path string, q url.Values, b
 		}
 		last = err
 		var apiErr *Error
+		if method == http.MethodDelete && ambiguous && errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+			// An earlier attempt deleted the record before its answer was lost.
+			return nil, nil
+		}
 		if !errors.As(err, &apiErr) || !apiErr.Retryable || ctx.Err() != nil {
 			return nil, err
+		}
+		if apiErr.Status != http.StatusTooManyRequests {
+			ambiguous = true
 		}
 		if apiErr.Status != http.StatusTooManyRequests && !idempotent(method, body) {
 			return nil, err
