@@ -115,3 +115,42 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("GET /v1/openapi.yaml: %d", rec.Code)
 	}
 }
+
+// TestNotConfiguredIsDocumented calls every route of a function started without its
+// tables, and the routes that open credentials of one without a sealer: each answers 503
+// not_configured, a status the document must list for the route.
+func TestNotConfiguredIsDocumented(t *testing.T) {
+	bare := New(Options{})
+	routes := append(tenantRoutes("acme-abc123"), [3]string{"POST", "/v1/tenants", `{"name":"x"}`}, [3]string{"GET", "/v1/tenants", ""},
+		[3]string{"POST", "/v1/webhooks/personio/acme-abc123", `{}`}, [3]string{"POST", "/v1/webhooks/staffomatic/acme-abc123", `{}`})
+	check := func(api *API, rt [3]string, token string) {
+		t.Helper()
+		req := httptest.NewRequest(rt[0], rt[1], strings.NewReader(rt[2]))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		r := resp{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+		if r.Code != http.StatusServiceUnavailable || r.errCode(t) != "not_configured" {
+			t.Errorf("%s %s: %d %s, want 503 not_configured", rt[0], rt[1], r.Code, r.Body)
+		}
+		conform(t, rt[0], rt[1], []byte(rt[2]), req.Header, r)
+	}
+	for _, rt := range routes {
+		check(bare, rt, "sst_acme-abc123.x")
+	}
+	// With its tables but without a sealer, the routes that open the stored credentials.
+	e := newEnv(t)
+	c := e.createDemo(t)
+	noSealer := New(Options{Logger: e.api.log, Store: e.store, Bus: e.bus, Vendors: e.api.vendors})
+	base := "/v1/tenants/" + c.TenantID
+	for _, rt := range [][3]string{
+		{"GET", base + "/employees", ""},
+		{"GET", base + "/checks", ""},
+		{"PUT", base + "/settings", `{"personio_time_off_type_ids_for_paid_vacations":[1]}`},
+		{"POST", base + "/owner", `{"staffomatic":{"email":"` + e.demo.StaffomaticEmail + `","password":"` + e.demo.StaffomaticPassword + `"}}`},
+		{"PUT", base + "/credentials", `{"personio":{"client_id":"a","client_secret":"b"},"staffomatic":{"subdomain":"x","email":"a@b.c","password":"p"},"verify":false}`},
+		{"POST", base + "/webhook-secrets", ""},
+	} {
+		check(noSealer, rt, c.AdminToken)
+	}
+}
