@@ -62,22 +62,25 @@ const (
 
 // RateLimit is a token bucket: PerSecond tokens are replenished each second up
 // to Burst. Cooldown, when set, blocks the family for that long once the
-// bucket ran empty (Personio's auth endpoints do this). PerSecond 0 disables
-// limiting.
+// bucket ran empty (Personio's auth endpoints do this); CooldownPerSecond, when
+// set, still lets that many requests a second through during the cool-down
+// (v2 auth: 1/s for 60 s). PerSecond 0 disables limiting.
 type RateLimit struct {
-	PerSecond float64
-	Burst     int
-	Cooldown  time.Duration
+	PerSecond         float64
+	Burst             int
+	Cooldown          time.Duration
+	CooldownPerSecond float64
 }
 
 // DefaultRateLimits are the documented or observed limits of the notes (§5.1):
-// v1 auth 60/min with a 60 s cool-down, v2 auth 150/min, v1 employees 300/min
-// with burst 15, v1 in general 2000/min per IP, v2 absences ≈10/s. v2
-// attendance and webhook limits are undocumented; assumption: like absences.
+// v1 auth 60/min with a 60 s cool-down, v2 auth 150/min and then 1/s for
+// 60 s, v1 employees 300/min with burst 15, v1 in general 2000/min per IP, v2
+// absences ≈10/s. v2 attendance and webhook limits are undocumented;
+// assumption: like absences.
 func DefaultRateLimits() map[Family]RateLimit {
 	return map[Family]RateLimit{
 		FamilyAuthV1:            {PerSecond: 1, Burst: 60, Cooldown: 60 * time.Second},
-		FamilyAuthV2:            {PerSecond: 2.5, Burst: 150, Cooldown: 60 * time.Second},
+		FamilyAuthV2:            {PerSecond: 2.5, Burst: 150, Cooldown: 60 * time.Second, CooldownPerSecond: 1},
 		FamilyEmployees:         {PerSecond: 5, Burst: 15},
 		FamilyTimeOffTypes:      {PerSecond: 33, Burst: 33},
 		FamilyAbsencePeriods:    {PerSecond: 10, Burst: 10},
@@ -532,6 +535,7 @@ type bucket struct {
 	tokens    float64
 	last      time.Time
 	coolUntil time.Time
+	slowNext  time.Time // during the cool-down: when the slow lane lets the next request through
 }
 
 func newBucket(l RateLimit) *bucket {
@@ -549,11 +553,18 @@ func (b *bucket) take(now time.Time) (bool, int) {
 	}
 	b.last = now
 	if now.Before(b.coolUntil) {
+		if b.limit.CooldownPerSecond > 0 && !now.Before(b.slowNext) {
+			b.slowNext = now.Add(time.Duration(float64(time.Second) / b.limit.CooldownPerSecond))
+			return true, 0
+		}
 		return false, 0
 	}
 	if b.tokens < 1 {
 		if b.limit.Cooldown > 0 {
 			b.coolUntil = now.Add(b.limit.Cooldown)
+			if b.limit.CooldownPerSecond > 0 {
+				b.slowNext = now.Add(time.Duration(float64(time.Second) / b.limit.CooldownPerSecond))
+			}
 		}
 		return false, 0
 	}
