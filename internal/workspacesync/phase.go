@@ -169,13 +169,31 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
 	}
+	// A mapping can outlive its user (an admin deleted it in Staffomatic); Staffomatic
+	// refuses an add_users call naming an unknown user as a whole, so such a user would
+	// keep every other member out of the department. The user sync handles (and reports)
+	// the employee; here only existing users are placed.
+	existing, err := sc.ListUsers(ctx, staffomatic.UserFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("load Staffomatic users: %w", err)
+	}
+	exists := make(map[string]bool, len(existing))
+	for _, u := range existing {
+		exists[itoa(u.ID)] = true
+	}
 	l.Input.UserOf = map[string]string{}
+	stale := 0
 	for _, m := range users {
 		if t := m.TargetID(); t != "" {
+			if !exists[t] {
+				stale++
+				continue
+			}
 			l.Input.UserOf[m.SourceID] = t
 		}
 	}
-	run.Log.InfoContext(ctx, "workspaces: loaded", "employees", len(l.Input.Employees), "locations", len(locs), "departments", len(deps))
+	run.Log.InfoContext(ctx, "workspaces: loaded", "employees", len(l.Input.Employees), "locations", len(locs), "departments", len(deps),
+		"mapped_users_not_in_staffomatic", stale)
 	return l, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	"github.com/staffsync/staffsync/internal/usersync"
 	"github.com/staffsync/staffsync/internal/usersync/synctest"
@@ -394,5 +395,72 @@ func TestCrashAfterFirstDepartmentCreate(t *testing.T) {
 	}
 	if len(acc.Departments()) != before+3 {
 		t.Errorf("%d departments, want %d", len(acc.Departments()), before+3)
+	}
+}
+
+// TestDeletedUserDoesNotBlockItsDepartment: an admin deleted one user in Staffomatic (a
+// leaver, to free the seat) whose employee is still selected and mapped. Staffomatic
+// refuses an add_users call naming an unknown user as a whole, so the workspace sync must
+// leave that user out: the other members of the department are added, nothing fails, and
+// the next run writes nothing.
+func TestDeletedUserDoesNotBlockItsDepartment(t *testing.T) {
+	w := newWorld(t, true)
+	env := w.env
+	var kitchen int64
+	for _, d := range env.P.Departments() {
+		if d.Name == "Küche" {
+			kitchen = d.ID
+		}
+	}
+	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
+	userOf := map[string]int64{}
+	for _, u := range acc.Users() {
+		userOf[u.CustomID] = u.ID
+	}
+	var cooks []int64
+	for _, e := range env.P.Employees() {
+		if uid := userOf[strconv.FormatInt(e.ID, 10)]; e.DepartmentID == kitchen && uid != 0 {
+			cooks = append(cooks, uid)
+		}
+	}
+	if len(cooks) < 2 {
+		t.Fatalf("the demo has %d mapped Küche employees, want at least 2", len(cooks))
+	}
+	gone := cooks[0]
+	req, err := http.NewRequest(http.MethodDelete, env.StaffomaticURL+"/"+env.Demo.StaffomaticSubdomain+"/users/"+strconv.FormatInt(gone, 10)+".json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(demo.StaffomaticEmail, demo.StaffomaticPassword)
+	req.Header.Set("User-Agent", "staffsync test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, ok := acc.User(gone); ok || resp.StatusCode >= 300 {
+		t.Fatalf("user %d not deleted: %d", gone, resp.StatusCode)
+	}
+
+	_, entries := w.run(t, false)
+	for _, e := range entries {
+		if e.Outcome == domain.OutcomeFailed {
+			t.Errorf("failed: %+v", e)
+		}
+	}
+	var kitchenDep int64
+	for _, d := range acc.Departments() {
+		if d.Name == "Küche" {
+			kitchenDep = d.ID
+		}
+	}
+	for _, uid := range cooks[1:] {
+		if u, _ := acc.User(uid); kitchenDep == 0 || !slices.Contains(u.DepartmentIDs, kitchenDep) {
+			t.Errorf("user %d is not a member of Küche (%d): %+v", uid, kitchenDep, u.DepartmentIDs)
+		}
+	}
+	env.S.ResetCalls()
+	if _, entries = w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
 	}
 }
