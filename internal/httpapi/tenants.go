@@ -134,6 +134,11 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 		if err := checkBaseURL("personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
 			return c, err
 		}
+		for _, h := range []struct{ field, v string }{{"personio.partner_id", p.PartnerID}, {"personio.app_id", p.AppID}} {
+			if !headerIDOK(h.v) {
+				return c, badRequest(h.field, "%s: use the identifier Personio gave you, in UPPER_SNAKE_CASE (letters, digits, _ and -, at most 100 characters); it is sent as a header with every request", h.field)
+			}
+		}
 		c.creds.PersonioClientID, c.creds.PersonioClientSecret = strings.TrimSpace(p.ClientID), p.ClientSecret
 		c.personio = domain.Personio{BaseURL: strings.TrimRight(p.BaseURL, "/"), PartnerID: p.PartnerID, AppID: p.AppID}
 	default:
@@ -272,6 +277,21 @@ func checkBaseURL(field, s, credFields string) error {
 		return badRequest(field, "%s: %q is not an http(s) URL", field, s)
 	}
 	return nil
+}
+
+// headerIDOK accepts an empty or an UPPER_SNAKE_CASE-like partner or app id. The ids go
+// into the X-Personio-Partner-ID and X-Personio-App-ID headers of every request, where a
+// control character or a line break makes each request fail.
+func headerIDOK(s string) bool {
+	if len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func subdomainOK(s string) bool {
