@@ -147,7 +147,10 @@ func TestCreateTenantValidation(t *testing.T) {
 			m["staffomatic"].(map[string]any)["base_url"] = "https://ada:SECRET-in-url@[::1/v3"
 		}), 400, "invalid_request", "staffomatic.base_url"},
 		{"partner id with a line break", with(func(m map[string]any) { m["personio"].(map[string]any)["partner_id"] = "ACME\r\nX-Other: 1" }), 400, "invalid_request", "personio.partner_id"},
-		{"app id with a control character", with(func(m map[string]any) { m["personio"].(map[string]any)["app_id"] = "STAFF\u0000SYNC"; m["verify"] = false }), 400, "invalid_request", "personio.app_id"},
+		{"app id with a control character", with(func(m map[string]any) {
+			m["personio"].(map[string]any)["app_id"] = "STAFF\u0000SYNC"
+			m["verify"] = false
+		}), 400, "invalid_request", "personio.app_id"},
 		{"bad staffomatic url", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["base_url"] = "x" }), 400, "invalid_request", "staffomatic.base_url"},
 		{"wrong personio secret", with(func(m map[string]any) { m["personio"].(map[string]any)["client_secret"] = "wrong" }), 422, "personio_credentials_invalid", "personio.client_secret"},
 		{"wrong staffomatic password", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["password"] = "wrong" }), 422, "staffomatic_credentials_invalid", "staffomatic.password"},
