@@ -139,3 +139,63 @@ func BenchmarkListAllAbsencePeriods(b *testing.B) {
 		}
 	}
 }
+
+// TestCursorSurvivesDeletes: a period deleted after its page was read must not push a
+// later period out of the next page (the cursor was an offset into the current
+// selection, so every delete on an earlier page lost one unread period). The cursor is
+// a position in the store order, which also makes a page cost only its own records.
+func TestCursorSurvivesDeletes(t *testing.T) {
+	sim, srv, _, tok := largeCompany(t, 60)
+	filters := "?limit=50&start.date_time.gte=2026-01-01T00:00:00" // a filtered list, as syncs read
+	var all []string
+	for _, p := range sim.AttendancePeriods() {
+		all = append(all, p.ID)
+	}
+	if len(all) < 120 {
+		t.Fatalf("fixture too small: %d periods", len(all))
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/attendance-periods"+filters, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"_data"`
+		Meta struct {
+			Links map[string]struct {
+				Href string `json:"href"`
+			} `json:"links"`
+		} `json:"_meta"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || len(page.Data) != 50 || page.Meta.Links["next"].Href == "" {
+		t.Fatalf("first page: %d items, %v", len(page.Data), err)
+	}
+	read := map[string]bool{}
+	for _, d := range page.Data {
+		read[d.ID] = true
+	}
+	// Three periods of the first page are deleted while the reader is between pages.
+	for _, d := range page.Data[:3] {
+		req, _ := http.NewRequest("DELETE", srv.URL+"/v2/attendance-periods/"+d.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("delete: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	rest, _ := readAllV2(t, page.Meta.Links["next"].Href, tok)
+	for id := range rest {
+		read[id] = true
+	}
+	for _, id := range all {
+		if !read[id] {
+			t.Fatalf("period %s was never listed (%d of %d read)", id, len(read), len(all))
+		}
+	}
+}
