@@ -151,6 +151,13 @@ func TestCreateTenantValidation(t *testing.T) {
 			m["personio"].(map[string]any)["app_id"] = "STAFF\u0000SYNC"
 			m["verify"] = false
 		}), 400, "invalid_request", "personio.app_id"},
+		{"personio url with a port beyond 65535", with(func(m map[string]any) {
+			m["personio"].(map[string]any)["base_url"] = "https://api.personio.example:99999"
+		}), 400, "invalid_request", "personio.base_url"},
+		{"staffomatic url with port 0", with(func(m map[string]any) {
+			m["staffomatic"].(map[string]any)["base_url"] = "http://127.0.0.1:0/v3"
+			m["verify"] = false
+		}), 400, "invalid_request", "staffomatic.base_url"},
 		{"bad staffomatic url", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["base_url"] = "x" }), 400, "invalid_request", "staffomatic.base_url"},
 		{"wrong personio secret", with(func(m map[string]any) { m["personio"].(map[string]any)["client_secret"] = "wrong" }), 422, "personio_credentials_invalid", "personio.client_secret"},
 		{"wrong staffomatic password", with(func(m map[string]any) { m["staffomatic"].(map[string]any)["password"] = "wrong" }), 422, "staffomatic_credentials_invalid", "staffomatic.password"},

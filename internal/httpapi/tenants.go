@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -275,6 +276,13 @@ func checkBaseURL(field, s, credFields string) error {
 	}
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return badRequest(field, "%s: %q is not an http(s) URL", field, s)
+	}
+	// url.Parse takes any digits as a port; one beyond 65535 fails every request as if the
+	// vendor were down.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return badRequest(field, "%s: port %s: use a port from 1 to 65535, or none", field, p)
+		}
 	}
 	return nil
 }
