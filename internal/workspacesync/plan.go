@@ -134,7 +134,9 @@ type unit struct {
 }
 
 // Compute plans the run: offices first (a department needs its location), then
-// departments, then memberships. Memberships are only added, never removed: the ones the
+// departments, then memberships. A workspace is matched by name (case-insensitive), then
+// by mapping; a name shared by several workspaces is resolved by the mapping when it names
+// one of them, else it is a conflict. Memberships are only added, never removed: the ones the
 // sync did not add belong to the admin.
 func Compute(in Input) Plan {
 	var plan Plan
@@ -186,6 +188,9 @@ func Compute(in Input) Plan {
 		name := offices[oid]
 		linked := links[KindLocation+"|"+oid]
 		switch ids := locByName[norm(name)]; {
+		case len(ids) > 1 && slices.Contains(ids, linked):
+			// The name is ambiguous, the mapping is not: it names one of them.
+			locOf[oid] = linked
 		case len(ids) > 1:
 			add(Action{Kind: ActConflict, SourceID: oid, Name: name, UserIDs: nil,
 				Reason: fmt.Sprintf("%d Staffomatic locations are named %q; rename all but one", len(ids), name)})
@@ -220,6 +225,8 @@ func Compute(in Input) Plan {
 			ids = depByName[loc+"|"+norm(u.name)]
 		}
 		switch {
+		case len(ids) > 1 && slices.Contains(ids, linked):
+			depOf[k] = linked
 		case len(ids) > 1:
 			add(Action{Kind: ActConflict, SourceID: k, Name: u.name, LocationID: loc,
 				Reason: fmt.Sprintf("%d departments in location %s are named %q; rename all but one", len(ids), loc, u.name)})

@@ -183,6 +183,33 @@ func TestCompute(t *testing.T) {
 			want: []step{{kind: ActConflict, source: "o-Berlin", reason: "2 Staffomatic locations"}},
 		},
 		{
+			name: "two locations with one name, the office mapped to one of them: the mapping decides",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
+				Locations: []Location{berlin, {ID: "L2", Name: "BERLIN"}}, Departments: []Department{kitchen},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: []step{
+				{kind: ActAddLocationMember, source: "o-Berlin", target: "L1", users: "u2"},
+				{kind: ActAddMembers, source: "o-Berlin/department/d-Kitchen", target: "D1", users: "u2"},
+			},
+		},
+		{
+			name: "two departments with one name in the location, the unit mapped to one of them: the mapping decides",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
+				Locations: []Location{berlin}, Departments: []Department{kitchen, {ID: "D2", Name: "kitchen", LocationID: "L1"}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			want: []step{
+				{kind: ActAddLocationMember, source: "o-Berlin", target: "L1", users: "u2"},
+				{kind: ActAddMembers, source: "o-Berlin/department/d-Kitchen", target: "D1", users: "u2"},
+			},
+		},
+		{
+			name: "two departments with one name in the location, unmapped: conflict",
+			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+				Locations: []Location{berlin}, Departments: []Department{kitchen, {ID: "D2", Name: "kitchen", LocationID: "L1"}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
+			want: []step{{kind: ActConflict, source: "o-Berlin/department/d-Kitchen", reason: "2 departments in location L1"}},
+		},
+		{
 			name: "a department of the same name in another location does not count",
 			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "Hamburg"}},
 				Departments: []Department{{ID: "D9", Name: "Kitchen", LocationID: "L2"}}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
