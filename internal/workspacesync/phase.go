@@ -162,6 +162,10 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 				l.reported[string(k.rk)+"|"+m.SourceID] = m.Hash
 				continue
 			}
+			if strings.HasPrefix(m.Hash, "report:") {
+				// A linked workspace whose report (missing, conflict) was written.
+				l.reported[string(k.rk)+"|"+m.SourceID] = m.Hash
+			}
 			l.Input.Links = append(l.Input.Links, Link{Kind: k.kind, SourceID: m.SourceID, TargetID: m.TargetID()})
 		}
 	}
@@ -234,10 +238,11 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 		}
 		m := domain.Mapping{Tenant: tid, Kind: kind, SourceID: a.SourceID, Hash: h, State: domain.StateFailed, LastError: reason, UpdatedAt: l.now}
 		if kind != domain.KindMembership {
-			// A workspace that exists keeps its link; only the report is new.
+			// A linked workspace keeps its link; the report is remembered beside it.
 			for _, lk := range l.Input.Links {
 				if string(kind) == lk.Kind && lk.SourceID == a.SourceID {
-					return record(a, kind, "", domain.OutcomeSkipped, reason)
+					m.TargetIDs, m.State = []string{lk.TargetID}, domain.StateTransferred
+					break
 				}
 			}
 		}

@@ -427,19 +427,9 @@ func TestDeletedUserDoesNotBlockItsDepartment(t *testing.T) {
 		t.Fatalf("the demo has %d mapped Küche employees, want at least 2", len(cooks))
 	}
 	gone := cooks[0]
-	req, err := http.NewRequest(http.MethodDelete, env.StaffomaticURL+"/"+env.Demo.StaffomaticSubdomain+"/users/"+strconv.FormatInt(gone, 10)+".json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(demo.StaffomaticEmail, demo.StaffomaticPassword)
-	req.Header.Set("User-Agent", "staffsync test")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if _, ok := acc.User(gone); ok || resp.StatusCode >= 300 {
-		t.Fatalf("user %d not deleted: %d", gone, resp.StatusCode)
+	staffomaticDelete(t, env, "/users/"+strconv.FormatInt(gone, 10))
+	if _, ok := acc.User(gone); ok {
+		t.Fatalf("user %d not deleted", gone)
 	}
 
 	_, entries := w.run(t, false)
@@ -458,6 +448,61 @@ func TestDeletedUserDoesNotBlockItsDepartment(t *testing.T) {
 		if u, _ := acc.User(uid); kitchenDep == 0 || !slices.Contains(u.DepartmentIDs, kitchenDep) {
 			t.Errorf("user %d is not a member of Küche (%d): %+v", uid, kitchenDep, u.DepartmentIDs)
 		}
+	}
+	env.S.ResetCalls()
+	if _, entries = w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
+
+// staffomaticDelete deletes a record through the Staffomatic simulator's API, as an admin
+// would in Staffomatic.
+func staffomaticDelete(t *testing.T, env *synctest.Env, path string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, env.StaffomaticURL+"/"+env.Demo.StaffomaticSubdomain+path+".json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(demo.StaffomaticEmail, demo.StaffomaticPassword)
+	req.Header.Set("User-Agent", "staffsync test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("DELETE %s: %d", path, resp.StatusCode)
+	}
+}
+
+// TestDeletedWorkspaceReportedOnce: a linked department an admin deleted in Staffomatic is
+// reported missing (create_missing_workspaces is off) once; the unchanged report is not
+// repeated by the next run, which writes nothing.
+func TestDeletedWorkspaceReportedOnce(t *testing.T) {
+	w := newWorld(t, false)
+	env := w.env
+	w.run(t, false) // links the demo's Service department by name
+	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
+	var service int64
+	for _, d := range acc.Departments() {
+		if d.Name == "Service" {
+			service = d.ID
+		}
+	}
+	if service == 0 {
+		t.Fatal("the demo has no Service department")
+	}
+	staffomaticDelete(t, env, "/departments/"+strconv.FormatInt(service, 10))
+
+	_, entries := w.run(t, false)
+	missing := 0
+	for _, e := range entries {
+		if e.Action == "missing" && strings.Contains(e.Reason, "Service") {
+			missing++
+		}
+	}
+	if missing != 1 {
+		t.Fatalf("the deleted department is reported %d times, want once: %+v", missing, entries)
 	}
 	env.S.ResetCalls()
 	if _, entries = w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
