@@ -99,11 +99,11 @@ func TestPublishBatchingAndResend(t *testing.T) {
 	})
 	t.Run("256 KB per call", func(t *testing.T) {
 		var reqs []domain.SyncRequest
-		for i := range 3 {
+		for i := range 4 {
 			r := req(fmt.Sprintf("big%d", i), domain.PhaseAbsences)
 			r.Mode, r.Trigger, r.ScheduledTime = domain.ModeTargeted, domain.TriggerWebhook, time.Time{}
-			for j := range 400 {
-				r.Targets = append(r.Targets, domain.Target{Kind: domain.KindAbsence, ID: fmt.Sprintf("%0250d", j)})
+			for j := range domain.MaxTargets {
+				r.Targets = append(r.Targets, domain.Target{Kind: domain.KindAbsence, ID: fmt.Sprintf("%0*d", domain.MaxTargetIDLen, j)})
 			}
 			reqs = append(reqs, r)
 		}
@@ -120,8 +120,8 @@ func TestPublishBatchingAndResend(t *testing.T) {
 				t.Fatalf("call of %d bytes", size)
 			}
 		}
-		if len(f.calls) != 2 {
-			t.Fatalf("%d calls for 3 entries of ~105 KB, want 2", len(f.calls))
+		if len(f.calls) != 2 || len(f.calls[0]) != 3 {
+			t.Fatalf("%d calls for 4 entries of ~80 KB (the largest events there can be), want 3 and 1", len(f.calls))
 		}
 	})
 	t.Run("failed entries are re-sent", func(t *testing.T) {

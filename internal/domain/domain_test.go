@@ -36,6 +36,12 @@ func TestSyncRequestValidate(t *testing.T) {
 		{"targets on a full run", func(r *SyncRequest) { r.Mode, r.Targets = ModeFull, []Target{{Kind: KindUser, ID: "1"}} }, "only allowed with mode targeted"},
 		{"target without id", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser}} }, "targets[0].id"},
 		{"target bad kind", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: "car", ID: "1"}} }, "targets[0].kind"},
+		{"target id with a line break", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser, ID: "1\n2"}} }, "targets[0].id"},
+		{"target id with a control character", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser, ID: "1\u0000"}} }, "targets[0].id"},
+		{"target id with a space", func(r *SyncRequest) { r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser, ID: "1 OR 1=1"}} }, "targets[0].id"},
+		{"target id too long", func(r *SyncRequest) {
+			r.Mode, r.Targets = ModeTargeted, []Target{{Kind: KindUser, ID: strings.Repeat("7", 129)}}
+		}, "targets[0].id"},
 		{"valid chain", func(r *SyncRequest) {
 			r.Then = []Step{{PhaseWorkspaces, "20260101T040000Z-workspaces-a1"}, {PhaseAbsences, "20260101T040000Z-absences-a2"}}
 		}, ""},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // RunStatus is where a run stands.
@@ -182,12 +183,19 @@ func (r SyncRequest) Validate() error {
 		if !t.Kind.Valid() {
 			errs = append(errs, fmt.Errorf("targets[%d].kind: unknown record kind %q", i, t.Kind))
 		}
-		if strings.TrimSpace(t.ID) == "" {
+		switch {
+		case strings.TrimSpace(t.ID) == "":
 			errs = append(errs, fmt.Errorf("targets[%d].id: required", i))
+		case len(t.ID) > MaxTargetIDLen || strings.IndexFunc(t.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+			errs = append(errs, fmt.Errorf("targets[%d].id: a record id of at most %d characters without spaces or control characters", i, MaxTargetIDLen))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// MaxTargetIDLen bounds a target's record id: vendor ids are numbers or UUIDs, so a
+// longer one is not an id of theirs (and would only bloat events and protocol entries).
+const MaxTargetIDLen = 128
 
 // Summary returns the queued run summary for the request at now.
 func (r SyncRequest) Summary(now time.Time) RunSummary {
