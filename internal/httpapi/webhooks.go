@@ -206,13 +206,9 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
 	}
-	// The replay key and the run id come from the one digest our secret gives for this
-	// timestamp and body, not from the header as sent: a header may carry several v1
-	// values, so a replay with another (or a reordered) v1 beside the valid one would
-	// otherwise be a new delivery.
-	if sig, err = staffomatic.ParseSignature(staffomatic.Sign(secret, sig.Timestamp, body)); err != nil {
-		return err
-	}
+	// The replay key and the run id come from the one digest that matched (VerifySignature
+	// drops the other v1 values the header may carry), so a replay with another or a
+	// reordered v1 beside the valid one is still a replay.
 	replayed := &Error{Status: http.StatusConflict, Code: "replayed", Message: "this notification was delivered before; it is not processed twice"}
 	seen := a.store.ClaimOnce(ctx, t.ID, "staffomatic:"+sig.ReplayKey(), replayTTL)
 	if seen != nil && !errors.Is(seen, store.ErrExists) {

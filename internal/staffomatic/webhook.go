@@ -119,6 +119,10 @@ func VerifySignature(secret []byte, header string, body []byte, now time.Time) (
 	if !ok {
 		return Signature{}, ErrSignatureMismatch
 	}
+	// The verified signature holds only the digest that matched: the sender controls the
+	// other v1 values, so a replay key taken from them would make a replay with an extra
+	// or reordered v1 look like a new delivery.
+	s.V1 = []string{hex.EncodeToString(want)}
 	return s, nil
 }
 

@@ -60,8 +60,22 @@ func TestSignVerify(t *testing.T) {
 		})
 	}
 	sig, err := staffomatic.VerifySignature(secret, good, body, at)
-	if err != nil || sig.ReplayKey() != "1760000000."+good[len("t=1760000000,v1="):] {
+	want := "1760000000." + good[len("t=1760000000,v1="):]
+	if err != nil || sig.ReplayKey() != want {
 		t.Fatalf("replay key = %q, %v", sig.ReplayKey(), err)
+	}
+	// Extra v1 values the sender adds, before or after the valid one, in any case, do not
+	// change the replay key: it comes from the digest that matched.
+	forged := strings.Repeat("ab", 32)
+	for _, h := range []string{
+		"t=1760000000,v1=" + forged + "," + good[len("t=1760000000,"):],
+		good + ",v1=" + forged,
+		"v1=" + strings.ToUpper(good[len("t=1760000000,v1="):]) + ",t=1760000000,v1=" + forged,
+	} {
+		sig, err := staffomatic.VerifySignature(secret, h, body, at)
+		if err != nil || sig.ReplayKey() != want || len(sig.V1) != 1 {
+			t.Fatalf("%s: replay key = %q (%d v1), %v", h, sig.ReplayKey(), len(sig.V1), err)
+		}
 	}
 }
 
