@@ -209,17 +209,16 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	// The replay key and the run id come from the one digest that matched (VerifySignature
 	// drops the other v1 values the header may carry), so a replay with another or a
 	// reordered v1 beside the valid one is still a replay.
+	// A body that is no notification is refused before the replay claim is written:
+	// nothing is stored for a request answered with an error.
+	hint, err := staffomatic.ParseHint(body)
+	if err != nil && !errors.Is(err, staffomatic.ErrHintUnknownKind) {
+		return badRequest("", "not a Staffomatic notification: %v", err)
+	}
 	replayed := &Error{Status: http.StatusConflict, Code: "replayed", Message: "this notification was delivered before; it is not processed twice"}
 	seen := a.store.ClaimOnce(ctx, t.ID, "staffomatic:"+sig.ReplayKey(), replayTTL)
 	if seen != nil && !errors.Is(seen, store.ErrExists) {
 		return seen
-	}
-	hint, err := staffomatic.ParseHint(body)
-	if err != nil && !errors.Is(err, staffomatic.ErrHintUnknownKind) {
-		if seen != nil {
-			return replayed
-		}
-		return badRequest("", "not a Staffomatic notification: %v", err)
 	}
 	req, reason, err := a.StaffomaticRequest(ctx, t, hint)
 	if err != nil {
