@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -116,6 +117,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		// ServeMux would redirect to the cleaned path with an HTML body; an API client
+		// gets the API's error format, and no route has . or .. segments or a trailing /.
+		WriteError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + p + " (write the path without //, . or .. segments and without a trailing /)"})
+		return
+	}
 	h, pattern := a.mux.Handler(r)
 	if pattern == "" {
 		// ServeMux answers 404 and 405 in plain text; ours are JSON.

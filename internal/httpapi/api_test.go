@@ -19,6 +19,10 @@ func TestSkeletonRoutes(t *testing.T) {
 	}{
 		{"GET", "/v1/health", "", 200, ""},
 		{"GET", "/v1/nope", "", 404, "not_found"},
+		{"GET", "//v1/health", "", 404, "not_found"},
+		{"GET", "/v1/health/", "", 404, "not_found"},
+		{"GET", "/v1/tenants/x/../../health", "", 404, "not_found"},
+		{"GET", "/v1/./health", "", 404, "not_found"},
 		{"POST", "/v1/health", "{}", 405, "method_not_allowed"},
 		{"POST", "/v1/health", strings.Repeat("x", MaxBodyBytes+1), 413, "body_too_large"},
 	}
