@@ -256,9 +256,10 @@ func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.
 			return link, "", nil // reported earlier, unchanged
 		}
 		_, mapped := a.l.links[act.PersonioID]
-		if mapped && act.Kind == ActConflict && link.UserID != "" {
-			// A mapped employee's conflict (a new e-mail taken by another user) is
-			// remembered in its mapping, which keeps its user and flags.
+		if mapped && link.UserID != "" {
+			// A mapped employee's conflict (a new e-mail taken by another user) or skip (a
+			// leaver whose user an admin deleted) is remembered in its mapping, which keeps
+			// its user and flags.
 			next := link
 			next.Reported = h
 			if err := a.putLink(ctx, next); err != nil {

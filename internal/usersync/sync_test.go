@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
@@ -310,5 +311,48 @@ func TestNewEmailTakenByAnotherUser(t *testing.T) {
 	env.S.ResetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || len(entries) != 0 || env.S.WriteCalls() != 0 {
 		t.Fatalf("rerun must not report the unchanged conflict again: %v %+v writes %d", err, entries, env.S.WriteCalls())
+	}
+}
+
+// TestDeletedLeaverReportedOnce: a leaver's user is locked after the last working day;
+// the admin then deletes the user to free the seat. The employee stays selected (the
+// status rule includes inactive employees), so each run plans to skip the employee, as no
+// user is created for a leaver; that skip is reported once, not at every run.
+func TestDeletedLeaverReportedOnce(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	target := w.emps[7]
+	pid := strconv.FormatInt(target.ID, 10)
+	if err := env.P.UpdateEmployee(target.ID, func(e *personiosim.Employee) {
+		e.LastWorkingDay = time.Date(2026, 2, 27, 0, 0, 0, 0, time.UTC)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || !slices.Equal(byAction(entries)["lock_user/updated"], []string{pid}) {
+		t.Fatalf("leaver not locked: %v %+v", err, entries)
+	}
+	user := usersByCustomID(t, env)[pid][0]
+	req, _ := http.NewRequest(http.MethodDelete, env.StaffomaticURL+"/"+env.Demo.StaffomaticSubdomain+"/users/"+strconv.FormatInt(user.ID, 10)+".json", nil)
+	req.SetBasicAuth(env.Demo.StaffomaticEmail, env.Demo.StaffomaticPassword)
+	req.Header.Set("User-Agent", "test (ops@example.com)")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode >= 300 {
+		t.Fatalf("delete user: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || !slices.Equal(byAction(entries)["skip/skipped"], []string{pid}) || len(entries) != 1 {
+		t.Fatalf("deleted leaver: %v %+v", err, entries)
+	}
+	env.S.ResetCalls()
+	if _, entries, err = w.run(t, ctx, domain.ModeFull, false); err != nil || len(entries) != 0 || env.S.WriteCalls() != 0 {
+		t.Fatalf("the unchanged skip is reported again: %v %+v writes %d", err, entries, env.S.WriteCalls())
+	}
+	if len(usersByCustomID(t, env)[pid]) != 0 {
+		t.Fatal("a user was created for the leaver")
 	}
 }
