@@ -862,7 +862,8 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	if s.BaseURL == "" {
 		s.BaseURL = t.Staffomatic.BaseURL
 	}
-	if s.Subdomain != t.Staffomatic.Subdomain || strings.TrimRight(s.BaseURL, "/") != t.Staffomatic.BaseURL {
+	// Subdomains are host names: the account is the same whatever their case.
+	if !strings.EqualFold(s.Subdomain, t.Staffomatic.Subdomain) || strings.TrimRight(s.BaseURL, "/") != t.Staffomatic.BaseURL {
 		return unprocessable("other_account", "staffomatic.subdomain", "a hand-over keeps the Staffomatic account; to connect another account use PUT /v1/tenants/{id}/credentials")
 	}
 	if err := checkStaffomatic(s); err != nil {
