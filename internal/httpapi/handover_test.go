@@ -47,6 +47,8 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		{map[string]any{"staffomatic": map[string]any{"email": ben.Email, "password": "not-bens"}}, "staffomatic_credentials_invalid", "staffomatic.password", 422},
 		{map[string]any{"staffomatic": map[string]any{"email": ben.Email, "password": benPass, "token": "t"}}, "invalid_request", "staffomatic.token", 400},
 		{map[string]any{"staffomatic": map[string]any{"email": ben.Email, "password": benPass}, "nmae": "Ben"}, "invalid_request", "nmae", 400},
+		{map[string]any{"staffomatic": map[string]any{"email": ben.Email, "password": benPass}, "name": "Ben\nINFO forged line"}, "invalid_request", "name", 400},
+		{map[string]any{"staffomatic": map[string]any{"email": ben.Email, "password": benPass}, "name": strings.Repeat("B", 201)}, "invalid_request", "name", 400},
 	} {
 		r := e.do(t, "POST", base+"/owner", c.AdminToken, bad.body)
 		var b struct{ Error Error }

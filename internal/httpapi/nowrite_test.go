@@ -98,6 +98,7 @@ func TestDuplicateAndMiscasedKeysRefused(t *testing.T) {
 		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH",` + creds + `,"Verify":false}`, "Verify"},
 		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH",` + creds + `,"verify":true,"verify":false}`, "verify"},
 		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH","NAME":"Third GmbH",` + creds + `}`, "NAME"},
+		{"POST", "/v1/tenants", operatorKey, `{"name":"Other GmbH\nlevel=ERROR forged",` + creds + `}`, "name"},
 		{"PUT", base + "/credentials", c.AdminToken, `{"personio":{"client_id":"a","Client_Secret":"b"},"staffomatic":{"subdomain":"x","email":"a@b.c","password":"p"},"verify":false}`, "personio.Client_Secret"},
 		{"PUT", base + "/credentials", c.AdminToken, `{"personio":{"client_id":"a","client_secret":"b","client_id":"c"},"staffomatic":{"subdomain":"x","email":"a@b.c","password":"p"},"verify":false}`, "personio.client_id"},
 		{"PUT", base + "/sources", c.AdminToken, `{"ABSENCES":"staffomatic"}`, "ABSENCES"},

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -483,8 +485,8 @@ func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, 
 		return TenantCreated{}, errNoStore
 	}
 	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 200 {
-		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters)")
+	if !displayNameOK(name) {
+		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters, no line breaks or control characters)")
 	}
 	c, err := a.check(ctx, in.CredentialsInput)
 	if err != nil {
@@ -847,6 +849,12 @@ type OwnerInput struct {
 	Staffomatic *StaffomaticInput `json:"staffomatic"`
 }
 
+// displayNameOK accepts a name shown to admins and written to logs: 1 to 200 characters
+// without control characters (a line break in a name would forge log and CSV lines).
+func displayNameOK(s string) bool {
+	return s != "" && utf8.RuneCountInString(s) <= 200 && utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
+}
+
 func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
 	var in OwnerInput
 	if err := decode(r, &in); err != nil {
@@ -855,6 +863,9 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	s := in.Staffomatic
 	if s == nil {
 		return badRequest("staffomatic", "staffomatic: required: the new admin's {email, password} or {email, token}")
+	}
+	if n := strings.TrimSpace(in.Name); n != "" && !displayNameOK(n) {
+		return badRequest("name", "name: the new owner's name: at most 200 characters, no line breaks or control characters (or leave it out to take the name from Staffomatic)")
 	}
 	if s.Subdomain == "" {
 		s.Subdomain = t.Staffomatic.Subdomain
