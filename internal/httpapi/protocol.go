@@ -45,7 +45,7 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		}
 	}
 	if !to.IsZero() && to.Before(from) {
-		return badRequest("to", "to is before from")
+		return badRequest("to", "to: %s is before from (%s; without from, the protocol's two months)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
 	limit, err := intParam(r, "limit", 100, 500)
 	if err != nil {
