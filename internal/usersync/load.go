@@ -147,6 +147,11 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
 	}
 	l.Input.Today = Today(r.Now, loc)
+	me, err := r.Staffomatic.CurrentUser(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load the Staffomatic user staffsync signs in as: %w", err)
+	}
+	l.Input.SelfUserID = strconv.FormatInt(me.ID, 10)
 	users, err := r.Staffomatic.ListUsers(ctx, staffomatic.UserFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("load Staffomatic users: %w", err)

@@ -95,6 +95,9 @@ type Input struct {
 	Place func(Employee) Placement
 	// MissingAttributes are required Personio attributes the credential does not expose.
 	MissingAttributes []string
+	// SelfUserID is the Staffomatic user whose credentials staffsync signs in with (the
+	// admin managing the integration); it is never locked, as that would stop every sync.
+	SelfUserID string
 }
 
 // ActionKind names what an action does.
@@ -426,6 +429,9 @@ func Compute(in Input) Plan {
 			add(*emailConflict)
 		}
 		switch {
+		case lock && !u.Locked && u.ID == in.SelfUserID:
+			add(Action{Kind: ActSkip, PersonioID: e.PersonioID, UserID: u.ID, Reason: lockReason +
+				"; not locked: this is the Staffomatic admin staffsync signs in as, and a locked admin stops every sync; hand the integration over to another admin, then lock the user"})
 		case lock && !u.Locked:
 			add(Action{Kind: ActLock, PersonioID: e.PersonioID, UserID: u.ID, LockedBySync: true, Reason: lockReason})
 		case !lock && u.Locked && link.LockedBySync:

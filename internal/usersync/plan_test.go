@@ -285,6 +285,7 @@ func TestHireDateAndLastWorkingDay(t *testing.T) {
 		locked   bool
 		bySync   bool
 		invited  bool
+		self     bool
 		today    string
 		want     []step
 	}{
@@ -313,6 +314,9 @@ func TestHireDateAndLastWorkingDay(t *testing.T) {
 			mapped: true, want: nil},
 		{name: "leaver without a user is not created", settings: on, emp: withDates("", "2026-11-30"), today: "2026-12-01",
 			want: []step{{kind: ActSkip, pid: "1", reason: "licence"}}},
+		{name: "the admin staffsync signs in as is never locked: skip reported instead", settings: on, emp: withDates("", "2026-11-30"), today: "2026-12-01",
+			mapped: true, invited: true, self: true,
+			want: []step{{kind: ActSkip, pid: "1", uid: "u1", reason: "staffsync signs in as"}}},
 		{name: "last working day moved into the future: our lock lifted", settings: on, emp: withDates("", "2027-06-30"), today: "2026-12-01",
 			mapped: true, locked: true, bySync: true, invited: true,
 			want: []step{{kind: ActUnlock, pid: "1", uid: "u1"}}},
@@ -322,6 +326,9 @@ func TestHireDateAndLastWorkingDay(t *testing.T) {
 			in := Input{Employees: []Employee{c.emp}, Settings: c.settings, Today: c.today}
 			if c.mapped {
 				in.Users, in.Links = mapped(c.locked, c.bySync, c.invited)
+			}
+			if c.self {
+				in.SelfUserID = "u1"
 			}
 			check(t, Compute(in), c.want)
 		})

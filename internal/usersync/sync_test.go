@@ -356,3 +356,32 @@ func TestDeletedLeaverReportedOnce(t *testing.T) {
 		t.Fatal("a user was created for the leaver")
 	}
 }
+
+// TestIntegrationAdminNeverLocked: Ada is both a Personio employee and the Staffomatic
+// admin staffsync signs in as. Her last working day passing is reported, but her user is
+// not locked: a locked admin cannot sign in, and every later run of the tenant would fail.
+func TestIntegrationAdminNeverLocked(t *testing.T) {
+	w := newDemo(t)
+	env, ctx := w.env, context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.P.UpdateEmployee(w.emps[0].ID, func(e *personiosim.Employee) {
+		e.LastWorkingDay = time.Date(2026, 2, 27, 0, 0, 0, 0, time.UTC)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || !slices.Equal(byAction(entries)["skip/skipped"], []string{w.ada}) || len(entries) != 1 ||
+		!strings.Contains(entries[0].Reason, "signs in as") {
+		t.Fatalf("run: %v %+v", err, entries)
+	}
+	if u, _ := env.S.Account(env.Demo.StaffomaticSubdomain).User(env.Demo.StaffomaticAdminID); u.LockedAt != nil {
+		t.Fatal("the integration's admin was locked")
+	}
+	env.S.ResetCalls()
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunSucceeded || len(entries) != 0 || env.S.WriteCalls() != 0 {
+		t.Fatalf("next run: %v %+v %+v writes %d", err, sum, entries, env.S.WriteCalls())
+	}
+}
