@@ -6,7 +6,8 @@ import (
 )
 
 // Settings are the switches of DESIGN §1.2 step 4, named as the admin sees them, plus the
-// two behaviours staffsync adds (propagate_deletions, create_missing_workspaces).
+// behaviours staffsync adds (propagate_deletions, create_missing_workspaces,
+// include_personio_teams).
 type Settings struct {
 	// EnableBackgroundSync: scheduled syncs run only when on.
 	EnableBackgroundSync bool `json:"enable_background_sync"`
@@ -34,6 +35,9 @@ type Settings struct {
 	// CreateMissingWorkspaces: a Personio office/department without a Staffomatic location
 	// or department is created instead of only reported.
 	CreateMissingWorkspaces bool `json:"create_missing_workspaces"`
+	// IncludePersonioTeams: Personio teams become Staffomatic departments too, beside
+	// Personio departments (DESIGN §1.1: "department/team → Staffomatic department").
+	IncludePersonioTeams bool `json:"include_personio_teams"`
 }
 
 // DefaultSettings are a new tenant's settings. Background sync starts off so nothing runs
@@ -50,6 +54,7 @@ func DefaultSettings() Settings {
 		InviteStaffomaticUsers:            false,
 		PropagateDeletions:                false,
 		CreateMissingWorkspaces:           true,
+		IncludePersonioTeams:              false,
 	}
 }
 

@@ -296,13 +296,13 @@ func TestSourcesAndSettings(t *testing.T) {
 			t.Errorf("settings %s: %d %s", bad.body, r.Code, r.Body)
 		}
 	}
-	r = e.do(t, "PUT", base+"/settings", c.AdminToken, fmt.Sprintf(`{"enable_background_sync":true,"propagate_deletions":true,"personio_time_off_type_ids_for_paid_vacations":[%d]}`, types[0]))
+	r = e.do(t, "PUT", base+"/settings", c.AdminToken, fmt.Sprintf(`{"enable_background_sync":true,"propagate_deletions":true,"include_personio_teams":true,"personio_time_off_type_ids_for_paid_vacations":[%d]}`, types[0]))
 	if r.Code != 200 {
 		t.Fatalf("settings: %d %s", r.Code, r.Body)
 	}
 	ten, _ = e.store.GetTenant(t.Context(), c.TenantID)
 	want := domain.DefaultSettings()
-	want.EnableBackgroundSync, want.PropagateDeletions, want.PersonioTimeOffTypeIDsForPaidVacations = true, true, []int64{types[0]}
+	want.EnableBackgroundSync, want.PropagateDeletions, want.IncludePersonioTeams, want.PersonioTimeOffTypeIDsForPaidVacations = true, true, true, []int64{types[0]}
 	if got, _ := json.Marshal(ten.Settings); string(got) != string(must(json.Marshal(want))) {
 		t.Fatalf("stored settings %s, want %s", got, must(json.Marshal(want)))
 	}

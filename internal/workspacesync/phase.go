@@ -21,8 +21,6 @@ import (
 type Deps struct {
 	Store   *store.Store
 	Vendors usersync.Vendors
-	// IncludeTeams also turns Personio teams into Staffomatic departments.
-	IncludeTeams bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -97,7 +95,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	st, tid := p.deps.Store, run.Tenant.ID
 	l := &Loaded{reported: map[string]string{}, depLoc: map[string]string{}, run: run, s: sc, now: now()}
 	l.Input.CreateMissing = run.Tenant.Settings.CreateMissingWorkspaces
-	l.Input.IncludeTeams = p.deps.IncludeTeams
+	l.Input.IncludeTeams = run.Tenant.Settings.IncludePersonioTeams
 
 	sel, err := st.GetSelection(ctx, tid)
 	if err != nil {
@@ -109,7 +107,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	var missing []string
 	for _, m := range list.Missing {
-		if m.Key == "office" || m.Key == "department" || (p.deps.IncludeTeams && m.Key == "team") {
+		if m.Key == "office" || m.Key == "department" || (l.Input.IncludeTeams && m.Key == "team") {
 			missing = append(missing, m.Name)
 		}
 	}

@@ -3,6 +3,7 @@ package workspacesync_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -507,5 +508,58 @@ func TestDeletedWorkspaceReportedOnce(t *testing.T) {
 	env.S.ResetCalls()
 	if _, entries = w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
 		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
+
+// TestTeamsSetting: with include_personio_teams off (the default) the demo's teams
+// (Frühschicht, Spätschicht) make no departments; switched on, each becomes a department
+// in the locations of its members, and the members join it; the next run writes nothing.
+func TestTeamsSetting(t *testing.T) {
+	w := newWorld(t, true)
+	env := w.env
+	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
+	teamDepts := func() map[int64]string { // department id → location name
+		locs := map[int64]string{}
+		for _, l := range acc.Locations() {
+			locs[l.ID] = l.Name
+		}
+		out := map[int64]string{}
+		for _, d := range acc.Departments() {
+			if d.Name == "Frühschicht" || d.Name == "Spätschicht" {
+				out[d.ID] = d.Name + "@" + locs[d.LocationID]
+			}
+		}
+		return out
+	}
+	w.run(t, false)
+	if got := teamDepts(); len(got) != 0 {
+		t.Fatalf("teams made departments with the setting off: %v", got)
+	}
+
+	env.UpdateSettings(t, func(s *domain.Settings) { s.IncludePersonioTeams = true })
+	_, entries := w.run(t, false)
+	got := teamDepts()
+	var names []string
+	for _, n := range got {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if fmt.Sprint(names) != "[Frühschicht@Berlin Frühschicht@Hamburg Spätschicht@Berlin Spätschicht@Hamburg]" {
+		t.Fatalf("team departments %v\n%+v", names, entries)
+	}
+	members := 0
+	for _, u := range acc.Users() {
+		for _, d := range u.DepartmentIDs {
+			if _, ok := got[d]; ok {
+				members++
+			}
+		}
+	}
+	if members < 20 {
+		t.Fatalf("only %d team memberships", members)
+	}
+	env.S.ResetCalls()
+	if _, entries := w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
 	}
 }
