@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -160,10 +161,12 @@ func (a Attribute) String() string {
 	return ""
 }
 
-// Float parses a number or numeric string ("40", "37.5").
+// Float parses a number or numeric string ("40", "37.5"). "NaN", "Inf" and numbers out
+// of float64's range are no values: they would fail every write that carries them (JSON
+// has no such numbers).
 func (a Attribute) Float() (float64, bool) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(strings.ReplaceAll(a.String(), ",", ".")), 64)
-	return f, err == nil
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // Bool interprets yes/no style values as customers model flags like
@@ -342,7 +345,12 @@ func decodeEmployee(r rawEmployee) (Employee, error) {
 		}
 		for _, x := range ents {
 			id, _ := x.Attributes.ID.Int64()
-			v, _ := x.Attributes.Entitlement.Float64()
+			v, err := x.Attributes.Entitlement.Float64()
+			if x.Attributes.Entitlement != "" && (err != nil || math.IsNaN(v) || math.IsInf(v, 0)) {
+				// Like malformed JSON here: no write could carry it, and a guessed value
+				// would overwrite the user's entitlement.
+				return e, fmt.Errorf("personio: employee %d absence_entitlement of type %d: %q is not a usable number", e.ID, id, x.Attributes.Entitlement)
+			}
 			e.AbsenceEntitlements = append(e.AbsenceEntitlements, Entitlement{TimeOffTypeID: id,
 				Name: x.Attributes.Name, Category: x.Attributes.Category, Entitlement: v})
 		}

@@ -128,3 +128,44 @@ func TestEmployeesLoopGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestNonFiniteNumbers: "NaN", "Inf" and out-of-range numbers are no values (JSON cannot
+// carry them, so every write with one would fail); an absence entitlement out of range
+// fails the read with the employee named instead of turning into +Inf.
+func TestNonFiniteNumbers(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want float64
+		ok   bool
+	}{
+		{`"40"`, 40, true}, {`37.5`, 37.5, true}, {`"38,5"`, 38.5, true},
+		{`"NaN"`, 0, false}, {`"Inf"`, 0, false}, {`"-infinity"`, 0, false}, {`"1e400"`, 0, false}, {`""`, 0, false},
+	} {
+		f, ok := personio.Attribute{Value: json.RawMessage(c.raw)}.Float()
+		if ok != c.ok || (ok && f != c.want) {
+			t.Errorf("Float(%s) = %v, %v; want %v, %v", c.raw, f, ok, c.want, c.ok)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/auth":
+			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
+		case "/v1/company/employees":
+			fmt.Fprint(w, `{"success":true,"metadata":{"total_elements":1,"current_page":0,"total_pages":1},"data":[{"type":"Employee","attributes":{`+
+				`"id":{"label":"ID","value":7,"type":"integer","universal_id":"id"},`+
+				`"absence_entitlement":{"label":"Absence entitlement","type":"standard","universal_id":"absence_entitlement","value":[`+
+				`{"type":"TimeOffType","attributes":{"id":1,"name":"Urlaub","category":"paid_vacation","entitlement":1e400}}]}}}]}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	cl, err := personio.New(personio.Config{BaseURL: srv.URL, ClientID: testID, ClientSecret: testSecret, Limits: unlimited(), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Employees(context.Background(), personio.EmployeesOptions{}); err == nil || !strings.Contains(err.Error(), "employee 7 absence_entitlement") {
+		t.Fatalf("entitlement 1e400: %v", err)
+	}
+}
