@@ -350,7 +350,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 			err = record(a, domain.KindMembership, dep, domain.OutcomeUpdated, a.Reason+": added "+strings.Join(a.UserIDs, ", "))
 		case ActAddLocationMember:
 			locMembers = append(locMembers, a) // after the departments: their members join the location
-		case ActMissing, ActConflict:
+		case ActMissing, ActConflict, ActUnplaced:
 			kind := domain.KindLocation
 			if strings.Contains(a.SourceID, "/") {
 				kind = domain.KindDepartment

@@ -87,6 +87,9 @@ const (
 	ActMissing ActionKind = "missing"
 	// ActConflict reports an ambiguous name.
 	ActConflict ActionKind = "conflict"
+	// ActUnplaced reports the users of a Personio department or team whose employees
+	// have no office: without an office there is no location to hold the department.
+	ActUnplaced ActionKind = "unplaced"
 )
 
 // Writes reports whether the action writes to Staffomatic.
@@ -162,11 +165,25 @@ func Compute(in Input) Plan {
 		depByName[k] = append(depByName[k], d.ID)
 	}
 
-	// Distinct offices and units, in a stable order.
+	// Distinct offices and units, in a stable order. Mapped employees of a unit who have
+	// no office are collected per unit and reported, never dropped silently.
 	offices := map[string]string{}
 	units := map[string]unit{}
+	unplaced := map[string]unit{}
+	unplacedIDs := map[string][]string{}
 	for _, e := range in.Employees {
 		if e.OfficeID == "" {
+			if in.UserOf[e.PersonioID] == "" {
+				continue // not a user yet: the user sync reports why
+			}
+			for _, u := range []unit{{kind: "department", key: e.DepartmentID, name: e.DepartmentName}, {kind: "team", key: e.TeamID, name: e.TeamName}} {
+				if u.key == "" || (u.kind == "team" && !in.IncludeTeams) {
+					continue
+				}
+				k := UnitKey("", u.kind, u.key)
+				unplaced[k] = unit{key: k, name: u.name, kind: u.kind}
+				unplacedIDs[k] = append(unplacedIDs[k], e.PersonioID)
+			}
 			continue
 		}
 		offices[e.OfficeID] = e.OfficeName
@@ -209,6 +226,14 @@ func Compute(in Input) Plan {
 			add(Action{Kind: ActMissing, SourceID: oid, Name: name,
 				Reason: "office " + name + " has no Staffomatic location of that name; create it in Staffomatic or switch on create_missing_workspaces"})
 		}
+	}
+
+	for _, k := range sortedKeys(unplaced) {
+		u := unplaced[k]
+		ids := sortedUnique(unplacedIDs[k])
+		add(Action{Kind: ActUnplaced, SourceID: k, Name: u.name,
+			Reason: fmt.Sprintf("%d employees of Personio %s %s have no office, so they join no Staffomatic department: set their office in Personio (employees %s)",
+				len(ids), u.kind, u.name, strings.Join(ids, ", "))})
 	}
 
 	// Units → departments in their office's location.

@@ -101,6 +101,25 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
+			name: "department without an office: its mapped employees are reported per department and team, unmapped ones left to the user sync",
+			in: Input{Employees: []Employee{
+				{PersonioID: "2", DepartmentID: "d-Bar", DepartmentName: "Bar", TeamID: "t-A", TeamName: "Team A"},
+				{PersonioID: "1", DepartmentID: "d-Bar", DepartmentName: "Bar"},
+				{PersonioID: "9", DepartmentID: "d-Bar", DepartmentName: "Bar"},
+				e("1", "Berlin", "Kitchen"),
+			}, Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users, IncludeTeams: true,
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}},
+			want: []step{
+				{kind: ActUnplaced, source: "/department/d-Bar", reason: "2 employees of Personio department Bar have no office, so they join no Staffomatic department: set their office in Personio (employees 1, 2)"},
+				{kind: ActUnplaced, source: "/team/t-A", reason: "1 employees of Personio team Team A have no office"},
+			},
+		},
+		{
+			name: "team without an office and teams off: nothing to report",
+			in:   Input{Employees: []Employee{{PersonioID: "1", TeamID: "t-A", TeamName: "Team A"}}, UserOf: users},
+			want: nil,
+		},
+		{
 			name: "missing and creation off: reported, nothing written",
 			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Hamburg", reason: "create_missing_workspaces"}},

@@ -563,3 +563,33 @@ func TestTeamsSetting(t *testing.T) {
 		t.Fatalf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
 	}
 }
+
+// TestEmployeeWithoutOfficeReported: a mapped employee whose office is removed in
+// Personio cannot be placed in a department; the run says so (naming the employee) once,
+// and says nothing more while nothing changes.
+func TestEmployeeWithoutOfficeReported(t *testing.T) {
+	w := newWorld(t, true)
+	env := w.env
+	w.run(t, false)
+	emps := env.P.Employees()
+	victim := emps[0]
+	if err := env.P.UpdateEmployee(victim.ID, func(e *personiosim.Employee) { e.OfficeID = 0 }); err != nil {
+		t.Fatal(err)
+	}
+	_, entries := w.run(t, false)
+	var got []domain.ProtocolEntry
+	for _, e := range entries {
+		if e.Action == string(workspacesync.ActUnplaced) {
+			got = append(got, e)
+		}
+	}
+	id := strconv.FormatInt(victim.ID, 10)
+	if len(got) != 1 || got[0].Outcome != domain.OutcomeSkipped || !strings.Contains(got[0].Reason, "(employees "+id+")") ||
+		got[0].SourceID != "/department/"+strconv.FormatInt(victim.DepartmentID, 10) {
+		t.Fatalf("unplaced reports %+v\nall %+v", got, entries)
+	}
+	env.S.ResetCalls()
+	if _, entries := w.run(t, false); env.S.WriteCalls() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+}
