@@ -367,6 +367,36 @@ func Compute(in Input) Plan {
 	emps := slices.Clone(in.Employees)
 	sort.Slice(emps, func(i, j int) bool { return emps[i].PersonioID < emps[j].PersonioID })
 
+	// writers lists, per e-mail, the employees whose actions would write it to a user (a
+	// create, or an update that changes the e-mail). Staffomatic keeps an e-mail on one
+	// user only, so when two would write the same one, neither is a guess worth a failed
+	// call: both are reported and the e-mail written by neither.
+	writers := map[string][]string{}
+	for _, e := range emps {
+		email := NormalizeEmail(e.Email)
+		if email == "" {
+			continue
+		}
+		switch m := matches[e.PersonioID]; m.Match {
+		case MatchConflict:
+		case MatchNone:
+			writers[email] = append(writers[email], e.PersonioID)
+		default:
+			if u := users[m.UserID]; u != nil && NormalizeEmail(u.Email) != email {
+				writers[email] = append(writers[email], e.PersonioID)
+			}
+		}
+	}
+	contested := func(pid, email string) string {
+		ids := writers[NormalizeEmail(email)]
+		if len(ids) < 2 {
+			return ""
+		}
+		others := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pid })
+		return fmt.Sprintf("the e-mail %s is also the e-mail of Personio employee %s in this sync, and Staffomatic keeps an e-mail on one user only; give each employee its own e-mail in Personio",
+			NormalizeEmail(email), strings.Join(others, ", "))
+	}
+
 	var plan Plan
 	add := func(a Action) { plan.Actions = append(plan.Actions, a) }
 	for _, e := range emps {
@@ -381,6 +411,10 @@ func Compute(in Input) Plan {
 			if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
 				add(Action{Kind: ActSkip, PersonioID: e.PersonioID, Reason: "last working day " + e.LastWorkingDay +
 					" has passed; no Staffomatic user is created for a leaver (every user counts towards the licence)"})
+				continue
+			}
+			if why := contested(e.PersonioID, want.Email); why != "" {
+				add(Action{Kind: ActConflict, PersonioID: e.PersonioID, Match: MatchConflict, Reason: "not created: " + why})
 				continue
 			}
 			invite := in.Settings.InviteStaffomaticUsers && !lock && want.Email != ""
@@ -411,7 +445,9 @@ func Compute(in Input) Plan {
 					others = append(others, id)
 				}
 			}
-			if len(others) > 0 {
+			why := contested(e.PersonioID, f.Email)
+			switch {
+			case len(others) > 0:
 				slices.Sort(others)
 				f.Email = ""
 				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
@@ -419,6 +455,11 @@ func Compute(in Input) Plan {
 					UserIDs: append([]string{u.ID}, others...), Match: MatchConflict,
 					Reason: fmt.Sprintf("the new e-mail %s from Personio already belongs to Staffomatic user %s; the e-mail of user %s was not changed; change or remove the other user's e-mail",
 						NormalizeEmail(want.Email), strings.Join(others, ", "), u.ID)}
+			case why != "":
+				f.Email = ""
+				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
+				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID, UserIDs: []string{u.ID}, Match: MatchConflict,
+					Reason: "the e-mail of user " + u.ID + " was not changed: " + why}
 			}
 		}
 		if len(changes) > 0 {

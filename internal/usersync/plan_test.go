@@ -98,6 +98,27 @@ func TestMatchingAndConflicts(t *testing.T) {
 			},
 		},
 		{
+			name: "new e-mail of a mapped employee is a new hire's e-mail: neither written, both reported, other fields still synced",
+			in: Input{Employees: []Employee{emp("1", "team@x.de"), emp("2", "Team@x.de ")},
+				Users: []User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			want: []step{
+				{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"},
+				{kind: ActConflict, pid: "1", uid: "u1", match: MatchConflict, reason: "the e-mail of user u1 was not changed: the e-mail team@x.de is also the e-mail of Personio employee 2"},
+				{kind: ActConflict, pid: "2", match: MatchConflict, reason: "not created: the e-mail team@x.de is also the e-mail of Personio employee 1"},
+			},
+		},
+		{
+			name: "two mapped employees move to one e-mail: neither written",
+			in: Input{Employees: []Employee{emp("1", "desk@x.de"), emp("2", "desk@x.de")},
+				Users: []User{usr("u1", "1", "a@x.de", "1"), usr("u2", "2", "b@x.de", "2")},
+				Links: []Link{{PersonioID: "1", UserID: "u1"}, {PersonioID: "2", UserID: "u2"}}},
+			want: []step{
+				{kind: ActConflict, pid: "1", uid: "u1", reason: "also the e-mail of Personio employee 2"},
+				{kind: ActConflict, pid: "2", uid: "u2", reason: "also the e-mail of Personio employee 1"},
+			},
+		},
+		{
 			name: "user of a deselected (mapped) employee is not taken by e-mail",
 			in: Input{Employees: []Employee{emp("1", "shared@x.de")}, Users: []User{usr("u7", "7", "shared@x.de", "7")},
 				Links: []Link{{PersonioID: "7", UserID: "u7"}}},
