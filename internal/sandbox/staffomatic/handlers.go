@@ -185,8 +185,10 @@ func listUsers(rc *reqCtx) {
 		rc.fail(http.StatusBadRequest, "unknown state "+state)
 		return
 	}
-	items := filtered(rc.a.sortedUsers(), keep)
-	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderUser))
+	if lid == 0 && depts == nil && state == "all" {
+		keep = nil
+	}
+	rc.json(http.StatusOK, renderAll(pageOf(rc, rc.a.sortedUsers, keep), rc.a.renderUser))
 }
 
 func (rc *reqCtx) user() *User {

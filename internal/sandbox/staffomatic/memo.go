@@ -26,6 +26,11 @@ type memo struct {
 	deptMembers  map[int64][]int64       // department id → user ids, sorted
 	locMembers   map[int64][]int64       // location id → user ids, sorted
 	locDepts     map[int64]int           // location id → number of departments
+
+	timersByUser   map[int64][]*WorkTimer  // user id → work timers, by id
+	breaksByUser   map[int64][]*BreakTimer // user id → break timers, by id
+	absencesByUser map[int64][]*Absence    // applicant id → absences, by id
+	pagers         map[string]*pager       // list request without page → its page starts (paging.go)
 }
 
 func (a *account) m() *memo {

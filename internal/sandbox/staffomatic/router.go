@@ -211,11 +211,11 @@ func parseTime(v string, loc *time.Location) (time.Time, bool) {
 // page applies the documented pagination: ?page=N (1-based), PageSize records a page,
 // an empty array after the last record. per_page is not supported [doc silent].
 func page[T any](rc *reqCtx, items []T) []T {
-	p, err := strconv.Atoi(rc.query().Get("page"))
-	if err != nil || p < 1 {
-		p = 1
-	}
+	p := rc.pageNumber()
 	size := rc.s.cfg.PageSize
+	if p-1 > len(items)/size { // beyond the end; (p-1)·size could overflow
+		return []T{}
+	}
 	start := (p - 1) * size
 	if start >= len(items) {
 		return []T{}

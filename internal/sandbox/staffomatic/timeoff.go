@@ -60,8 +60,14 @@ func listAbsences(rc *reqCtx) {
 		}
 		return true
 	}
-	items := filtered(rc.a.sortedAbsences(), keep)
-	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderAbsence))
+	if lid == 0 && users == nil && types == nil && len(states) == 0 && !paid && !vacation && from.IsZero() && until.IsZero() {
+		keep = nil
+	}
+	all := rc.a.sortedAbsences
+	if users != nil {
+		all = func() []*Absence { return rc.a.absencesOf(users) }
+	}
+	rc.json(http.StatusOK, renderAll(pageOf(rc, all, keep), rc.a.renderAbsence))
 }
 
 func (rc *reqCtx) absence() *Absence {
@@ -253,8 +259,14 @@ func listWorkTimers(rc *reqCtx) {
 		return (lid == 0 || (t.LocationID != nil && *t.LocationID == lid)) &&
 			(users == nil || users[t.UserID]) && overlaps(t.StartsAt, t.EndsAt, from, until)
 	}
-	items := filtered(rc.a.sortedWorkTimers(), keep)
-	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderWorkTimer))
+	if lid == 0 && users == nil && from.IsZero() && until.IsZero() {
+		keep = nil
+	}
+	all := rc.a.sortedWorkTimers
+	if users != nil {
+		all = func() []*WorkTimer { return rc.a.workTimersOf(users) }
+	}
+	rc.json(http.StatusOK, renderAll(pageOf(rc, all, keep), rc.a.renderWorkTimer))
 }
 
 func (rc *reqCtx) workTimer(key string) *WorkTimer {
@@ -427,12 +439,17 @@ func listBreakTimers(rc *reqCtx) {
 	keep := func(b *BreakTimer) bool {
 		return (!nested || b.WorkTimerID == wid) && (users == nil || users[b.UserID]) && overlaps(b.StartsAt, b.EndsAt, from, until)
 	}
-	all := rc.a.sortedBreakTimers()
-	if nested {
-		all = rc.a.breaksOf(wid)
+	all := rc.a.sortedBreakTimers
+	switch {
+	case nested:
+		all = func() []*BreakTimer { return rc.a.breaksOf(wid) }
+	case users != nil:
+		all = func() []*BreakTimer { return rc.a.breakTimersOf(users) }
 	}
-	items := filtered(all, keep)
-	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderBreakTimer))
+	if users == nil && from.IsZero() && until.IsZero() {
+		keep = nil // the nested candidates are the work timer's breaks already
+	}
+	rc.json(http.StatusOK, renderAll(pageOf(rc, all, keep), rc.a.renderBreakTimer))
 }
 
 func getBreakTimer(rc *reqCtx) {
@@ -551,8 +568,10 @@ func listWorkReports(rc *reqCtx) {
 		u := rc.a.users[r.UserID]
 		return u != nil && slices.Contains(u.LocationIDs, lid)
 	}
-	items := filtered(rc.a.sortedWorkReports(), keep)
-	rc.json(http.StatusOK, renderAll(page(rc, items), rc.a.renderWorkReport))
+	if lid == 0 {
+		keep = nil
+	}
+	rc.json(http.StatusOK, renderAll(pageOf(rc, rc.a.sortedWorkReports, keep), rc.a.renderWorkReport))
 }
 
 func getWorkReport(rc *reqCtx) {
@@ -580,6 +599,9 @@ func listEvents(rc *reqCtx) {
 	}
 	all := rc.query().Get("delivery_state") == "all"
 	var creator int64
+	// stable: the filter is the same for every page (several user_id values pick one
+	// at random for each request, so pages of such a list cannot reuse page starts).
+	stable := all
 	if v := rc.query().Get("user_id"); v != "" {
 		m, ok := rc.idList("user_id")
 		if !ok {
@@ -588,6 +610,7 @@ func listEvents(rc *reqCtx) {
 		for k := range m {
 			creator = k
 		}
+		stable = stable && len(m) <= 1
 	}
 	kinds := rc.list("event_type")
 	keep := func(e *Event) bool {
@@ -607,7 +630,17 @@ func listEvents(rc *reqCtx) {
 		}
 		return true
 	}
-	items := page(rc, filtered(rc.a.sortedEvents(), keep))
+	var items []*Event
+	if stable {
+		if lid == 0 && from.IsZero() && until.IsZero() && creator == 0 && len(kinds) == 0 {
+			keep = nil
+		}
+		items = pageOf(rc, rc.a.sortedEvents, keep)
+	} else {
+		// Unread events (reading marks them read, so what a page keeps changes with every
+		// read) or a random creator: page starts cannot be reused; filter every time.
+		items = page(rc, filtered(rc.a.sortedEvents(), keep))
+	}
 	if !all {
 		for _, e := range items {
 			e.readBy[rc.me.ID] = true
