@@ -404,7 +404,9 @@ func (s *Server) v1Attributes(w http.ResponseWriter, r *http.Request) {
 // v1Balance answers /employees/{id}/absences/balance: per time-off type the
 // entitlement minus approved absence days of the current year (balance) and
 // minus all approved or pending ones (available_balance). Assumption: the
-// notes give the shape only, not the arithmetic.
+// notes give the shape only, not the arithmetic. The employee's absences are summed
+// per type in one pass over the per-person index (in store order, as absOrder has
+// them), not once per type over every absence of the company.
 func (s *Server) v1Balance(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	s.mu.Lock()
@@ -415,26 +417,30 @@ func (s *Server) v1Balance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
+	type sums struct{ taken, planned float64 }
+	byType := map[string]sums{} // v2 type id → days of this year
+	for _, aid := range s.absByPerson[id] {
+		p, ok := s.absences[aid]
+		if !ok || p.PersonID != id || p.Start.Year() != now.Year() || p.Status == StatusRejected {
+			continue
+		}
+		d := absenceDays(p)
+		sum := byType[p.TypeID]
+		sum.planned += d
+		if p.Status == StatusApproved && !p.Start.After(now) {
+			sum.taken += d
+		}
+		byType[p.TypeID] = sum
+	}
 	data := []any{}
 	for _, t := range s.types {
 		ent, has := e.Entitlements[t.ID]
 		if !has {
 			continue
 		}
-		taken, planned := 0.0, 0.0
-		for _, aid := range s.absOrder {
-			p, ok := s.absences[aid]
-			if !ok || p.PersonID != id || p.TypeID != t.IDv2 || p.Start.Year() != now.Year() || p.Status == StatusRejected {
-				continue
-			}
-			d := absenceDays(p)
-			planned += d
-			if p.Status == StatusApproved && !p.Start.After(now) {
-				taken += d
-			}
-		}
+		sum := byType[t.IDv2]
 		data = append(data, map[string]any{"id": t.ID, "name": t.Name, "category": t.Category,
-			"balance": ent - taken, "available_balance": ent - planned})
+			"balance": ent - sum.taken, "available_balance": ent - sum.planned})
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
