@@ -46,6 +46,10 @@ type account struct {
 	events       map[int64]*Event
 	tokens       map[string]int64
 	invitations  []Invitation
+	// signIn remembers which user a Basic-auth e-mail (lower-cased) signed in as, so a
+	// request does not scan every user; an entry is used only while that user still
+	// has the e-mail (e-mails are unique in an account).
+	signIn map[string]int64
 
 	hookURL    string
 	hookSecret []byte
@@ -169,8 +173,20 @@ func (h *Account) IssueToken(userID int64) (string, error) {
 // authenticate resolves the request's credentials to an unlocked user, or nil.
 func (a *account) authenticate(r *http.Request) *User {
 	if email, pw, ok := r.BasicAuth(); ok {
+		ok := func(u *User) bool { return u.Password != "" && u.Password == pw && u.LockedAt == nil }
+		key := strings.ToLower(email)
+		if u := a.users[a.signIn[key]]; u != nil && strings.EqualFold(u.Email, email) {
+			if ok(u) {
+				return u
+			}
+			return nil
+		}
 		for _, u := range a.users {
-			if u.Password != "" && strings.EqualFold(u.Email, email) && u.Password == pw && u.LockedAt == nil {
+			if strings.EqualFold(u.Email, email) && ok(u) {
+				if a.signIn == nil {
+					a.signIn = map[string]int64{}
+				}
+				a.signIn[key] = u.ID
 				return u
 			}
 		}

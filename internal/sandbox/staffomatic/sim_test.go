@@ -421,3 +421,45 @@ func TestCreateLocation(t *testing.T) {
 		t.Fatalf("seeded location: %v", got)
 	}
 }
+
+// TestSignInFollowsUserChanges: Basic-auth sign-in (remembered per e-mail) follows the
+// user's record: a changed e-mail signs in only under the new one, a locked user not at
+// all, a wrong password never, an e-mail in another case still does.
+func TestSignInFollowsUserChanges(t *testing.T) {
+	e := newEnv(t)
+	uid := strconv.FormatInt(e.stf.ID, 10)
+	as := func(user, pass string) int {
+		code, _, _ := e.do(t, req{method: "GET", path: "/account.json", user: user, pass: pass})
+		return code
+	}
+	steps := []struct {
+		name       string
+		user, pass string
+		want       int
+	}{
+		{"staff signs in", "stf@x.example", "pw2", 200},
+		{"again, remembered", "stf@x.example", "pw2", 200},
+		{"other case", "STF@x.example", "pw2", 200},
+		{"wrong password", "stf@x.example", "nope", 401},
+	}
+	for _, s := range steps {
+		if got := as(s.user, s.pass); got != s.want {
+			t.Fatalf("%s: %d, want %d", s.name, got, s.want)
+		}
+	}
+	if code, _, body := e.do(t, req{method: "PUT", path: "/users/" + uid + ".json", body: `{"email":"new@x.example"}`}); code != 200 {
+		t.Fatalf("change e-mail: %d %v", code, body)
+	}
+	if got := as("stf@x.example", "pw2"); got != 401 {
+		t.Fatalf("old e-mail after the change: %d", got)
+	}
+	if got := as("new@x.example", "pw2"); got != 200 {
+		t.Fatalf("new e-mail: %d", got)
+	}
+	if code, _, body := e.do(t, req{method: "PUT", path: "/users/" + uid + ".json", body: `{"do":"lock"}`}); code != 200 {
+		t.Fatalf("lock: %d %v", code, body)
+	}
+	if got := as("new@x.example", "pw2"); got != 401 {
+		t.Fatalf("locked user: %d", got)
+	}
+}
