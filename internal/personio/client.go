@@ -473,6 +473,11 @@ func (c *Client) backoff(ctx context.Context, attempt int, rl *RateLimitInfo) er
 			d = w
 		}
 	}
+	// A wait that ends after the caller's deadline cannot lead to an answer: say so at
+	// once instead of sleeping the rest of the invocation away.
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return fmt.Errorf("the next attempt would be due in %s, after the deadline of this call: %w", d.Round(time.Second), context.DeadlineExceeded)
+	}
 	return sleep(ctx, d)
 }
 

@@ -169,3 +169,37 @@ func TestNonFiniteNumbers(t *testing.T) {
 		t.Fatalf("entitlement 1e400: %v", err)
 	}
 }
+
+// TestRateLimitWaitPastDeadline: when the gateway's headers ask for a wait that ends
+// after the caller's deadline, the call fails at once, saying so, instead of sleeping
+// until the deadline.
+func TestRateLimitWaitPastDeadline(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/auth" {
+			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
+			return
+		}
+		calls.Add(1)
+		w.Header().Set("x-ratelimit-replenish-rate", "0.001") // one token in 1,000 s
+		w.Header().Set("x-ratelimit-remaining", "0")
+		w.Header().Set("x-ratelimit-requested-tokens", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"success":false,"error":{"code":429,"message":"Too Many Requests"}}`)
+	}))
+	defer srv.Close()
+	cl, err := personio.New(personio.Config{BaseURL: srv.URL, ClientID: testID, ClientSecret: testSecret, Limits: unlimited()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = cl.Employee(ctx, 7)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "after the deadline of this call") || ctx.Err() != nil {
+		t.Fatalf("got %v (context %v)", err, ctx.Err())
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
