@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -23,6 +25,10 @@ type Lease struct {
 	// UntilMs is the expiry in Unix milliseconds (a number, so the condition compares it).
 	UntilMs    int64  `json:"until"`
 	AcquiredAt string `json:"acquired_at"`
+	// Token is random per acquisition. Release and extend check it besides the holder:
+	// a run whose lease expired and was taken over by a redelivery of the same run (same
+	// holder) must not release or extend the lease that delivery now holds.
+	Token string `json:"token"`
 }
 
 // Until returns the expiry time.
@@ -54,7 +60,9 @@ type leaseItem struct {
 // run's event must not run alongside the first.
 func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Phase, holder string, ttl time.Duration) (Lease, error) {
 	now := s.now()
-	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey)}
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey), Token: hex.EncodeToString(tok[:])}
 	item, err := marshal(leaseItem{PK: tenantPK(tenant), SK: skLease + string(phase), Lease: l})
 	if err != nil {
 		return Lease{}, fmt.Errorf("acquire lease: %w", err)
@@ -109,9 +117,14 @@ func (s *Store) GetLease(ctx context.Context, tenant string, phase domain.Phase)
 	return l, nil
 }
 
-// ReleaseLease deletes the lease if l's holder still holds it. ErrLeaseLost otherwise.
+// heldBy is the condition that the stored lease is still the one l's acquisition took.
+func heldBy(l Lease) expression.ConditionBuilder {
+	return expression.Name("holder").Equal(expression.Value(l.Holder)).And(expression.Name("token").Equal(expression.Value(l.Token)))
+}
+
+// ReleaseLease deletes the lease if l's acquisition still holds it. ErrLeaseLost otherwise.
 func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
-	e, err := build(expression.NewBuilder().WithCondition(expression.Name("holder").Equal(expression.Value(l.Holder))), "release lease")
+	e, err := build(expression.NewBuilder().WithCondition(heldBy(l)), "release lease")
 	if err != nil {
 		return err
 	}
@@ -133,7 +146,7 @@ func (s *Store) ExtendLease(ctx context.Context, l *Lease, ttl time.Duration) er
 	until := s.now().Add(ttl).UnixMilli()
 	e, err := build(expression.NewBuilder().
 		WithUpdate(expression.Set(expression.Name("until"), expression.Value(until))).
-		WithCondition(expression.Name("holder").Equal(expression.Value(l.Holder))), "extend lease")
+		WithCondition(heldBy(*l)), "extend lease")
 	if err != nil {
 		return err
 	}

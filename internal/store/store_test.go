@@ -315,6 +315,37 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("a redelivery of the same run that took over the expired lease keeps it", func(t *testing.T) {
+		s, c := newStore(t, b)
+		first, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-a", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(61 * time.Second)
+		second, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-a", time.Minute)
+		if err != nil {
+			t.Fatalf("takeover of the expired lease by a redelivery: %v", err)
+		}
+		// The first delivery, late, must touch neither the expiry nor the lease itself.
+		if err := s.ExtendLease(ctx, &first, time.Hour); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("extend by the first acquisition: %v, want ErrLeaseLost", err)
+		}
+		if err := s.ReleaseLease(ctx, first); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("release by the first acquisition: %v, want ErrLeaseLost", err)
+		}
+		cur, err := s.GetLease(ctx, "acme", domain.PhaseUsers)
+		if err != nil || cur.UntilMs != second.UntilMs {
+			t.Fatalf("lease after the first acquisition's release/extend: %+v %v, want the second's (until %d)", cur, err, second.UntilMs)
+		}
+		var held *store.LeaseHeldError
+		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-b", time.Minute); !errors.As(err, &held) || held.Holder != "run-a" {
+			t.Fatalf("another run while the redelivery holds the lease: %v, want LeaseHeldError", err)
+		}
+		if err := s.ReleaseLease(ctx, second); err != nil {
+			t.Fatalf("release by the holding acquisition: %v", err)
+		}
+	})
+
 	t.Run("batch reads of 250 mappings", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		var ms []domain.Mapping
