@@ -130,9 +130,10 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	// The run's bookkeeping must be written even when the invocation's context is
 	// cancelled or a panic unwinds, so it uses a detached context.
 	bg := context.WithoutCancel(ctx)
-	// The lease is released before the final summary is written: a client that sees the
-	// run ended and starts the phase again must not be refused by this run's lease. The
-	// deferred call covers an early return or a panic; the release happens once.
+	// At the end the final summary and the release are one write (FinishRun): a client
+	// that sees the run ended and starts the phase again is not refused by this run's
+	// lease, and no delivery finds the lease free while the summary still says running.
+	// The deferred call covers an early return or a panic; the release happens once.
 	released := false
 	release := func() {
 		if released {
@@ -144,6 +145,15 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		}
 	}
 	defer release()
+	// Another delivery of this run may have read the summary before it ended, and got
+	// the lease only when that run released it: read the summary again under the lease.
+	switch cur, err := st.GetRun(ctx, req.Tenant, req.RunID); {
+	case err == nil && (cur.Status == domain.RunSucceeded || cur.Status == domain.RunSkipped):
+		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", cur.Status)
+		return cur, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return domain.RunSummary{}, err
+	}
 	sum.Status = domain.RunRunning
 	if err := st.PutRun(ctx, sum); err != nil {
 		return domain.RunSummary{}, err
@@ -168,8 +178,19 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	} else {
 		sum.Status = domain.RunSucceeded
 	}
-	release()
-	h.finish(bg, sum, started)
+	if ferr := st.FinishRun(bg, lease, sum); ferr == nil || errors.Is(ferr, store.ErrLeaseLost) {
+		released = true
+		if ferr != nil {
+			log.ErrorContext(bg, "phase: release lease", "error", ferr)
+		}
+		h.report(bg, sum, started)
+	} else {
+		// The transaction failed: the summary first, then the lease (as above, a free
+		// lease must not meet a "running" summary).
+		log.ErrorContext(bg, "phase: write run summary and release lease", "error", ferr)
+		h.finish(bg, sum, started)
+		release()
+	}
 	h.startNext(bg, req)
 	if err != nil {
 		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
@@ -245,13 +266,18 @@ func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
 	return nil
 }
 
-// finish writes the summary and metrics and prunes old summaries; failures here are
-// logged, not returned, because the run itself is over.
+// finish writes the summary and reports the run; failures here are logged, not
+// returned, because the run itself is over.
 func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, started time.Time) {
-	st, log := h.deps.Store, h.deps.Log
-	if err := st.PutRun(ctx, sum); err != nil {
-		log.ErrorContext(ctx, "phase: write run summary", "error", err)
+	if err := h.deps.Store.PutRun(ctx, sum); err != nil {
+		h.deps.Log.ErrorContext(ctx, "phase: write run summary", "error", err)
 	}
+	h.report(ctx, sum, started)
+}
+
+// report logs the written summary, emits the metrics and prunes old summaries.
+func (h *Harness[S, P]) report(ctx context.Context, sum domain.RunSummary, started time.Time) {
+	st, log := h.deps.Store, h.deps.Log
 	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "trigger", sum.Trigger,
 		"dry_run", sum.DryRun, "counts", sum.Counts, "api_calls", sum.APICalls)
 	if h.deps.Metrics != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/bus"
@@ -503,5 +505,110 @@ func TestLeaseReleasedBeforeRunReportedEnded(t *testing.T) {
 	}
 	if len(probe.heldAtEnd) != 2 || probe.heldAtEnd[0] || probe.heldAtEnd[1] {
 		t.Fatalf("lease still held when the run was reported ended: %v", probe.heldAtEnd)
+	}
+}
+
+// hookedStore returns a store on e's tables whose client calls before with the input of
+// every DynamoDB request before it is sent, and after once it is answered.
+func hookedStore(e *env, before func(in any), after func(in any, err error)) *store.Store {
+	c := dynamodb.New(e.db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("hook", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if before != nil {
+					before(in.Parameters)
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				if after != nil {
+					after(in.Parameters, err)
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	})
+	return store.New(c, e.st.Tables())
+}
+
+// isLeasePut reports whether in is the PutItem of AcquireLease.
+func isLeasePut(in any) bool {
+	p, ok := in.(*dynamodb.PutItemInput)
+	if !ok {
+		return false
+	}
+	sk, ok := p.Item[store.AttrSK].(*types.AttributeValueMemberS)
+	return ok && strings.HasPrefix(sk.Value, "LEASE#")
+}
+
+// TestDuplicateDeliveryAtEveryStepRunsOnce delivers the run's event again after every
+// DynamoDB request the first delivery makes once it holds the lease — including the
+// moment between releasing the lease and writing the final summary. The phase must be
+// applied once, whatever the moment.
+func TestDuplicateDeliveryAtEveryStepRunsOnce(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(false)
+	armed, deliveries := false, 0
+	var dupErr error
+	st := hookedStore(e, nil, func(in any, err error) {
+		if !armed {
+			armed = err == nil && isLeasePut(in)
+			return
+		}
+		deliveries++
+		if err := e.h.Handle(ctx, event(t, r)); err != nil && dupErr == nil {
+			dupErr = err
+		}
+	})
+	first := phase.New(phase.Phase[[]string, fakePlan](e.ph), phase.Deps{Store: st, Sealer: e.sealer, Log: obs.NewLogger(e.logs, true, slog.LevelDebug), LeaseTTL: time.Minute})
+	if err := first.Handle(ctx, event(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	if dupErr != nil {
+		t.Fatalf("a duplicate delivery failed: %v", dupErr)
+	}
+	if deliveries < 5 {
+		t.Fatalf("only %d duplicate deliveries while the first ran", deliveries)
+	}
+	if e.ph.loaded.Load() != 1 || e.ph.applied.Load() != 3 {
+		t.Fatalf("after %d duplicate deliveries: loaded %d times, applied %d actions; want once, 3", deliveries, e.ph.loaded.Load(), e.ph.applied.Load())
+	}
+	if sum, err := e.st.GetRun(ctx, "acme", r.RunID); err != nil || sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeCreated] != 3 {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
+	if _, err := e.st.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lease after the run: %v, want released", err)
+	}
+}
+
+// TestDeliveryThatReadTheSummaryBeforeTheRunEndedRunsOnce: a second delivery reads the
+// summary (not ended), then the first delivery runs to its end, then the second takes the
+// now free lease. It must see that the run has ended and not apply it again.
+func TestDeliveryThatReadTheSummaryBeforeTheRunEndedRunsOnce(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(false)
+	var firstErr error
+	done := false
+	st := hookedStore(e, func(in any) {
+		if !done && isLeasePut(in) {
+			done = true
+			firstErr = e.h.Handle(ctx, event(t, r))
+		}
+	}, nil)
+	second := phase.New(phase.Phase[[]string, fakePlan](e.ph), phase.Deps{Store: st, Sealer: e.sealer, Log: obs.NewLogger(e.logs, true, slog.LevelDebug), LeaseTTL: time.Minute})
+	sum, err := second.Run(ctx, r)
+	if err != nil || firstErr != nil || !done {
+		t.Fatalf("second delivery: %v; first: %v (ran: %v)", err, firstErr, done)
+	}
+	if e.ph.loaded.Load() != 1 || e.ph.applied.Load() != 3 {
+		t.Fatalf("loaded %d times, applied %d actions; want once, 3", e.ph.loaded.Load(), e.ph.applied.Load())
+	}
+	if sum.Status != domain.RunSucceeded {
+		t.Fatalf("second delivery returned %+v, want the ended run", sum)
+	}
+	if got, err := e.st.GetRun(ctx, "acme", r.RunID); err != nil || got.Status != domain.RunSucceeded || got.Counts[domain.OutcomeCreated] != 3 {
+		t.Fatalf("summary %+v %v", got, err)
+	}
+	if _, err := e.st.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lease after both deliveries: %v, want released", err)
 	}
 }

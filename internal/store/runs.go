@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,6 +77,45 @@ func (s *Store) PutRun(ctx context.Context, r domain.RunSummary) error {
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Tenants), Item: item}); err != nil {
 		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, err)
+	}
+	return nil
+}
+
+// FinishRun writes a run's final summary and releases the run's lease in one transaction:
+// nobody can find the lease free while the summary still says "running", so a second
+// delivery of the run, which checks the summary under the lease, never starts it again,
+// and a run started right after the summary shows the end is not refused by the lease.
+// When the lease was lost (expired and taken over), the summary is written alone and
+// ErrLeaseLost is returned.
+func (s *Store) FinishRun(ctx context.Context, l Lease, r domain.RunSummary) error {
+	it, err := s.runItem(r)
+	if err != nil {
+		return fmt.Errorf("finish run: %w", err)
+	}
+	item, err := marshal(it)
+	if err != nil {
+		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+	}
+	e, err := build(expression.NewBuilder().WithCondition(heldBy(l)), "finish run")
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName: aws.String(s.tables.Tenants), Key: key(tenantPK(l.Tenant), skLease+string(l.Phase)),
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		}},
+		{Put: &types.Put{TableName: aws.String(s.tables.Tenants), Item: item}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		if err := s.PutRun(ctx, r); err != nil {
+			return fmt.Errorf("finish run %s of %s: %w", r.RunID, r.Tenant, err)
+		}
+		return fmt.Errorf("finish run %s of %s: release %s lease: %w", r.RunID, r.Tenant, l.Phase, ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("finish run %s of %s: %w", r.RunID, r.Tenant, err)
 	}
 	return nil
 }

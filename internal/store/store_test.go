@@ -778,6 +778,50 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("finish run: final summary and lease release in one write", func(t *testing.T) {
+		s, c := newStore(t, b)
+		runID := domain.NewRunID(domain.PhaseUsers, c.Now())
+		l, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, runID, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := domain.RunSummary{Tenant: "acme", RunID: runID, Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunRunning}
+		if err := s.PutRun(ctx, sum); err != nil {
+			t.Fatal(err)
+		}
+		sum.Status, sum.Counts = domain.RunSucceeded, map[domain.Outcome]int{domain.OutcomeCreated: 2}
+		if err := s.FinishRun(ctx, l, sum); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetRun(ctx, "acme", runID); err != nil || got.Status != domain.RunSucceeded || got.Counts[domain.OutcomeCreated] != 2 {
+			t.Fatalf("summary after finish: %+v %v", got, err)
+		}
+		if _, err := s.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("lease after finish: %v, want released", err)
+		}
+		// A run whose lease expired and was taken over: its summary is still written, the
+		// other run's lease stays.
+		l, err = s.AcquireLease(ctx, "acme", domain.PhaseUsers, runID, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(2 * time.Minute)
+		other, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "other-run", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum.Status, sum.Error = domain.RunFailed, "too slow"
+		if err := s.FinishRun(ctx, l, sum); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("finish with a lost lease: %v, want ErrLeaseLost", err)
+		}
+		if got, err := s.GetRun(ctx, "acme", runID); err != nil || got.Status != domain.RunFailed || got.Error != "too slow" {
+			t.Fatalf("summary after finish with a lost lease: %+v %v", got, err)
+		}
+		if cur, err := s.GetLease(ctx, "acme", domain.PhaseUsers); err != nil || cur.Token != other.Token {
+			t.Fatalf("the other run's lease: %+v %v", cur, err)
+		}
+	})
+
 	t.Run("cursor and selection", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		if c, err := s.GetCursor(ctx, "acme", domain.PhaseTimesheets); err != nil || c != "" {
