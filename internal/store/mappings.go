@@ -52,10 +52,21 @@ func (s *Store) PutMapping(ctx context.Context, m domain.Mapping) error {
 	return nil
 }
 
-// PutMappings writes many mappings in batches of 25, re-sending unprocessed items.
+// PutMappings writes many mappings in batches of 25, re-sending unprocessed items. A
+// mapping given twice (same tenant, kind and source id) is written once, as its last
+// occurrence: DynamoDB rejects a BatchWriteItem that holds a key twice, which would
+// fail the whole chunk.
 func (s *Store) PutMappings(ctx context.Context, ms []domain.Mapping) error {
-	reqs := make([]types.WriteRequest, 0, len(ms))
-	for _, m := range ms {
+	type mkey struct{ pk, sk string }
+	last := make(map[mkey]int, len(ms))
+	for i, m := range ms {
+		last[mkey{mappingPK(m.Tenant, m.Kind), m.SourceID}] = i
+	}
+	reqs := make([]types.WriteRequest, 0, len(last))
+	for i, m := range ms {
+		if last[mkey{mappingPK(m.Tenant, m.Kind), m.SourceID}] != i {
+			continue
+		}
 		item, err := s.mappingItem(m)
 		if err != nil {
 			return fmt.Errorf("put mappings: %w", err)

@@ -448,6 +448,54 @@ func runSuite(t *testing.T, b backend) {
 		})
 	}
 
+	t.Run("batch write of mappings with a source id twice: the last one wins", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		rc, sent := recording(b.db)
+		rs := store.New(rc, s.Tables())
+		var ms []domain.Mapping
+		for i := range 30 {
+			ms = append(ms, domain.Mapping{Tenant: "acme", Kind: domain.KindUser, SourceID: fmt.Sprintf("emp%02d", i), TargetIDs: []string{"old"}, State: domain.StateTransferred})
+		}
+		// emp03 and emp28 again, later in the list (emp03 in the same chunk of 25).
+		ms = append(ms[:10], append([]domain.Mapping{{Tenant: "acme", Kind: domain.KindUser, SourceID: "emp03", TargetIDs: []string{"new3"}, State: domain.StateTransferred}}, ms[10:]...)...)
+		ms = append(ms, domain.Mapping{Tenant: "acme", Kind: domain.KindUser, SourceID: "emp28", TargetIDs: []string{"new28"}, State: domain.StateTransferred})
+		if err := rs.PutMappings(ctx, ms); err != nil {
+			t.Fatalf("put mappings with a duplicate source id: %v", err)
+		}
+		for _, in := range sent() {
+			bw, ok := in.(*dynamodb.BatchWriteItemInput)
+			if !ok {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, reqs := range bw.RequestItems {
+				for _, r := range reqs {
+					k := fmt.Sprint(r.PutRequest.Item[store.AttrPK], r.PutRequest.Item[store.AttrSK])
+					if seen[k] {
+						t.Fatalf("one BatchWriteItem holds a key twice (DynamoDB rejects the call): %s", k)
+					}
+					seen[k] = true
+				}
+			}
+		}
+		got, err := s.LoadMappings(ctx, "acme", domain.KindUser)
+		if err != nil || len(got) != 30 {
+			t.Fatalf("%d mappings, %v; want 30", len(got), err)
+		}
+		for _, m := range got {
+			want := "old"
+			switch m.SourceID {
+			case "emp03":
+				want = "new3"
+			case "emp28":
+				want = "new28"
+			}
+			if m.TargetID() != want {
+				t.Errorf("%s → %s, want %s", m.SourceID, m.TargetID(), want)
+			}
+		}
+	})
+
 	t.Run("mapping retry bookkeeping round trip", func(t *testing.T) {
 		s, c := newStore(t, b)
 		m := domain.Mapping{Tenant: "acme", Kind: domain.KindTimer, SourceID: "timer1", State: domain.StatePending}
