@@ -1,0 +1,77 @@
+package deploy
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/usersync/synctest"
+	"github.com/staffsync/staffsync/internal/workspacesync"
+)
+
+// TestPhasePoliciesCoverTheirCalls runs the users and workspaces phases through the
+// harness (full runs, a partial run, a dry run and a repeated run) against the demo
+// company and checks that each function's policies allow every DynamoDB request it made.
+func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
+	env := synctest.New(t, synctest.Options{})
+	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding"}})
+	env.UpdateSettings(t, func(s *domain.Settings) { s.CreateMissingWorkspaces = true })
+	ctx := context.Background()
+
+	usersRec, wsRec := &callRecorder{}, &callRecorder{}
+	usersStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, usersRec, store.WithClock(env.Clock))
+	wsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, wsRec, store.WithClock(env.Clock))
+	deps := func(st *store.Store) phase.Deps {
+		return phase.Deps{Store: st, Sealer: env.Sealer, Log: env.Log, LeaseTTL: 10 * time.Minute}
+	}
+	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: usersStore, Vendors: env.Vendors(), Now: env.Clock}), deps(usersStore))
+	ws := phase.New[*workspacesync.Loaded, workspacesync.Planned](workspacesync.NewPhase(workspacesync.Deps{Store: wsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(wsStore))
+
+	runs := []struct {
+		run  func(context.Context, domain.SyncRequest) (domain.RunSummary, error)
+		p    domain.Phase
+		mode domain.Mode
+		dry  bool
+		age  time.Duration
+	}{
+		// A targeted run before any mapping exists reads the mappings by source id and
+		// looks the matched users up by target id.
+		{users.Run, domain.PhaseUsers, domain.ModeTargeted, false, 0},
+		{users.Run, domain.PhaseUsers, domain.ModeFull, true, 0},
+		{users.Run, domain.PhaseUsers, domain.ModeFull, false, 0},
+		{ws.Run, domain.PhaseWorkspaces, domain.ModeFull, true, 0},
+		{ws.Run, domain.PhaseWorkspaces, domain.ModeFull, false, 0},
+		// Past the run retention each run prunes the old run summaries.
+		{users.Run, domain.PhaseUsers, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
+		{ws.Run, domain.PhaseWorkspaces, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
+	}
+	var matched string
+	for _, u := range env.Demo.ExistingUsers {
+		if u.PersonioEmployeeID != 0 {
+			matched = strconv.FormatInt(u.PersonioEmployeeID, 10)
+		}
+	}
+	for _, r := range runs {
+		env.Advance(time.Minute + r.age)
+		req := env.Request(r.p, r.mode, r.dry)
+		if r.mode == domain.ModeTargeted {
+			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindUser, ID: matched})
+		}
+		sum, err := r.run(ctx, req)
+		if err != nil || sum.Status != domain.RunSucceeded {
+			t.Fatalf("%s %s run: %v %+v\n%s", r.p, r.mode, err, sum, env.Logs.String())
+		}
+	}
+	tpl := load(t)
+	for _, p := range CheckDynamoDBAccess(tpl, "UsersyncFunction", usersRec.recorded(), true) {
+		t.Error(p)
+	}
+	for _, p := range CheckDynamoDBAccess(tpl, "WorkspacesyncFunction", wsRec.recorded(), true) {
+		t.Error(p)
+	}
+}
