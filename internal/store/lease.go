@@ -73,21 +73,29 @@ func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Ph
 	if err != nil {
 		return Lease{}, err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if isConditionFailed(err) {
+	// The holder may release the lease between the refused write and the read of who
+	// holds it; then the lease is free and the write is tried again (a few times, as
+	// other runs may take and release it in between too).
+	for attempt := 1; ; attempt++ {
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.tables.Tenants), Item: item,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		})
+		if err == nil {
+			return l, nil
+		}
+		if !isConditionFailed(err) {
+			return Lease{}, fmt.Errorf("acquire %s lease of %s: %w", phase, tenant, err)
+		}
 		cur, gerr := s.getLease(ctx, tenant, phase)
+		if errors.Is(gerr, ErrNotFound) && attempt < 3 {
+			continue
+		}
 		if gerr != nil {
 			return Lease{}, fmt.Errorf("acquire %s lease of %s: held, and reading the holder failed: %w", phase, tenant, gerr)
 		}
 		return Lease{}, &LeaseHeldError{Holder: cur.Holder, Until: cur.Until()}
 	}
-	if err != nil {
-		return Lease{}, fmt.Errorf("acquire %s lease of %s: %w", phase, tenant, err)
-	}
-	return l, nil
 }
 
 func (s *Store) getLease(ctx context.Context, tenant string, phase domain.Phase) (Lease, error) {

@@ -98,6 +98,19 @@ func recording(db *dynamodb.Client) (*dynamodb.Client, func() []any) {
 	}
 }
 
+// beforeEach returns a client on db that calls fn with the input of every request
+// before sending it.
+func beforeEach(db *dynamodb.Client, fn func(in any)) *dynamodb.Client {
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("before", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				fn(in.Parameters)
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	})
+}
+
 func runSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 
@@ -312,6 +325,30 @@ func runSuite(t *testing.T, b backend) {
 		}
 		if _, err := s.AcquireLease(ctx, "acme", domain.PhaseTimesheets, "run-third", time.Minute); err != nil {
 			t.Fatalf("acquire after release: %v", err)
+		}
+	})
+
+	t.Run("a lease released between the refused write and the holder's read is taken", func(t *testing.T) {
+		s, c := newStore(t, b)
+		held, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-a", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		released := false
+		hs := store.New(beforeEach(b.db, func(in any) {
+			if g, ok := in.(*dynamodb.GetItemInput); ok && !released && g.TableName != nil && *g.TableName == s.Tables().Tenants {
+				released = true
+				if err := s.ReleaseLease(ctx, held); err != nil {
+					t.Errorf("release by run-a: %v", err)
+				}
+			}
+		}), s.Tables(), store.WithClock(c.Now))
+		l, err := hs.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-b", time.Minute)
+		if err != nil || !released {
+			t.Fatalf("acquire after the holder released in between: %v (released: %v), want the lease", err, released)
+		}
+		if cur, err := s.GetLease(ctx, "acme", domain.PhaseUsers); err != nil || cur.Holder != "run-b" || cur.Token != l.Token {
+			t.Fatalf("stored lease %+v %v, want run-b's", cur, err)
 		}
 	})
 
