@@ -138,9 +138,11 @@ func rangeOf(from, to, step int) []int {
 // String returns the expression as given.
 func (c *Cron) String() string { return c.expr }
 
-// Next returns the first firing time strictly after t, evaluated on the wall clock of loc.
-// Wall-clock times that do not exist (the hour skipped at the start of daylight-saving time)
-// are skipped. It returns the zero time if nothing fires within five years.
+// Next returns the first firing time strictly after t, evaluated on the wall clock of loc,
+// as EventBridge Scheduler does: wall-clock times that do not exist (the hour skipped at
+// the start of daylight-saving time) are skipped, and a wall-clock time that happens twice
+// (the hour repeated at its end) fires once, at its first occurrence. It returns the zero
+// time if nothing fires within five years.
 func (c *Cron) Next(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
@@ -155,6 +157,7 @@ func (c *Cron) Next(t time.Time, loc *time.Location) time.Time {
 				if at.Hour() != h || at.Minute() != m {
 					continue // in the daylight-saving gap
 				}
+				at = firstOccurrence(at, loc)
 				if at.After(t) {
 					return at
 				}
@@ -162,6 +165,20 @@ func (c *Cron) Next(t time.Time, loc *time.Location) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// firstOccurrence returns the earliest instant showing the same wall-clock time as at in
+// loc. time.Date picks the later one of a repeated wall-clock time (when clocks go back);
+// zone offsets change by multiples of 15 minutes and by at most a few hours.
+func firstOccurrence(at time.Time, loc *time.Location) time.Time {
+	first := at
+	for back := 15 * time.Minute; back <= 3*time.Hour; back += 15 * time.Minute {
+		e := at.Add(-back).In(loc)
+		if e.Year() == at.Year() && e.YearDay() == at.YearDay() && e.Hour() == at.Hour() && e.Minute() == at.Minute() {
+			first = e
+		}
+	}
+	return first
 }
 
 func (c *Cron) dayMatches(d time.Time) bool {

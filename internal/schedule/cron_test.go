@@ -74,6 +74,42 @@ func TestNext(t *testing.T) {
 	}
 }
 
+// TestNextFallBackFiresOnceAtFirstOccurrence: when clocks go back (Berlin, 25 October
+// 2026, 03:00 CEST → 02:00 CET), EventBridge Scheduler runs a schedule whose wall-clock
+// time happens twice only once and does not repeat it; the runner must fire at the first
+// occurrence, not an hour later at the second.
+func TestNextFallBackFiresOnceAtFirstOccurrence(t *testing.T) {
+	berlin, err := LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := func(s string) time.Time {
+		v, err := time.Parse("2006-01-02 15:04", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		expr, after, want string // UTC; 02:00 CEST is 00:00 UTC, 02:00 CET is 01:00 UTC
+	}{
+		{"cron(30 2 * * ? *)", "2026-10-24 22:00", "2026-10-25 00:30"},   // 02:30 CEST
+		{"cron(30 2 * * ? *)", "2026-10-25 00:30", "2026-10-26 01:30"},   // not again at 02:30 CET
+		{"cron(0/20 * * * ? *)", "2026-10-24 23:40", "2026-10-25 00:00"}, // 01:40 CEST → 02:00 CEST
+		{"cron(0/20 * * * ? *)", "2026-10-25 00:40", "2026-10-25 02:00"}, // 02:40 CEST → 03:00 CET
+		{"cron(0 5 * * ? *)", "2026-10-24 12:00", "2026-10-25 04:00"},    // 05:00 CET
+	}
+	for _, c := range cases {
+		cr, err := Parse(c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if got := cr.Next(utc(c.after), berlin); !got.Equal(utc(c.want)) {
+			t.Errorf("%s after %s UTC = %s, want %s UTC", c.expr, c.after, got.UTC().Format("2006-01-02 15:04"), c.want)
+		}
+	}
+}
+
 // TestTimetableAvoidsDSTHour checks the promise of DESIGN §1.4 on the real timetable:
 // parsed, and never firing between 02:00 and 03:00 Berlin time.
 func TestTimetableAvoidsDSTHour(t *testing.T) {
