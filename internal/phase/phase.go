@@ -97,6 +97,13 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		return domain.RunSummary{}, err
 	}
 	sum, err := st.GetRun(ctx, req.Tenant, req.RunID)
+	// read is the summary as this delivery found it (nil: none): a skip is recorded only
+	// over that, never over what another delivery of the run wrote since.
+	var read *domain.RunSummary
+	if err == nil {
+		prev := sum
+		read = &prev
+	}
 	switch {
 	case err == nil && (sum.Status == domain.RunSucceeded || sum.Status == domain.RunSkipped):
 		// At-least-once delivery: this run was already handled. A failed run, or one left
@@ -119,8 +126,17 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	}
 	if errors.As(err, &held) {
 		sum.Status, sum.Reason, sum.FinishedAt = domain.RunSkipped, held.Error(), st.Now().UTC()
+		switch werr := st.PutRunIfUnchanged(ctx, sum, read); {
+		case errors.Is(werr, store.ErrConflict):
+			// Another delivery of this run took the lease once it was free and started
+			// (or ended) the run: its summary stands, and it requests the next run.
+			log.InfoContext(ctx, "phase: duplicate delivery ignored: another delivery of the run started it meanwhile")
+			return sum, nil
+		case werr != nil:
+			log.ErrorContext(ctx, "phase: write run summary", "error", werr)
+		}
 		log.InfoContext(ctx, "phase: skipped", "reason", sum.Reason)
-		h.finish(ctx, sum, started)
+		h.report(ctx, sum, started)
 		h.startNext(ctx, req)
 		return sum, nil
 	}

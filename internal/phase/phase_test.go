@@ -612,3 +612,42 @@ func TestDeliveryThatReadTheSummaryBeforeTheRunEndedRunsOnce(t *testing.T) {
 		t.Fatalf("lease after both deliveries: %v, want released", err)
 	}
 }
+
+// TestSkipNeverOverwritesTheRunAnotherDeliveryRan: a delivery finds the lease held by
+// another run and is about to record a skip; meanwhile that run ends and a second
+// delivery of the same run takes the lease and runs it. The skip must not replace the
+// second delivery's summary.
+func TestSkipNeverOverwritesTheRunAnotherDeliveryRan(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	other, err := e.st.AcquireLease(ctx, "acme", domain.PhaseUsers, "20260301T000000Z-users-other", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(false)
+	var secondErr error
+	ran := false
+	st := hookedStore(e, func(in any) {
+		p, ok := in.(*dynamodb.PutItemInput)
+		if !ok || ran {
+			return
+		}
+		if s, ok := p.Item["status"].(*types.AttributeValueMemberS); ok && s.Value == string(domain.RunSkipped) {
+			ran = true
+			if err := e.st.ReleaseLease(ctx, other); err != nil {
+				t.Errorf("release of the other run's lease: %v", err)
+			}
+			secondErr = e.h.Handle(ctx, event(t, r))
+		}
+	}, nil)
+	first := phase.New(phase.Phase[[]string, fakePlan](e.ph), phase.Deps{Store: st, Sealer: e.sealer, Log: obs.NewLogger(e.logs, true, slog.LevelDebug), LeaseTTL: time.Minute})
+	if err := first.Handle(ctx, event(t, r)); err != nil || secondErr != nil || !ran {
+		t.Fatalf("first delivery: %v; second: %v (ran: %v)", err, secondErr, ran)
+	}
+	if e.ph.applied.Load() != 3 {
+		t.Fatalf("applied %d actions, want 3", e.ph.applied.Load())
+	}
+	if sum, err := e.st.GetRun(ctx, "acme", r.RunID); err != nil || sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeCreated] != 3 || sum.Reason != "" {
+		t.Fatalf("summary %+v %v, want the second delivery's succeeded run", sum, err)
+	}
+}

@@ -81,6 +81,40 @@ func (s *Store) PutRun(ctx context.Context, r domain.RunSummary) error {
 	return nil
 }
 
+// PutRunIfUnchanged writes a run summary only if the stored one is still the one the
+// caller read (same status and start; read nil: none stored). ErrConflict otherwise: another
+// delivery of the run has started or ended it since, and its summary must stay.
+func (s *Store) PutRunIfUnchanged(ctx context.Context, r domain.RunSummary, read *domain.RunSummary) error {
+	it, err := s.runItem(r)
+	if err != nil {
+		return fmt.Errorf("put run: %w", err)
+	}
+	item, err := marshal(it)
+	if err != nil {
+		return fmt.Errorf("put run %s: %w", r.RunID, err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(AttrPK))
+	if read != nil {
+		cond = expression.Name("status").Equal(expression.Value(read.Status)).
+			And(expression.Name("started_at").Equal(expression.Value(read.StartedAt)))
+	}
+	e, err := build(expression.NewBuilder().WithCondition(cond), "put run")
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.tables.Tenants), Item: item,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, err)
+	}
+	return nil
+}
+
 // FinishRun writes a run's final summary and releases the run's lease in one transaction:
 // nobody can find the lease free while the summary still says "running", so a second
 // delivery of the run, which checks the summary under the lease, never starts it again,

@@ -863,6 +863,39 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("put run only over the summary read", func(t *testing.T) {
+		s, c := newStore(t, b)
+		r := domain.RunSummary{Tenant: "acme", RunID: domain.NewRunID(domain.PhaseUsers, c.Now()), Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunSkipped}
+		if err := s.PutRunIfUnchanged(ctx, r, nil); err != nil {
+			t.Fatalf("first summary: %v", err)
+		}
+		if err := s.PutRunIfUnchanged(ctx, r, nil); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("over a summary read as absent: %v, want ErrConflict", err)
+		}
+		read, err := s.GetRun(ctx, "acme", r.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another delivery starts the run (new status and start, with nanoseconds).
+		running := read
+		running.Status, running.StartedAt = domain.RunRunning, c.Now().Add(1234567*time.Nanosecond)
+		if err := s.PutRunIfUnchanged(ctx, running, &read); err != nil {
+			t.Fatalf("over the summary read: %v", err)
+		}
+		if err := s.PutRunIfUnchanged(ctx, r, &read); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("over a summary changed since it was read: %v, want ErrConflict", err)
+		}
+		again, err := s.GetRun(ctx, "acme", r.RunID)
+		if err != nil || again.Status != domain.RunRunning {
+			t.Fatalf("stored %+v %v, want the running summary", again, err)
+		}
+		failed := again
+		failed.Status = domain.RunFailed
+		if err := s.PutRunIfUnchanged(ctx, failed, &again); err != nil {
+			t.Fatalf("over the summary read back (start time round trip): %v", err)
+		}
+	})
+
 	t.Run("finish run: final summary and lease release in one write", func(t *testing.T) {
 		s, c := newStore(t, b)
 		runID := domain.NewRunID(domain.PhaseUsers, c.Now())
