@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/obs"
@@ -118,7 +120,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	started := st.Now()
 	sum.StartedAt, sum.FinishedAt, sum.Error, sum.Reason = started.UTC(), time.Time{}, "", ""
 
-	lease, err := st.AcquireLease(ctx, req.Tenant, name, req.RunID, h.leaseTTL(ctx))
+	lease, err := st.AcquireLeaseFor(ctx, req.Tenant, name, req.RunID, invocationID(ctx), h.leaseTTL(ctx))
 	var held *store.LeaseHeldError
 	if errors.As(err, &held) && held.Holder == req.RunID {
 		log.InfoContext(ctx, "phase: duplicate delivery of a run in progress ignored", "until", held.Until)
@@ -212,6 +214,16 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
 	}
 	return sum, nil
+}
+
+// invocationID is the Lambda request id of this invocation ("" outside Lambda): Lambda
+// keeps it when it retries a failed or timed-out invocation, which lets the retry take
+// over the dead attempt's lease instead of being refused as a duplicate delivery.
+func invocationID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
 }
 
 // startNext starts the run that follows req, whatever req's outcome: the phases are

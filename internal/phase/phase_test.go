@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -649,5 +650,41 @@ func TestSkipNeverOverwritesTheRunAnotherDeliveryRan(t *testing.T) {
 	}
 	if sum, err := e.st.GetRun(ctx, "acme", r.RunID); err != nil || sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeCreated] != 3 || sum.Reason != "" {
 		t.Fatalf("summary %+v %v, want the second delivery's succeeded run", sum, err)
+	}
+}
+
+// TestLambdaRetryOfADeadAttemptRuns: an attempt that took the lease and died (timeout,
+// crash) leaves the run "running"; Lambda's retry carries the same request id and runs
+// it at once, while another delivery of the run (another invocation) is still ignored.
+func TestLambdaRetryOfADeadAttemptRuns(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	ctx := context.Background()
+	r := request(false)
+	// The dead attempt: summary "running", lease held under its request id for an hour.
+	sum := r.Summary(time.Now().UTC())
+	sum.Status, sum.StartedAt = domain.RunRunning, time.Now().UTC()
+	if err := e.st.PutRun(ctx, sum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.AcquireLeaseFor(ctx, "acme", domain.PhaseUsers, r.RunID, "req-A", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(requestID string) {
+		t.Helper()
+		lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID})
+		if err := e.h.Handle(lctx, event(t, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invoke("req-B") // another delivery while the attempt's lease lives: ignored
+	if got, _ := e.st.GetRun(ctx, "acme", r.RunID); got.Status != domain.RunRunning || e.ph.applied.Load() != 0 {
+		t.Fatalf("another invocation ran the run: %+v, %d applied", got, e.ph.applied.Load())
+	}
+	invoke("req-A") // Lambda's retry of the dead attempt
+	if got, _ := e.st.GetRun(ctx, "acme", r.RunID); got.Status != domain.RunSucceeded || e.ph.applied.Load() != 3 {
+		t.Fatalf("the retry did not run the run: %+v, %d applied", got, e.ph.applied.Load())
+	}
+	if _, err := e.st.GetLease(ctx, "acme", domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lease kept after the retry ended: %v", err)
 	}
 }

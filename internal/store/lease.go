@@ -29,6 +29,11 @@ type Lease struct {
 	// a run whose lease expired and was taken over by a redelivery of the same run (same
 	// holder) must not release or extend the lease that delivery now holds.
 	Token string `json:"token"`
+	// Invocation is the Lambda request id of the invocation that took the lease ("" outside
+	// Lambda). Lambda retries a failed or timed-out asynchronous invocation with the same
+	// request id, and only after the attempt has ended, so a holder with the same run and
+	// the same invocation is a dead attempt whose lease its retry may take over at once.
+	Invocation string `json:"invocation,omitempty"`
 }
 
 // Until returns the expiry time.
@@ -59,16 +64,30 @@ type leaseItem struct {
 // *LeaseHeldError — also to the holder itself, because a second delivery of the same
 // run's event must not run alongside the first.
 func (s *Store) AcquireLease(ctx context.Context, tenant string, phase domain.Phase, holder string, ttl time.Duration) (Lease, error) {
+	return s.AcquireLeaseFor(ctx, tenant, phase, holder, "", ttl)
+}
+
+// AcquireLeaseFor is AcquireLease for the Lambda invocation with request id invocation:
+// besides a free or expired lease it also takes one held by the same run and the same
+// invocation, which only Lambda's retry of a failed or timed-out attempt can find (see
+// Lease.Invocation). Without it, such a retry would be refused as a duplicate until the
+// dead attempt's lease expired, and the run would stay "running" for good.
+func (s *Store) AcquireLeaseFor(ctx context.Context, tenant string, phase domain.Phase, holder, invocation string, ttl time.Duration) (Lease, error) {
 	now := s.now()
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
-	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey), Token: hex.EncodeToString(tok[:])}
+	l := Lease{Tenant: tenant, Phase: phase, Holder: holder, UntilMs: now.Add(ttl).UnixMilli(), AcquiredAt: now.UTC().Format(timeKey),
+		Token: hex.EncodeToString(tok[:]), Invocation: invocation}
 	item, err := marshal(leaseItem{PK: tenantPK(tenant), SK: skLease + string(phase), Lease: l})
 	if err != nil {
 		return Lease{}, fmt.Errorf("acquire lease: %w", err)
 	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name("until").LessThan(expression.Value(now.UnixMilli())))
+	if invocation != "" {
+		cond = cond.Or(expression.Name("holder").Equal(expression.Value(holder)).
+			And(expression.Name("invocation").Equal(expression.Value(invocation))))
+	}
 	e, err := build(expression.NewBuilder().WithCondition(cond), "acquire lease")
 	if err != nil {
 		return Lease{}, err

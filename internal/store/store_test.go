@@ -328,6 +328,37 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("lease: Lambda's retry of a dead attempt takes it over at once, nobody else does", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		dead, err := s.AcquireLeaseFor(ctx, "acme", domain.PhaseUsers, "run-1", "req-A", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held *store.LeaseHeldError
+		for _, c := range []struct{ holder, invocation string }{
+			{"run-1", "req-B"}, // a second delivery of the run: another invocation
+			{"run-1", ""},      // outside Lambda
+			{"run-2", "req-A"}, // another run
+		} {
+			if _, err := s.AcquireLeaseFor(ctx, "acme", domain.PhaseUsers, c.holder, c.invocation, time.Hour); !errors.As(err, &held) || held.Holder != "run-1" {
+				t.Fatalf("%+v took a live lease: %v", c, err)
+			}
+		}
+		retry, err := s.AcquireLeaseFor(ctx, "acme", domain.PhaseUsers, "run-1", "req-A", time.Hour)
+		if err != nil {
+			t.Fatalf("retry of the same invocation refused: %v", err)
+		}
+		if err := s.ReleaseLease(ctx, dead); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("release by the dead attempt: %v, want ErrLeaseLost", err)
+		}
+		if got, err := s.GetLease(ctx, "acme", domain.PhaseUsers); err != nil || got.Token != retry.Token || got.Invocation != "req-A" {
+			t.Fatalf("stored lease %+v %v", got, err)
+		}
+		if err := s.ReleaseLease(ctx, retry); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a lease released between the refused write and the holder's read is taken", func(t *testing.T) {
 		s, c := newStore(t, b)
 		held, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, "run-a", time.Minute)
