@@ -57,20 +57,29 @@ func LocalFromEnv(keyFile string) (*Local, error) {
 		if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
 			return nil, fmt.Errorf("create local seal key file: %w", err)
 		}
-		// O_EXCL: two processes starting at once must not overwrite each other's key.
-		f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return LocalFromEnv(keyFile)
-		}
+		// The key is written to a temporary file and then linked into place: the link
+		// fails if the file exists, so two processes starting at once never overwrite
+		// each other's key, and a reader never sees a half-written file.
+		f, err := os.CreateTemp(filepath.Dir(keyFile), ".seal-key-*")
 		if err != nil {
 			return nil, fmt.Errorf("create local seal key file: %w", err)
 		}
+		tmp := f.Name()
+		defer os.Remove(tmp)
 		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
+		if werr == nil {
+			werr = os.Chmod(tmp, 0o600)
+		}
 		if werr != nil {
 			return nil, fmt.Errorf("write local seal key file: %w", werr)
+		}
+		if err := os.Link(tmp, keyFile); errors.Is(err, os.ErrExist) {
+			return LocalFromEnv(keyFile) // another process was first: use its key
+		} else if err != nil {
+			return nil, fmt.Errorf("create local seal key file: %w", err)
 		}
 		return NewLocal(key)
 	}

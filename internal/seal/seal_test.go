@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -104,5 +105,40 @@ func TestKMSSealerOnMoto(t *testing.T) {
 	roundTrip(t, s)
 	if _, err := seal.NewKMS(client, ""); err == nil {
 		t.Fatal("empty key id accepted")
+	}
+}
+
+// TestLocalKeyFileCreatedOnceByConcurrentStarts: processes starting at once agree on one
+// key, none reads a half-written file, and no temporary file is left behind.
+func TestLocalKeyFileCreatedOnceByConcurrentStarts(t *testing.T) {
+	t.Setenv(seal.EnvLocalKey, "")
+	for round := range 20 {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "seal.key")
+		sealers := make([]*seal.Local, 8)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range sealers {
+			wg.Add(1)
+			go func() { defer wg.Done(); sealers[i], errs[i] = seal.LocalFromEnv(file) }()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, process %d: %v", round, i, err)
+			}
+		}
+		sealed, err := seal.SealCredentials(context.Background(), sealers[0], "acme", creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range sealers[1:] {
+			if _, err := seal.OpenCredentials(context.Background(), s, "acme", sealed); err != nil {
+				t.Fatalf("round %d: process %d has another key: %v", round, i+1, err)
+			}
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Fatalf("round %d: %d files left in the key folder", round, len(entries))
+		}
 	}
 }
