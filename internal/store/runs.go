@@ -48,21 +48,8 @@ func (s *Store) CreateRun(ctx context.Context, r domain.RunSummary) error {
 	if err != nil {
 		return fmt.Errorf("create run %s: %w", r.RunID, err)
 	}
-	e, err := build(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))), "create run")
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("create run %s of %s: %w", r.RunID, r.Tenant, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("create run %s of %s: %w", r.RunID, r.Tenant, err)
-	}
-	return nil
+	return s.putIf(ctx, s.tables.Tenants, item, expression.AttributeNotExists(expression.Name(AttrPK)), ErrExists,
+		fmt.Sprintf("create run %s of %s", r.RunID, r.Tenant))
 }
 
 // PutRun writes a run summary, replacing what is stored under its id.
@@ -98,21 +85,7 @@ func (s *Store) PutRunIfUnchanged(ctx context.Context, r domain.RunSummary, read
 		cond = expression.Name("status").Equal(expression.Value(read.Status)).
 			And(expression.Name("started_at").Equal(expression.Value(read.StartedAt)))
 	}
-	e, err := build(expression.NewBuilder().WithCondition(cond), "put run")
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, err)
-	}
-	return nil
+	return s.putIf(ctx, s.tables.Tenants, item, cond, ErrConflict, fmt.Sprintf("put run %s of %s", r.RunID, r.Tenant))
 }
 
 // FinishRun writes a run's final summary and releases the run's lease in one transaction:

@@ -156,6 +156,26 @@ func decodeCursor(tok string, valid func(pk, sk string) bool) (map[string]types.
 	return attributevalue.MarshalMap(m)
 }
 
+// putIf writes item to table if cond holds. A failed condition is reported as onFail
+// (ErrExists for a create, ErrConflict for an optimistic update); every error names what.
+func (s *Store) putIf(ctx context.Context, table string, item map[string]types.AttributeValue, cond expression.ConditionBuilder, onFail error, what string) error {
+	e, err := build(expression.NewBuilder().WithCondition(cond), what)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(table), Item: item,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("%s: %w", what, onFail)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // build wraps expression.Builder.Build with context in the error.
 func build(b expression.Builder, what string) (expression.Expression, error) {
 	e, err := b.Build()

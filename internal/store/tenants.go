@@ -52,19 +52,8 @@ func (s *Store) CreateTenant(ctx context.Context, t *domain.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("create tenant %s: %w", t.ID, err)
 	}
-	cond, err := build(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(AttrPK))), "create tenant")
-	if err != nil {
+	if err := s.putIf(ctx, s.tables.Tenants, item, expression.AttributeNotExists(expression.Name(AttrPK)), ErrExists, "create tenant "+t.ID); err != nil {
 		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("create tenant %s: %w", t.ID, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("create tenant %s: %w", t.ID, err)
 	}
 	*t = c
 	return nil
@@ -108,20 +97,9 @@ func (s *Store) SaveTenant(ctx context.Context, t *domain.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("save tenant %s: %w", t.ID, err)
 	}
-	cond, err := build(expression.NewBuilder().WithCondition(
-		expression.Name(attrVersion).Equal(expression.Value(t.Version))), "save tenant")
-	if err != nil {
+	if err := s.putIf(ctx, s.tables.Tenants, item, expression.Name(attrVersion).Equal(expression.Value(t.Version)), ErrConflict,
+		fmt.Sprintf("save tenant %s (version %d)", t.ID, t.Version)); err != nil {
 		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("save tenant %s (version %d): %w", t.ID, t.Version, ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("save tenant %s: %w", t.ID, err)
 	}
 	*t = c
 	return nil
@@ -326,19 +304,8 @@ func (s *Store) SaveSelection(ctx context.Context, sel *domain.Selection) error 
 	} else {
 		cond = expression.Name(attrVersion).Equal(expression.Value(sel.Version))
 	}
-	e, err := build(expression.NewBuilder().WithCondition(cond), "save selection")
-	if err != nil {
+	if err := s.putIf(ctx, s.tables.Tenants, item, cond, ErrConflict, fmt.Sprintf("save selection of %s (version %d)", sel.Tenant, sel.Version)); err != nil {
 		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Tenants), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("save selection of %s (version %d): %w", sel.Tenant, sel.Version, ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("save selection of %s: %w", sel.Tenant, err)
 	}
 	*sel = c
 	return nil

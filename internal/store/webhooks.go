@@ -95,21 +95,6 @@ func (s *Store) ClaimOnce(ctx context.Context, tenant, claim string, ttl time.Du
 	if err != nil {
 		return fmt.Errorf("claim once: %w", err)
 	}
-	e, err := build(expression.NewBuilder().WithCondition(
-		expression.AttributeNotExists(expression.Name(AttrPK)).
-			Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))), "claim once")
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.tables.Protocol), Item: item,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("claim %q of %s: %w", claim, tenant, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("claim %q of %s: %w", claim, tenant, err)
-	}
-	return nil
+	return s.putIf(ctx, s.tables.Protocol, item, expression.AttributeNotExists(expression.Name(AttrPK)).
+		Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix()))), ErrExists, fmt.Sprintf("claim %q of %s", claim, tenant))
 }
