@@ -49,16 +49,7 @@ func readAllV2(tb testing.TB, next, token string) (map[string]bool, int) {
 		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var page struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"_data"`
-			Meta struct {
-				Links map[string]struct {
-					Href string `json:"href"`
-				} `json:"links"`
-			} `json:"_meta"`
-		}
+		var page v2Page
 		if resp.StatusCode != 200 || json.Unmarshal(raw, &page) != nil {
 			tb.Fatalf("GET %s: %d %s", next, resp.StatusCode, raw)
 		}
@@ -160,16 +151,7 @@ func TestCursorSurvivesDeletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"_data"`
-		Meta struct {
-			Links map[string]struct {
-				Href string `json:"href"`
-			} `json:"links"`
-		} `json:"_meta"`
-	}
+	var page v2Page
 	err = json.NewDecoder(resp.Body).Decode(&page)
 	resp.Body.Close()
 	if err != nil || len(page.Data) != 50 || page.Meta.Links["next"].Href == "" {
@@ -198,4 +180,16 @@ func TestCursorSurvivesDeletes(t *testing.T) {
 			t.Fatalf("period %s was never listed (%d of %d read)", id, len(read), len(all))
 		}
 	}
+}
+
+// v2Page is what the tests read of a v2 list page: the record ids and the _meta links.
+type v2Page struct {
+	Data []struct {
+		ID string `json:"id"`
+	} `json:"_data"`
+	Meta struct {
+		Links map[string]struct {
+			Href string `json:"href"`
+		} `json:"links"`
+	} `json:"_meta"`
 }

@@ -69,16 +69,7 @@ func (c *company) listV2(tb testing.TB, target string) []string {
 	var ids []string
 	for target != "" {
 		code, raw := c.serve("GET", target, "", "", c.v2)
-		var page struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"_data"`
-			Meta struct {
-				Links map[string]struct {
-					Href string `json:"href"`
-				} `json:"links"`
-			} `json:"_meta"`
-		}
+		var page v2Page
 		if code != 200 || json.Unmarshal(raw, &page) != nil {
 			tb.Fatalf("GET %s: %d %s", target, code, raw)
 		}
