@@ -26,27 +26,29 @@ type runItem struct {
 	domain.RunSummary
 }
 
-func (s *Store) runItem(r domain.RunSummary) (runItem, error) {
+// encodeRun validates a run summary's keys and returns it as the item to write; errors
+// name what (the operation).
+func encodeRun(what string, r domain.RunSummary) (map[string]types.AttributeValue, error) {
 	if err := domain.ValidateTenantID(r.Tenant); err != nil {
-		return runItem{}, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := domain.ValidateRunID(r.RunID); err != nil {
-		return runItem{}, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return runItem{PK: tenantPK(r.Tenant), SK: skRun + r.RunID, RunSummary: r}, nil
+	item, err := marshal(runItem{PK: tenantPK(r.Tenant), SK: skRun + r.RunID, RunSummary: r})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, r.RunID, err)
+	}
+	return item, nil
 }
 
 // CreateRun stores a new run summary, failing with ErrExists when a run with this id is
 // already stored. Dispatch uses it on the deterministic id of a scheduled run, so a
 // schedule delivered twice creates one run.
 func (s *Store) CreateRun(ctx context.Context, r domain.RunSummary) error {
-	it, err := s.runItem(r)
+	item, err := encodeRun("create run", r)
 	if err != nil {
-		return fmt.Errorf("create run: %w", err)
-	}
-	item, err := marshal(it)
-	if err != nil {
-		return fmt.Errorf("create run %s: %w", r.RunID, err)
+		return err
 	}
 	return s.putIf(ctx, s.tables.Tenants, item, expression.AttributeNotExists(expression.Name(AttrPK)), ErrExists,
 		fmt.Sprintf("create run %s of %s", r.RunID, r.Tenant))
@@ -54,13 +56,9 @@ func (s *Store) CreateRun(ctx context.Context, r domain.RunSummary) error {
 
 // PutRun writes a run summary, replacing what is stored under its id.
 func (s *Store) PutRun(ctx context.Context, r domain.RunSummary) error {
-	it, err := s.runItem(r)
+	item, err := encodeRun("put run", r)
 	if err != nil {
-		return fmt.Errorf("put run: %w", err)
-	}
-	item, err := marshal(it)
-	if err != nil {
-		return fmt.Errorf("put run %s: %w", r.RunID, err)
+		return err
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Tenants), Item: item}); err != nil {
 		return fmt.Errorf("put run %s of %s: %w", r.RunID, r.Tenant, err)
@@ -72,13 +70,9 @@ func (s *Store) PutRun(ctx context.Context, r domain.RunSummary) error {
 // caller read (same status and start; read nil: none stored). ErrConflict otherwise: another
 // delivery of the run has started or ended it since, and its summary must stay.
 func (s *Store) PutRunIfUnchanged(ctx context.Context, r domain.RunSummary, read *domain.RunSummary) error {
-	it, err := s.runItem(r)
+	item, err := encodeRun("put run", r)
 	if err != nil {
-		return fmt.Errorf("put run: %w", err)
-	}
-	item, err := marshal(it)
-	if err != nil {
-		return fmt.Errorf("put run %s: %w", r.RunID, err)
+		return err
 	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK))
 	if read != nil {
@@ -95,13 +89,9 @@ func (s *Store) PutRunIfUnchanged(ctx context.Context, r domain.RunSummary, read
 // When the lease was lost (expired and taken over), the summary is written alone and
 // ErrLeaseLost is returned.
 func (s *Store) FinishRun(ctx context.Context, l Lease, r domain.RunSummary) error {
-	it, err := s.runItem(r)
+	item, err := encodeRun("finish run", r)
 	if err != nil {
-		return fmt.Errorf("finish run: %w", err)
-	}
-	item, err := marshal(it)
-	if err != nil {
-		return fmt.Errorf("finish run %s: %w", r.RunID, err)
+		return err
 	}
 	e, err := build(expression.NewBuilder().WithCondition(heldBy(l)), "finish run")
 	if err != nil {
