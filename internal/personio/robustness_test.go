@@ -67,16 +67,29 @@ func TestAuthRetriedOn5xx(t *testing.T) {
 	}
 }
 
+// authedServer is a hand-written Personio for shapes the simulator never produces: it
+// grants every v1 token request and answers everything else with h.
+func authedServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/auth" {
+			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // offsetIgnoringServer answers /v1/company/employees with the first page whatever the
 // offset, without metadata: a client trusting only page length would loop forever.
 func offsetIgnoringServer(t *testing.T, perPage int) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var listCalls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+	srv := authedServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/v1/auth":
-			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
 		case "/v1/company/employees":
 			if listCalls.Add(1) > 50 {
 				http.Error(w, "loop", http.StatusTeapot)
@@ -94,8 +107,7 @@ func offsetIgnoringServer(t *testing.T, perPage int) (*httptest.Server, *atomic.
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprint(w, `{"success":false,"error":{"code":0,"message":"Es ist ein Problem aufgetreten"}}`)
 		}
-	}))
-	t.Cleanup(srv.Close)
+	})
 	return srv, &listCalls
 }
 
@@ -146,11 +158,8 @@ func TestNonFiniteNumbers(t *testing.T) {
 			t.Errorf("Float(%s) = %v, %v; want %v, %v", c.raw, f, ok, c.want, c.ok)
 		}
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+	srv := authedServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/v1/auth":
-			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
 		case "/v1/company/employees":
 			fmt.Fprint(w, `{"success":true,"metadata":{"total_elements":1,"current_page":0,"total_pages":1},"data":[{"type":"Employee","attributes":{`+
 				`"id":{"label":"ID","value":7,"type":"integer","universal_id":"id"},`+
@@ -159,8 +168,7 @@ func TestNonFiniteNumbers(t *testing.T) {
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
-	}))
-	defer srv.Close()
+	})
 	cl, err := personio.New(personio.Config{BaseURL: srv.URL, ClientID: testID, ClientSecret: testSecret, Limits: unlimited(), MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -175,20 +183,14 @@ func TestNonFiniteNumbers(t *testing.T) {
 // until the deadline.
 func TestRateLimitWaitPastDeadline(t *testing.T) {
 	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/v1/auth" {
-			fmt.Fprint(w, `{"success":true,"data":{"token":"papi-x","expires_in":86400}}`)
-			return
-		}
+	srv := authedServer(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.Header().Set("x-ratelimit-replenish-rate", "0.001") // one token in 1,000 s
 		w.Header().Set("x-ratelimit-remaining", "0")
 		w.Header().Set("x-ratelimit-requested-tokens", "1")
 		w.WriteHeader(http.StatusTooManyRequests)
 		fmt.Fprint(w, `{"success":false,"error":{"code":429,"message":"Too Many Requests"}}`)
-	}))
-	defer srv.Close()
+	})
 	cl, err := personio.New(personio.Config{BaseURL: srv.URL, ClientID: testID, ClientSecret: testSecret, Limits: unlimited()})
 	if err != nil {
 		t.Fatal(err)
