@@ -197,20 +197,11 @@ func TestPaginationLoopGuard(t *testing.T) {
 	// A gateway that drops the page parameter makes the real simulator answer page 1
 	// (a full page of 50) forever; the client must notice instead of looping, and must
 	// not take the first 50 users for all of them.
-	stripPage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		q.Del("page")
-		r.URL.RawQuery = q.Encode()
+	c := clientBehind(t, func(w http.ResponseWriter, r *http.Request) {
+		dropPage(r)
 		f.sim.ServeHTTP(w, r)
 	})
-	srv := httptest.NewServer(stripPage)
-	defer srv.Close()
-	c, err := staffomatic.New(staffomatic.Config{BaseURL: srv.URL + "/v3", Subdomain: "acme", UserAgent: "t (t@t)",
-		Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.ListUsers(ctx(t), staffomatic.UserFilter{})
+	_, err := c.ListUsers(ctx(t), staffomatic.UserFilter{})
 	if !errors.Is(err, staffomatic.ErrPaginationLoop) {
 		t.Fatalf("err = %v, want ErrPaginationLoop", err)
 	}
@@ -226,21 +217,12 @@ func TestUnpaginatedCollection(t *testing.T) {
 	f := newFixture(t, sim.Config{})
 	f.acc.AddLocation(sim.Location{Name: "Berlin"})
 	f.acc.AddLocation(sim.Location{Name: "Köln"})
-	ignorePage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := clientBehind(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, ".json"), "/locations") {
-			q := r.URL.Query()
-			q.Del("page")
-			r.URL.RawQuery = q.Encode()
+			dropPage(r)
 		}
 		f.sim.ServeHTTP(w, r)
 	})
-	srv := httptest.NewServer(ignorePage)
-	defer srv.Close()
-	c, err := staffomatic.New(staffomatic.Config{BaseURL: srv.URL + "/v3", Subdomain: "acme", UserAgent: "t (t@t)",
-		Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	locs, err := c.ListLocations(ctx(t))
 	if err != nil || len(locs) != 3 {
 		t.Fatalf("locations = %+v, %v; want all 3", locs, err)
@@ -812,4 +794,25 @@ func TestCredentialsNeverEncoded(t *testing.T) {
 	if strings.Contains(out, "PW-leak-1") || strings.Contains(out, "TOK-leak-2") || !strings.Contains(out, "ada@acme.example") {
 		t.Fatalf("encoded: %s", out)
 	}
+}
+
+// clientBehind is the admin's client of the "acme" account, talking to h (a gateway in
+// front of the simulator).
+func clientBehind(t *testing.T, h http.HandlerFunc) *staffomatic.Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := staffomatic.New(staffomatic.Config{BaseURL: srv.URL + "/v3", Subdomain: "acme", UserAgent: "t (t@t)",
+		Credentials: staffomatic.Credentials{Email: "admin@acme.example", Password: adminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// dropPage removes the page parameter, as a gateway that ignores pagination would.
+func dropPage(r *http.Request) {
+	q := r.URL.Query()
+	q.Del("page")
+	r.URL.RawQuery = q.Encode()
 }
