@@ -146,21 +146,27 @@ func TestSelection(t *testing.T) {
 		},
 	}
 	cases := []struct {
-		id   string
-		f    EmployeeFacts
+		e    Employee
 		want bool
 	}{
-		{"1", EmployeeFacts{Status: "inactive"}, true},    // explicit yes
-		{"2", EmployeeFacts{Status: "active"}, false},     // explicit no beats the rule
-		{"3", EmployeeFacts{Status: " Active "}, true},    // status rule, case/space-insensitive
-		{"4", EmployeeFacts{Status: "onboarding"}, false}, // new employees are "no"
-		{"5", EmployeeFacts{Attributes: map[string]string{"shift_planning": "yes"}}, true},
-		{"6", EmployeeFacts{Attributes: map[string]string{"shift_planning": ""}}, false},
+		{Employee{PersonioID: "1", Status: "inactive"}, true},    // explicit yes
+		{Employee{PersonioID: "2", Status: "active"}, false},     // explicit no beats the rule
+		{Employee{PersonioID: "3", Status: " Active "}, true},    // status rule, case/space-insensitive
+		{Employee{PersonioID: "4", Status: "onboarding"}, false}, // new employees are "no"
+		{Employee{PersonioID: "5", Attributes: []Attribute{{Key: "shift_planning", Value: "yes"}}}, true},
+		{Employee{PersonioID: "6", Attributes: []Attribute{{Key: "shift_planning", Value: ""}}}, false},
+		// The attribute is found by universal id and by label (case-insensitive) too.
+		{Employee{PersonioID: "7", Attributes: []Attribute{{Key: "dynamic_9", UniversalID: "Shift_Planning", Value: "Yes"}}}, true},
+		{Employee{PersonioID: "8", Attributes: []Attribute{{Key: "dynamic_9", Label: "SHIFT_PLANNING", Value: "yes"}}}, true},
+		{Employee{PersonioID: "9", Attributes: []Attribute{{Key: "dynamic_9", Label: "shift planning", Value: "yes"}}}, false},
 	}
 	for _, c := range cases {
-		if got := sel.Selected(c.id, c.f); got != c.want {
-			t.Errorf("Selected(%s, %+v) = %v, want %v", c.id, c.f, got, c.want)
+		if got := sel.Includes(c.e); got != c.want {
+			t.Errorf("Includes(%+v) = %v, want %v", c.e, got, c.want)
 		}
+	}
+	if got := sel.Select([]Employee{cases[0].e, cases[1].e, cases[2].e}); len(got) != 2 || got[0].PersonioID != "1" || got[1].PersonioID != "3" {
+		t.Errorf("Select = %+v, want employees 1 and 3", got)
 	}
 	bad := []struct {
 		r    AutoInclude

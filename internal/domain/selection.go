@@ -39,15 +39,6 @@ type AutoInclude struct {
 	Values    []string         `json:"values"`
 }
 
-// EmployeeFacts is what a rule can see of an employee, filled by the users phase from the
-// Personio record.
-type EmployeeFacts struct {
-	Status     string
-	Office     string
-	Department string
-	Attributes map[string]string
-}
-
 // Validate checks one rule.
 func (r AutoInclude) Validate() error {
 	switch r.Field {
@@ -68,18 +59,20 @@ func (r AutoInclude) Validate() error {
 	return nil
 }
 
-// Matches reports whether the rule selects an employee with these facts.
-func (r AutoInclude) Matches(f EmployeeFacts) bool {
+// Matches reports whether the rule selects the employee. An attribute rule finds the
+// attribute by key, universal id or label (Employee.Attribute), as admins name them.
+func (r AutoInclude) Matches(e Employee) bool {
 	var v string
 	switch r.Field {
 	case RuleStatus:
-		v = f.Status
+		v = e.Status
 	case RuleOffice:
-		v = f.Office
+		v = e.Office
 	case RuleDepartment:
-		v = f.Department
+		v = e.Department
 	case RuleAttribute:
-		v = f.Attributes[r.Attribute]
+		a, _ := e.Attribute(r.Attribute)
+		v = a.Value
 	}
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -107,18 +100,4 @@ func (s Selection) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Selected decides whether the employee with this Personio id is synced: the explicit
-// switch if set, else whether any rule matches. A new employee is "no" by default.
-func (s Selection) Selected(personioID string, f EmployeeFacts) bool {
-	if on, ok := s.Employees[personioID]; ok {
-		return on
-	}
-	for _, r := range s.Rules {
-		if r.Matches(f) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/staffomatic"
-	"github.com/staffsync/staffsync/internal/usersync"
 )
 
 // EmployeeView is one Personio employee in set-up step 3.
@@ -32,27 +32,28 @@ type EmployeeView struct {
 // matchView is the match as the API shows it: custom_id, email, none or conflict (the
 // values clients rely on). A user linked by an earlier sync carries the employee's
 // Personio id in custom_id, which that sync set, so it is shown as a custom_id match.
-func matchView(m usersync.Matching) (match, reason string) {
+func matchView(m domain.Matching) (match, reason string) {
 	switch m.Match {
 	case "":
-		return string(usersync.MatchNone), m.Reason
-	case usersync.MatchMapping:
-		return string(usersync.MatchCustomID), "linked by an earlier sync, which set the user's custom_id"
+		return string(domain.MatchNone), m.Reason
+	case domain.MatchMapping:
+		return string(domain.MatchCustomID), "linked by an earlier sync, which set the user's custom_id"
 	}
 	return string(m.Match), m.Reason
 }
 
 // matching is the state both step 3 and the checks are computed from.
 type matching struct {
-	employees []personio.Employee
+	// employees are sorted by Personio id (numerically).
+	employees []domain.Employee
 	missing   []personio.RequiredAttribute
-	users     []staffomatic.User
-	matches   map[string]usersync.Matching
+	users     []domain.User
+	matches   map[string]domain.Matching
 	selection domain.Selection
 }
 
 // match loads Personio employees, Staffomatic users, the stored user mappings and the
-// selection, and matches them with the user sync's own MatchAll.
+// selection, and matches them with domain.MatchAll, as the user sync does.
 func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (matching, error) {
 	var m matching
 	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
@@ -61,9 +62,14 @@ func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s S
 	if err != nil {
 		return m, vendorErr(err, domain.SystemPersonio, "")
 	}
-	m.employees, m.missing = list.Employees, list.Missing
-	if m.users, err = s.ListUsers(ctx, staffomatic.UserFilter{}); err != nil {
+	m.employees, m.missing = personio.People(list.Employees), list.Missing
+	users, err := s.ListUsers(ctx, staffomatic.UserFilter{})
+	if err != nil {
 		return m, vendorErr(err, domain.SystemStaffomatic, "")
+	}
+	m.users = make([]domain.User, len(users))
+	for i, u := range users {
+		m.users[i] = u.Person()
 	}
 	maps, err := a.store.LoadMappings(ctx, t.ID, domain.KindUser)
 	if err != nil {
@@ -72,41 +78,21 @@ func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s S
 	if m.selection, err = a.store.GetSelection(ctx, t.ID); err != nil {
 		return m, err
 	}
-	emps := make([]usersync.Employee, len(m.employees))
-	for i, e := range m.employees {
-		emps[i] = employeeOf(e)
-	}
-	users := make([]usersync.User, len(m.users))
-	for i, u := range m.users {
-		users[i] = userOf(u)
-	}
-	links := make([]usersync.Link, 0, len(maps))
+	links := make([]domain.Link, 0, len(maps))
 	for _, mp := range maps {
 		if mp.TargetID() != "" && mp.State != domain.StateDeleted {
-			links = append(links, usersync.Link{PersonioID: mp.SourceID, UserID: mp.TargetID()})
+			links = append(links, domain.Link{PersonioID: mp.SourceID, UserID: mp.TargetID()})
 		}
 	}
-	m.matches = usersync.MatchAll(emps, users, links)
-	slices.SortFunc(m.employees, func(x, y personio.Employee) int { return int(min(max(x.ID-y.ID, -1), 1)) })
+	m.matches = domain.MatchAll(m.employees, m.users, links)
+	slices.SortFunc(m.employees, func(x, y domain.Employee) int { return cmp.Compare(numericID(x.PersonioID), numericID(y.PersonioID)) })
 	return m, nil
 }
 
-// facts is what an auto-include rule sees of an employee.
-func facts(e personio.Employee) domain.EmployeeFacts {
-	f := domain.EmployeeFacts{Status: e.Status, Attributes: map[string]string{}}
-	if e.Office != nil {
-		f.Office = e.Office.Name
-	}
-	if e.Department != nil {
-		f.Department = e.Department.Name
-	}
-	for k, at := range e.Attributes {
-		f.Attributes[k] = at.String()
-		if at.Label != "" {
-			f.Attributes[at.Label] = at.String()
-		}
-	}
-	return f
+// numericID orders Personio ids as numbers ("9" before "10").
+func numericID(id string) int64 {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	return n
 }
 
 func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
@@ -143,11 +129,10 @@ func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Ten
 		if status != "" && !strings.EqualFold(e.Status, status) {
 			continue
 		}
-		id := itoa(e.ID)
-		mt := m.matches[id]
+		mt := m.matches[e.PersonioID]
 		match, reason := matchView(mt)
-		out = append(out, EmployeeView{PersonioID: id, FirstName: e.FirstName, LastName: e.LastName, Email: e.Email,
-			PersonioStatus: e.Status, Selected: m.selection.Selected(id, facts(e)), Match: match, StaffomaticUserID: mt.UserID, MatchReason: reason})
+		out = append(out, EmployeeView{PersonioID: e.PersonioID, FirstName: e.FirstName, LastName: e.LastName, Email: e.Email,
+			PersonioStatus: e.Status, Selected: m.selection.Includes(e), Match: match, StaffomaticUserID: mt.UserID, MatchReason: reason})
 	}
 	next := ""
 	if offset > len(out) {
@@ -358,18 +343,25 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	if err != nil {
 		return vendorErr(err, domain.SystemStaffomatic, "")
 	}
-	categories := map[string]bool{}
+	// Absence categories belong to locations; a type is matched when some location has
+	// its category (domain.CategoryFor decides what matches).
+	perLocation := make([][]staffomatic.AbsenceType, 0, len(locs))
 	for _, l := range locs {
 		ats, err := s.ListAbsenceTypes(ctx, l.ID)
 		if err != nil {
 			return vendorErr(err, domain.SystemStaffomatic, "")
 		}
-		for _, at := range ats {
-			categories[at.Name] = true
-		}
+		perLocation = append(perLocation, ats)
 	}
 	for _, ty := range types {
-		if !categories[ty.Name] {
+		matched := false
+		for _, ats := range perLocation {
+			if _, ok := domain.CategoryFor(ty.Name, ats, func(a staffomatic.AbsenceType) string { return a.Name }); ok {
+				matched = true
+				break
+			}
+		}
+		if !matched {
 			c.UnmatchedTimeOffTypes = append(c.UnmatchedTimeOffTypes, ty.Name)
 		}
 	}
@@ -387,31 +379,31 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	}
 	pe, se := map[string][]string{}, map[string][]string{}
 	for _, e := range m.employees {
-		if n := usersync.NormalizeEmail(e.Email); n != "" {
-			pe[n] = append(pe[n], itoa(e.ID))
+		if n := domain.NormalizeEmail(e.Email); n != "" {
+			pe[n] = append(pe[n], e.PersonioID)
 		}
 	}
 	for _, u := range m.users {
-		if n := usersync.NormalizeEmail(u.Email); n != "" {
-			se[n] = append(se[n], itoa(u.ID))
+		if n := domain.NormalizeEmail(u.Email); n != "" {
+			se[n] = append(se[n], u.ID)
 		}
 	}
 	dup(string(domain.SystemPersonio), pe)
 	dup(string(domain.SystemStaffomatic), se)
 	claimed := map[string]bool{}
 	for _, e := range m.employees {
-		mt := m.matches[itoa(e.ID)]
+		mt := m.matches[e.PersonioID]
 		if mt.UserID != "" {
 			claimed[mt.UserID] = true
 		}
-		if mt.Match == usersync.MatchConflict {
-			c.Conflicts = append(c.Conflicts, Conflict{PersonioID: itoa(e.ID), Name: strings.TrimSpace(e.FirstName + " " + e.LastName),
+		if mt.Match == domain.MatchConflict {
+			c.Conflicts = append(c.Conflicts, Conflict{PersonioID: e.PersonioID, Name: e.Name(),
 				Reason: mt.Reason, StaffomaticUserIDs: orEmpty(mt.UserIDs)})
 		}
 	}
 	for _, u := range m.users {
-		if !claimed[itoa(u.ID)] {
-			c.UnmatchedUsers = append(c.UnmatchedUsers, UnmatchedUser{StaffomaticUserID: itoa(u.ID), Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)})
+		if !claimed[u.ID] {
+			c.UnmatchedUsers = append(c.UnmatchedUsers, UnmatchedUser{StaffomaticUserID: u.ID, Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)})
 		}
 	}
 	c.OK = len(c.MissingPersonioAttributes) == 0 && len(c.UnmatchedTimeOffTypes) == 0 && len(c.DuplicateEmails) == 0 && len(c.Conflicts) == 0

@@ -6,7 +6,6 @@ import (
 
 	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/staffomatic"
-	"github.com/staffsync/staffsync/internal/usersync"
 )
 
 // PersonioAccount is what the API needs of one Personio company. *personio.Client
@@ -81,26 +80,4 @@ func (d DefaultVendors) Staffomatic(conn StaffomaticConn, creds staffomatic.Cred
 	}
 	return staffomatic.New(staffomatic.Config{BaseURL: base, Subdomain: conn.Subdomain, Credentials: creds,
 		UserAgent: "staffsync (admin API)", Logger: d.Logger})
-}
-
-// employeeOf reduces a Personio employee to what the matching sees, exactly as the user
-// sync does, so the selection preview and the sync agree.
-func employeeOf(e personio.Employee) usersync.Employee {
-	u := usersync.Employee{PersonioID: itoa(e.ID), FirstName: e.FirstName, LastName: e.LastName, Email: e.Email, Status: e.Status}
-	if e.Office != nil {
-		u.Office = e.Office.Name
-	}
-	if e.Department != nil {
-		u.Department = e.Department.Name
-	}
-	if e.Team != nil {
-		u.Team = e.Team.Name
-	}
-	return u
-}
-
-// userOf reduces a Staffomatic user to what the matching sees.
-func userOf(u staffomatic.User) usersync.User {
-	return usersync.User{ID: itoa(u.ID), CustomID: u.CustomID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Locked: u.Locked(), InvitationState: u.InvitationState}
 }

@@ -28,7 +28,7 @@ var ErrRequiredAttributes = errors.New("required Personio attributes are not rea
 // compares live Staffomatic data with Personio instead of a content hash (so admin edits
 // in Staffomatic are seen and overwritten), which leaves Hash free to carry what must
 // survive between runs: the invitation was sent, the lock is staffsync's.
-func linkHash(l Link) string {
+func linkHash(l domain.Link) string {
 	h := "invited=" + strconv.FormatBool(l.Invited) + ";locked_by_sync=" + strconv.FormatBool(l.LockedBySync)
 	if l.Reported != "" {
 		h += ";reported=" + l.Reported
@@ -36,8 +36,8 @@ func linkHash(l Link) string {
 	return h
 }
 
-func decodeLink(m domain.Mapping) Link {
-	l := Link{PersonioID: m.SourceID, UserID: m.TargetID()}
+func decodeLink(m domain.Mapping) domain.Link {
+	l := domain.Link{PersonioID: m.SourceID, UserID: m.TargetID()}
 	for _, part := range strings.Split(m.Hash, ";") {
 		k, v, _ := strings.Cut(part, "=")
 		switch k {
@@ -131,7 +131,7 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 func (a *applier) employee(ctx context.Context, acts []Action) {
 	link, linked := a.l.links[acts[0].PersonioID]
 	if !linked {
-		link = Link{PersonioID: acts[0].PersonioID}
+		link = domain.Link{PersonioID: acts[0].PersonioID}
 	}
 	for _, act := range acts {
 		if ctx.Err() != nil {
@@ -155,7 +155,7 @@ func (a *applier) employee(ctx context.Context, acts []Action) {
 
 // one applies one action and returns the employee's link after it, and the outcome to
 // record ("" when nothing is to be reported).
-func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.Outcome, error) {
+func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain.Link, domain.Outcome, error) {
 	s := a.r.Staffomatic
 	switch act.Kind {
 	case ActCreate:
@@ -181,7 +181,7 @@ func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.
 		if err != nil {
 			return link, "", fmt.Errorf("create user: %w", err)
 		}
-		link = Link{PersonioID: act.PersonioID, UserID: strconv.FormatInt(u.ID, 10), Invited: act.Invite, LockedBySync: act.LockedBySync}
+		link = domain.Link{PersonioID: act.PersonioID, UserID: strconv.FormatInt(u.ID, 10), Invited: act.Invite, LockedBySync: act.LockedBySync}
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
 		err = a.putLink(mctx, link)
 		cancel()
@@ -281,7 +281,7 @@ func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.
 	return link, "", fmt.Errorf("unknown action %q", act.Kind)
 }
 
-func (a *applier) putLink(ctx context.Context, l Link) error {
+func (a *applier) putLink(ctx context.Context, l domain.Link) error {
 	m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: l.PersonioID, TargetIDs: []string{l.UserID},
 		Hash: linkHash(l), State: domain.StateTransferred, UpdatedAt: a.r.Now}
 	if err := a.r.Store.PutMapping(ctx, m); err != nil {

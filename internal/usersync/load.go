@@ -24,11 +24,6 @@ import (
 // nothing (the plan for it is empty), missing a change would cost a wrong user.
 const PartialOverlap = time.Hour
 
-// HoursPerMonthFactor converts Personio's weekly hours into Staffomatic's
-// max_hours_per_month, the only writable working-time field a user has: 52 weeks / 12
-// months.
-const HoursPerMonthFactor = 52.0 / 12.0
-
 // targetedByID is the largest targeted run that reads its employees one by one; a larger
 // one reads the employee list once, which is cheaper than hundreds of single reads.
 const targetedByID = 20
@@ -68,7 +63,7 @@ type Loaded struct {
 	// reported holds, per Personio id, the hash of the conflict or skip last written to
 	// the protocol, so an unchanged one is not reported again at every run.
 	reported map[string]string
-	links    map[string]Link
+	links    map[string]domain.Link
 	// inScope counts the employees the run compared.
 	inScope int
 	job     *job
@@ -87,7 +82,7 @@ func (l *Loaded) Plan() Plan {
 // load reads the selected Personio employees in scope of the run, every Staffomatic user,
 // the user mappings and the workspace placement.
 func load(ctx context.Context, r *job) (*Loaded, error) {
-	l := &Loaded{Mode: r.Request.Mode, reported: map[string]string{}, links: map[string]Link{}, job: r}
+	l := &Loaded{Mode: r.Request.Mode, reported: map[string]string{}, links: map[string]domain.Link{}, job: r}
 	sel, err := r.Store.GetSelection(ctx, r.Tenant.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load selection: %w", err)
@@ -123,21 +118,13 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		l.Input.MissingAttributes = append(l.Input.MissingAttributes, m.Name)
 	}
 
-	selected := SelectEmployees(emps, sel)
-	if l.Mode == domain.ModeTargeted {
-		for _, e := range emps {
-			if !selected[e.ID] {
-				l.Skips = append(l.Skips, Action{Kind: ActSkip, PersonioID: strconv.FormatInt(e.ID, 10),
-					Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
-			}
-		}
-	}
-	byID := map[string]personio.Employee{}
-	for _, e := range emps {
-		if selected[e.ID] {
-			pe := toEmployee(e)
-			byID[pe.PersonioID] = e
-			l.Input.Employees = append(l.Input.Employees, pe)
+	for _, e := range personio.People(emps) {
+		switch {
+		case sel.Includes(e):
+			l.Input.Employees = append(l.Input.Employees, e)
+		case l.Mode == domain.ModeTargeted:
+			l.Skips = append(l.Skips, Action{Kind: ActSkip, PersonioID: e.PersonioID,
+				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
 		}
 	}
 	l.inScope = len(l.Input.Employees)
@@ -157,16 +144,18 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		return nil, fmt.Errorf("load Staffomatic users: %w", err)
 	}
 	for _, u := range users {
-		l.Input.Users = append(l.Input.Users, toUser(u))
+		l.Input.Users = append(l.Input.Users, u.Person())
 	}
 	if err := loadLinks(ctx, r, l); err != nil {
 		return nil, err
 	}
-	place, err := loadPlacement(ctx, r, byID)
-	if err != nil {
-		return nil, err
+	if len(l.Input.Employees) > 0 {
+		w, err := loadWorkspaces(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		l.Input.Place = domain.NewPlacer(w).Place
 	}
-	l.Input.Place = place
 	l.Input.Settings = Settings{
 		EnablePersonioHireDate:       r.Tenant.Settings.EnablePersonioHireDate,
 		EnablePersonioLastWorkingDay: r.Tenant.Settings.EnablePersonioLastWorkingDay,
@@ -265,85 +254,10 @@ func notInPersonio(id int64) Action {
 		Reason: "no Personio employee with this id; a Staffomatic user is never deleted by the sync"}
 }
 
-// SelectEmployees applies the tenant's selection (explicit yes/no, else the auto-include
-// rules) and returns the selected ids. The workspace sync uses it too, so both phases
-// agree on who is synced.
-func SelectEmployees(emps []personio.Employee, sel domain.Selection) map[int64]bool {
-	out := map[int64]bool{}
-	for _, e := range emps {
-		if sel.Selected(strconv.FormatInt(e.ID, 10), Facts(e, sel)) {
-			out[e.ID] = true
-		}
-	}
-	return out
-}
-
-// Facts is what the selection's rules see of an employee; attribute rules look the named
-// attribute up by key, universal id or label, the way admins name them.
-func Facts(e personio.Employee, sel domain.Selection) domain.EmployeeFacts {
-	f := domain.EmployeeFacts{Status: e.Status, Office: unitName(e.Office), Department: unitName(e.Department)}
-	for _, r := range sel.Rules {
-		if r.Field != domain.RuleAttribute {
-			continue
-		}
-		if a, ok := e.Attribute(r.Attribute); ok {
-			if f.Attributes == nil {
-				f.Attributes = map[string]string{}
-			}
-			f.Attributes[r.Attribute] = a.String()
-		}
-	}
-	return f
-}
-
-func unitName(u *personio.OrgUnit) string {
-	if u == nil {
-		return ""
-	}
-	return u.Name
-}
-
-func unitID(u *personio.OrgUnit) string {
-	if u == nil || u.ID == 0 {
-		return ""
-	}
-	return strconv.FormatInt(u.ID, 10)
-}
-
-func toEmployee(e personio.Employee) Employee {
-	out := Employee{
-		PersonioID: strconv.FormatInt(e.ID, 10), FirstName: e.FirstName, LastName: e.LastName, Email: e.Email,
-		Status: e.Status, Office: unitName(e.Office), Department: unitName(e.Department), Team: unitName(e.Team),
-		HireDate: e.HireDate.String(), LastWorkingDay: e.LastWorkingDay.String(), WeeklyHours: e.WeeklyHours,
-	}
-	if len(e.AbsenceEntitlements) > 0 {
-		out.Entitlements = map[string]float64{}
-		for _, en := range e.AbsenceEntitlements {
-			out.Entitlements[strconv.FormatInt(en.TimeOffTypeID, 10)] += en.Entitlement
-		}
-	}
-	return out
-}
-
-func toUser(u staffomatic.User) User {
-	out := User{
-		ID: strconv.FormatInt(u.ID, 10), CustomID: u.CustomID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Locked: u.Locked(), InvitationState: u.InvitationState, VacationDays: u.MaxVacationDays,
-	}
-	for _, d := range u.DepartmentIDs {
-		out.DepartmentIDs = append(out.DepartmentIDs, strconv.FormatInt(d, 10))
-	}
-	if u.MaxHoursPerMonth != nil {
-		w := *u.MaxHoursPerMonth / HoursPerMonthFactor
-		out.WeeklyHours = &w
-	}
-	return out
-}
-
 // monthlyHours converts weekly hours to max_hours_per_month, rounded to hundredths so the
 // value an admin sees is readable; converting back stays within the planner's tolerance.
 func monthlyHours(weekly float64) float64 {
-	return math.Round(weekly*HoursPerMonthFactor*100) / 100
+	return math.Round(weekly*domain.HoursPerMonthFactor*100) / 100
 }
 
 // loadLinks reads the user mappings. A full run reads all of them (one paginated query);
@@ -378,12 +292,12 @@ func loadLinks(ctx context.Context, r *job, l *Loaded) error {
 		emails := map[string]bool{}
 		for _, e := range l.Input.Employees {
 			ids2[e.PersonioID] = true
-			if n := NormalizeEmail(e.Email); n != "" {
+			if n := domain.NormalizeEmail(e.Email); n != "" {
 				emails[n] = true
 			}
 		}
 		for _, u := range l.Input.Users {
-			if !taken[u.ID] && (ids2[strings.TrimSpace(u.CustomID)] || emails[NormalizeEmail(u.Email)]) {
+			if !taken[u.ID] && (ids2[strings.TrimSpace(u.CustomID)] || emails[domain.NormalizeEmail(u.Email)]) {
 				candidates[u.ID] = true
 			}
 		}
@@ -425,103 +339,37 @@ func skipIDs(skips []Action) []string {
 	return out
 }
 
-// loadPlacement resolves where employees belong in Staffomatic: the location of the
-// office and the department of the employee's department (and team) in that location,
-// first through the workspace sync's mappings, else by a unique case-insensitive name, so
-// that even the first sync (before the workspace sync ran) creates users in their place.
-func loadPlacement(ctx context.Context, r *job, byID map[string]personio.Employee) (func(Employee) Placement, error) {
-	if len(byID) == 0 {
-		return nil, nil
-	}
+// loadWorkspaces reads what placement needs: Staffomatic's locations and departments and
+// the workspace sync's mappings. Placement itself is domain.Placer's.
+func loadWorkspaces(ctx context.Context, r *job) (domain.Workspaces, error) {
+	w := domain.Workspaces{LocationLinks: map[string]string{}, DepartmentLinks: map[string]string{}}
 	locs, err := r.Staffomatic.ListLocations(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load Staffomatic locations: %w", err)
+		return w, fmt.Errorf("load Staffomatic locations: %w", err)
 	}
 	deps, err := r.Staffomatic.ListDepartments(ctx, 0)
 	if err != nil {
-		return nil, fmt.Errorf("load Staffomatic departments: %w", err)
+		return w, fmt.Errorf("load Staffomatic departments: %w", err)
 	}
-	locMaps, err := r.Store.LoadMappings(ctx, r.Tenant.ID, domain.KindLocation)
-	if err != nil {
-		return nil, fmt.Errorf("load location mappings: %w", err)
-	}
-	depMaps, err := r.Store.LoadMappings(ctx, r.Tenant.ID, domain.KindDepartment)
-	if err != nil {
-		return nil, fmt.Errorf("load department mappings: %w", err)
-	}
-	locExists := map[string]bool{}
-	locByName := map[string][]string{}
 	for _, l := range locs {
-		id := strconv.FormatInt(l.ID, 10)
-		locExists[id] = true
-		n := NormalizeEmail(l.Name)
-		locByName[n] = append(locByName[n], id)
+		w.Locations = append(w.Locations, domain.Workspace{ID: strconv.FormatInt(l.ID, 10), Name: l.Name})
 	}
-	depLoc := map[string]string{}
-	depByName := map[string][]string{}
 	for _, d := range deps {
-		id, lid := strconv.FormatInt(d.ID, 10), strconv.FormatInt(d.LocationID, 10)
-		depLoc[id] = lid
-		k := lid + "|" + NormalizeEmail(d.Name)
-		depByName[k] = append(depByName[k], id)
+		w.Departments = append(w.Departments, domain.Workspace{ID: strconv.FormatInt(d.ID, 10), Name: d.Name, LocationID: strconv.FormatInt(d.LocationID, 10)})
 	}
-	locLink := map[string]string{}
-	for _, m := range locMaps {
-		if t := m.TargetID(); t != "" && locExists[t] {
-			locLink[m.SourceID] = t
+	for _, k := range []struct {
+		kind  domain.RecordKind
+		links map[string]string
+	}{{domain.KindLocation, w.LocationLinks}, {domain.KindDepartment, w.DepartmentLinks}} {
+		ms, err := r.Store.LoadMappings(ctx, r.Tenant.ID, k.kind)
+		if err != nil {
+			return w, fmt.Errorf("load %s mappings: %w", k.kind, err)
+		}
+		for _, m := range ms {
+			if t := m.TargetID(); t != "" {
+				k.links[m.SourceID] = t
+			}
 		}
 	}
-	depLink := map[string]string{}
-	for _, m := range depMaps {
-		if t := m.TargetID(); t != "" && depLoc[t] != "" {
-			depLink[m.SourceID] = t
-		}
-	}
-	return func(e Employee) Placement {
-		pe, ok := byID[e.PersonioID]
-		if !ok {
-			return Placement{}
-		}
-		office := unitID(pe.Office)
-		if office == "" {
-			return Placement{}
-		}
-		lid := locLink[office]
-		if lid == "" {
-			if ids := locByName[NormalizeEmail(unitName(pe.Office))]; len(ids) == 1 {
-				lid = ids[0]
-			}
-		}
-		if lid == "" {
-			return Placement{}
-		}
-		p := Placement{LocationID: lid}
-		for _, u := range []struct {
-			kind string
-			unit *personio.OrgUnit
-		}{{"department", pe.Department}, {"team", pe.Team}} {
-			uid := unitID(u.unit)
-			if uid == "" {
-				continue
-			}
-			if d := depLink[WorkspaceKey(office, u.kind, uid)]; d != "" && depLoc[d] == lid {
-				p.DepartmentIDs = append(p.DepartmentIDs, d)
-				continue
-			}
-			if u.kind == "team" {
-				continue // teams become departments only through the workspace sync's mapping
-			}
-			if ids := depByName[lid+"|"+NormalizeEmail(u.unit.Name)]; len(ids) == 1 {
-				p.DepartmentIDs = append(p.DepartmentIDs, ids[0])
-			}
-		}
-		return p
-	}, nil
-}
-
-// WorkspaceKey is the source id of the workspace mapping of a Personio department or team
-// within an office. It equals workspacesync.UnitKey (a test there holds them together);
-// it is repeated here because the workspace sync imports this package for the selection.
-func WorkspaceKey(officeID, unitKind, unitID string) string {
-	return officeID + "/" + unitKind + "/" + unitID
+	return w, nil
 }

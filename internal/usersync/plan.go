@@ -6,6 +6,8 @@
 package usersync
 
 import (
+	"github.com/staffsync/staffsync/internal/domain"
+
 	"fmt"
 	"math"
 	"slices"
@@ -13,53 +15,6 @@ import (
 	"strings"
 	"time"
 )
-
-// Employee is a selected Personio employee, reduced to what the user sync manages.
-type Employee struct {
-	PersonioID string
-	FirstName  string
-	LastName   string
-	Email      string
-	Status     string
-	Office     string
-	Department string
-	Team       string
-	// HireDate and LastWorkingDay are "YYYY-MM-DD" or empty.
-	HireDate       string
-	LastWorkingDay string
-	WeeklyHours    *float64
-	// Entitlements is the absence entitlement in days per Personio time-off type id.
-	Entitlements map[string]float64
-}
-
-// User is a Staffomatic user as the sync sees it.
-type User struct {
-	ID              string
-	CustomID        string
-	Email           string
-	FirstName       string
-	LastName        string
-	Locked          bool
-	InvitationState string
-	DepartmentIDs   []string
-	WeeklyHours     *float64
-	VacationDays    *float64
-}
-
-// Link is the stored mapping of one employee to one Staffomatic user.
-type Link struct {
-	PersonioID string
-	UserID     string
-	// Invited records that staffsync sent (or found) the user's invitation, so it is never
-	// sent twice.
-	Invited bool
-	// LockedBySync records that the lock on the user is staffsync's (hire date or last
-	// working day), so only such a lock is ever lifted; a lock set by an admin stays.
-	LockedBySync bool
-	// Reported identifies the conflict last reported for this mapped employee, so an
-	// unchanged one is not written to the protocol at every run. The planner ignores it.
-	Reported string
-}
 
 // Settings are the tenant settings that shape the user sync (DESIGN §1.2).
 type Settings struct {
@@ -72,27 +27,20 @@ type Settings struct {
 	EntitlementTypeIDs []string
 }
 
-// Placement resolves where an employee belongs in Staffomatic, from the workspace sync's
-// mappings: the location of the office and the departments of department and team.
-type Placement struct {
-	LocationID    string
-	DepartmentIDs []string
-}
-
 // Input is everything Plan needs.
 type Input struct {
 	// Employees are the selected employees in scope of this run (all selected ones in a full
 	// run, changed ones in a partial run, named ones in a targeted run).
-	Employees []Employee
+	Employees []domain.Employee
 	// Users are all Staffomatic users of the account (any state), needed for matching.
-	Users []User
+	Users []domain.User
 	// Links are the stored user mappings of the tenant.
-	Links    []Link
+	Links    []domain.Link
 	Settings Settings
 	// Today is the current date in the Staffomatic account's time zone, "YYYY-MM-DD".
 	Today string
 	// Place returns an employee's placement; nil or an empty result leaves departments alone.
-	Place func(Employee) Placement
+	Place func(domain.Employee) domain.Placement
 	// MissingAttributes are required Personio attributes the credential does not expose.
 	MissingAttributes []string
 	// SelfUserID is the Staffomatic user whose credentials staffsync signs in with (the
@@ -149,25 +97,14 @@ type Change struct {
 	To    string `json:"to"`
 }
 
-// Match says how an employee was matched to a user.
-type Match string
-
-const (
-	MatchMapping  Match = "mapping"
-	MatchCustomID Match = "custom_id"
-	MatchEmail    Match = "email"
-	MatchNone     Match = "none"
-	MatchConflict Match = "conflict"
-)
-
 // Action is one planned step with its reason.
 type Action struct {
 	Kind       ActionKind `json:"kind"`
 	PersonioID string     `json:"personio_id,omitempty"`
 	UserID     string     `json:"user_id,omitempty"`
 	// UserIDs lists the users involved in a conflict.
-	UserIDs []string `json:"user_ids,omitempty"`
-	Match   Match    `json:"match,omitempty"`
+	UserIDs []string     `json:"user_ids,omitempty"`
+	Match   domain.Match `json:"match,omitempty"`
 	// Fields are the complete data of a create and the changed data of an update.
 	Fields  *Fields  `json:"fields,omitempty"`
 	Changes []Change `json:"changes,omitempty"`
@@ -210,136 +147,6 @@ func (p Plan) Count() map[ActionKind]int {
 // dates and last working days are calendar days of the account, not of UTC.
 func Today(now time.Time, loc *time.Location) string { return now.In(loc).Format(time.DateOnly) }
 
-// NormalizeEmail is how e-mails are compared: trimmed and case-insensitive.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// Matching is the outcome of matching one employee.
-type Matching struct {
-	Match   Match
-	UserID  string
-	UserIDs []string
-	Reason  string
-}
-
-// MatchAll matches every employee to at most one user: first by the stored mapping, then
-// by custom_id = Personio id, then by e-mail. A user can belong to one employee only, so
-// matches by stronger evidence claim users first; a weaker match that would reuse a claimed
-// user, an e-mail shared by two users, a custom_id on two users, and an employee without
-// e-mail that nothing else matches are conflicts. The employee selection route
-// and Compute both use it, so the preview and the sync never disagree.
-func MatchAll(employees []Employee, users []User, links []Link) map[string]Matching {
-	byID := make(map[string]*User, len(users))
-	byCustom := map[string][]string{}
-	byEmail := map[string][]string{}
-	for i := range users {
-		u := &users[i]
-		byID[u.ID] = u
-		if c := strings.TrimSpace(u.CustomID); c != "" {
-			byCustom[c] = append(byCustom[c], u.ID)
-		}
-		if e := NormalizeEmail(u.Email); e != "" {
-			byEmail[e] = append(byEmail[e], u.ID)
-		}
-	}
-	linkOf := map[string]string{}  // personio id → user id
-	ownerOf := map[string]string{} // user id → personio id (from stored mappings)
-	for _, l := range links {
-		linkOf[l.PersonioID] = l.UserID
-		ownerOf[l.UserID] = l.PersonioID
-	}
-	out := make(map[string]Matching, len(employees))
-	claimed := map[string]string{} // user id → personio id, within this plan
-	claim := func(pid, uid string, m Match, reason string) bool {
-		if owner, ok := claimed[uid]; ok && owner != pid {
-			out[pid] = Matching{Match: MatchConflict, UserIDs: []string{uid},
-				Reason: fmt.Sprintf("Staffomatic user %s is already matched to Personio employee %s", uid, owner)}
-			return false
-		}
-		if owner, ok := ownerOf[uid]; ok && owner != pid {
-			out[pid] = Matching{Match: MatchConflict, UserIDs: []string{uid},
-				Reason: fmt.Sprintf("Staffomatic user %s is already mapped to Personio employee %s", uid, owner)}
-			return false
-		}
-		claimed[uid] = pid
-		out[pid] = Matching{Match: m, UserID: uid, Reason: reason}
-		return true
-	}
-	sorted := slices.Clone(employees)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].PersonioID < sorted[j].PersonioID })
-	// Pass 1: stored mappings whose user still exists.
-	for _, e := range sorted {
-		if uid, ok := linkOf[e.PersonioID]; ok && byID[uid] != nil {
-			claim(e.PersonioID, uid, MatchMapping, "mapped earlier")
-		}
-	}
-	// Pass 2: custom_id = Personio id.
-	for _, e := range sorted {
-		if _, done := out[e.PersonioID]; done {
-			continue
-		}
-		switch ids := byCustom[e.PersonioID]; len(ids) {
-		case 0:
-		case 1:
-			claim(e.PersonioID, ids[0], MatchCustomID, "custom_id equals the Personio id")
-		default:
-			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(ids),
-				Reason: fmt.Sprintf("%d Staffomatic users carry custom_id %s; remove it from all but one", len(ids), e.PersonioID)}
-		}
-	}
-	// Pass 3: e-mail. Two unmatched employees with one e-mail cannot both own its user, and
-	// picking one would be a guess, so both are conflicts.
-	sharedEmail := map[string][]string{}
-	for _, e := range sorted {
-		if _, done := out[e.PersonioID]; !done {
-			if email := NormalizeEmail(e.Email); email != "" {
-				sharedEmail[email] = append(sharedEmail[email], e.PersonioID)
-			}
-		}
-	}
-	for _, e := range sorted {
-		if _, done := out[e.PersonioID]; done {
-			continue
-		}
-		email := NormalizeEmail(e.Email)
-		if email == "" {
-			out[e.PersonioID] = Matching{Match: MatchConflict,
-				Reason: "the Personio employee has no e-mail and no Staffomatic user carries its id in custom_id; add an e-mail in Personio or set custom_id in Staffomatic"}
-			continue
-		}
-		if pids := sharedEmail[email]; len(pids) > 1 {
-			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(byEmail[email]),
-				Reason: fmt.Sprintf("e-mail %s belongs to %d Personio employees (%s); give each its own e-mail", email, len(pids), strings.Join(pids, ", "))}
-			continue
-		}
-		switch ids := byEmail[email]; len(ids) {
-		case 0:
-			out[e.PersonioID] = Matching{Match: MatchNone, Reason: "no Staffomatic user with this id or e-mail"}
-		case 1:
-			_, taken := claimed[ids[0]]
-			_, owned := ownerOf[ids[0]]
-			if c := strings.TrimSpace(byID[ids[0]].CustomID); c != "" && c != e.PersonioID && !taken && !owned {
-				// The user carries another Personio id: it belongs to that employee (set by
-				// staffsync or the previous integration), whether or not that employee is in
-				// this run. Taking it by e-mail would overwrite its custom_id and rename it.
-				out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: []string{ids[0]},
-					Reason: fmt.Sprintf("e-mail %s belongs to Staffomatic user %s, whose custom_id %s is not this employee's Personio id; correct or clear the custom_id in Staffomatic", email, ids[0], c)}
-				continue
-			}
-			claim(e.PersonioID, ids[0], MatchEmail, "e-mail matches")
-		default:
-			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: sortedCopy(ids),
-				Reason: fmt.Sprintf("e-mail %s matches %d Staffomatic users; merge or change them", email, len(ids))}
-		}
-	}
-	return out
-}
-
-func sortedCopy(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
-}
-
 // Compute plans the actions of one run.
 func Compute(in Input) Plan {
 	if len(in.MissingAttributes) > 0 {
@@ -349,18 +156,18 @@ func Compute(in Input) Plan {
 			Reason: "the Personio credential does not expose these required attributes: " + strings.Join(missing, ", ") +
 				"; allow them in Personio (Settings → Integrations → API credentials → readable attributes); nothing was changed"}}}
 	}
-	matches := MatchAll(in.Employees, in.Users, in.Links)
-	users := make(map[string]*User, len(in.Users))
+	matches := domain.MatchAll(in.Employees, in.Users, in.Links)
+	users := make(map[string]*domain.User, len(in.Users))
 	for i := range in.Users {
 		users[in.Users[i].ID] = &in.Users[i]
 	}
-	links := make(map[string]Link, len(in.Links))
+	links := make(map[string]domain.Link, len(in.Links))
 	for _, l := range in.Links {
 		links[l.PersonioID] = l
 	}
 	usersByEmail := map[string][]string{}
 	for _, u := range in.Users {
-		if e := NormalizeEmail(u.Email); e != "" {
+		if e := domain.NormalizeEmail(u.Email); e != "" {
 			usersByEmail[e] = append(usersByEmail[e], u.ID)
 		}
 	}
@@ -373,28 +180,28 @@ func Compute(in Input) Plan {
 	// call: both are reported and the e-mail written by neither.
 	writers := map[string][]string{}
 	for _, e := range emps {
-		email := NormalizeEmail(e.Email)
+		email := domain.NormalizeEmail(e.Email)
 		if email == "" {
 			continue
 		}
 		switch m := matches[e.PersonioID]; m.Match {
-		case MatchConflict:
-		case MatchNone:
+		case domain.MatchConflict:
+		case domain.MatchNone:
 			writers[email] = append(writers[email], e.PersonioID)
 		default:
-			if u := users[m.UserID]; u != nil && NormalizeEmail(u.Email) != email {
+			if u := users[m.UserID]; u != nil && domain.NormalizeEmail(u.Email) != email {
 				writers[email] = append(writers[email], e.PersonioID)
 			}
 		}
 	}
 	contested := func(pid, email string) string {
-		ids := writers[NormalizeEmail(email)]
+		ids := writers[domain.NormalizeEmail(email)]
 		if len(ids) < 2 {
 			return ""
 		}
 		others := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pid })
 		return fmt.Sprintf("the e-mail %s is also the e-mail of Personio employee %s in this sync, and Staffomatic keeps an e-mail on one user only; give each employee its own e-mail in Personio",
-			NormalizeEmail(email), strings.Join(others, ", "))
+			domain.NormalizeEmail(email), strings.Join(others, ", "))
 	}
 
 	var plan Plan
@@ -404,17 +211,17 @@ func Compute(in Input) Plan {
 		want := desired(e, in)
 		lock, lockReason := lockState(e, in)
 		switch m.Match {
-		case MatchConflict:
-			add(Action{Kind: ActConflict, PersonioID: e.PersonioID, UserIDs: m.UserIDs, Match: MatchConflict, Reason: m.Reason})
+		case domain.MatchConflict:
+			add(Action{Kind: ActConflict, PersonioID: e.PersonioID, UserIDs: m.UserIDs, Match: domain.MatchConflict, Reason: m.Reason})
 			continue
-		case MatchNone:
+		case domain.MatchNone:
 			if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
 				add(Action{Kind: ActSkip, PersonioID: e.PersonioID, Reason: "last working day " + e.LastWorkingDay +
 					" has passed; no Staffomatic user is created for a leaver (every user counts towards the licence)"})
 				continue
 			}
 			if why := contested(e.PersonioID, want.Email); why != "" {
-				add(Action{Kind: ActConflict, PersonioID: e.PersonioID, Match: MatchConflict, Reason: "not created: " + why})
+				add(Action{Kind: ActConflict, PersonioID: e.PersonioID, Match: domain.MatchConflict, Reason: "not created: " + why})
 				continue
 			}
 			invite := in.Settings.InviteStaffomaticUsers && !lock && want.Email != ""
@@ -422,7 +229,7 @@ func Compute(in Input) Plan {
 			if lock {
 				reason += "; created locked: " + lockReason
 			}
-			add(Action{Kind: ActCreate, PersonioID: e.PersonioID, Match: MatchNone, Fields: &want,
+			add(Action{Kind: ActCreate, PersonioID: e.PersonioID, Match: domain.MatchNone, Fields: &want,
 				Lock: lock, Invite: invite, LockedBySync: lock, Reason: reason})
 			continue
 		}
@@ -431,7 +238,7 @@ func Compute(in Input) Plan {
 		link, linked := links[e.PersonioID]
 		if !linked || link.UserID != u.ID {
 			add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, Reason: m.Reason})
-			link = Link{PersonioID: e.PersonioID, UserID: u.ID}
+			link = domain.Link{PersonioID: e.PersonioID, UserID: u.ID}
 		}
 		f, changes := diff(*u, want)
 		var emailConflict *Action
@@ -440,7 +247,7 @@ func Compute(in Input) Plan {
 			// Staffomatic refuses a second user with it, and taking it over would be a guess.
 			// The e-mail stays, the other fields are still synced, the conflict is reported.
 			var others []string
-			for _, id := range usersByEmail[NormalizeEmail(f.Email)] {
+			for _, id := range usersByEmail[domain.NormalizeEmail(f.Email)] {
 				if id != u.ID {
 					others = append(others, id)
 				}
@@ -452,13 +259,13 @@ func Compute(in Input) Plan {
 				f.Email = ""
 				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
 				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID,
-					UserIDs: append([]string{u.ID}, others...), Match: MatchConflict,
+					UserIDs: append([]string{u.ID}, others...), Match: domain.MatchConflict,
 					Reason: fmt.Sprintf("the new e-mail %s from Personio already belongs to Staffomatic user %s; the e-mail of user %s was not changed; change or remove the other user's e-mail",
-						NormalizeEmail(want.Email), strings.Join(others, ", "), u.ID)}
+						domain.NormalizeEmail(want.Email), strings.Join(others, ", "), u.ID)}
 			case why != "":
 				f.Email = ""
 				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
-				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID, UserIDs: []string{u.ID}, Match: MatchConflict,
+				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID, UserIDs: []string{u.ID}, Match: domain.MatchConflict,
 					Reason: "the e-mail of user " + u.ID + " was not changed: " + why}
 			}
 		}
@@ -480,7 +287,7 @@ func Compute(in Input) Plan {
 		}
 		if in.Settings.InviteStaffomaticUsers && !link.Invited && !lock && (!u.Locked || link.LockedBySync) {
 			switch {
-			case NormalizeEmail(want.Email) == "":
+			case domain.NormalizeEmail(want.Email) == "":
 			case u.InvitationState == "accepted" || u.InvitationState == "pending":
 				// Already invited outside staffsync: remember it, never send a second one.
 				add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, MarkInvited: true,
@@ -494,7 +301,7 @@ func Compute(in Input) Plan {
 }
 
 // desired returns the master data Personio prescribes for the employee's user.
-func desired(e Employee, in Input) Fields {
+func desired(e domain.Employee, in Input) Fields {
 	f := Fields{
 		FirstName: strings.TrimSpace(e.FirstName),
 		LastName:  strings.TrimSpace(e.LastName),
@@ -504,7 +311,7 @@ func desired(e Employee, in Input) Fields {
 	if in.Place != nil {
 		p := in.Place(e)
 		f.LocationID = p.LocationID
-		f.DepartmentIDs = sortedCopy(p.DepartmentIDs)
+		f.DepartmentIDs = domain.SortedCopy(p.DepartmentIDs)
 	}
 	if e.WeeklyHours != nil {
 		h := *e.WeeklyHours
@@ -522,7 +329,7 @@ func desired(e Employee, in Input) Fields {
 }
 
 // lockState says whether the user must be locked today, and why.
-func lockState(e Employee, in Input) (bool, string) {
+func lockState(e domain.Employee, in Input) (bool, string) {
 	if in.Settings.EnablePersonioHireDate && e.HireDate != "" && in.Today < e.HireDate {
 		return true, "hire date " + e.HireDate + " is in the future; the user stays locked and uninvited until then"
 	}
@@ -532,7 +339,7 @@ func lockState(e Employee, in Input) (bool, string) {
 	return false, ""
 }
 
-func unlockReason(e Employee, in Input) string {
+func unlockReason(e domain.Employee, in Input) string {
 	if in.Settings.EnablePersonioHireDate && e.HireDate != "" && in.Today >= e.HireDate {
 		return "hire date " + e.HireDate + " reached; user unlocked"
 	}
@@ -543,7 +350,7 @@ func unlockReason(e Employee, in Input) string {
 // removed: memberships staffsync did not add are the admin's. The location is set at
 // creation only, because Staffomatic's users belong to locations through the locations'
 // member lists, which the workspace sync maintains.
-func diff(u User, want Fields) (Fields, []Change) {
+func diff(u domain.User, want Fields) (Fields, []Change) {
 	var f Fields
 	var ch []Change
 	// An empty name in Personio does not clear the user's name: a partial update cannot
@@ -556,7 +363,7 @@ func diff(u User, want Fields) (Fields, []Change) {
 		f.LastName = want.LastName
 		ch = append(ch, Change{"last_name", u.LastName, want.LastName})
 	}
-	if want.Email != "" && NormalizeEmail(want.Email) != NormalizeEmail(u.Email) {
+	if want.Email != "" && domain.NormalizeEmail(want.Email) != domain.NormalizeEmail(u.Email) {
 		f.Email = want.Email
 		ch = append(ch, Change{"email", u.Email, want.Email})
 	}
@@ -571,9 +378,9 @@ func diff(u User, want Fields) (Fields, []Change) {
 		}
 	}
 	if len(missing) > 0 {
-		f.DepartmentIDs = append(sortedCopy(u.DepartmentIDs), missing...)
+		f.DepartmentIDs = append(domain.SortedCopy(u.DepartmentIDs), missing...)
 		slices.Sort(f.DepartmentIDs)
-		ch = append(ch, Change{"department_ids", strings.Join(sortedCopy(u.DepartmentIDs), ","), strings.Join(f.DepartmentIDs, ",")})
+		ch = append(ch, Change{"department_ids", strings.Join(domain.SortedCopy(u.DepartmentIDs), ","), strings.Join(f.DepartmentIDs, ",")})
 	}
 	if want.WeeklyHours != nil && !floatEq(u.WeeklyHours, *want.WeeklyHours) {
 		f.WeeklyHours = want.WeeklyHours

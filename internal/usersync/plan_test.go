@@ -1,6 +1,8 @@
 package usersync
 
 import (
+	"github.com/staffsync/staffsync/internal/domain"
+
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +12,12 @@ func f(v float64) *float64 { return &v }
 
 // emp and usr build records whose master data already agree, so each case states only the
 // difference it is about.
-func emp(id, email string) Employee {
-	return Employee{PersonioID: id, FirstName: "First" + id, LastName: "Last" + id, Email: email, Status: "active"}
+func emp(id, email string) domain.Employee {
+	return domain.Employee{PersonioID: id, FirstName: "First" + id, LastName: "Last" + id, Email: email, Status: "active"}
 }
 
-func usr(id, customID, email, personioID string) User {
-	return User{ID: id, CustomID: customID, Email: email, FirstName: "First" + personioID, LastName: "Last" + personioID}
+func usr(id, customID, email, personioID string) domain.User {
+	return domain.User{ID: id, CustomID: customID, Email: email, FirstName: "First" + personioID, LastName: "Last" + personioID}
 }
 
 // step is the expected shape of one action.
@@ -23,7 +25,7 @@ type step struct {
 	kind    ActionKind
 	pid     string
 	uid     string
-	match   Match
+	match   domain.Match
 	reason  string // substring
 	lock    bool
 	invite  bool
@@ -61,58 +63,58 @@ func TestMatchingAndConflicts(t *testing.T) {
 		name  string
 		in    Input
 		want  []step
-		match map[string]Match
+		match map[string]domain.Match
 	}{
 		{
 			name: "new employee is created with custom_id",
-			in:   Input{Employees: []Employee{emp("1", "a@x.de")}},
-			want: []step{{kind: ActCreate, pid: "1", match: MatchNone, reason: "new employee"}},
+			in:   Input{Employees: []domain.Employee{emp("1", "a@x.de")}},
+			want: []step{{kind: ActCreate, pid: "1", match: domain.MatchNone, reason: "new employee"}},
 		},
 		{
 			name: "stored mapping matches even when e-mail and custom_id differ",
-			in: Input{Employees: []Employee{emp("1", "new@x.de")}, Users: []User{usr("u1", "1", "old@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "new@x.de")}, Users: []domain.User{usr("u1", "1", "old@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
 		},
 		{
 			name: "stored mapping wins over custom_id on another user",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")},
-				Users: []User{usr("u1", "", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")},
+				Users: []domain.User{usr("u1", "", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
 		},
 		{
 			name: "e-mail change of an already mapped employee updates the same user",
-			in: Input{Employees: []Employee{emp("1", "anna.new@x.de")}, Users: []User{usr("u1", "1", "anna@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "anna.new@x.de")}, Users: []domain.User{usr("u1", "1", "anna@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
 		},
 		{
 			name: "new e-mail of a mapped employee taken by another user: conflict, other fields still synced",
-			in: Input{Employees: []Employee{emp("1", "Team@x.de")},
-				Users: []User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}, usr("u2", "", "team@x.de", "9")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "Team@x.de")},
+				Users: []domain.User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}, usr("u2", "", "team@x.de", "9")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{
 				{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"},
-				{kind: ActConflict, pid: "1", uid: "u1", match: MatchConflict, reason: "already belongs to Staffomatic user u2"},
+				{kind: ActConflict, pid: "1", uid: "u1", match: domain.MatchConflict, reason: "already belongs to Staffomatic user u2"},
 			},
 		},
 		{
 			name: "new e-mail of a mapped employee is a new hire's e-mail: neither written, both reported, other fields still synced",
-			in: Input{Employees: []Employee{emp("1", "team@x.de"), emp("2", "Team@x.de ")},
-				Users: []User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "team@x.de"), emp("2", "Team@x.de ")},
+				Users: []domain.User{{ID: "u1", CustomID: "1", Email: "anna@x.de", FirstName: "First1", LastName: "Old"}},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{
 				{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"},
-				{kind: ActConflict, pid: "1", uid: "u1", match: MatchConflict, reason: "the e-mail of user u1 was not changed: the e-mail team@x.de is also the e-mail of Personio employee 2"},
-				{kind: ActConflict, pid: "2", match: MatchConflict, reason: "not created: the e-mail team@x.de is also the e-mail of Personio employee 1"},
+				{kind: ActConflict, pid: "1", uid: "u1", match: domain.MatchConflict, reason: "the e-mail of user u1 was not changed: the e-mail team@x.de is also the e-mail of Personio employee 2"},
+				{kind: ActConflict, pid: "2", match: domain.MatchConflict, reason: "not created: the e-mail team@x.de is also the e-mail of Personio employee 1"},
 			},
 		},
 		{
 			name: "two mapped employees move to one e-mail: neither written",
-			in: Input{Employees: []Employee{emp("1", "desk@x.de"), emp("2", "desk@x.de")},
-				Users: []User{usr("u1", "1", "a@x.de", "1"), usr("u2", "2", "b@x.de", "2")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}, {PersonioID: "2", UserID: "u2"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "desk@x.de"), emp("2", "desk@x.de")},
+				Users: []domain.User{usr("u1", "1", "a@x.de", "1"), usr("u2", "2", "b@x.de", "2")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}, {PersonioID: "2", UserID: "u2"}}},
 			want: []step{
 				{kind: ActConflict, pid: "1", uid: "u1", reason: "also the e-mail of Personio employee 2"},
 				{kind: ActConflict, pid: "2", uid: "u2", reason: "also the e-mail of Personio employee 1"},
@@ -120,73 +122,73 @@ func TestMatchingAndConflicts(t *testing.T) {
 		},
 		{
 			name: "user of a deselected (mapped) employee is not taken by e-mail",
-			in: Input{Employees: []Employee{emp("1", "shared@x.de")}, Users: []User{usr("u7", "7", "shared@x.de", "7")},
-				Links: []Link{{PersonioID: "7", UserID: "u7"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "shared@x.de")}, Users: []domain.User{usr("u7", "7", "shared@x.de", "7")},
+				Links: []domain.Link{{PersonioID: "7", UserID: "u7"}}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "already mapped to Personio employee 7"}},
 		},
 		{
 			name: "custom_id match is linked without writes",
-			in:   Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "a@x.de", "1")}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchCustomID}},
+			in:   Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{usr("u1", "1", "a@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: domain.MatchCustomID}},
 		},
 		{
 			name: "custom_id wins over e-mail; the e-mail held by the other user is a conflict, not overwritten",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")},
-				Users: []User{usr("u1", "", "a@x.de", "9"), usr("u2", "1", "other@x.de", "1")}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchCustomID},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")},
+				Users: []domain.User{usr("u1", "", "a@x.de", "9"), usr("u2", "1", "other@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: domain.MatchCustomID},
 				{kind: ActConflict, pid: "1", uid: "u2", reason: "already belongs to Staffomatic user u1"}},
 		},
 		{
 			name: "e-mail match is case-insensitive and trimmed and sets custom_id",
-			in:   Input{Employees: []Employee{emp("1", " Anna.B@X.de ")}, Users: []User{usr("u1", "", "anna.b@x.de", "1")}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
+			in:   Input{Employees: []domain.Employee{emp("1", " Anna.B@X.de ")}, Users: []domain.User{usr("u1", "", "anna.b@x.de", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: domain.MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u1", changes: "custom_id"}},
 		},
 		{
 			name: "e-mail match of a user carrying another employee's id in custom_id is a conflict, not a takeover",
-			in:   Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u7", "7", "A@x.de", "7")}},
-			want: []step{{kind: ActConflict, pid: "1", match: MatchConflict, reason: "custom_id 7 is not this employee's Personio id"}},
+			in:   Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{usr("u7", "7", "A@x.de", "7")}},
+			want: []step{{kind: ActConflict, pid: "1", match: domain.MatchConflict, reason: "custom_id 7 is not this employee's Personio id"}},
 		},
 		{
 			name: "employee without e-mail and no custom_id is a conflict",
-			in:   Input{Employees: []Employee{emp("1", "")}},
+			in:   Input{Employees: []domain.Employee{emp("1", "")}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "no e-mail"}},
 		},
 		{
 			name: "employee without e-mail matched by custom_id is fine",
-			in:   Input{Employees: []Employee{emp("1", "")}, Users: []User{usr("u1", "1", "", "1")}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: MatchCustomID}},
+			in:   Input{Employees: []domain.Employee{emp("1", "")}, Users: []domain.User{usr("u1", "1", "", "1")}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u1", match: domain.MatchCustomID}},
 		},
 		{
 			name: "e-mail matching two users is a conflict",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")},
-				Users: []User{usr("u1", "", "a@x.de", "1"), usr("u2", "", "A@x.de", "1")}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")},
+				Users: []domain.User{usr("u1", "", "a@x.de", "1"), usr("u2", "", "A@x.de", "1")}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "matches 2 Staffomatic users"}},
 		},
 		{
 			name: "custom_id on two users is a conflict",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")},
-				Users: []User{usr("u1", "1", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")},
+				Users: []domain.User{usr("u1", "1", "a@x.de", "1"), usr("u2", "1", "b@x.de", "1")}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "2 Staffomatic users carry custom_id 1"}},
 		},
 		{
 			name: "user already mapped to another employee is a conflict",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "2", "a@x.de", "2")},
-				Links: []Link{{PersonioID: "2", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{usr("u1", "2", "a@x.de", "2")},
+				Links: []domain.Link{{PersonioID: "2", UserID: "u1"}}},
 			want: []step{{kind: ActConflict, pid: "1", reason: "already mapped to Personio employee 2"}},
 		},
 		{
 			name: "user claimed by custom_id in this run is a conflict for the e-mail match",
-			in: Input{Employees: []Employee{emp("1", "a@x.de"), emp("2", "b@x.de")},
-				Users: []User{usr("u1", "2", "a@x.de", "2")}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de"), emp("2", "b@x.de")},
+				Users: []domain.User{usr("u1", "2", "a@x.de", "2")}},
 			want: []step{
 				{kind: ActConflict, pid: "1", reason: "already matched to Personio employee 2"},
-				{kind: ActLink, pid: "2", uid: "u1", match: MatchCustomID},
+				{kind: ActLink, pid: "2", uid: "u1", match: domain.MatchCustomID},
 				{kind: ActUpdate, pid: "2", uid: "u1", changes: "email"},
 			},
 		},
 		{
 			name: "two employees sharing one e-mail are both conflicts",
-			in:   Input{Employees: []Employee{emp("1", "team@x.de"), emp("2", "Team@x.de")}},
+			in:   Input{Employees: []domain.Employee{emp("1", "team@x.de"), emp("2", "Team@x.de")}},
 			want: []step{
 				{kind: ActConflict, pid: "1", reason: "belongs to 2 Personio employees (1, 2)"},
 				{kind: ActConflict, pid: "2", reason: "belongs to 2 Personio employees (1, 2)"},
@@ -194,39 +196,39 @@ func TestMatchingAndConflicts(t *testing.T) {
 		},
 		{
 			name: "mapping to a deleted user falls back to e-mail",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u2", "", "a@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "gone"}}},
-			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u2", changes: "custom_id"}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{usr("u2", "", "a@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "gone"}}},
+			want: []step{{kind: ActLink, pid: "1", uid: "u2", match: domain.MatchEmail}, {kind: ActUpdate, pid: "1", uid: "u2", changes: "custom_id"}},
 		},
 		{
 			name: "deselected employee's user is left untouched",
-			in: Input{Employees: nil, Users: []User{usr("u1", "1", "a@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}, Settings: Settings{EnablePersonioLastWorkingDay: true}, Today: "2030-01-01"},
+			in: Input{Employees: nil, Users: []domain.User{usr("u1", "1", "a@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Settings: Settings{EnablePersonioLastWorkingDay: true}, Today: "2030-01-01"},
 			want: nil,
 		},
 		{
 			name: "Staffomatic edit is overwritten",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")},
-				Users: []User{{ID: "u1", CustomID: "1", Email: "a@x.de", FirstName: "First1", LastName: "Edited"}},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")},
+				Users: []domain.User{{ID: "u1", CustomID: "1", Email: "a@x.de", FirstName: "First1", LastName: "Edited"}},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name", reason: "Personio is the leading system"}},
 		},
 		{
 			name: "empty names in Personio do not clear the user's names (an update of nothing fails at every run)",
-			in: Input{Employees: []Employee{{PersonioID: "1", FirstName: " ", Email: "a@x.de"}},
-				Users: []User{usr("u1", "1", "a@x.de", "1")}, Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{{PersonioID: "1", FirstName: " ", Email: "a@x.de"}},
+				Users: []domain.User{usr("u1", "1", "a@x.de", "1")}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: nil,
 		},
 		{
 			name: "empty first name with another change: only the change is planned",
-			in: Input{Employees: []Employee{{PersonioID: "1", LastName: "New", Email: "a@x.de"}},
-				Users: []User{usr("u1", "1", "a@x.de", "1")}, Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{{PersonioID: "1", LastName: "New", Email: "a@x.de"}},
+				Users: []domain.User{usr("u1", "1", "a@x.de", "1")}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "last_name"}},
 		},
 		{
 			name: "unchanged mapped user needs nothing",
-			in: Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{usr("u1", "1", "A@x.de", "1")},
-				Links: []Link{{PersonioID: "1", UserID: "u1"}}},
+			in: Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{usr("u1", "1", "A@x.de", "1")},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
 			want: nil,
 		},
 	}
@@ -241,8 +243,10 @@ func TestCreateCarriesAllFields(t *testing.T) {
 	e := emp("7", "g@x.de")
 	e.WeeklyHours = f(38.5)
 	e.Entitlements = map[string]float64{"10": 24, "11": 2.5, "12": 99}
-	p := Compute(Input{Employees: []Employee{e}, Settings: Settings{EntitlementTypeIDs: []string{"10", "11"}},
-		Place: func(Employee) Placement { return Placement{LocationID: "L1", DepartmentIDs: []string{"d2", "d1"}} }})
+	p := Compute(Input{Employees: []domain.Employee{e}, Settings: Settings{EntitlementTypeIDs: []string{"10", "11"}},
+		Place: func(domain.Employee) domain.Placement {
+			return domain.Placement{LocationID: "L1", DepartmentIDs: []string{"d2", "d1"}}
+		}})
 	if len(p.Actions) != 1 || p.Actions[0].Kind != ActCreate {
 		t.Fatalf("plan %s", dump(p))
 	}
@@ -274,7 +278,7 @@ func TestEntitlementSums(t *testing.T) {
 			e.Entitlements = c.ent
 			u := usr("u1", "1", "a@x.de", "1")
 			u.VacationDays = c.have
-			p := Compute(Input{Employees: []Employee{e}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}},
+			p := Compute(Input{Employees: []domain.Employee{e}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}},
 				Settings: Settings{EntitlementTypeIDs: c.types}})
 			if len(p.Actions) != c.changes {
 				t.Fatalf("plan %s", dump(p))
@@ -288,20 +292,20 @@ func TestEntitlementSums(t *testing.T) {
 
 func TestHireDateAndLastWorkingDay(t *testing.T) {
 	on := Settings{EnablePersonioHireDate: true, EnablePersonioLastWorkingDay: true, InviteStaffomaticUsers: true}
-	withDates := func(hire, lwd string) Employee {
+	withDates := func(hire, lwd string) domain.Employee {
 		e := emp("1", "a@x.de")
 		e.HireDate, e.LastWorkingDay = hire, lwd
 		return e
 	}
-	mapped := func(locked, lockedBySync, invited bool) ([]User, []Link) {
+	mapped := func(locked, lockedBySync, invited bool) ([]domain.User, []domain.Link) {
 		u := usr("u1", "1", "a@x.de", "1")
 		u.Locked = locked
-		return []User{u}, []Link{{PersonioID: "1", UserID: "u1", LockedBySync: lockedBySync, Invited: invited}}
+		return []domain.User{u}, []domain.Link{{PersonioID: "1", UserID: "u1", LockedBySync: lockedBySync, Invited: invited}}
 	}
 	cases := []struct {
 		name     string
 		settings Settings
-		emp      Employee
+		emp      domain.Employee
 		mapped   bool
 		locked   bool
 		bySync   bool
@@ -344,7 +348,7 @@ func TestHireDateAndLastWorkingDay(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			in := Input{Employees: []Employee{c.emp}, Settings: c.settings, Today: c.today}
+			in := Input{Employees: []domain.Employee{c.emp}, Settings: c.settings, Today: c.today}
 			if c.mapped {
 				in.Users, in.Links = mapped(c.locked, c.bySync, c.invited)
 			}
@@ -367,10 +371,10 @@ func TestTodayInAccountZone(t *testing.T) {
 	e := emp("1", "a@x.de")
 	e.HireDate = "2026-12-01"
 	settings := Settings{EnablePersonioHireDate: true}
-	if p := Compute(Input{Employees: []Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
+	if p := Compute(Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
 		t.Fatal("locked although the hire date has begun in the account's zone")
 	}
-	if p := Compute(Input{Employees: []Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
+	if p := Compute(Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
 		t.Fatal("not locked on the day before the hire date")
 	}
 }
@@ -396,8 +400,8 @@ func TestInviteOnce(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			u := usr("u1", "1", c.email, "1")
 			u.InvitationState = c.state
-			p := Compute(Input{Employees: []Employee{emp("1", c.email)}, Users: []User{u},
-				Links: []Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
+			p := Compute(Input{Employees: []domain.Employee{emp("1", c.email)}, Users: []domain.User{u},
+				Links: []domain.Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
 			check(t, p, c.want)
 			if c.state != "" && !p.Actions[0].MarkInvited {
 				t.Error("accepted invitation not marked in the mapping")
@@ -409,20 +413,22 @@ func TestInviteOnce(t *testing.T) {
 func TestDepartmentsAreOnlyAdded(t *testing.T) {
 	u := usr("u1", "1", "a@x.de", "1")
 	u.DepartmentIDs = []string{"d9", "d1"}
-	place := func(Employee) Placement { return Placement{LocationID: "L1", DepartmentIDs: []string{"d1", "d2"}} }
-	p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
+	place := func(domain.Employee) domain.Placement {
+		return domain.Placement{LocationID: "L1", DepartmentIDs: []string{"d1", "d2"}}
+	}
+	p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
 	check(t, p, []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "department_ids"}})
 	if got := strings.Join(p.Actions[0].Fields.DepartmentIDs, ","); got != "d1,d2,d9" {
 		t.Fatalf("departments %s: the admin's d9 must stay", got)
 	}
 	u.DepartmentIDs = []string{"d1", "d2", "d9"}
-	if p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, Users: []User{u}, Links: []Link{{PersonioID: "1", UserID: "u1"}}, Place: place}); len(p.Actions) != 0 {
+	if p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place}); len(p.Actions) != 0 {
 		t.Fatalf("extra membership caused writes: %s", dump(p))
 	}
 }
 
 func TestMissingAttributesFailWithoutChanges(t *testing.T) {
-	p := Compute(Input{Employees: []Employee{emp("1", "a@x.de")}, MissingAttributes: []string{"hire_date", "email"}})
+	p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, MissingAttributes: []string{"hire_date", "email"}})
 	check(t, p, []step{{kind: ActFail, reason: "email, hire_date"}})
 	if p.Writes() != 0 {
 		t.Fatal("a failed plan writes")
@@ -430,13 +436,13 @@ func TestMissingAttributesFailWithoutChanges(t *testing.T) {
 }
 
 func TestNoOpPlanHasNoWrites(t *testing.T) {
-	var emps []Employee
-	var users []User
-	var links []Link
+	var emps []domain.Employee
+	var users []domain.User
+	var links []domain.Link
 	for _, id := range []string{"1", "2", "3"} {
 		emps = append(emps, emp(id, id+"@x.de"))
 		users = append(users, usr("u"+id, id, id+"@x.de", id))
-		links = append(links, Link{PersonioID: id, UserID: "u" + id, Invited: true})
+		links = append(links, domain.Link{PersonioID: id, UserID: "u" + id, Invited: true})
 	}
 	p := Compute(Input{Employees: emps, Users: users, Links: links, Settings: Settings{InviteStaffomaticUsers: true, EnablePersonioHireDate: true}, Today: "2026-11-25"})
 	if len(p.Actions) != 0 || p.Writes() != 0 {
@@ -458,7 +464,7 @@ func TestInviteOnceAtCreate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := Compute(Input{Employees: []Employee{emp("1", c.email)}, Settings: Settings{InviteStaffomaticUsers: c.inv}})
+			p := Compute(Input{Employees: []domain.Employee{emp("1", c.email)}, Settings: Settings{InviteStaffomaticUsers: c.inv}})
 			check(t, p, []step{{kind: ActCreate, pid: "1", invite: c.invite}})
 			if p.Writes() != 1 {
 				t.Fatalf("create with invitation must be one write: %s", dump(p))

@@ -114,23 +114,9 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("the Personio credential does not expose %s; allow them in Personio (readable attributes of the API credential)", strings.Join(missing, ", "))
 	}
-	selected := usersync.SelectEmployees(list.Employees, sel)
-	for _, e := range list.Employees {
-		if !selected[e.ID] {
-			continue
-		}
-		we := Employee{PersonioID: strconv.FormatInt(e.ID, 10)}
-		if e.Office != nil && e.Office.ID != 0 {
-			we.OfficeID, we.OfficeName = strconv.FormatInt(e.Office.ID, 10), e.Office.Name
-		}
-		if e.Department != nil && e.Department.ID != 0 {
-			we.DepartmentID, we.DepartmentName = strconv.FormatInt(e.Department.ID, 10), e.Department.Name
-		}
-		if e.Team != nil && e.Team.ID != 0 {
-			we.TeamID, we.TeamName = strconv.FormatInt(e.Team.ID, 10), e.Team.Name
-		}
-		l.Input.Employees = append(l.Input.Employees, we)
-	}
+	// Employees without an office id, department id or team id have none of that unit:
+	// Person leaves the id empty then, which is what Compute keys on.
+	l.Input.Employees = sel.Select(personio.People(list.Employees))
 
 	locs, err := sc.ListLocations(ctx)
 	if err != nil {

@@ -6,21 +6,11 @@ package workspacesync
 
 import (
 	"fmt"
+	"github.com/staffsync/staffsync/internal/domain"
 	"slices"
 	"sort"
 	"strings"
 )
-
-// Employee is a selected Personio employee's placement.
-type Employee struct {
-	PersonioID     string
-	OfficeID       string
-	OfficeName     string
-	DepartmentID   string
-	DepartmentName string
-	TeamID         string
-	TeamName       string
-}
 
 // Location is a Staffomatic location.
 type Location struct {
@@ -38,7 +28,7 @@ type Department struct {
 }
 
 // Link is a stored workspace mapping: a Personio office (SourceID = office id) to a
-// location, or a Personio department/team within an office (SourceID from UnitKey) to a
+// location, or a Personio department/team within an office (SourceID from domain.UnitKey) to a
 // department.
 type Link struct {
 	Kind     string // KindLocation or KindDepartment
@@ -52,16 +42,9 @@ const (
 	KindDepartment = "department"
 )
 
-// UnitKey is the source id of a department or team within an office: Personio departments
-// are company-wide, Staffomatic departments belong to one location, so one Personio
-// department becomes one Staffomatic department per office.
-func UnitKey(officeID, unitKind, unitID string) string {
-	return officeID + "/" + unitKind + "/" + unitID
-}
-
 // Input is everything Compute needs.
 type Input struct {
-	Employees   []Employee
+	Employees   []domain.Employee
 	Locations   []Location
 	Departments []Department
 	Links       []Link
@@ -176,24 +159,24 @@ func Compute(in Input) Plan {
 			if in.UserOf[e.PersonioID] == "" {
 				continue // not a user yet: the user sync reports why
 			}
-			for _, u := range []unit{{kind: "department", key: e.DepartmentID, name: e.DepartmentName}, {kind: "team", key: e.TeamID, name: e.TeamName}} {
+			for _, u := range []unit{{kind: "department", key: e.DepartmentID, name: e.Department}, {kind: "team", key: e.TeamID, name: e.Team}} {
 				if u.key == "" || (u.kind == "team" && !in.IncludeTeams) {
 					continue
 				}
-				k := UnitKey("", u.kind, u.key)
+				k := domain.UnitKey("", u.kind, u.key)
 				unplaced[k] = unit{key: k, name: u.name, kind: u.kind}
 				unplacedIDs[k] = append(unplacedIDs[k], e.PersonioID)
 			}
 			continue
 		}
-		offices[e.OfficeID] = e.OfficeName
+		offices[e.OfficeID] = e.Office
 		if e.DepartmentID != "" {
-			k := UnitKey(e.OfficeID, "department", e.DepartmentID)
-			units[k] = unit{key: k, officeID: e.OfficeID, name: e.DepartmentName, kind: "department"}
+			k := domain.UnitKey(e.OfficeID, "department", e.DepartmentID)
+			units[k] = unit{key: k, officeID: e.OfficeID, name: e.Department, kind: "department"}
 		}
 		if in.IncludeTeams && e.TeamID != "" {
-			k := UnitKey(e.OfficeID, "team", e.TeamID)
-			units[k] = unit{key: k, officeID: e.OfficeID, name: e.TeamName, kind: "team"}
+			k := domain.UnitKey(e.OfficeID, "team", e.TeamID)
+			units[k] = unit{key: k, officeID: e.OfficeID, name: e.Team, kind: "team"}
 		}
 	}
 
@@ -300,9 +283,9 @@ func Compute(in Input) Plan {
 		if loc, ok := locOf[e.OfficeID]; ok && (loc == "" || !isMember("L|"+loc, locByID[loc].UserIDs, uid)) {
 			locAdd[e.OfficeID] = append(locAdd[e.OfficeID], uid)
 		}
-		keys := []string{UnitKey(e.OfficeID, "department", e.DepartmentID)}
+		keys := []string{domain.UnitKey(e.OfficeID, "department", e.DepartmentID)}
 		if in.IncludeTeams && e.TeamID != "" {
-			keys = append(keys, UnitKey(e.OfficeID, "team", e.TeamID))
+			keys = append(keys, domain.UnitKey(e.OfficeID, "team", e.TeamID))
 		}
 		for _, k := range keys {
 			dep, ok := depOf[k]

@@ -1,13 +1,15 @@
 package workspacesync
 
 import (
+	"github.com/staffsync/staffsync/internal/domain"
+
 	"fmt"
 	"strings"
 	"testing"
 )
 
-func e(pid, office, dept string) Employee {
-	return Employee{PersonioID: pid, OfficeID: "o-" + office, OfficeName: office, DepartmentID: "d-" + dept, DepartmentName: dept}
+func e(pid, office, dept string) domain.Employee {
+	return domain.Employee{PersonioID: pid, OfficeID: "o-" + office, Office: office, DepartmentID: "d-" + dept, Department: dept}
 }
 
 type step struct {
@@ -53,7 +55,7 @@ func TestCompute(t *testing.T) {
 	}{
 		{
 			name: "names match case-insensitively: linked, missing members added",
-			in: Input{Employees: []Employee{e("1", " BERLIN", "kitchen "), e("2", " BERLIN", "kitchen ")},
+			in: Input{Employees: []domain.Employee{e("1", " BERLIN", "kitchen "), e("2", " BERLIN", "kitchen ")},
 				Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users},
 			want: []step{
 				{kind: ActLinkLocation, source: "o- BERLIN", target: "L1", reason: "name matches"},
@@ -64,35 +66,35 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "linked and complete: nothing to do",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin}, Departments: []Department{kitchen},
-				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin}, Departments: []Department{kitchen},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: nil,
 		},
 		{
 			name: "renamed in Staffomatic: found by mapping",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")},
 				Locations:   []Location{{ID: "L1", Name: "BER Mitte", UserIDs: []string{"u1"}}},
 				Departments: []Department{{ID: "D1", Name: "Küche", LocationID: "L1", UserIDs: []string{"u1"}}},
-				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: nil,
 		},
 		{
 			name: "name match comes before the mapping: relinked to the same-named location",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")},
 				Locations:   []Location{berlin, {ID: "L2", Name: "Old Berlin", UserIDs: []string{"u1"}}},
 				Departments: []Department{kitchen},
-				Links:       []Link{{KindLocation, "o-Berlin", "L2"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links:       []Link{{KindLocation, "o-Berlin", "L2"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: []step{{kind: ActLinkLocation, source: "o-Berlin", target: "L1", reason: "name matches"}},
 		},
 		{
 			name: "mapping to a deleted location, creation off: reported missing",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
 				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Berlin", reason: "create_missing_workspaces"}},
 		},
 		{
 			name: "missing department, creation on: created in the existing location, members added",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Bar"), e("2", "Berlin", "Bar")}, Locations: []Location{berlin},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Bar"), e("2", "Berlin", "Bar")}, Locations: []Location{berlin},
 				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActCreateDepartment, source: "o-Berlin/department/d-Bar"},
@@ -102,13 +104,13 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "department without an office: its mapped employees are reported per department and team, unmapped ones left to the user sync",
-			in: Input{Employees: []Employee{
-				{PersonioID: "2", DepartmentID: "d-Bar", DepartmentName: "Bar", TeamID: "t-A", TeamName: "Team A"},
-				{PersonioID: "1", DepartmentID: "d-Bar", DepartmentName: "Bar"},
-				{PersonioID: "9", DepartmentID: "d-Bar", DepartmentName: "Bar"},
+			in: Input{Employees: []domain.Employee{
+				{PersonioID: "2", DepartmentID: "d-Bar", Department: "Bar", TeamID: "t-A", Team: "Team A"},
+				{PersonioID: "1", DepartmentID: "d-Bar", Department: "Bar"},
+				{PersonioID: "9", DepartmentID: "d-Bar", Department: "Bar"},
 				e("1", "Berlin", "Kitchen"),
 			}, Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users, IncludeTeams: true,
-				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}},
 			want: []step{
 				{kind: ActUnplaced, source: "/department/d-Bar", reason: "2 employees of Personio department Bar have no office, so they join no Staffomatic department: set their office in Personio (employees 1, 2)"},
 				{kind: ActUnplaced, source: "/team/t-A", reason: "1 employees of Personio team Team A have no office"},
@@ -116,22 +118,22 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "team without an office and teams off: nothing to report",
-			in:   Input{Employees: []Employee{{PersonioID: "1", TeamID: "t-A", TeamName: "Team A"}}, UserOf: users},
+			in:   Input{Employees: []domain.Employee{{PersonioID: "1", TeamID: "t-A", Team: "Team A"}}, UserOf: users},
 			want: nil,
 		},
 		{
 			name: "missing and creation off: reported, nothing written",
-			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: users},
+			in:   Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Hamburg", reason: "create_missing_workspaces"}},
 		},
 		{
 			name: "missing department in an existing location, creation off",
-			in:   Input{Employees: []Employee{e("1", "Berlin", "Bar")}, Locations: []Location{berlin}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
+			in:   Input{Employees: []domain.Employee{e("1", "Berlin", "Bar")}, Locations: []Location{berlin}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Berlin/department/d-Bar", reason: "no department of that name"}},
 		},
 		{
 			name: "missing and creation on: location, department and members",
-			in:   Input{Employees: []Employee{e("1", "Hamburg", "Bar"), e("3", "Hamburg", "Bar")}, UserOf: users, CreateMissing: true},
+			in:   Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar"), e("3", "Hamburg", "Bar")}, UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActCreateLocation, source: "o-Hamburg", reason: "create_missing_workspaces is on"},
 				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar", locSource: "o-Hamburg"},
@@ -141,9 +143,9 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "missing office with two departments and a team, creation on: every department planned inside the new location",
-			in: Input{Employees: []Employee{
-				{PersonioID: "1", OfficeID: "o-Kiel", OfficeName: "Kiel", DepartmentID: "d-Bar", DepartmentName: "Bar", TeamID: "t-A", TeamName: "Team A"},
-				{PersonioID: "2", OfficeID: "o-Kiel", OfficeName: "Kiel", DepartmentID: "d-Küche", DepartmentName: "Küche"},
+			in: Input{Employees: []domain.Employee{
+				{PersonioID: "1", OfficeID: "o-Kiel", Office: "Kiel", DepartmentID: "d-Bar", Department: "Bar", TeamID: "t-A", Team: "Team A"},
+				{PersonioID: "2", OfficeID: "o-Kiel", Office: "Kiel", DepartmentID: "d-Küche", Department: "Küche"},
 			}, Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: users, CreateMissing: true, IncludeTeams: true},
 			want: []step{
 				{kind: ActCreateLocation, source: "o-Kiel"},
@@ -158,7 +160,7 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "mapping to a deleted location, creation on: created again",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{{ID: "L2", Name: "Hamburg"}},
 				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActCreateLocation, source: "o-Berlin"},
@@ -169,7 +171,7 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "rerun after a crash right after the location create: the location is not created again, its departments are",
-			in: Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{berlin, {ID: "L7", Name: "Hamburg"}},
+			in: Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{berlin, {ID: "L7", Name: "Hamburg"}},
 				Departments: []Department{kitchen}, Links: []Link{{KindLocation, "o-Hamburg", "L7"}}, UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActCreateDepartment, source: "o-Hamburg/department/d-Bar"},
@@ -179,7 +181,7 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "crash before the mapping was stored: the created location is matched by name and linked",
-			in: Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{{ID: "L7", Name: "Hamburg"}},
+			in: Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}, Locations: []Location{{ID: "L7", Name: "Hamburg"}},
 				UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActLinkLocation, source: "o-Hamburg", target: "L7", reason: "name matches"},
@@ -190,7 +192,7 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "missing office of unmapped employees, creation on: workspaces created, no memberships",
-			in:   Input{Employees: []Employee{e("8", "Kiel", "Bar"), e("9", "Kiel", "Bar")}, UserOf: users, CreateMissing: true},
+			in:   Input{Employees: []domain.Employee{e("8", "Kiel", "Bar"), e("9", "Kiel", "Bar")}, UserOf: users, CreateMissing: true},
 			want: []step{
 				{kind: ActCreateLocation, source: "o-Kiel"},
 				{kind: ActCreateDepartment, source: "o-Kiel/department/d-Bar", locSource: "o-Kiel"},
@@ -198,14 +200,14 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "two locations with one name: conflict",
-			in:   Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "BERLIN"}}, UserOf: users, CreateMissing: true},
+			in:   Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "BERLIN"}}, UserOf: users, CreateMissing: true},
 			want: []step{{kind: ActConflict, source: "o-Berlin", reason: "2 Staffomatic locations"}},
 		},
 		{
 			name: "two locations with one name, the office mapped to one of them: the mapping decides",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
 				Locations: []Location{berlin, {ID: "L2", Name: "BERLIN"}}, Departments: []Department{kitchen},
-				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: []step{
 				{kind: ActAddLocationMember, source: "o-Berlin", target: "L1", users: "u2"},
 				{kind: ActAddMembers, source: "o-Berlin/department/d-Kitchen", target: "D1", users: "u2"},
@@ -213,9 +215,9 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "two departments with one name in the location, the unit mapped to one of them: the mapping decides",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen"), e("2", "Berlin", "Kitchen")},
 				Locations: []Location{berlin}, Departments: []Department{kitchen, {ID: "D2", Name: "kitchen", LocationID: "L1"}},
-				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: []step{
 				{kind: ActAddLocationMember, source: "o-Berlin", target: "L1", users: "u2"},
 				{kind: ActAddMembers, source: "o-Berlin/department/d-Kitchen", target: "D1", users: "u2"},
@@ -223,20 +225,20 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "two departments with one name in the location, unmapped: conflict",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")},
 				Locations: []Location{berlin}, Departments: []Department{kitchen, {ID: "D2", Name: "kitchen", LocationID: "L1"}},
 				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, CreateMissing: true},
 			want: []step{{kind: ActConflict, source: "o-Berlin/department/d-Kitchen", reason: "2 departments in location L1"}},
 		},
 		{
 			name: "a department of the same name in another location does not count",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "Hamburg"}},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin, {ID: "L2", Name: "Hamburg"}},
 				Departments: []Department{{ID: "D9", Name: "Kitchen", LocationID: "L2"}}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
 			want: []step{{kind: ActMissing, source: "o-Berlin/department/d-Kitchen"}},
 		},
 		{
 			name: "teams become departments when configured",
-			in: Input{Employees: []Employee{{PersonioID: "1", OfficeID: "o-Berlin", OfficeName: "Berlin", TeamID: "t-A", TeamName: "Team A"}},
+			in: Input{Employees: []domain.Employee{{PersonioID: "1", OfficeID: "o-Berlin", Office: "Berlin", TeamID: "t-A", Team: "Team A"}},
 				Locations: []Location{berlin}, Departments: []Department{{ID: "D5", Name: "team a", LocationID: "L1"}},
 				Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users, IncludeTeams: true},
 			want: []step{
@@ -246,16 +248,16 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "teams ignored when not configured",
-			in: Input{Employees: []Employee{{PersonioID: "1", OfficeID: "o-Berlin", OfficeName: "Berlin", TeamID: "t-A", TeamName: "Team A"}},
+			in: Input{Employees: []domain.Employee{{PersonioID: "1", OfficeID: "o-Berlin", Office: "Berlin", TeamID: "t-A", Team: "Team A"}},
 				Locations: []Location{berlin}, Links: []Link{{KindLocation, "o-Berlin", "L1"}}, UserOf: users},
 			want: nil,
 		},
 		{
 			name: "members the sync did not add are never removed; unmapped employees are skipped",
-			in: Input{Employees: []Employee{e("1", "Berlin", "Kitchen"), e("9", "Berlin", "Kitchen")},
+			in: Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen"), e("9", "Berlin", "Kitchen")},
 				Locations:   []Location{{ID: "L1", Name: "Berlin", UserIDs: []string{"u1", "admin"}}},
 				Departments: []Department{{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1", "other"}}},
-				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
+				Links:       []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: users},
 			want: nil,
 		},
 	}
@@ -265,11 +267,11 @@ func TestCompute(t *testing.T) {
 }
 
 func TestWritesCount(t *testing.T) {
-	p := Compute(Input{Employees: []Employee{e("1", "Hamburg", "Bar")}, UserOf: map[string]string{"1": "u1"}, CreateMissing: true})
+	p := Compute(Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}, UserOf: map[string]string{"1": "u1"}, CreateMissing: true})
 	if p.Writes() != 4 {
 		t.Fatalf("writes %d\n%s", p.Writes(), dump(p))
 	}
-	if p := Compute(Input{Employees: []Employee{e("1", "Hamburg", "Bar")}}); p.Writes() != 0 {
+	if p := Compute(Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}}); p.Writes() != 0 {
 		t.Fatalf("report-only plan writes: %s", dump(p))
 	}
 }

@@ -22,14 +22,6 @@ import (
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
-func TestUnitKeyAgreesWithUserSync(t *testing.T) {
-	for _, k := range [][3]string{{"1", "department", "7"}, {"o-2", "team", "t 3"}} {
-		if workspacesync.UnitKey(k[0], k[1], k[2]) != usersync.WorkspaceKey(k[0], k[1], k[2]) {
-			t.Fatalf("keys differ for %v", k)
-		}
-	}
-}
-
 type world struct {
 	env   *synctest.Env
 	users *phase.Harness[*usersync.Loaded, usersync.Planned]

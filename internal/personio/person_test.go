@@ -1,18 +1,20 @@
-package usersync
+package personio_test
 
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
 )
 
-// TestSelectEmployees: the load applies the tenant's selection to the Personio employees:
+// TestSelectPeople: the selection applied to Personio employees as the adapter converts
+// them (Employee.Person), which the API's preview and every phase do alike:
 // an explicit switch wins over every rule, a new employee is "no" unless a status, office,
 // department or attribute rule (by key, universal id or label) picks it.
-func TestSelectEmployees(t *testing.T) {
+func TestSelectPeople(t *testing.T) {
 	attr := func(key, label, uid, value string) map[string]personio.Attribute {
 		return map[string]personio.Attribute{key: {Key: key, Label: label, UniversalID: uid, Value: json.RawMessage(value)}}
 	}
@@ -49,17 +51,41 @@ func TestSelectEmployees(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := SelectEmployees(emps, c.sel)
 			var ids []int64
-			for id, on := range got {
-				if on {
-					ids = append(ids, id)
-				}
+			for _, e := range c.sel.Select(personio.People(emps)) {
+				id, _ := strconv.ParseInt(e.PersonioID, 10, 64)
+				ids = append(ids, id)
 			}
 			slices.Sort(ids)
 			if !slices.Equal(ids, c.want) {
 				t.Fatalf("selected %v, want %v", ids, c.want)
 			}
 		})
+	}
+}
+
+// TestPerson: the conversion keeps org unit ids and names, dates, entitlements per type
+// and every attribute with its key, label and universal id, in key order.
+func TestPerson(t *testing.T) {
+	h := 37.5
+	e := personio.Employee{ID: 7, FirstName: "Ada", LastName: "L", Email: "ada@x.de", Status: "active",
+		Office: &personio.OrgUnit{ID: 10, Name: "Berlin"}, Team: &personio.OrgUnit{ID: 30, Name: "Bar"},
+		HireDate: personio.Date{Year: 2026, Month: 3, Day: 1}, WeeklyHours: &h,
+		AbsenceEntitlements: []personio.Entitlement{{TimeOffTypeID: 5, Entitlement: 20}, {TimeOffTypeID: 5, Entitlement: 2.5}},
+		Attributes: map[string]personio.Attribute{
+			"status":     {Key: "status", Label: "Status", Value: json.RawMessage(`"active"`)},
+			"dynamic_12": {Key: "dynamic_12", Label: "Schichtplanung", UniversalID: "shift_planning", Value: json.RawMessage(`true`)},
+		}}
+	p := e.Person()
+	if p.PersonioID != "7" || p.OfficeID != "10" || p.Office != "Berlin" || p.DepartmentID != "" || p.TeamID != "30" || p.Team != "Bar" ||
+		p.HireDate != "2026-03-01" || p.LastWorkingDay != "" || p.WeeklyHours == nil || *p.WeeklyHours != 37.5 || p.Entitlements["5"] != 22.5 {
+		t.Fatalf("person %+v", p)
+	}
+	want := []domain.Attribute{{Key: "dynamic_12", UniversalID: "shift_planning", Label: "Schichtplanung", Value: "true"}, {Key: "status", Label: "Status", Value: "active"}}
+	if !slices.Equal(p.Attributes, want) {
+		t.Fatalf("attributes %+v, want %+v", p.Attributes, want)
+	}
+	if a, ok := p.Attribute("SHIFT_PLANNING"); !ok || a.Value != "true" {
+		t.Fatalf("by universal id: %+v %v", a, ok)
 	}
 }
