@@ -1,8 +1,11 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -52,6 +55,10 @@ const (
 	StateGaveUp TransferState = "gave_up"
 	// StateDeleted: the source was deleted and the deletion handled.
 	StateDeleted TransferState = "deleted"
+	// StateReported: nothing was transferred; the record was reported (a conflict, a
+	// missing workspace) and Reported says what, so an unchanged report is not repeated.
+	// Unlike StateFailed it is not retried: it changes when its cause changes.
+	StateReported TransferState = "reported"
 )
 
 // RetryWindow is how long a failing change is retried before it is reported as failed
@@ -66,13 +73,21 @@ type Mapping struct {
 	SourceID string     `json:"source_id"`
 	// TargetIDs: usually one; an absence split at the year boundary has two.
 	TargetIDs []string `json:"target_ids,omitempty"`
-	// Hash is the content hash of the source as last transferred.
-	Hash           string        `json:"hash,omitempty"`
-	State          TransferState `json:"state"`
-	FirstFailureAt time.Time     `json:"first_failure_at,omitzero"`
-	Attempts       int           `json:"attempts,omitempty"`
-	LastError      string        `json:"last_error,omitempty"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	// Hash is the content hash of the source as last transferred, and nothing else.
+	Hash  string        `json:"hash,omitempty"`
+	State TransferState `json:"state"`
+	// Reported is the fingerprint (ReportFingerprint) of the report last written to the
+	// protocol for this record: a mapped record keeps its target and flags beside it.
+	Reported string `json:"reported,omitempty"`
+	// Invited (users): staffsync sent or found the user's invitation; never sent twice.
+	Invited bool `json:"invited,omitempty"`
+	// LockedBySync (users): the lock on the user is staffsync's (hire date, last working
+	// day), so only such a lock is ever lifted.
+	LockedBySync   bool      `json:"locked_by_sync,omitempty"`
+	FirstFailureAt time.Time `json:"first_failure_at,omitzero"`
+	Attempts       int       `json:"attempts,omitempty"`
+	LastError      string    `json:"last_error,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Validate checks the identifying fields.
@@ -124,4 +139,47 @@ func (m *Mapping) RecordSuccess(now time.Time, h string, targets ...string) {
 	}
 	m.Hash, m.State, m.UpdatedAt = h, StateTransferred, now
 	m.FirstFailureAt, m.Attempts, m.LastError = time.Time{}, 0, ""
+}
+
+// Upgrade turns a mapping stored in an earlier form into the typed one. Earlier, the user
+// sync packed its flags into Hash ("invited=true;locked_by_sync=false;reported=report:…"),
+// and both syncs stored a report as Hash "report:<fingerprint>" with StateFailed (no
+// target) or StateTransferred (a linked workspace). The store calls it on every read, so
+// such an item is read in its old form once and written in the new form by the next write.
+func (m *Mapping) Upgrade() {
+	switch {
+	case strings.HasPrefix(m.Hash, "invited=") || strings.HasPrefix(m.Hash, "locked_by_sync="):
+		for _, part := range strings.Split(m.Hash, ";") {
+			k, v, _ := strings.Cut(part, "=")
+			switch k {
+			case "invited":
+				m.Invited = m.Invited || v == "true"
+			case "locked_by_sync":
+				m.LockedBySync = m.LockedBySync || v == "true"
+			case "reported":
+				if m.Reported == "" {
+					m.Reported = v
+				}
+			}
+		}
+		m.Hash = ""
+	case strings.HasPrefix(m.Hash, reportPrefix):
+		if m.Reported == "" {
+			m.Reported = m.Hash
+		}
+		m.Hash = ""
+		if m.State == StateFailed && m.TargetID() == "" {
+			m.State = StateReported
+		}
+	}
+}
+
+const reportPrefix = "report:"
+
+// ReportFingerprint identifies a report (what, about whom, why): a report whose
+// fingerprint equals the one stored in its mapping's Reported was written before and is
+// not repeated; a changed reason or set of records is reported again.
+func ReportFingerprint(action string, ids []string, reason string) string {
+	sum := sha256.Sum256([]byte(action + "|" + strings.Join(ids, ",") + "|" + reason))
+	return reportPrefix + hex.EncodeToString(sum[:8])
 }

@@ -40,6 +40,17 @@ func (s *Store) mappingItem(m domain.Mapping) (map[string]types.AttributeValue, 
 	return marshal(it)
 }
 
+// decodeMapping reads a stored mapping, in its current form whatever form it was
+// written in (domain.Mapping.Upgrade).
+func decodeMapping(raw map[string]types.AttributeValue) (domain.Mapping, error) {
+	var it mappingItem
+	if err := unmarshal(raw, &it); err != nil {
+		return domain.Mapping{}, fmt.Errorf("decode mapping: %w", err)
+	}
+	it.Mapping.Upgrade()
+	return it.Mapping, nil
+}
+
 // PutMapping writes one mapping, replacing the stored one.
 func (s *Store) PutMapping(ctx context.Context, m domain.Mapping) error {
 	item, err := s.mappingItem(m)
@@ -87,11 +98,7 @@ func (s *Store) GetMapping(ctx context.Context, tenant string, kind domain.Recor
 	if out.Item == nil {
 		return domain.Mapping{}, fmt.Errorf("%s mapping %s of %s: %w", kind, sourceID, tenant, ErrNotFound)
 	}
-	var it mappingItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return domain.Mapping{}, fmt.Errorf("decode mapping: %w", err)
-	}
-	return it.Mapping, nil
+	return decodeMapping(out.Item)
 }
 
 // GetMappings reads the mappings of the given source ids with BatchGetItem (100 keys a
@@ -108,11 +115,11 @@ func (s *Store) GetMappings(ctx context.Context, tenant string, kind domain.Reco
 	}
 	out := make(map[string]domain.Mapping, len(keys))
 	err := s.batchGet(ctx, s.tables.Mappings, keys, func(raw map[string]types.AttributeValue) error {
-		var it mappingItem
-		if err := unmarshal(raw, &it); err != nil {
-			return fmt.Errorf("decode mapping: %w", err)
+		m, err := decodeMapping(raw)
+		if err != nil {
+			return err
 		}
-		out[it.SourceID] = it.Mapping
+		out[m.SourceID] = m
 		return nil
 	})
 	if err != nil {
@@ -138,11 +145,11 @@ func (s *Store) LoadMappings(ctx context.Context, tenant string, kind domain.Rec
 			return nil, fmt.Errorf("load %s mappings of %s: %w", kind, tenant, err)
 		}
 		for _, raw := range page.Items {
-			var it mappingItem
-			if err := unmarshal(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode mapping: %w", err)
+			m, err := decodeMapping(raw)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, it.Mapping)
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -166,11 +173,7 @@ func (s *Store) FindByTarget(ctx context.Context, tenant string, kind domain.Rec
 	if len(out.Items) == 0 {
 		return domain.Mapping{}, fmt.Errorf("%s mapping with target %s of %s: %w", kind, targetID, tenant, ErrNotFound)
 	}
-	var it mappingItem
-	if err := unmarshal(out.Items[0], &it); err != nil {
-		return domain.Mapping{}, fmt.Errorf("decode mapping: %w", err)
-	}
-	return it.Mapping, nil
+	return decodeMapping(out.Items[0])
 }
 
 // DeleteMapping removes one mapping.

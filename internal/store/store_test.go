@@ -114,6 +114,70 @@ func beforeEach(db *dynamodb.Client, fn func(in any)) *dynamodb.Client {
 func runSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 
+	t.Run("mappings stored in the earlier packed form are read typed", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		old := []domain.Mapping{
+			{Tenant: "acme", Kind: domain.KindUser, SourceID: "1", TargetIDs: []string{"u1"}, State: domain.StateTransferred,
+				Hash: "invited=true;locked_by_sync=true;reported=report:0011223344556677"},
+			{Tenant: "acme", Kind: domain.KindUser, SourceID: "2", TargetIDs: []string{"u2"}, State: domain.StateTransferred, Hash: "invited=false;locked_by_sync=false"},
+			{Tenant: "acme", Kind: domain.KindUser, SourceID: "3", State: domain.StateFailed, Hash: "report:8899aabbccddeeff", LastError: "conflict"},
+			{Tenant: "acme", Kind: domain.KindLocation, SourceID: "o1", TargetIDs: []string{"L1"}, State: domain.StateTransferred, Hash: "report:0123456789abcdef"},
+			{Tenant: "acme", Kind: domain.KindTimer, SourceID: "t1", TargetIDs: []string{"p1"}, State: domain.StateTransferred, Hash: "sha:feed"},
+		}
+		if err := s.PutMappings(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]domain.Mapping{
+			"1":  {Invited: true, LockedBySync: true, Reported: "report:0011223344556677", State: domain.StateTransferred},
+			"2":  {State: domain.StateTransferred},
+			"3":  {Reported: "report:8899aabbccddeeff", State: domain.StateReported},
+			"o1": {Reported: "report:0123456789abcdef", State: domain.StateTransferred},
+			"t1": {Hash: "sha:feed", State: domain.StateTransferred},
+		}
+		check := func(m domain.Mapping) {
+			t.Helper()
+			w := want[m.SourceID]
+			if m.Hash != w.Hash || m.Invited != w.Invited || m.LockedBySync != w.LockedBySync || m.Reported != w.Reported || m.State != w.State {
+				t.Errorf("mapping %s read as %+v, want %+v", m.SourceID, m, w)
+			}
+		}
+		users, err := s.LoadMappings(ctx, "acme", domain.KindUser)
+		if err != nil || len(users) != 3 {
+			t.Fatalf("load: %v %+v", err, users)
+		}
+		for _, m := range users {
+			check(m)
+		}
+		got, err := s.GetMappings(ctx, "acme", domain.KindUser, []string{"1", "3"})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("batch get: %v %+v", err, got)
+		}
+		check(got["1"])
+		check(got["3"])
+		for _, k := range []struct {
+			kind domain.RecordKind
+			id   string
+		}{{domain.KindLocation, "o1"}, {domain.KindTimer, "t1"}} {
+			m, err := s.GetMapping(ctx, "acme", k.kind, k.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(m)
+		}
+		m, err := s.FindByTarget(ctx, "acme", domain.KindUser, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(m)
+		// The next write stores the typed form.
+		if err := s.PutMapping(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.GetMapping(ctx, "acme", domain.KindUser, "1"); err != nil || again.Hash != "" || !again.Invited {
+			t.Fatalf("rewritten: %v %+v", err, again)
+		}
+	})
+
 	t.Run("tenant create, get, duplicate", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		tn := tenant("acme", true)

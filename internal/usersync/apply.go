@@ -2,17 +2,13 @@ package usersync
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
-	"github.com/staffsync/staffsync/internal/staffomatic"
 )
 
 // mappingWriteTimeout bounds the mapping write after a create. It runs on a context that
@@ -23,41 +19,6 @@ const mappingWriteTimeout = 10 * time.Second
 // ErrRequiredAttributes is wrapped by Apply when the Personio credential hides required
 // attributes: the run fails and nothing is changed.
 var ErrRequiredAttributes = errors.New("required Personio attributes are not readable")
-
-// linkHash encodes the flags of a user mapping in the mapping's Hash. The user sync
-// compares live Staffomatic data with Personio instead of a content hash (so admin edits
-// in Staffomatic are seen and overwritten), which leaves Hash free to carry what must
-// survive between runs: the invitation was sent, the lock is staffsync's.
-func linkHash(l domain.Link) string {
-	h := "invited=" + strconv.FormatBool(l.Invited) + ";locked_by_sync=" + strconv.FormatBool(l.LockedBySync)
-	if l.Reported != "" {
-		h += ";reported=" + l.Reported
-	}
-	return h
-}
-
-func decodeLink(m domain.Mapping) domain.Link {
-	l := domain.Link{PersonioID: m.SourceID, UserID: m.TargetID()}
-	for _, part := range strings.Split(m.Hash, ";") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "invited":
-			l.Invited = v == "true"
-		case "locked_by_sync":
-			l.LockedBySync = v == "true"
-		case "reported":
-			l.Reported = v
-		}
-	}
-	return l
-}
-
-// reportHash identifies a conflict or skip as reported, so the next run reports it again
-// only when it changed.
-func reportHash(a Action) string {
-	sum := sha256.Sum256([]byte(string(a.Kind) + "|" + strings.Join(a.UserIDs, ",") + "|" + a.Reason))
-	return "report:" + hex.EncodeToString(sum[:8])
-}
 
 // applier carries one apply call's shared state.
 type applier struct {
@@ -121,7 +82,7 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 		return fmt.Errorf("apply users: %w", err)
 	}
 	if a.failed == 0 && l.Mode != domain.ModeTargeted {
-		r.run.SetCursor(r.Now.UTC().Format(time.RFC3339Nano))
+		r.rec.SetCursor(r.Now.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -156,41 +117,23 @@ func (a *applier) employee(ctx context.Context, acts []Action) {
 // one applies one action and returns the employee's link after it, and the outcome to
 // record ("" when nothing is to be reported).
 func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain.Link, domain.Outcome, error) {
-	s := a.r.Staffomatic
+	s := a.r.writer
 	switch act.Kind {
 	case ActCreate:
-		f := act.Fields
-		nu := staffomatic.NewUser{FirstName: f.FirstName, LastName: f.LastName, Email: f.Email, CustomID: f.CustomID,
-			MaxVacationDays: f.VacationDays, Invite: act.Invite}
-		if f.WeeklyHours != nil {
-			h := monthlyHours(*f.WeeklyHours)
-			nu.MaxHoursPerMonth = &h
-		}
-		ids, err := parseIDs(f.DepartmentIDs)
-		if err != nil {
-			return link, "", err
-		}
-		nu.DepartmentIDs = ids
-		var lid int64
-		if f.LocationID != "" {
-			if lid, err = strconv.ParseInt(f.LocationID, 10, 64); err != nil {
-				return link, "", fmt.Errorf("location id %q: %w", f.LocationID, err)
-			}
-		}
-		u, err := s.CreateUser(ctx, lid, nu)
+		uid, err := s.CreateUser(ctx, *act.Fields, act.Invite)
 		if err != nil {
 			return link, "", fmt.Errorf("create user: %w", err)
 		}
-		link = domain.Link{PersonioID: act.PersonioID, UserID: strconv.FormatInt(u.ID, 10), Invited: act.Invite, LockedBySync: act.LockedBySync}
+		link = domain.Link{PersonioID: act.PersonioID, UserID: uid, Invited: act.Invite, LockedBySync: act.LockedBySync}
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
 		err = a.putLink(mctx, link)
 		cancel()
 		if err != nil {
-			return link, "", fmt.Errorf("user %d created, its mapping not stored (the next run matches it by custom_id): %w", u.ID, err)
+			return link, "", fmt.Errorf("user %s created, its mapping not stored (the next run matches it by custom_id): %w", uid, err)
 		}
 		if act.Lock {
-			if _, err := s.LockUser(ctx, u.ID); err != nil {
-				return link, "", fmt.Errorf("user %d created, lock failed (the next run locks it): %w", u.ID, err)
+			if err := s.LockUser(ctx, uid); err != nil {
+				return link, "", fmt.Errorf("user %s created, lock failed (the next run locks it): %w", uid, err)
 			}
 		}
 		return link, domain.OutcomeCreated, nil
@@ -209,33 +152,22 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 		}
 		return next, domain.OutcomeUpdated, nil
 	case ActUpdate:
-		id, err := strconv.ParseInt(act.UserID, 10, 64)
-		if err != nil {
-			return link, "", fmt.Errorf("user id %q: %w", act.UserID, err)
-		}
-		up, err := userUpdate(*act.Fields)
-		if err != nil {
-			return link, "", err
-		}
-		if _, err := s.UpdateUser(ctx, id, up); err != nil {
+		if err := s.UpdateUser(ctx, act.UserID, *act.Fields); err != nil {
 			return link, "", fmt.Errorf("update user: %w", err)
 		}
 		return link, domain.OutcomeUpdated, nil
 	case ActLock, ActUnlock, ActInvite:
-		id, err := strconv.ParseInt(act.UserID, 10, 64)
-		if err != nil {
-			return link, "", fmt.Errorf("user id %q: %w", act.UserID, err)
-		}
+		var err error
 		next := link
 		switch act.Kind {
 		case ActLock:
-			_, err = s.LockUser(ctx, id)
+			err = s.LockUser(ctx, act.UserID)
 			next.LockedBySync = true
 		case ActUnlock:
-			_, err = s.UnlockUser(ctx, id)
+			err = s.UnlockUser(ctx, act.UserID)
 			next.LockedBySync = false
 		case ActInvite:
-			_, err = s.SendInvitation(ctx, id)
+			err = s.SendInvitation(ctx, act.UserID)
 			next.Invited = true
 		}
 		if err != nil {
@@ -248,33 +180,26 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 		}
 		return next, domain.OutcomeUpdated, nil
 	case ActConflict, ActSkip:
-		h := reportHash(act)
-		if act.PersonioID == "" {
+		// The planner left out what was reported unchanged before: each report here is
+		// new, written to the protocol and remembered by its fingerprint.
+		if act.PersonioID == "" || act.Report == "" {
 			return link, domain.OutcomeSkipped, nil
 		}
-		if a.l.reported[act.PersonioID] == h {
-			return link, "", nil // reported earlier, unchanged
-		}
-		_, mapped := a.l.links[act.PersonioID]
-		if mapped && link.UserID != "" {
+		if link.UserID != "" {
 			// A mapped employee's conflict (a new e-mail taken by another user) or skip (a
 			// leaver whose user an admin deleted) is remembered in its mapping, which keeps
-			// its user and flags.
+			// its user and flags (also a link made earlier in this run).
 			next := link
-			next.Reported = h
+			next.Reported = act.Report
 			if err := a.putLink(ctx, next); err != nil {
 				return link, "", fmt.Errorf("store reported conflict: %w", err)
 			}
 			return next, domain.OutcomeSkipped, nil
 		}
-		if !mapped {
-			// Remember what was reported (a mapping without a target) so that an unchanged
-			// conflict is not reported again at every run. A mapped employee keeps its link.
-			m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: act.PersonioID, Hash: h,
-				State: domain.StateFailed, LastError: act.Reason, UpdatedAt: a.r.Now}
-			if err := a.r.Store.PutMapping(ctx, m); err != nil {
-				return link, "", fmt.Errorf("store reported %s: %w", act.Kind, err)
-			}
+		m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: act.PersonioID, Reported: act.Report,
+			State: domain.StateReported, LastError: act.Reason, UpdatedAt: a.r.Now}
+		if err := a.r.Store.PutMapping(ctx, m); err != nil {
+			return link, "", fmt.Errorf("store reported %s: %w", act.Kind, err)
 		}
 		return link, domain.OutcomeSkipped, nil
 	}
@@ -283,48 +208,11 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 
 func (a *applier) putLink(ctx context.Context, l domain.Link) error {
 	m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: l.PersonioID, TargetIDs: []string{l.UserID},
-		Hash: linkHash(l), State: domain.StateTransferred, UpdatedAt: a.r.Now}
+		Invited: l.Invited, LockedBySync: l.LockedBySync, Reported: l.Reported, State: domain.StateTransferred, UpdatedAt: a.r.Now}
 	if err := a.r.Store.PutMapping(ctx, m); err != nil {
 		return fmt.Errorf("store user mapping: %w", err)
 	}
 	return nil
-}
-
-// userUpdate turns the changed fields into a partial update: only they are sent.
-func userUpdate(f Fields) (staffomatic.UserUpdate, error) {
-	var up staffomatic.UserUpdate
-	str := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	up.FirstName, up.LastName, up.Email, up.CustomID = str(f.FirstName), str(f.LastName), str(f.Email), str(f.CustomID)
-	if f.DepartmentIDs != nil {
-		ids, err := parseIDs(f.DepartmentIDs)
-		if err != nil {
-			return up, err
-		}
-		up.DepartmentIDs = &ids
-	}
-	if f.WeeklyHours != nil {
-		h := monthlyHours(*f.WeeklyHours)
-		up.MaxHoursPerMonth = &h
-	}
-	up.MaxVacationDays = f.VacationDays
-	return up, nil
-}
-
-func parseIDs(ss []string) ([]int64, error) {
-	var out []int64
-	for _, s := range ss {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("Staffomatic id %q: %w", s, err)
-		}
-		out = append(out, id)
-	}
-	return out, nil
 }
 
 // record writes one protocol entry (counted by the harness). It uses a context detached
@@ -337,7 +225,7 @@ func (a *applier) record(ctx context.Context, act Action, userID string, o domai
 		}
 	}
 	e := domain.ProtocolEntry{Kind: domain.KindUser, SourceID: act.PersonioID, TargetID: userID, Action: string(act.Kind), Outcome: o, Reason: reason}
-	if err := a.r.run.Record(context.WithoutCancel(ctx), e); err != nil {
+	if err := a.r.rec.Record(context.WithoutCancel(ctx), e); err != nil {
 		a.mu.Lock()
 		if a.err == nil {
 			a.err = fmt.Errorf("write protocol: %w", err)

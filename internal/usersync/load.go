@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,14 +27,26 @@ const PartialOverlap = time.Hour
 // one reads the employee list once, which is cheaper than hundreds of single reads.
 const targetedByID = 20
 
+// recorder is what apply needs of the harness's run (*phase.Run).
+type recorder interface {
+	Record(ctx context.Context, e domain.ProtocolEntry) error
+	SetCursor(c string)
+}
+
+var _ recorder = (*phase.Run)(nil)
+
 // job is everything one run of the users phase works with.
 type job struct {
-	run         *phase.Run
+	rec recorder
+	// cursor is the phase's cursor before the run ("" before the first successful run).
+	cursor      string
 	Tenant      domain.Tenant
 	Request     domain.SyncRequest
 	Personio    *personio.Client
 	Staffomatic *staffomatic.Client
-	Store       *store.Store
+	// writer makes the user writes (the Staffomatic client; a recorder in tests).
+	writer userWriter
+	Store  *store.Store
 	// Now is the run's start; the cursor of the next partial run.
 	Now time.Time
 	Log *slog.Logger
@@ -58,31 +69,21 @@ type Loaded struct {
 	Mode domain.Mode
 	// ModeReason says why the mode differs from the request.
 	ModeReason string
-	// Skips are targeted employees that cannot be handled (not in Personio, not selected).
-	Skips []Action
-	// reported holds, per Personio id, the hash of the conflict or skip last written to
-	// the protocol, so an unchanged one is not reported again at every run.
-	reported map[string]string
-	links    map[string]domain.Link
+	// links are the stored user mappings by Personio id.
+	links map[string]domain.Link
 	// inScope counts the employees the run compared.
 	inScope int
 	job     *job
 }
 
-// Plan computes the run's plan: the planner's actions and the loader's skips.
-func (l *Loaded) Plan() Plan {
-	p := Compute(l.Input)
-	if len(p.Actions) == 1 && p.Actions[0].Kind == ActFail {
-		return p
-	}
-	p.Actions = append(p.Actions, l.Skips...)
-	return p
-}
+// Plan computes the run's plan.
+func (l *Loaded) Plan() Plan { return Compute(l.Input) }
 
 // load reads the selected Personio employees in scope of the run, every Staffomatic user,
 // the user mappings and the workspace placement.
 func load(ctx context.Context, r *job) (*Loaded, error) {
-	l := &Loaded{Mode: r.Request.Mode, reported: map[string]string{}, links: map[string]domain.Link{}, job: r}
+	l := &Loaded{Mode: r.Request.Mode, links: map[string]domain.Link{}, job: r}
+	l.Input.Reported = map[string]string{}
 	sel, err := r.Store.GetSelection(ctx, r.Tenant.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load selection: %w", err)
@@ -123,7 +124,7 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		case sel.Includes(e):
 			l.Input.Employees = append(l.Input.Employees, e)
 		case l.Mode == domain.ModeTargeted:
-			l.Skips = append(l.Skips, Action{Kind: ActSkip, PersonioID: e.PersonioID,
+			l.Input.Skips = append(l.Input.Skips, Action{Kind: ActSkip, PersonioID: e.PersonioID,
 				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
 		}
 	}
@@ -171,7 +172,7 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 // when the run must be full: before the first successful run, and when the selection or
 // the settings changed since the cursor, because updated_since sees only Personio edits.
 func partialSince(ctx context.Context, r *job, sel domain.Selection) (time.Time, string, error) {
-	cur := r.run.Cursor
+	cur := r.cursor
 	if cur == "" {
 		return time.Time{}, "no earlier successful run: full sync instead of partial", nil
 	}
@@ -199,7 +200,7 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 		}
 		id, err := strconv.ParseInt(strings.TrimSpace(t.ID), 10, 64)
 		if err != nil || id <= 0 {
-			l.Skips = append(l.Skips, Action{Kind: ActSkip, PersonioID: t.ID, Reason: "target " + strconv.Quote(t.ID) + " is not a Personio employee id"})
+			l.Input.Skips = append(l.Input.Skips, Action{Kind: ActSkip, PersonioID: t.ID, Reason: "target " + strconv.Quote(t.ID) + " is not a Personio employee id"})
 			continue
 		}
 		if !want[id] {
@@ -222,7 +223,7 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 		}
 		for _, id := range order {
 			if !found[id] {
-				l.Skips = append(l.Skips, notInPersonio(id))
+				l.Input.Skips = append(l.Input.Skips, notInPersonio(id))
 			}
 		}
 		return out, list.Missing, nil
@@ -241,7 +242,7 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 		case err == nil:
 			out = append(out, e)
 		case personio.IsNotFound(err):
-			l.Skips = append(l.Skips, notInPersonio(id))
+			l.Input.Skips = append(l.Input.Skips, notInPersonio(id))
 		default:
 			return nil, nil, err
 		}
@@ -252,12 +253,6 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 func notInPersonio(id int64) Action {
 	return Action{Kind: ActSkip, PersonioID: strconv.FormatInt(id, 10),
 		Reason: "no Personio employee with this id; a Staffomatic user is never deleted by the sync"}
-}
-
-// monthlyHours converts weekly hours to max_hours_per_month, rounded to hundredths so the
-// value an admin sees is readable; converting back stays within the planner's tolerance.
-func monthlyHours(weekly float64) float64 {
-	return math.Round(weekly*domain.HoursPerMonthFactor*100) / 100
 }
 
 // loadLinks reads the user mappings. A full run reads all of them (one paginated query);
@@ -274,7 +269,7 @@ func loadLinks(ctx context.Context, r *job, l *Loaded) error {
 		ms = all
 	} else {
 		ids := make([]string, 0, len(l.Input.Employees))
-		ids = append(ids, skipIDs(l.Skips)...)
+		ids = append(ids, skipIDs(l.Input.Skips)...)
 		for _, e := range l.Input.Employees {
 			ids = append(ids, e.PersonioID)
 		}
@@ -314,15 +309,13 @@ func loadLinks(ctx context.Context, r *job, l *Loaded) error {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].SourceID < ms[j].SourceID })
 	for _, m := range ms {
+		if m.Reported != "" {
+			l.Input.Reported[m.SourceID] = m.Reported
+		}
 		if m.TargetID() == "" {
-			// A remembered conflict or skip: no user, only what was last reported.
-			l.reported[m.SourceID] = m.Hash
-			continue
+			continue // a remembered conflict or skip: no user, only what was last reported
 		}
-		link := decodeLink(m)
-		if link.Reported != "" {
-			l.reported[link.PersonioID] = link.Reported
-		}
+		link := domain.Link{PersonioID: m.SourceID, UserID: m.TargetID(), Invited: m.Invited, LockedBySync: m.LockedBySync, Reported: m.Reported}
 		l.links[link.PersonioID] = link
 		l.Input.Links = append(l.Input.Links, link)
 	}

@@ -174,7 +174,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if p.deps.Now != nil {
 		now = p.deps.Now
 	}
-	j := &job{run: run, Tenant: run.Tenant, Request: run.Request, Personio: pc, Staffomatic: sc, Store: p.deps.Store,
+	j := &job{rec: run, cursor: run.Cursor, Tenant: run.Tenant, Request: run.Request, Personio: pc, Staffomatic: sc, writer: clientWriter{sc}, Store: p.deps.Store,
 		Now: now(), Log: run.Log, Concurrency: p.deps.Concurrency}
 	l, err := load(ctx, j)
 	if err != nil {

@@ -46,6 +46,13 @@ type Input struct {
 	// SelfUserID is the Staffomatic user whose credentials staffsync signs in with (the
 	// admin managing the integration); it is never locked, as that would stop every sync.
 	SelfUserID string
+	// Skips are what the loader could not hand to the planner (targets that are no
+	// employee, or not selected); they are reported like the planner's own skips.
+	Skips []Action
+	// Reported holds, per Personio id, the fingerprint of the report (conflict, skip) last
+	// written to the protocol: an unchanged one is not planned again, so a run without
+	// changes writes nothing but its summary.
+	Reported map[string]string
 }
 
 // ActionKind names what an action does.
@@ -114,8 +121,23 @@ type Action struct {
 	// LockedBySync is stored in the mapping after a lock or create.
 	LockedBySync bool `json:"locked_by_sync,omitempty"`
 	// MarkInvited sets the mapping's Invited flag (an invitation found already sent).
-	MarkInvited bool   `json:"mark_invited,omitempty"`
-	Reason      string `json:"reason"`
+	MarkInvited bool `json:"mark_invited,omitempty"`
+	// Report is the fingerprint a conflict or skip is remembered by once it is written
+	// (domain.ReportFingerprint); empty for other actions.
+	Report string `json:"report,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Calls is the number of Staffomatic write calls the action makes: a create of a user
+// that must start locked is the create and the lock.
+func (a Action) Calls() int {
+	switch {
+	case a.Kind == ActCreate && a.Lock:
+		return 2
+	case a.Kind.Writes():
+		return 1
+	}
+	return 0
 }
 
 // Plan is the ordered list of actions of one run.
@@ -123,13 +145,11 @@ type Plan struct {
 	Actions []Action `json:"actions"`
 }
 
-// Writes counts the actions that write to Staffomatic.
+// Writes counts the Staffomatic write calls the plan makes when applied.
 func (p Plan) Writes() int {
 	n := 0
 	for _, a := range p.Actions {
-		if a.Kind.Writes() {
-			n++
-		}
+		n += a.Calls()
 	}
 	return n
 }
@@ -147,8 +167,29 @@ func (p Plan) Count() map[ActionKind]int {
 // dates and last working days are calendar days of the account, not of UTC.
 func Today(now time.Time, loc *time.Location) string { return now.In(loc).Format(time.DateOnly) }
 
-// Compute plans the actions of one run.
+// Compute plans the actions of one run: the planned ones, then the loader's skips, less
+// the reports already written unchanged.
 func Compute(in Input) Plan {
+	p := compute(in)
+	if len(p.Actions) == 1 && p.Actions[0].Kind == ActFail {
+		return p
+	}
+	p.Actions = append(p.Actions, in.Skips...)
+	kept := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Kind == ActConflict || a.Kind == ActSkip {
+			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+			if a.PersonioID != "" && in.Reported[a.PersonioID] == a.Report {
+				continue // written earlier and unchanged
+			}
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = kept
+	return p
+}
+
+func compute(in Input) Plan {
 	if len(in.MissingAttributes) > 0 {
 		missing := slices.Clone(in.MissingAttributes)
 		slices.Sort(missing)

@@ -234,7 +234,7 @@ func TestMatchingAndConflicts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			check(t, Compute(c.in), c.want)
+			check(t, truthful(t, c.in), c.want)
 		})
 	}
 }
@@ -243,7 +243,7 @@ func TestCreateCarriesAllFields(t *testing.T) {
 	e := emp("7", "g@x.de")
 	e.WeeklyHours = f(38.5)
 	e.Entitlements = map[string]float64{"10": 24, "11": 2.5, "12": 99}
-	p := Compute(Input{Employees: []domain.Employee{e}, Settings: Settings{EntitlementTypeIDs: []string{"10", "11"}},
+	p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: Settings{EntitlementTypeIDs: []string{"10", "11"}},
 		Place: func(domain.Employee) domain.Placement {
 			return domain.Placement{LocationID: "L1", DepartmentIDs: []string{"d2", "d1"}}
 		}})
@@ -278,7 +278,7 @@ func TestEntitlementSums(t *testing.T) {
 			e.Entitlements = c.ent
 			u := usr("u1", "1", "a@x.de", "1")
 			u.VacationDays = c.have
-			p := Compute(Input{Employees: []domain.Employee{e}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}},
+			p := truthful(t, Input{Employees: []domain.Employee{e}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}},
 				Settings: Settings{EntitlementTypeIDs: c.types}})
 			if len(p.Actions) != c.changes {
 				t.Fatalf("plan %s", dump(p))
@@ -355,7 +355,7 @@ func TestHireDateAndLastWorkingDay(t *testing.T) {
 			if c.self {
 				in.SelfUserID = "u1"
 			}
-			check(t, Compute(in), c.want)
+			check(t, truthful(t, in), c.want)
 		})
 	}
 }
@@ -371,10 +371,10 @@ func TestTodayInAccountZone(t *testing.T) {
 	e := emp("1", "a@x.de")
 	e.HireDate = "2026-12-01"
 	settings := Settings{EnablePersonioHireDate: true}
-	if p := Compute(Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
+	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
 		t.Fatal("locked although the hire date has begun in the account's zone")
 	}
-	if p := Compute(Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
+	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
 		t.Fatal("not locked on the day before the hire date")
 	}
 }
@@ -400,7 +400,7 @@ func TestInviteOnce(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			u := usr("u1", "1", c.email, "1")
 			u.InvitationState = c.state
-			p := Compute(Input{Employees: []domain.Employee{emp("1", c.email)}, Users: []domain.User{u},
+			p := truthful(t, Input{Employees: []domain.Employee{emp("1", c.email)}, Users: []domain.User{u},
 				Links: []domain.Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
 			check(t, p, c.want)
 			if c.state != "" && !p.Actions[0].MarkInvited {
@@ -416,19 +416,19 @@ func TestDepartmentsAreOnlyAdded(t *testing.T) {
 	place := func(domain.Employee) domain.Placement {
 		return domain.Placement{LocationID: "L1", DepartmentIDs: []string{"d1", "d2"}}
 	}
-	p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
+	p := truthful(t, Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
 	check(t, p, []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "department_ids"}})
 	if got := strings.Join(p.Actions[0].Fields.DepartmentIDs, ","); got != "d1,d2,d9" {
 		t.Fatalf("departments %s: the admin's d9 must stay", got)
 	}
 	u.DepartmentIDs = []string{"d1", "d2", "d9"}
-	if p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place}); len(p.Actions) != 0 {
+	if p := truthful(t, Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place}); len(p.Actions) != 0 {
 		t.Fatalf("extra membership caused writes: %s", dump(p))
 	}
 }
 
 func TestMissingAttributesFailWithoutChanges(t *testing.T) {
-	p := Compute(Input{Employees: []domain.Employee{emp("1", "a@x.de")}, MissingAttributes: []string{"hire_date", "email"}})
+	p := truthful(t, Input{Employees: []domain.Employee{emp("1", "a@x.de")}, MissingAttributes: []string{"hire_date", "email"}})
 	check(t, p, []step{{kind: ActFail, reason: "email, hire_date"}})
 	if p.Writes() != 0 {
 		t.Fatal("a failed plan writes")
@@ -444,7 +444,7 @@ func TestNoOpPlanHasNoWrites(t *testing.T) {
 		users = append(users, usr("u"+id, id, id+"@x.de", id))
 		links = append(links, domain.Link{PersonioID: id, UserID: "u" + id, Invited: true})
 	}
-	p := Compute(Input{Employees: emps, Users: users, Links: links, Settings: Settings{InviteStaffomaticUsers: true, EnablePersonioHireDate: true}, Today: "2026-11-25"})
+	p := truthful(t, Input{Employees: emps, Users: users, Links: links, Settings: Settings{InviteStaffomaticUsers: true, EnablePersonioHireDate: true}, Today: "2026-11-25"})
 	if len(p.Actions) != 0 || p.Writes() != 0 {
 		t.Fatalf("no-op run plans %s", dump(p))
 	}
@@ -464,10 +464,49 @@ func TestInviteOnceAtCreate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := Compute(Input{Employees: []domain.Employee{emp("1", c.email)}, Settings: Settings{InviteStaffomaticUsers: c.inv}})
+			p := truthful(t, Input{Employees: []domain.Employee{emp("1", c.email)}, Settings: Settings{InviteStaffomaticUsers: c.inv}})
 			check(t, p, []step{{kind: ActCreate, pid: "1", invite: c.invite}})
 			if p.Writes() != 1 {
 				t.Fatalf("create with invitation must be one write: %s", dump(p))
+			}
+		})
+	}
+}
+
+// TestReportsAreNotRepeated: the planner leaves out a conflict or skip whose fingerprint
+// is the one last reported (so a run without changes writes nothing), and plans it again
+// once its reason or users changed; a loader skip is deduplicated the same way.
+func TestReportsAreNotRepeated(t *testing.T) {
+	noEmail := Input{Employees: []domain.Employee{emp("1", "")}}
+	first := truthful(t, noEmail)
+	if len(first.Actions) != 1 || first.Actions[0].Kind != ActConflict || first.Actions[0].Report == "" {
+		t.Fatalf("first plan %+v", first.Actions)
+	}
+	fp := first.Actions[0].Report
+	skip := Action{Kind: ActSkip, PersonioID: "9", Reason: "no Personio employee with this id"}
+	skipFP := domain.ReportFingerprint(string(ActSkip), nil, skip.Reason)
+	cases := []struct {
+		name     string
+		reported map[string]string
+		skips    []Action
+		want     []step
+	}{
+		{"reported unchanged: nothing", map[string]string{"1": fp}, nil, nil},
+		{"another report earlier: reported again", map[string]string{"1": "report:0000000000000000"}, nil,
+			[]step{{kind: ActConflict, pid: "1", reason: "no e-mail"}}},
+		{"loader skip, new", map[string]string{"1": fp}, []Action{skip}, []step{{kind: ActSkip, pid: "9", reason: "no Personio employee"}}},
+		{"loader skip, reported unchanged", map[string]string{"1": fp, "9": skipFP}, []Action{skip}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := noEmail
+			in.Reported, in.Skips = c.reported, c.skips
+			p := truthful(t, in)
+			check(t, p, c.want)
+			for _, a := range p.Actions {
+				if a.Report != domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason) {
+					t.Errorf("action %+v carries fingerprint %q", a, a.Report)
+				}
 			}
 		})
 	}

@@ -2,9 +2,9 @@ package workspacesync
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -36,15 +36,18 @@ var _ phase.Phase[*Loaded, Planned] = (*Phase)(nil)
 
 // Loaded is what a run read.
 type Loaded struct {
-	Input Input
-	// reported holds the hash of what was last reported per workspace source id, so an
-	// unchanged "missing" or "conflict" is not written to the protocol at every run.
-	reported map[string]string
-	depLoc   map[string]string // department id → location id
-	run      *phase.Run
-	s        *staffomatic.Client
-	now      time.Time
+	Input  Input
+	depLoc map[string]string // department id → location id
+	w      workspaceWriter
+	now    time.Time
 }
+
+// recorder is what apply needs of the harness's run (*phase.Run).
+type recorder interface {
+	Record(ctx context.Context, e domain.ProtocolEntry) error
+}
+
+var _ recorder = (*phase.Run)(nil)
 
 // Planned is a run's plan with the state it was computed from.
 type Planned struct {
@@ -57,25 +60,12 @@ func (p Planned) Actions() []domain.PlannedAction {
 	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
 	for _, a := range p.Plan.Actions {
 		reason := a.Reason
-		if len(a.UserIDs) > 0 {
+		if len(a.UserIDs) > 0 && a.Kind != ActNotInLocation {
 			reason += " (users " + strings.Join(a.UserIDs, ", ") + ")"
 		}
-		out = append(out, domain.PlannedAction{Kind: kindOf(a), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID, Reason: reason})
+		out = append(out, domain.PlannedAction{Kind: a.Record(), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID, Reason: reason})
 	}
 	return out
-}
-
-func kindOf(a Action) domain.RecordKind {
-	switch a.Kind {
-	case ActLinkLocation, ActCreateLocation:
-		return domain.KindLocation
-	case ActAddMembers, ActAddLocationMember:
-		return domain.KindMembership
-	}
-	if strings.Contains(a.SourceID, "/") {
-		return domain.KindDepartment
-	}
-	return domain.KindLocation
 }
 
 // Name implements phase.Phase.
@@ -93,7 +83,8 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		now = p.deps.Now
 	}
 	st, tid := p.deps.Store, run.Tenant.ID
-	l := &Loaded{reported: map[string]string{}, depLoc: map[string]string{}, run: run, s: sc, now: now()}
+	l := &Loaded{depLoc: map[string]string{}, w: clientWriter{sc}, now: now()}
+	l.Input.Reported = map[string]string{}
 	l.Input.CreateMissing = run.Tenant.Settings.CreateMissingWorkspaces
 	l.Input.IncludeTeams = run.Tenant.Settings.IncludePersonioTeams
 
@@ -142,15 +133,12 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 			return nil, fmt.Errorf("load %s mappings: %w", k.rk, err)
 		}
 		for _, m := range ms {
-			if m.TargetID() == "" || k.kind == "" {
-				l.reported[string(k.rk)+"|"+m.SourceID] = m.Hash
-				continue
+			if m.Reported != "" {
+				l.Input.Reported[ReportKey(k.rk, m.SourceID)] = m.Reported
 			}
-			if strings.HasPrefix(m.Hash, "report:") {
-				// A linked workspace whose report (missing, conflict) was written.
-				l.reported[string(k.rk)+"|"+m.SourceID] = m.Hash
+			if m.TargetID() != "" && k.kind != "" {
+				l.Input.Links = append(l.Input.Links, Link{Kind: k.kind, SourceID: m.SourceID, TargetID: m.TargetID()})
 			}
-			l.Input.Links = append(l.Input.Links, Link{Kind: k.kind, SourceID: m.SourceID, TargetID: m.TargetID()})
 		}
 	}
 	users, err := st.LoadMappings(ctx, tid, domain.KindUser)
@@ -190,37 +178,30 @@ func (p *Phase) Plan(_ *phase.Run, l *Loaded) (Planned, error) {
 	return Planned{Plan: Compute(l.Input), state: l}, nil
 }
 
-// Apply performs the plan in order (locations, departments, memberships): a location or
+// Apply implements phase.Phase.
+func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
+	return apply(ctx, run, run.Log, p.deps.Store, run.Tenant.ID, pl.state, pl.Plan)
+}
+
+// apply performs the plan in order (locations, departments, memberships): a location or
 // department created by this run is recorded in its mapping right away, so a rerun never
 // creates it twice (and finds it by name even if the mapping write failed), and the
-// departments and memberships planned inside it refer to it. Staffomatic's API adds a
-// user to a location only through a department of that location (or at the user's
-// creation, which the user sync does in the right location): the documented location
-// update changes only the name. Location memberships not reached through a department
-// are therefore reported for the admin. Reports that did not change since the last run
-// are not repeated.
-func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
-	l := pl.state
-	st, tid := p.deps.Store, run.Tenant.ID
-	createdLoc := map[string]string{}      // office id → created location id
-	created := map[string]string{}         // source id → created department id
-	joined := map[string]map[string]bool{} // location id → users added to a department there
+// departments and memberships planned inside it refer to it. It makes exactly the writes
+// the plan lists; a report is written to the protocol and remembered in its mapping.
+func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store, tid string, l *Loaded, plan Plan) error {
+	createdLoc := map[string]string{} // office id → created location id
+	created := map[string]string{}    // source id → created department id
 	var failed int
-	record := func(a Action, kind domain.RecordKind, target string, o domain.Outcome, reason string) error {
-		if err := run.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: kind, SourceID: a.SourceID, TargetID: target,
+	record := func(a Action, target string, o domain.Outcome, reason string) error {
+		if err := rec.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: a.Record(), SourceID: a.SourceID, TargetID: target,
 			Action: string(a.Kind), Outcome: o, Reason: reason}); err != nil {
 			return fmt.Errorf("write protocol of %s %s: %w", a.Kind, a.SourceID, err)
 		}
 		return nil
 	}
-	report := func(a Action, kind domain.RecordKind, reason string) error {
-		sum := sha256.Sum256([]byte(string(a.Kind) + "|" + strings.Join(a.UserIDs, ",") + "|" + reason))
-		h := "report:" + hex.EncodeToString(sum[:8])
-		key := string(kind) + "|" + a.SourceID
-		if l.reported[key] == h {
-			return nil
-		}
-		m := domain.Mapping{Tenant: tid, Kind: kind, SourceID: a.SourceID, Hash: h, State: domain.StateFailed, LastError: reason, UpdatedAt: l.now}
+	report := func(a Action) error {
+		kind := a.Record()
+		m := domain.Mapping{Tenant: tid, Kind: kind, SourceID: a.SourceID, Reported: a.Report, State: domain.StateReported, LastError: a.Reason, UpdatedAt: l.now}
 		if kind != domain.KindMembership {
 			// A linked workspace keeps its link; the report is remembered beside it.
 			for _, lk := range l.Input.Links {
@@ -233,7 +214,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 		if err := st.PutMapping(ctx, m); err != nil {
 			return fmt.Errorf("store report of %s: %w", a.SourceID, err)
 		}
-		return record(a, kind, "", domain.OutcomeSkipped, reason)
+		return record(a, a.TargetID, domain.OutcomeSkipped, a.Reason)
 	}
 	link := func(ctx context.Context, kind domain.RecordKind, source, target string) error {
 		if err := st.PutMapping(ctx, domain.Mapping{Tenant: tid, Kind: kind, SourceID: source, TargetIDs: []string{target},
@@ -242,106 +223,73 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 		}
 		return nil
 	}
-	fail := func(a Action, kind domain.RecordKind, err error) error {
+	fail := func(a Action, err error) error {
 		failed++
-		run.Log.WarnContext(ctx, "workspace action failed", "action", a.Kind, "source_id", a.SourceID, "error", err)
-		return record(a, kind, a.TargetID, domain.OutcomeFailed, a.Reason+"; failed: "+err.Error())
+		log.WarnContext(ctx, "workspace action failed", "action", a.Kind, "source_id", a.SourceID, "error", err)
+		return record(a, a.TargetID, domain.OutcomeFailed, a.Reason+"; failed: "+err.Error())
 	}
-	var locMembers []Action
-	for _, a := range pl.Plan.Actions {
+	// createThenMap records a created workspace's mapping on a context the run's end does
+	// not cancel, so a created workspace is never left unmapped by a stopped run.
+	createThenMap := func(a Action, id string) error {
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
+		defer cancel()
+		if err := link(mctx, a.Record(), a.SourceID, id); err != nil {
+			return fail(a, fmt.Errorf("%s %s created, mapping not stored (the next run matches it by name): %w", a.Record(), id, err))
+		}
+		return record(a, id, domain.OutcomeCreated, a.Reason)
+	}
+	for _, a := range plan.Actions {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("apply workspaces: %w", err)
 		}
 		var err error
 		switch a.Kind {
 		case ActLinkLocation, ActLinkDepartment:
-			kind := domain.KindLocation
-			if a.Kind == ActLinkDepartment {
-				kind = domain.KindDepartment
-			}
-			if e := link(ctx, kind, a.SourceID, a.TargetID); e != nil {
-				err = fail(a, kind, e)
+			if e := link(ctx, a.Record(), a.SourceID, a.TargetID); e != nil {
+				err = fail(a, e)
 			} else {
-				err = record(a, kind, a.TargetID, domain.OutcomeUpdated, a.Reason)
+				err = record(a, a.TargetID, domain.OutcomeUpdated, a.Reason)
 			}
 		case ActCreateLocation:
-			loc, cerr := l.s.CreateLocation(ctx, staffomatic.NewLocation{Name: strings.TrimSpace(a.Name)})
+			id, cerr := l.w.CreateLocation(ctx, strings.TrimSpace(a.Name))
 			if cerr != nil {
-				err = fail(a, domain.KindLocation, cerr)
+				err = fail(a, cerr)
 				break
 			}
-			createdLoc[a.SourceID] = itoa(loc.ID)
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			lerr := link(mctx, domain.KindLocation, a.SourceID, itoa(loc.ID))
-			cancel()
-			if lerr != nil {
-				err = fail(a, domain.KindLocation, fmt.Errorf("location %d created, mapping not stored (the next run matches it by name): %w", loc.ID, lerr))
-				break
-			}
-			err = record(a, domain.KindLocation, itoa(loc.ID), domain.OutcomeCreated, a.Reason)
+			createdLoc[a.SourceID] = id
+			err = createThenMap(a, id)
 		case ActCreateDepartment:
 			locID := a.LocationID
 			if a.LocationSource != "" {
 				if locID = createdLoc[a.LocationSource]; locID == "" {
-					err = fail(a, domain.KindDepartment, fmt.Errorf("the location of office %s could not be created", a.LocationSource))
+					err = fail(a, fmt.Errorf("the location of office %s could not be created", a.LocationSource))
 					break
 				}
 			}
-			lid, perr := strconv.ParseInt(locID, 10, 64)
-			if perr != nil {
-				err = fail(a, domain.KindDepartment, perr)
-				break
-			}
-			d, cerr := l.s.CreateDepartment(ctx, lid, staffomatic.NewDepartment{Name: strings.TrimSpace(a.Name)})
+			id, cerr := l.w.CreateDepartment(ctx, locID, strings.TrimSpace(a.Name))
 			if cerr != nil {
-				err = fail(a, domain.KindDepartment, cerr)
+				err = fail(a, cerr)
 				break
 			}
-			created[a.SourceID] = itoa(d.ID)
-			l.depLoc[itoa(d.ID)] = locID
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			lerr := link(mctx, domain.KindDepartment, a.SourceID, itoa(d.ID))
-			cancel()
-			if lerr != nil {
-				err = fail(a, domain.KindDepartment, fmt.Errorf("department %d created, mapping not stored (the next run matches it by name): %w", d.ID, lerr))
-				break
-			}
-			err = record(a, domain.KindDepartment, itoa(d.ID), domain.OutcomeCreated, a.Reason)
+			created[a.SourceID] = id
+			l.depLoc[id] = locID
+			err = createThenMap(a, id)
 		case ActAddMembers:
 			dep := a.TargetID
 			if dep == "" {
 				dep = created[a.SourceID]
 			}
 			if dep == "" {
-				break // its department could not be created; reported above
-			}
-			lid, did := l.depLoc[dep], dep
-			li, _ := strconv.ParseInt(lid, 10, 64)
-			di, _ := strconv.ParseInt(did, 10, 64)
-			ids, perr := atois(a.UserIDs)
-			if perr != nil {
-				err = fail(a, domain.KindMembership, perr)
+				err = fail(a, errors.New("its department could not be created"))
 				break
 			}
-			if _, aerr := l.s.AddDepartmentUsers(ctx, li, di, ids); aerr != nil {
-				err = fail(a, domain.KindMembership, aerr)
+			if aerr := l.w.AddDepartmentUsers(ctx, l.depLoc[dep], dep, a.UserIDs); aerr != nil {
+				err = fail(a, aerr)
 				break
 			}
-			if joined[lid] == nil {
-				joined[lid] = map[string]bool{}
-			}
-			for _, u := range a.UserIDs {
-				joined[lid][u] = true
-			}
-			err = record(a, domain.KindMembership, dep, domain.OutcomeUpdated, a.Reason+": added "+strings.Join(a.UserIDs, ", "))
-		case ActAddLocationMember:
-			locMembers = append(locMembers, a) // after the departments: their members join the location
-		case ActMissing, ActConflict, ActUnplaced:
-			kind := domain.KindLocation
-			if strings.Contains(a.SourceID, "/") {
-				kind = domain.KindDepartment
-			}
-			err = report(a, kind, a.Reason)
+			err = record(a, dep, domain.OutcomeUpdated, a.Reason+": added "+strings.Join(a.UserIDs, ", "))
+		case ActMissing, ActConflict, ActUnplaced, ActNotInLocation:
+			err = report(a)
 		default:
 			err = fmt.Errorf("unknown action %q", a.Kind)
 		}
@@ -349,35 +297,55 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 			return err
 		}
 	}
-	for _, a := range locMembers {
-		loc := a.TargetID
-		if loc == "" {
-			loc = createdLoc[a.SourceID]
-		}
-		if loc == "" {
-			continue // the location does not exist: its creation failed or it is reported
-		}
-		var rest []string
-		for _, u := range a.UserIDs {
-			if !joined[loc][u] {
-				rest = append(rest, u)
-			}
-		}
-		if len(rest) == 0 {
-			continue // joined through a department membership
-		}
-		b := a
-		b.TargetID = loc
-		b.UserIDs = rest
-		if err := report(b, domain.KindMembership, "users "+strings.Join(rest, ", ")+" belong to office "+a.Name+
-			" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"); err != nil {
-			return err
-		}
-	}
 	if failed > 0 {
-		run.Log.WarnContext(ctx, "workspaces: some actions failed", "failed", failed)
+		log.WarnContext(ctx, "workspaces: some actions failed", "failed", failed)
 	}
 	return nil
+}
+
+// mappingWriteTimeout bounds the mapping write after a create (see createThenMap).
+const mappingWriteTimeout = 10 * time.Second
+
+// workspaceWriter is what apply needs of Staffomatic, in the plan's terms (string ids):
+// one method per API call, so the calls apply makes are the plan's writes.
+type workspaceWriter interface {
+	CreateLocation(ctx context.Context, name string) (string, error)
+	CreateDepartment(ctx context.Context, locationID, name string) (string, error)
+	AddDepartmentUsers(ctx context.Context, locationID, departmentID string, userIDs []string) error
+}
+
+// clientWriter makes the writes with the Staffomatic client.
+type clientWriter struct{ c *staffomatic.Client }
+
+var _ workspaceWriter = clientWriter{}
+
+func (w clientWriter) CreateLocation(ctx context.Context, name string) (string, error) {
+	loc, err := w.c.CreateLocation(ctx, staffomatic.NewLocation{Name: name})
+	if err != nil {
+		return "", err
+	}
+	return itoa(loc.ID), nil
+}
+
+func (w clientWriter) CreateDepartment(ctx context.Context, locationID, name string) (string, error) {
+	lid, err := strconv.ParseInt(locationID, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("location id %q: %w", locationID, err)
+	}
+	d, err := w.c.CreateDepartment(ctx, lid, staffomatic.NewDepartment{Name: name})
+	if err != nil {
+		return "", err
+	}
+	return itoa(d.ID), nil
+}
+
+func (w clientWriter) AddDepartmentUsers(ctx context.Context, locationID, departmentID string, userIDs []string) error {
+	ids, err := atois(append([]string{locationID, departmentID}, userIDs...))
+	if err != nil {
+		return err
+	}
+	_, err = w.c.AddDepartmentUsers(ctx, ids[0], ids[1], ids[2:])
+	return err
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -54,18 +54,27 @@ type Input struct {
 	CreateMissing bool
 	// IncludeTeams also turns Personio teams into Staffomatic departments.
 	IncludeTeams bool
+	// Reported holds the fingerprint of the report last written per record kind and source
+	// id ("location|<office>", ReportKey): an unchanged report is not planned again.
+	Reported map[string]string
 }
+
+// ReportKey is the key of Input.Reported.
+func ReportKey(kind domain.RecordKind, sourceID string) string { return string(kind) + "|" + sourceID }
 
 // ActionKind names what an action does.
 type ActionKind string
 
 const (
-	ActLinkLocation      ActionKind = "link_location"
-	ActCreateLocation    ActionKind = "create_location"
-	ActLinkDepartment    ActionKind = "link_department"
-	ActCreateDepartment  ActionKind = "create_department"
-	ActAddMembers        ActionKind = "add_department_members"
-	ActAddLocationMember ActionKind = "add_location_members"
+	ActLinkLocation     ActionKind = "link_location"
+	ActCreateLocation   ActionKind = "create_location"
+	ActLinkDepartment   ActionKind = "link_department"
+	ActCreateDepartment ActionKind = "create_department"
+	ActAddMembers       ActionKind = "add_department_members"
+	// ActNotInLocation reports users of an office who are not members of its location and
+	// join no department there in this run: Staffomatic's API adds a user to a location
+	// only through a department of it (or at the user's creation), so the admin must.
+	ActNotInLocation ActionKind = "not_in_location"
 	// ActMissing reports a workspace that does not exist and may not be created.
 	ActMissing ActionKind = "missing"
 	// ActConflict reports an ambiguous name.
@@ -78,7 +87,16 @@ const (
 // Writes reports whether the action writes to Staffomatic.
 func (k ActionKind) Writes() bool {
 	switch k {
-	case ActCreateLocation, ActCreateDepartment, ActAddMembers, ActAddLocationMember:
+	case ActCreateLocation, ActCreateDepartment, ActAddMembers:
+		return true
+	}
+	return false
+}
+
+// Reports reports whether the action only tells the admin (protocol and mapping).
+func (k ActionKind) Reports() bool {
+	switch k {
+	case ActMissing, ActConflict, ActUnplaced, ActNotInLocation:
 		return true
 	}
 	return false
@@ -94,7 +112,25 @@ type Action struct {
 	LocationID     string     `json:"location_id,omitempty"`
 	LocationSource string     `json:"location_source,omitempty"`
 	UserIDs        []string   `json:"user_ids,omitempty"`
-	Reason         string     `json:"reason"`
+	// Report is the fingerprint a report is remembered by (domain.ReportFingerprint).
+	Report string `json:"report,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Record is the kind of record the action is about: a location for an office, a
+// department for a department or team (source ids from domain.UnitKey), a membership for
+// the member actions.
+func (a Action) Record() domain.RecordKind {
+	switch a.Kind {
+	case ActLinkLocation, ActCreateLocation:
+		return domain.KindLocation
+	case ActAddMembers, ActNotInLocation:
+		return domain.KindMembership
+	}
+	if strings.Contains(a.SourceID, "/") {
+		return domain.KindDepartment
+	}
+	return domain.KindLocation
 }
 
 // Plan is the ordered list of actions of one run.
@@ -119,12 +155,30 @@ type unit struct {
 	key, officeID, name, kind string
 }
 
-// Compute plans the run: offices first (a department needs its location), then
+// Compute plans the run (compute), less the reports already written unchanged, so a run
+// without changes writes nothing but its summary.
+func Compute(in Input) Plan {
+	p := compute(in)
+	kept := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Kind.Reports() {
+			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+			if in.Reported[ReportKey(a.Record(), a.SourceID)] == a.Report {
+				continue
+			}
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = kept
+	return p
+}
+
+// compute plans the run: offices first (a department needs its location), then
 // departments, then memberships. A workspace is matched by name (case-insensitive), then
 // by mapping; a name shared by several workspaces is resolved by the mapping when it names
 // one of them, else it is a conflict. Memberships are only added, never removed: the ones the
 // sync did not add belong to the admin.
-func Compute(in Input) Plan {
+func compute(in Input) Plan {
 	var plan Plan
 	add := func(a Action) { plan.Actions = append(plan.Actions, a) }
 
@@ -295,14 +349,28 @@ func Compute(in Input) Plan {
 			depAdd[k] = append(depAdd[k], uid)
 		}
 	}
-	for _, oid := range sortedKeys(locAdd) {
-		a := Action{Kind: ActAddLocationMember, SourceID: oid, TargetID: locOf[oid], Name: offices[oid], UserIDs: sortedUnique(locAdd[oid]),
-			Reason: "employees of office " + offices[oid] + " are not yet members of its location"}
-		add(a)
-	}
+	// A user added to a department of the office's location joins the location with it;
+	// the others are reported.
+	joins := map[string]map[string]bool{} // office id → users joining one of its departments
 	for _, k := range sortedKeys(depAdd) {
 		add(Action{Kind: ActAddMembers, SourceID: k, TargetID: depOf[k], Name: units[k].name, UserIDs: sortedUnique(depAdd[k]),
 			Reason: "employees of " + units[k].kind + " " + units[k].name + " are not yet members of its department"})
+		oid := units[k].officeID
+		if joins[oid] == nil {
+			joins[oid] = map[string]bool{}
+		}
+		for _, u := range depAdd[k] {
+			joins[oid][u] = true
+		}
+	}
+	for _, oid := range sortedKeys(locAdd) {
+		rest := slices.DeleteFunc(sortedUnique(locAdd[oid]), func(u string) bool { return joins[oid][u] })
+		if len(rest) == 0 {
+			continue
+		}
+		add(Action{Kind: ActNotInLocation, SourceID: oid, TargetID: locOf[oid], Name: offices[oid], UserIDs: rest,
+			Reason: "users " + strings.Join(rest, ", ") + " belong to office " + offices[oid] +
+				" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"})
 	}
 	return plan
 }

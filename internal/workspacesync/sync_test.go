@@ -226,7 +226,7 @@ func TestMissingOfficeCreatesLocation(t *testing.T) {
 		t.Fatalf("first run: %v\n%+v", c, entries)
 	}
 	for _, e := range entries {
-		if e.Outcome == domain.OutcomeFailed || (e.Action == "add_location_members" && e.Outcome == domain.OutcomeSkipped) {
+		if e.Outcome == domain.OutcomeFailed || e.Action == string(workspacesync.ActNotInLocation) {
 			t.Errorf("unexpected entry %+v", e)
 		}
 	}

@@ -45,6 +45,8 @@ type Config struct {
 
 // Server simulates the Staffomatic API for any number of accounts.
 type Server struct {
+	// inflight counts the requests being answered (Quiesce).
+	inflight sync.WaitGroup
 	mu       sync.Mutex
 	cfg      Config
 	accounts map[string]*account
@@ -209,8 +211,16 @@ type reqCtx struct {
 	hints []hint
 }
 
+// Quiesce waits until every request the server is answering has been answered. A client
+// whose context ends stops waiting for its response while the server may still carry the
+// request out, as a real API does; a test that counts what exists after such a crash calls
+// Quiesce first, once no new requests come.
+func (s *Server) Quiesce() { s.inflight.Wait() }
+
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
 	s.mu.Lock()
 	lat := s.cfg.Latency
 	s.mu.Unlock()
