@@ -31,12 +31,14 @@ type Plan interface {
 }
 
 // Phase is one sync phase as a reconciler (DESIGN §2.1). Load reads source, target and
-// mappings; Plan is pure (no I/O) and holds the rules; Apply performs the actions and
-// records each outcome with run.Record.
+// mappings; Plan is pure: it sees only the loaded state (no *Run, so no I/O, no clock, no
+// counting), which keeps the rules testable from a literal state and makes a dry run plan
+// exactly what the real run would; Apply performs the actions and records each outcome
+// with run.Record (or run.Count for records that need no protocol entry).
 type Phase[S any, P Plan] interface {
 	Name() domain.Phase
 	Load(ctx context.Context, run *Run) (S, error)
-	Plan(run *Run, state S) (P, error)
+	Plan(state S) (P, error)
 	Apply(ctx context.Context, run *Run, plan P) error
 }
 
@@ -275,7 +277,7 @@ func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	plan, err := h.phase.Plan(run, state)
+	plan, err := h.phase.Plan(state)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}

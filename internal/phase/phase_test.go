@@ -70,7 +70,7 @@ func (f *fakePhase) Load(ctx context.Context, run *phase.Run) ([]string, error) 
 	return []string{"101", "102", "103"}, nil
 }
 
-func (f *fakePhase) Plan(_ *phase.Run, ids []string) (fakePlan, error) {
+func (f *fakePhase) Plan(ids []string) (fakePlan, error) {
 	var p fakePlan
 	for _, id := range ids {
 		p.acts = append(p.acts, domain.PlannedAction{Kind: domain.KindUser, Action: "create_user", SourceID: id, Reason: "selected and not in Staffomatic"})
