@@ -381,6 +381,19 @@ func (r *Run) Record(ctx context.Context, e domain.ProtocolEntry) error {
 	return nil
 }
 
+// Count adds n records with outcome o to the run summary without a protocol entry: the
+// records that needed nothing (OutcomeUnchanged), or a repeated finding already in the
+// protocol. A no-op run over 50 employees says unchanged=50 instead of nothing. n <= 0
+// counts nothing.
+func (r *Run) Count(o domain.Outcome, n int) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[o] += n
+}
+
 // CountAPICall counts one call to a vendor API for the run summary.
 func (r *Run) CountAPICall(s domain.System) {
 	r.mu.Lock()
