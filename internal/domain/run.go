@@ -30,10 +30,16 @@ const ReasonPreviousRunActive = "previous run still in progress"
 
 // RunSummary is what the admin sees of one run of one phase for one tenant.
 type RunSummary struct {
-	Tenant        string    `json:"tenant_id"`
-	RunID         string    `json:"run_id"`
-	Phase         Phase     `json:"phase"`
-	Mode          Mode      `json:"mode"`
+	Tenant string `json:"tenant_id"`
+	RunID  string `json:"run_id"`
+	Phase  Phase  `json:"phase"`
+	// Mode is the mode that ran: a partial run that fell back to full (no cursor yet, the
+	// selection or settings changed) says full, with RequestedMode partial and ModeReason.
+	Mode Mode `json:"mode"`
+	// RequestedMode is the mode the request asked for, set only when it differs from Mode.
+	RequestedMode Mode `json:"requested_mode,omitempty"`
+	// ModeReason says why Mode differs from RequestedMode.
+	ModeReason    string    `json:"mode_reason,omitempty"`
 	Trigger       Trigger   `json:"trigger"`
 	DryRun        bool      `json:"dry_run"`
 	Status        RunStatus `json:"status"`

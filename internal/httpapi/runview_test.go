@@ -56,3 +56,36 @@ func TestNoOpRunShowsZeroCountsAndAPICallsApart(t *testing.T) {
 	}
 	check("tenant last run", *tv.LastRuns[domain.PhaseUsers])
 }
+
+// TestFallbackRunShowsTheModeThatRan: a scheduled partial run that ran full is shown as
+// mode full with requested_mode partial and the reason; a run that kept its mode shows
+// requested_mode equal to mode.
+func TestFallbackRunShowsTheModeThatRan(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	now := time.Now().UTC()
+	fell := domain.RunSummary{Tenant: c.TenantID, RunID: domain.NewRunID(domain.PhaseUsers, now), Phase: domain.PhaseUsers, Mode: domain.ModeFull,
+		RequestedMode: domain.ModePartial, ModeReason: "no earlier successful run: full sync instead of partial",
+		Trigger: domain.TriggerManual, Status: domain.RunSucceeded, StartedAt: now, FinishedAt: now}
+	kept := fell
+	kept.RunID, kept.Mode, kept.RequestedMode, kept.ModeReason = domain.NewRunID(domain.PhaseUsers, now), domain.ModePartial, "", ""
+	for _, s := range []domain.RunSummary{fell, kept} {
+		if err := e.store.PutRun(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []domain.RunSummary{fell, kept} {
+		var v RunView
+		r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/runs/"+want.RunID, c.AdminToken, nil)
+		if err := json.Unmarshal(r.Body, &v); err != nil || r.Code != 200 {
+			t.Fatalf("%d %s %v", r.Code, r.Body, err)
+		}
+		req := want.RequestedMode
+		if req == "" {
+			req = want.Mode
+		}
+		if v.Mode != want.Mode || v.RequestedMode != req || v.ModeReason != want.ModeReason {
+			t.Fatalf("run %s: mode %q requested %q reason %q", want.RunID, v.Mode, v.RequestedMode, v.ModeReason)
+		}
+	}
+}

@@ -121,6 +121,8 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	}
 	started := st.Now()
 	sum.StartedAt, sum.FinishedAt, sum.Error, sum.Reason = started.UTC(), time.Time{}, "", ""
+	// A retried run starts from the requested mode again; its Load says what it runs.
+	sum.Mode, sum.RequestedMode, sum.ModeReason = req.Mode, "", ""
 
 	lease, err := st.AcquireLeaseFor(ctx, req.Tenant, name, req.RunID, invocationID(ctx), h.leaseTTL(ctx))
 	var held *store.LeaseHeldError
@@ -191,6 +193,9 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		err = st.SetCursor(bg, req.Tenant, name, *run.newCursor)
 	}
 	sum.Counts, sum.APICalls = run.snapshot()
+	if mode, why := run.effectiveMode(); mode != "" && mode != sum.Mode {
+		sum.RequestedMode, sum.Mode, sum.ModeReason = sum.Mode, mode, why
+	}
 	sum.FinishedAt = st.Now().UTC()
 	if err != nil {
 		sum.Status, sum.Error = domain.RunFailed, err.Error()
@@ -308,7 +313,7 @@ func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, start
 // report logs the written summary, emits the metrics and prunes old summaries.
 func (h *Harness[S, P]) report(ctx context.Context, sum domain.RunSummary, started time.Time) {
 	st, log := h.deps.Store, h.deps.Log
-	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "trigger", sum.Trigger,
+	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "requested_mode", sum.RequestedMode, "trigger", sum.Trigger,
 		"dry_run", sum.DryRun, "counts", sum.Counts, "api_calls", sum.APICalls)
 	if h.deps.Metrics != nil {
 		ms := []obs.Metric{
@@ -357,6 +362,25 @@ type Run struct {
 	calls     map[domain.System]int
 	pending   []domain.ProtocolEntry
 	newCursor *string
+	mode      domain.Mode
+	modeWhy   string
+}
+
+// SetMode records the mode the run actually runs in and why, when Load decides it differs
+// from the requested one (a partial run without a usable cursor, or after the selection
+// or settings changed, runs full). The summary then stores the mode that ran, the
+// requested mode and the reason: an admin reading "partial" for a run that read
+// everything would look for a missed change in the wrong place.
+func (r *Run) SetMode(m domain.Mode, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mode, r.modeWhy = m, reason
+}
+
+func (r *Run) effectiveMode() (domain.Mode, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mode, r.modeWhy
 }
 
 // Credentials opens the tenant's sealed credentials. Keep the result in memory only.

@@ -2,6 +2,7 @@ package usersync_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -31,4 +32,31 @@ func TestNoOpRunCountsUnchanged(t *testing.T) {
 		t.Fatalf("api calls %v", sum.APICalls)
 	}
 	t.Logf("counts %v api_calls %v", c, sum.APICalls)
+}
+
+// TestPartialFallbackStoresFullMode: the first partial run has no cursor and reads
+// everything; its summary says so (mode full, requested partial, the reason), and the
+// next partial run, which has the cursor, is stored as partial.
+func TestPartialFallbackStoresFullMode(t *testing.T) {
+	w := newDemo(t)
+	ctx := context.Background()
+	req := w.env.Request(domain.PhaseUsers, domain.ModePartial, false)
+	req.Trigger, req.ScheduledTime = domain.TriggerSchedule, w.env.Now
+	sum, err := w.h.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := w.env.Store.GetRun(ctx, req.Tenant, req.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []domain.RunSummary{sum, stored} {
+		if s.Mode != domain.ModeFull || s.RequestedMode != domain.ModePartial || !strings.Contains(s.ModeReason, "no earlier successful run") {
+			t.Fatalf("fallback run: mode %q requested %q reason %q", s.Mode, s.RequestedMode, s.ModeReason)
+		}
+	}
+	sum, _, err = w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Mode != domain.ModePartial || sum.RequestedMode != "" || sum.ModeReason != "" {
+		t.Fatalf("second partial run: %v mode %q requested %q reason %q", err, sum.Mode, sum.RequestedMode, sum.ModeReason)
+	}
 }
