@@ -44,6 +44,7 @@ func TestConformanceCatchesMismatches(t *testing.T) {
 	}{
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{` + run + `}`, true},
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{` + run + `,"bogus":1}`, false},
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"full","trigger":"manual","dry_run":false,"status":"partially_failed","started_at":null,"finished_at":null,` + rest + `}`, true},
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"queued","started_at":null,` + rest + `}`, false},
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"queued","started_at":5,"finished_at":null,` + rest + `}`, false},
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"done","started_at":null,"finished_at":null,` + rest + `}`, false},

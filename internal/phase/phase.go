@@ -4,6 +4,8 @@
 // write the protocol, the cursor, the run summary and EMF metrics, and release the lease —
 // also after a panic, which becomes a failed run instead of a lease stuck until expiry.
 // A dry run stores the plan in the protocol (outcome "planned") instead of applying it.
+// A run that ended with failed records is "partially_failed": it is not re-run by a
+// repeated delivery (the records wait for the next run) and carries its own metric.
 package phase
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,7 +112,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		read = &prev
 	}
 	switch {
-	case err == nil && (sum.Status == domain.RunSucceeded || sum.Status == domain.RunSkipped):
+	case err == nil && sum.Status.Handled():
 		// At-least-once delivery: this run was already handled. A failed run, or one left
 		// "running" by a crashed invocation, is run again (its lease decides when).
 		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", sum.Status)
@@ -170,7 +173,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	// Another delivery of this run may have read the summary before it ended, and got
 	// the lease only when that run released it: read the summary again under the lease.
 	switch cur, err := st.GetRun(ctx, req.Tenant, req.RunID); {
-	case err == nil && (cur.Status == domain.RunSucceeded || cur.Status == domain.RunSkipped):
+	case err == nil && cur.Status.Handled():
 		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", cur.Status)
 		return cur, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
@@ -200,6 +203,9 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	if err != nil {
 		sum.Status, sum.Error = domain.RunFailed, err.Error()
 		log.ErrorContext(ctx, "phase: run failed", "error", err)
+	} else if sum.Counts[domain.OutcomeFailed] > 0 {
+		sum.Status = domain.RunPartiallyFailed
+		log.WarnContext(ctx, "phase: run ended with failed records", "failed", sum.Counts[domain.OutcomeFailed])
 	} else {
 		sum.Status = domain.RunSucceeded
 	}
@@ -320,8 +326,15 @@ func (h *Harness[S, P]) report(ctx context.Context, sum domain.RunSummary, start
 			{Name: "Run_" + string(sum.Status), Value: 1},
 			{Name: "DurationMs", Unit: obs.UnitMilliseconds, Value: float64(st.Now().Sub(started).Milliseconds())},
 		}
+		// Every record outcome is emitted, zero included, so an alarm on Records_failed
+		// (or a dashboard) sees data points from every run, not only from bad ones.
+		for _, o := range domain.RecordOutcomes {
+			ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(sum.Counts[o])})
+		}
 		for o, n := range sum.Counts {
-			ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(n)})
+			if !slices.Contains(domain.RecordOutcomes, o) {
+				ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(n)})
+			}
 		}
 		for s, n := range sum.APICalls {
 			ms = append(ms, obs.Metric{Name: "APICalls_" + string(s), Value: float64(n)})

@@ -3,6 +3,7 @@ package phase_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,41 @@ func (p noopPhase) Apply(_ context.Context, run *phase.Run, _ fakePlan) error {
 func newCountingHarness(e *env, n int) *phase.Harness[int, fakePlan] {
 	return phase.New[int, fakePlan](noopPhase{n: n}, phase.Deps{Store: e.st, Sealer: e.sealer, Log: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Metrics: obs.NewMetrics(e.metrics, "usersync"), LeaseTTL: time.Minute})
+}
+
+// TestFailedRecordsMakeAPartiallyFailedRun: a run that ended with a failed record is
+// stored as partially_failed (not an error of the function: a Lambda retry would apply
+// everything again), its EMF line carries Run_partially_failed and Records_failed for the
+// alarm, and a repeated delivery treats it as ended.
+func TestFailedRecordsMakeAPartiallyFailedRun(t *testing.T) {
+	e := setup(t, &fakePhase{failOne: true})
+	ctx := context.Background()
+	r := request(false)
+	if err := e.h.Handle(ctx, event(t, r)); err != nil {
+		t.Fatalf("a partial failure failed the function: %v", err)
+	}
+	sum, err := e.st.GetRun(ctx, "acme", r.RunID)
+	if err != nil || sum.Status != domain.RunPartiallyFailed || sum.Counts[domain.OutcomeFailed] != 1 || sum.Counts[domain.OutcomeCreated] != 2 || sum.Error != "" {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
+	m := e.metrics.String()
+	for _, want := range []string{`"Run_partially_failed":1`, `"Records_failed":1`, `"Records_created":2`, `"Records_unchanged":0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("EMF lacks %s: %s", want, m)
+		}
+	}
+	if err := e.h.Handle(ctx, event(t, r)); err != nil || e.ph.applied.Load() != 3 {
+		t.Fatalf("repeated delivery: %v, applied %d times, want 3 (once)", err, e.ph.applied.Load())
+	}
+	if got, _ := e.st.GetRun(ctx, "acme", r.RunID); got.Status != domain.RunPartiallyFailed || !got.StartedAt.Equal(sum.StartedAt) {
+		t.Fatalf("repeated delivery changed the summary: %+v", got)
+	}
+	// A clean run after it succeeds (and emits Records_failed 0 for the alarm's data).
+	e.ph.failOne = false
+	if sum, err := e.h.Run(ctx, request(false)); err != nil || sum.Status != domain.RunSucceeded {
+		t.Fatalf("clean run: %v %+v", err, sum)
+	}
+	if !strings.Contains(e.metrics.String(), `"Records_failed":0`) {
+		t.Fatalf("EMF %s", e.metrics.String())
+	}
 }
