@@ -187,7 +187,12 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	run := &Run{Request: req, Tenant: tenant, Log: log, Started: started, store: st, sealer: h.deps.Sealer,
 		counts: map[domain.Outcome]int{}, calls: map[domain.System]int{}}
 	if run.Cursor, err = st.GetCursor(ctx, req.Tenant, name); err == nil {
-		err = h.execute(ctx, run)
+		work, cancel := withMargin(ctx)
+		err = h.execute(work, run)
+		if err != nil && errors.Is(context.Cause(work), ErrStoppedBeforeDeadline) {
+			err = fmt.Errorf("%w: %w", ErrStoppedBeforeDeadline, err)
+		}
+		cancel()
 	}
 	if ferr := run.flush(bg); ferr != nil && err == nil {
 		err = ferr
@@ -227,6 +232,28 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
 	}
 	return sum, nil
+}
+
+// DeadlineMargin is how long before the invocation's deadline Load, Plan and Apply are
+// stopped. What follows them — the protocol flush, the cursor, the final summary with
+// the lease release, the next run's event — runs on a detached context and needs a few
+// DynamoDB and EventBridge calls; stopped at the deadline itself, Lambda would kill the
+// process before they were written, leaving the run "running" and its lease held until
+// it expires. 30 s covers those calls with retries and throttling to spare.
+const DeadlineMargin = 30 * time.Second
+
+// ErrStoppedBeforeDeadline is the cause of a run's context ending DeadlineMargin before
+// the invocation's deadline; a run stopped by it fails with an error wrapping it.
+var ErrStoppedBeforeDeadline = fmt.Errorf("stopped %s before the function's deadline, so that the run's protocol, summary and lease release are still written; the next run continues", DeadlineMargin)
+
+// withMargin returns the context the phase works under: ctx ending DeadlineMargin before
+// its deadline (already ended when less is left), or ctx itself without a deadline.
+func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadlineCause(ctx, dl.Add(-DeadlineMargin), ErrStoppedBeforeDeadline)
 }
 
 // invocationID is the Lambda request id of this invocation ("" outside Lambda): Lambda

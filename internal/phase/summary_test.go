@@ -2,6 +2,7 @@ package phase_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/obs"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/store"
 )
 
 // TestStoredModeIsTheModeThatRan: a partial run whose Load fell back to full is stored as
@@ -118,5 +120,42 @@ func TestFailedRecordsMakeAPartiallyFailedRun(t *testing.T) {
 	}
 	if !strings.Contains(e.metrics.String(), `"Records_failed":0`) {
 		t.Fatalf("EMF %s", e.metrics.String())
+	}
+}
+
+// TestRunStopsBeforeTheFunctionsDeadline: the phase works under a context that ends
+// DeadlineMargin before the invocation's deadline; a run that reaches it fails with an
+// error saying so, and its summary and lease release are still written. Without a
+// deadline the phase's context has none.
+func TestRunStopsBeforeTheFunctionsDeadline(t *testing.T) {
+	e := setup(t, &fakePhase{})
+	dl := time.Now().Add(10 * time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	defer cancel()
+	if _, err := e.h.Run(ctx, request(false)); err != nil {
+		t.Fatal(err)
+	}
+	if want := dl.Add(-phase.DeadlineMargin); !e.ph.loadDeadline.Equal(want) {
+		t.Fatalf("Load's deadline %v, want %v (%s before the function's)", e.ph.loadDeadline, want, phase.DeadlineMargin)
+	}
+	if _, err := e.h.Run(context.Background(), request(false)); err != nil || !e.ph.loadDeadline.IsZero() {
+		t.Fatalf("without a deadline: %v, Load's deadline %v", err, e.ph.loadDeadline)
+	}
+
+	// Less than the margin left: Load finds its context ended (it waits for that).
+	e.ph.waitCtx = true
+	near, cancelNear := context.WithDeadline(context.Background(), time.Now().Add(phase.DeadlineMargin/3))
+	defer cancelNear()
+	r := request(false)
+	_, err := e.h.Run(near, r)
+	if !errors.Is(err, phase.ErrStoppedBeforeDeadline) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("run error %v, want one wrapping ErrStoppedBeforeDeadline and the deadline", err)
+	}
+	sum, gerr := e.st.GetRun(context.Background(), "acme", r.RunID)
+	if gerr != nil || sum.Status != domain.RunFailed || !strings.Contains(sum.Error, "before the function's deadline") || sum.FinishedAt.IsZero() {
+		t.Fatalf("summary %+v %v", sum, gerr)
+	}
+	if _, lerr := e.st.GetLease(context.Background(), "acme", domain.PhaseUsers); !errors.Is(lerr, store.ErrNotFound) {
+		t.Fatalf("lease not released: %v", lerr)
 	}
 }
