@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/staffsync/staffsync/internal/obs"
 )
 
 // AlarmTopic is the logical id of the SNS topic every alarm notifies.
@@ -126,6 +129,7 @@ func CheckOps(t *Template, makefile string) []error {
 	} else if k := str(topic.Properties["KmsMasterKeyId"]); strings.HasPrefix(k, "alias/aws/") {
 		fail("%s: KmsMasterKeyId %s is an AWS managed key, to which CloudWatch cannot publish: use a key of the template", AlarmTopic, k)
 	}
+	errs = append(errs, checkPartialFailureAlarms(t, makefile)...)
 	for name, want := range RequiredOutputs {
 		if got, _ := ref(t.Outputs[name]["Value"]); got != want {
 			fail("Outputs.%s must be !Ref %s (ops and scripts read it)", name, want)
@@ -265,4 +269,48 @@ func eventUse(src []byte, id string) (all bool, named map[string]bool, err error
 		return true
 	})
 	return all, named, nil
+}
+
+// checkPartialFailureAlarms requires, for every phase function (one with a rule on the
+// sync bus), an alarm on the harness's EMF metric obs.MetricRunPartiallyFailed with the
+// exact dimensions the function emits: Service (its functions/<dir> name, which it passes
+// to awsenv.Load) and Phase. A run whose records failed does not fail the function, so its
+// errors alarm cannot see it, and an alarm whose dimensions differ from the emitted ones
+// never fires.
+func checkPartialFailureAlarms(t *Template, makefile string) []error {
+	var errs []error
+	dirs := MakeTargets(makefile)
+	for _, id := range t.Functions() {
+		for name, ev := range asMap(t.Resources[id].Properties["Events"]) {
+			e := asMap(ev)
+			if str(e["Type"]) != "EventBridgeRule" {
+				continue
+			}
+			phases, _ := asMap(asMap(asMap(e["Properties"])["Pattern"])["detail"])["phase"].([]any)
+			if len(phases) != 1 {
+				continue // CheckPhaseRules reports it
+			}
+			want := map[string]string{"Service": dirs[id], "Phase": str(phases[0])}
+			found := false
+			for _, r := range t.Resources {
+				if r.Type != "AWS::CloudWatch::Alarm" || str(r.Properties["Namespace"]) != obs.Namespace ||
+					str(r.Properties["MetricName"]) != obs.MetricRunPartiallyFailed {
+					continue
+				}
+				got := map[string]string{}
+				for _, d := range asSlice(r.Properties["Dimensions"]) {
+					dm := asMap(d)
+					got[str(dm["Name"])] = str(dm["Value"])
+				}
+				if maps.Equal(got, want) {
+					found = true
+				}
+			}
+			if !found {
+				errs = append(errs, fmt.Errorf("%s.%s: no %s %s alarm with dimensions Service=%s, Phase=%s (runs with failed records would go unnoticed)",
+					id, name, obs.Namespace, obs.MetricRunPartiallyFailed, want["Service"], want["Phase"]))
+			}
+		}
+	}
+	return errs
 }

@@ -214,6 +214,12 @@ func TestOpsCheckFailsOnMissingCare(t *testing.T) {
 		{"dead-letter queue without an alarm", func(tpl *Template) {
 			delete(tpl.Resources, "DispatchDLQAlarm")
 		}, "", "DispatchDLQ: no AWS/SQS"},
+		{"phase function without a partial-failure alarm", func(tpl *Template) {
+			delete(tpl.Resources, "UsersyncPartiallyFailedAlarm")
+		}, "", "UsersyncFunction.SyncRequested: no staffsync Run_partially_failed alarm"},
+		{"partial-failure alarm on dimensions the function does not emit", func(tpl *Template) {
+			asMap(asSlice(tpl.Resources["WorkspacesyncPartiallyFailedAlarm"].Properties["Dimensions"])[0])["Value"] = "staffsync-workspacesync"
+		}, "", "WorkspacesyncFunction.SyncRequested: no staffsync Run_partially_failed alarm with dimensions Service=workspacesync, Phase=workspaces"},
 		{"alarm that notifies nobody", func(tpl *Template) {
 			delete(tpl.Resources["ApiErrorsAlarm"].Properties, "AlarmActions")
 		}, "", "ApiErrorsAlarm: AlarmActions"},

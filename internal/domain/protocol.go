@@ -47,10 +47,19 @@ const (
 	OutcomeUnchanged Outcome = "unchanged"
 	// OutcomePlanned: a dry run's action that was planned and not applied.
 	OutcomePlanned Outcome = "planned"
+	// OutcomeReported: nothing was written to the target; a conflict or a finding the
+	// admin has to act on was written to the protocol (e.g. an absence type without a
+	// same-named category).
+	OutcomeReported Outcome = "reported"
 )
 
 // Outcomes lists every outcome (the keys of a run's counts).
-var Outcomes = []Outcome{OutcomeCreated, OutcomeUpdated, OutcomeDeleted, OutcomeSkipped, OutcomeFailed, OutcomeUnchanged, OutcomePlanned}
+var Outcomes = []Outcome{OutcomeCreated, OutcomeUpdated, OutcomeDeleted, OutcomeSkipped, OutcomeFailed, OutcomeUnchanged, OutcomePlanned, OutcomeReported}
+
+// RecordOutcomes are the outcomes of an applied run, the counts every run summary shows
+// (zero included), so a script or an alarm reads counts.failed without checking that the
+// key exists. API calls are no outcome: they are a run's separate api_calls figure.
+var RecordOutcomes = []Outcome{OutcomeCreated, OutcomeUpdated, OutcomeDeleted, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed, OutcomeReported}
 
 // ProtocolEntry is one line of the protocol: what a run did (or would do, in a dry run) to
 // one record, and why. It never carries a secret.

@@ -17,23 +17,47 @@ const (
 	RunQueued    RunStatus = "queued"
 	RunRunning   RunStatus = "running"
 	RunSucceeded RunStatus = "succeeded"
-	RunFailed    RunStatus = "failed"
+	// RunPartiallyFailed: the run ended, but some records failed (counts.failed > 0); they
+	// are in the protocol and the next run tries them again. The function does not fail
+	// (a Lambda retry would apply the whole run again), so its errors alarm stays quiet
+	// and the EMF metric Run_partially_failed carries it to an alarm instead.
+	RunPartiallyFailed RunStatus = "partially_failed"
+	RunFailed          RunStatus = "failed"
 	// RunSkipped: the run did nothing, e.g. because a previous run still held the lease.
 	RunSkipped RunStatus = "skipped"
 )
 
+// RunStatuses lists every status.
+var RunStatuses = []RunStatus{RunQueued, RunRunning, RunSucceeded, RunPartiallyFailed, RunFailed, RunSkipped}
+
 // Done reports whether the status is final.
-func (s RunStatus) Done() bool { return s == RunSucceeded || s == RunFailed || s == RunSkipped }
+func (s RunStatus) Done() bool {
+	return s == RunSucceeded || s == RunPartiallyFailed || s == RunFailed || s == RunSkipped
+}
+
+// Handled reports whether a delivery of the run's event must not run it again: it ended
+// (succeeded or partially failed: the failed records wait for the next run, re-running
+// the whole run would not help them) or was skipped. A failed run, or one left running
+// by a crashed invocation, is run again.
+func (s RunStatus) Handled() bool {
+	return s == RunSucceeded || s == RunPartiallyFailed || s == RunSkipped
+}
 
 // ReasonPreviousRunActive is the skip reason when the phase's lease is held.
 const ReasonPreviousRunActive = "previous run still in progress"
 
 // RunSummary is what the admin sees of one run of one phase for one tenant.
 type RunSummary struct {
-	Tenant        string    `json:"tenant_id"`
-	RunID         string    `json:"run_id"`
-	Phase         Phase     `json:"phase"`
-	Mode          Mode      `json:"mode"`
+	Tenant string `json:"tenant_id"`
+	RunID  string `json:"run_id"`
+	Phase  Phase  `json:"phase"`
+	// Mode is the mode that ran: a partial run that fell back to full (no cursor yet, the
+	// selection or settings changed) says full, with RequestedMode partial and ModeReason.
+	Mode Mode `json:"mode"`
+	// RequestedMode is the mode the request asked for, set only when it differs from Mode.
+	RequestedMode Mode `json:"requested_mode,omitempty"`
+	// ModeReason says why Mode differs from RequestedMode.
+	ModeReason    string    `json:"mode_reason,omitempty"`
 	Trigger       Trigger   `json:"trigger"`
 	DryRun        bool      `json:"dry_run"`
 	Status        RunStatus `json:"status"`

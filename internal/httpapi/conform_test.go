@@ -30,7 +30,10 @@ func TestConformanceCatchesMismatches(t *testing.T) {
 	coveredMu.Unlock()
 	t.Cleanup(func() { coveredMu.Lock(); covered = saved; coveredMu.Unlock() })
 
-	run := `"run_id":"r","phase":"users","mode":"full","trigger":"manual","dry_run":false,"status":"queued","started_at":null,"finished_at":null,"counts":{},"error":null`
+	// A no-op run: every record outcome zero, the API calls apart.
+	counts := `{"created":0,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"failed":0,"reported":0}`
+	rest := `"counts":` + counts + `,"api_calls":{"personio":3,"staffomatic":8},"error":null`
+	run := `"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"queued","started_at":null,"finished_at":null,` + rest
 	emp := `"personio_id":"1","first_name":"A","last_name":"B","email":"a@b.c","personio_status":"active","selected":true,"match":"email","staffomatic_user_id":"9"`
 	entry := `"time":"2026-03-01T10:00:00Z","area":"users","run_id":"r","kind":"user","source_id":"1","target_id":"2","action":"a","outcome":"created","reason":""`
 	cases := []struct {
@@ -41,9 +44,12 @@ func TestConformanceCatchesMismatches(t *testing.T) {
 	}{
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{` + run + `}`, true},
 		{"GET", "/v1/tenants/acme/runs/r1", 200, `{` + run + `,"bogus":1}`, false},
-		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","trigger":"manual","dry_run":false,"status":"queued","started_at":null,"counts":{},"error":null}`, false},
-		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","trigger":"manual","dry_run":false,"status":"queued","started_at":5,"finished_at":null,"counts":{},"error":null}`, false},
-		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","trigger":"manual","dry_run":false,"status":"done","started_at":null,"finished_at":null,"counts":{},"error":null}`, false},
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"full","trigger":"manual","dry_run":false,"status":"partially_failed","started_at":null,"finished_at":null,` + rest + `}`, true},
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"queued","started_at":null,` + rest + `}`, false},
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"queued","started_at":5,"finished_at":null,` + rest + `}`, false},
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"done","started_at":null,"finished_at":null,` + rest + `}`, false},
+		// API calls counted as record outcomes (the bug of a no-op run's summary).
+		{"GET", "/v1/tenants/acme/runs/r1", 200, `{"run_id":"r","phase":"users","mode":"full","requested_mode":"partial","trigger":"manual","dry_run":false,"status":"succeeded","started_at":null,"finished_at":null,"counts":{"personio":3,"staffomatic":8},"api_calls":{},"error":null}`, false},
 		{"GET", "/v1/tenants/acme/runs/r1", 500, `{"error":{"code":"internal","message":"m"}}`, false},
 		{"GET", "/v1/tenants/acme/runs", 200, `{"runs":[{` + run + `}],"next_cursor":""}`, true},
 		{"GET", "/v1/tenants/acme/runs", 200, `{"runs":[{` + run + `}]}`, false},

@@ -13,20 +13,28 @@ import (
 	"github.com/staffsync/staffsync/internal/store"
 )
 
-// RunView is one run as clients see it (the shape scripts rely on).
+// RunView is one run as clients see it (the shape scripts rely on). Counts are record
+// outcomes only, every outcome of domain.RecordOutcomes present (zero included) so that a
+// no-op run reads {"created":0,…,"unchanged":50}; a dry run adds "planned". API calls are
+// the separate api_calls figure.
 type RunView struct {
-	RunID      string                 `json:"run_id"`
-	Phase      domain.Phase           `json:"phase"`
-	Mode       domain.Mode            `json:"mode"`
-	Trigger    domain.Trigger         `json:"trigger"`
-	DryRun     bool                   `json:"dry_run"`
-	Status     domain.RunStatus       `json:"status"`
-	QueuedAt   *time.Time             `json:"queued_at"`
-	StartedAt  *time.Time             `json:"started_at"`
-	FinishedAt *time.Time             `json:"finished_at"`
-	Counts     map[domain.Outcome]int `json:"counts"`
-	Reason     string                 `json:"reason,omitempty"`
-	Error      *string                `json:"error"`
+	RunID string       `json:"run_id"`
+	Phase domain.Phase `json:"phase"`
+	Mode  domain.Mode  `json:"mode"`
+	// RequestedMode is the mode asked for; Mode is the mode that ran (a partial run that
+	// fell back to full says mode full, requested_mode partial and mode_reason why).
+	RequestedMode domain.Mode            `json:"requested_mode"`
+	ModeReason    string                 `json:"mode_reason,omitempty"`
+	Trigger       domain.Trigger         `json:"trigger"`
+	DryRun        bool                   `json:"dry_run"`
+	Status        domain.RunStatus       `json:"status"`
+	QueuedAt      *time.Time             `json:"queued_at"`
+	StartedAt     *time.Time             `json:"started_at"`
+	FinishedAt    *time.Time             `json:"finished_at"`
+	Counts        map[domain.Outcome]int `json:"counts"`
+	APICalls      map[domain.System]int  `json:"api_calls"`
+	Reason        string                 `json:"reason,omitempty"`
+	Error         *string                `json:"error"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -39,9 +47,23 @@ func timePtr(t time.Time) *time.Time {
 
 func runView(r domain.RunSummary) RunView {
 	v := RunView{RunID: r.RunID, Phase: r.Phase, Mode: r.Mode, Trigger: r.Trigger, DryRun: r.DryRun, Status: r.Status,
-		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), Counts: map[domain.Outcome]int{}, Reason: r.Reason}
+		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
+		Counts: map[domain.Outcome]int{}, APICalls: map[domain.System]int{}, Reason: r.Reason,
+		RequestedMode: r.RequestedMode, ModeReason: r.ModeReason}
+	if v.RequestedMode == "" {
+		v.RequestedMode = r.Mode
+	}
+	for _, o := range domain.RecordOutcomes {
+		v.Counts[o] = 0
+	}
+	if r.DryRun {
+		v.Counts[domain.OutcomePlanned] = 0
+	}
 	for k, n := range r.Counts {
 		v.Counts[k] = n
+	}
+	for k, n := range r.APICalls {
+		v.APICalls[k] = n
 	}
 	if r.Error != "" {
 		e := r.Error

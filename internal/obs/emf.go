@@ -29,6 +29,15 @@ func NewMetrics(w io.Writer, service string) *Metrics {
 	return &Metrics{w: w, service: service, now: time.Now}
 }
 
+// MetricRunPartiallyFailed is the metric a run that ended with failed records emits
+// (value 1; the phase harness emits Run_<status> for every run). Its function does not
+// fail, so the Lambda errors alarm misses it: the template alarms on this metric, per
+// phase function, with the dimensions Emit writes (Service = the function's name, Phase).
+const MetricRunPartiallyFailed = "Run_partially_failed"
+
+// MetricRecordsFailed carries a run's failed records (zero included, every run).
+const MetricRecordsFailed = "Records_failed"
+
 // Unit is a CloudWatch metric unit.
 type Unit string
 

@@ -4,6 +4,8 @@
 // write the protocol, the cursor, the run summary and EMF metrics, and release the lease —
 // also after a panic, which becomes a failed run instead of a lease stuck until expiry.
 // A dry run stores the plan in the protocol (outcome "planned") instead of applying it.
+// A run that ended with failed records is "partially_failed": it is not re-run by a
+// repeated delivery (the records wait for the next run) and carries its own metric.
 package phase
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,12 +34,14 @@ type Plan interface {
 }
 
 // Phase is one sync phase as a reconciler (DESIGN §2.1). Load reads source, target and
-// mappings; Plan is pure (no I/O) and holds the rules; Apply performs the actions and
-// records each outcome with run.Record.
+// mappings; Plan is pure: it sees only the loaded state (no *Run, so no I/O, no clock, no
+// counting), which keeps the rules testable from a literal state and makes a dry run plan
+// exactly what the real run would; Apply performs the actions and records each outcome
+// with run.Record (or run.Count for records that need no protocol entry).
 type Phase[S any, P Plan] interface {
 	Name() domain.Phase
 	Load(ctx context.Context, run *Run) (S, error)
-	Plan(run *Run, state S) (P, error)
+	Plan(state S) (P, error)
 	Apply(ctx context.Context, run *Run, plan P) error
 }
 
@@ -107,7 +112,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		read = &prev
 	}
 	switch {
-	case err == nil && (sum.Status == domain.RunSucceeded || sum.Status == domain.RunSkipped):
+	case err == nil && sum.Status.Handled():
 		// At-least-once delivery: this run was already handled. A failed run, or one left
 		// "running" by a crashed invocation, is run again (its lease decides when).
 		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", sum.Status)
@@ -119,6 +124,8 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	}
 	started := st.Now()
 	sum.StartedAt, sum.FinishedAt, sum.Error, sum.Reason = started.UTC(), time.Time{}, "", ""
+	// A retried run starts from the requested mode again; its Load says what it runs.
+	sum.Mode, sum.RequestedMode, sum.ModeReason = req.Mode, "", ""
 
 	lease, err := st.AcquireLeaseFor(ctx, req.Tenant, name, req.RunID, invocationID(ctx), h.leaseTTL(ctx))
 	var held *store.LeaseHeldError
@@ -166,7 +173,7 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	// Another delivery of this run may have read the summary before it ended, and got
 	// the lease only when that run released it: read the summary again under the lease.
 	switch cur, err := st.GetRun(ctx, req.Tenant, req.RunID); {
-	case err == nil && (cur.Status == domain.RunSucceeded || cur.Status == domain.RunSkipped):
+	case err == nil && cur.Status.Handled():
 		log.InfoContext(ctx, "phase: duplicate delivery ignored", "status", cur.Status)
 		return cur, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
@@ -180,7 +187,12 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	run := &Run{Request: req, Tenant: tenant, Log: log, Started: started, store: st, sealer: h.deps.Sealer,
 		counts: map[domain.Outcome]int{}, calls: map[domain.System]int{}}
 	if run.Cursor, err = st.GetCursor(ctx, req.Tenant, name); err == nil {
-		err = h.execute(ctx, run)
+		work, cancel := withMargin(ctx)
+		err = h.execute(work, run)
+		if err != nil && errors.Is(context.Cause(work), ErrStoppedBeforeDeadline) {
+			err = fmt.Errorf("%w: %w", ErrStoppedBeforeDeadline, err)
+		}
+		cancel()
 	}
 	if ferr := run.flush(bg); ferr != nil && err == nil {
 		err = ferr
@@ -189,10 +201,16 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		err = st.SetCursor(bg, req.Tenant, name, *run.newCursor)
 	}
 	sum.Counts, sum.APICalls = run.snapshot()
+	if mode, why := run.effectiveMode(); mode != "" && mode != sum.Mode {
+		sum.RequestedMode, sum.Mode, sum.ModeReason = sum.Mode, mode, why
+	}
 	sum.FinishedAt = st.Now().UTC()
 	if err != nil {
 		sum.Status, sum.Error = domain.RunFailed, err.Error()
 		log.ErrorContext(ctx, "phase: run failed", "error", err)
+	} else if sum.Counts[domain.OutcomeFailed] > 0 {
+		sum.Status = domain.RunPartiallyFailed
+		log.WarnContext(ctx, "phase: run ended with failed records", "failed", sum.Counts[domain.OutcomeFailed])
 	} else {
 		sum.Status = domain.RunSucceeded
 	}
@@ -214,6 +232,28 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		return sum, fmt.Errorf("%s run %s of %s failed: %w", name, req.RunID, req.Tenant, err)
 	}
 	return sum, nil
+}
+
+// DeadlineMargin is how long before the invocation's deadline Load, Plan and Apply are
+// stopped. What follows them — the protocol flush, the cursor, the final summary with
+// the lease release, the next run's event — runs on a detached context and needs a few
+// DynamoDB and EventBridge calls; stopped at the deadline itself, Lambda would kill the
+// process before they were written, leaving the run "running" and its lease held until
+// it expires. 30 s covers those calls with retries and throttling to spare.
+const DeadlineMargin = 30 * time.Second
+
+// ErrStoppedBeforeDeadline is the cause of a run's context ending DeadlineMargin before
+// the invocation's deadline; a run stopped by it fails with an error wrapping it.
+var ErrStoppedBeforeDeadline = fmt.Errorf("stopped %s before the function's deadline, so that the run's protocol, summary and lease release are still written; the next run continues", DeadlineMargin)
+
+// withMargin returns the context the phase works under: ctx ending DeadlineMargin before
+// its deadline (already ended when less is left), or ctx itself without a deadline.
+func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadlineCause(ctx, dl.Add(-DeadlineMargin), ErrStoppedBeforeDeadline)
 }
 
 // invocationID is the Lambda request id of this invocation ("" outside Lambda): Lambda
@@ -275,7 +315,7 @@ func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	plan, err := h.phase.Plan(run, state)
+	plan, err := h.phase.Plan(state)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -306,15 +346,22 @@ func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, start
 // report logs the written summary, emits the metrics and prunes old summaries.
 func (h *Harness[S, P]) report(ctx context.Context, sum domain.RunSummary, started time.Time) {
 	st, log := h.deps.Store, h.deps.Log
-	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "trigger", sum.Trigger,
+	log.InfoContext(ctx, "phase: run finished", "status", sum.Status, "mode", sum.Mode, "requested_mode", sum.RequestedMode, "trigger", sum.Trigger,
 		"dry_run", sum.DryRun, "counts", sum.Counts, "api_calls", sum.APICalls)
 	if h.deps.Metrics != nil {
 		ms := []obs.Metric{
 			{Name: "Run_" + string(sum.Status), Value: 1},
 			{Name: "DurationMs", Unit: obs.UnitMilliseconds, Value: float64(st.Now().Sub(started).Milliseconds())},
 		}
+		// Every record outcome is emitted, zero included, so an alarm on Records_failed
+		// (or a dashboard) sees data points from every run, not only from bad ones.
+		for _, o := range domain.RecordOutcomes {
+			ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(sum.Counts[o])})
+		}
 		for o, n := range sum.Counts {
-			ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(n)})
+			if !slices.Contains(domain.RecordOutcomes, o) {
+				ms = append(ms, obs.Metric{Name: "Records_" + string(o), Value: float64(n)})
+			}
 		}
 		for s, n := range sum.APICalls {
 			ms = append(ms, obs.Metric{Name: "APICalls_" + string(s), Value: float64(n)})
@@ -355,6 +402,25 @@ type Run struct {
 	calls     map[domain.System]int
 	pending   []domain.ProtocolEntry
 	newCursor *string
+	mode      domain.Mode
+	modeWhy   string
+}
+
+// SetMode records the mode the run actually runs in and why, when Load decides it differs
+// from the requested one (a partial run without a usable cursor, or after the selection
+// or settings changed, runs full). The summary then stores the mode that ran, the
+// requested mode and the reason: an admin reading "partial" for a run that read
+// everything would look for a missed change in the wrong place.
+func (r *Run) SetMode(m domain.Mode, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mode, r.modeWhy = m, reason
+}
+
+func (r *Run) effectiveMode() (domain.Mode, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mode, r.modeWhy
 }
 
 // Credentials opens the tenant's sealed credentials. Keep the result in memory only.
@@ -377,6 +443,19 @@ func (r *Run) Record(ctx context.Context, e domain.ProtocolEntry) error {
 		return r.flushLocked(ctx)
 	}
 	return nil
+}
+
+// Count adds n records with outcome o to the run summary without a protocol entry: the
+// records that needed nothing (OutcomeUnchanged), or a repeated finding already in the
+// protocol. A no-op run over 50 employees says unchanged=50 instead of nothing. n <= 0
+// counts nothing.
+func (r *Run) Count(o domain.Outcome, n int) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[o] += n
 }
 
 // CountAPICall counts one call to a vendor API for the run summary.

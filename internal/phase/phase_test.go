@@ -45,6 +45,14 @@ type fakePhase struct {
 	applied atomic.Int32
 	block   chan struct{} // when set, Load waits on it
 	started chan struct{}
+	// fallback, when set, is the mode Load says it runs in (SetMode).
+	fallback domain.Mode
+	// failOne makes Apply record the first action as failed (a partial failure).
+	failOne bool
+	// waitCtx makes Load wait for its context to end and return its error.
+	waitCtx bool
+	// loadDeadline is the deadline of the context Load got.
+	loadDeadline time.Time
 }
 
 func (f *fakePhase) Name() domain.Phase { return domain.PhaseUsers }
@@ -56,6 +64,14 @@ func (f *fakePhase) Load(ctx context.Context, run *phase.Run) ([]string, error) 
 	}
 	if f.block != nil {
 		<-f.block
+	}
+	f.loadDeadline, _ = ctx.Deadline()
+	if f.waitCtx {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if f.fallback != "" {
+		run.SetMode(f.fallback, "no earlier successful run: full sync instead of partial")
 	}
 	if f.panicIn == "load" {
 		var m map[string]int
@@ -70,7 +86,7 @@ func (f *fakePhase) Load(ctx context.Context, run *phase.Run) ([]string, error) 
 	return []string{"101", "102", "103"}, nil
 }
 
-func (f *fakePhase) Plan(_ *phase.Run, ids []string) (fakePlan, error) {
+func (f *fakePhase) Plan(ids []string) (fakePlan, error) {
 	var p fakePlan
 	for _, id := range ids {
 		p.acts = append(p.acts, domain.PlannedAction{Kind: domain.KindUser, Action: "create_user", SourceID: id, Reason: "selected and not in Staffomatic"})
@@ -85,7 +101,11 @@ func (f *fakePhase) Apply(ctx context.Context, run *phase.Run, p fakePlan) error
 	for _, a := range p.acts {
 		f.applied.Add(1)
 		run.CountAPICall(domain.SystemStaffomatic)
-		if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: "u" + a.SourceID, Action: a.Action, Outcome: domain.OutcomeCreated}); err != nil {
+		o := domain.OutcomeCreated
+		if f.failOne && a.SourceID == p.acts[0].SourceID {
+			o = domain.OutcomeFailed
+		}
+		if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: "u" + a.SourceID, Action: a.Action, Outcome: o}); err != nil {
 			return err
 		}
 	}

@@ -1035,6 +1035,55 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("run summary: empty counts read back empty, API calls apart", func(t *testing.T) {
+		// A no-op run has no record outcome but API calls. minidyn read an empty counts
+		// map back as a copy of api_calls; every run write must keep the two apart.
+		s, c := newStore(t, b)
+		calls := map[domain.System]int{domain.SystemPersonio: 3, domain.SystemStaffomatic: 8}
+		check := func(what, runID string) {
+			t.Helper()
+			got, err := s.GetRun(ctx, "acme", runID)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if len(got.Counts) != 0 || got.APICalls[domain.SystemPersonio] != 3 || got.APICalls[domain.SystemStaffomatic] != 8 || len(got.APICalls) != 2 {
+				t.Fatalf("%s: counts %v api_calls %v, want no counts and 3+8 calls", what, got.Counts, got.APICalls)
+			}
+			page, err := s.ListRuns(ctx, "acme", 10, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Runs {
+				if r.RunID == runID && len(r.Counts) != 0 {
+					t.Fatalf("%s: listed counts %v", what, r.Counts)
+				}
+			}
+		}
+		for i, write := range []struct {
+			name string
+			put  func(r domain.RunSummary) error
+		}{
+			{"put run", func(r domain.RunSummary) error { return s.PutRun(ctx, r) }},
+			{"create run", func(r domain.RunSummary) error { return s.CreateRun(ctx, r) }},
+			{"put run if unchanged", func(r domain.RunSummary) error { return s.PutRunIfUnchanged(ctx, r, nil) }},
+			{"finish run", func(r domain.RunSummary) error {
+				l, err := s.AcquireLease(ctx, "acme", domain.PhaseUsers, r.RunID, time.Minute)
+				if err != nil {
+					return err
+				}
+				return s.FinishRun(ctx, l, r)
+			}},
+		} {
+			r := domain.RunSummary{Tenant: "acme", RunID: domain.NewRunID(domain.PhaseUsers, c.Now().Add(time.Duration(i)*time.Second)),
+				Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunSucceeded,
+				Counts: map[domain.Outcome]int{}, APICalls: calls}
+			if err := write.put(r); err != nil {
+				t.Fatalf("%s: %v", write.name, err)
+			}
+			check(write.name, r.RunID)
+		}
+	})
+
 	t.Run("cursor and selection", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		if c, err := s.GetCursor(ctx, "acme", domain.PhaseTimesheets); err != nil || c != "" {

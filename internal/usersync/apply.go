@@ -56,6 +56,12 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 		}
 		groups[act.PersonioID] = append(groups[act.PersonioID], act)
 	}
+	// The employees compared that need no action are counted without a protocol entry.
+	for _, e := range l.Input.Employees {
+		if _, acted := groups[e.PersonioID]; !acted {
+			r.run.Count(domain.OutcomeUnchanged, 1)
+		}
+	}
 	n := r.Concurrency
 	if n <= 0 {
 		n = 8
@@ -110,6 +116,8 @@ func (a *applier) employee(ctx context.Context, acts []Action) {
 		link = next
 		if outcome != "" {
 			a.record(ctx, act, link.UserID, outcome, act.Reason)
+		} else {
+			a.r.run.Count(domain.OutcomeSkipped, 1) // a conflict or skip reported by an earlier run
 		}
 	}
 }

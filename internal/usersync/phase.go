@@ -183,13 +183,14 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if l.ModeReason != "" {
 		run.Log.InfoContext(ctx, "users: "+l.ModeReason)
 	}
+	run.SetMode(l.Mode, l.ModeReason)
 	run.Log.InfoContext(ctx, "users: loaded", "mode", l.Mode, "employees", len(l.Input.Employees),
 		"staffomatic_users", len(l.Input.Users), "mappings", len(l.Input.Links))
 	return l, nil
 }
 
 // Plan implements phase.Phase.
-func (p *Phase) Plan(_ *phase.Run, l *Loaded) (Planned, error) {
+func (p *Phase) Plan(l *Loaded) (Planned, error) {
 	return Planned{Plan: l.Plan(), state: l}, nil
 }
 

@@ -174,7 +174,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 }
 
 // Plan implements phase.Phase.
-func (p *Phase) Plan(_ *phase.Run, l *Loaded) (Planned, error) {
+func (p *Phase) Plan(l *Loaded) (Planned, error) {
 	return Planned{Plan: Compute(l.Input), state: l}, nil
 }
 
