@@ -56,10 +56,20 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 		}
 		groups[act.PersonioID] = append(groups[act.PersonioID], act)
 	}
-	// The employees compared that need no action are counted without a protocol entry.
+	// The employees compared that need no action are counted without a protocol entry:
+	// as skipped when the planner left out their report because an earlier run wrote it
+	// unchanged, else as unchanged.
+	repeated := map[string]bool{}
+	for _, id := range p.Repeated {
+		repeated[id] = true
+	}
 	for _, e := range l.Input.Employees {
-		if _, acted := groups[e.PersonioID]; !acted {
-			r.run.Count(domain.OutcomeUnchanged, 1)
+		switch _, acted := groups[e.PersonioID]; {
+		case acted:
+		case repeated[e.PersonioID]:
+			r.rec.Count(domain.OutcomeSkipped, 1)
+		default:
+			r.rec.Count(domain.OutcomeUnchanged, 1)
 		}
 	}
 	n := r.Concurrency
@@ -116,8 +126,6 @@ func (a *applier) employee(ctx context.Context, acts []Action) {
 		link = next
 		if outcome != "" {
 			a.record(ctx, act, link.UserID, outcome, act.Reason)
-		} else {
-			a.r.run.Count(domain.OutcomeSkipped, 1) // a conflict or skip reported by an earlier run
 		}
 	}
 }
@@ -190,8 +198,12 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 	case ActConflict, ActSkip:
 		// The planner left out what was reported unchanged before: each report here is
 		// new, written to the protocol and remembered by its fingerprint.
+		outcome := domain.OutcomeSkipped
+		if act.Kind == ActConflict {
+			outcome = domain.OutcomeReported
+		}
 		if act.PersonioID == "" || act.Report == "" {
-			return link, domain.OutcomeSkipped, nil
+			return link, outcome, nil
 		}
 		if link.UserID != "" {
 			// A mapped employee's conflict (a new e-mail taken by another user) or skip (a
@@ -202,14 +214,14 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 			if err := a.putLink(ctx, next); err != nil {
 				return link, "", fmt.Errorf("store reported conflict: %w", err)
 			}
-			return next, domain.OutcomeSkipped, nil
+			return next, outcome, nil
 		}
 		m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: act.PersonioID, Reported: act.Report,
 			State: domain.StateReported, LastError: act.Reason, UpdatedAt: a.r.Now}
 		if err := a.r.Store.PutMapping(ctx, m); err != nil {
 			return link, "", fmt.Errorf("store reported %s: %w", act.Kind, err)
 		}
-		return link, domain.OutcomeSkipped, nil
+		return link, outcome, nil
 	}
 	return link, "", fmt.Errorf("unknown action %q", act.Kind)
 }

@@ -30,6 +30,8 @@ const targetedByID = 20
 // recorder is what apply needs of the harness's run (*phase.Run).
 type recorder interface {
 	Record(ctx context.Context, e domain.ProtocolEntry) error
+	// Count counts records that need no protocol entry (unchanged ones).
+	Count(o domain.Outcome, n int)
 	SetCursor(c string)
 }
 

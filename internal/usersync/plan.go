@@ -143,6 +143,9 @@ func (a Action) Calls() int {
 // Plan is the ordered list of actions of one run.
 type Plan struct {
 	Actions []Action `json:"actions"`
+	// Repeated are the Personio ids whose report (conflict, skip) an earlier run wrote
+	// unchanged: not planned again, counted as skipped.
+	Repeated []string `json:"repeated,omitempty"`
 }
 
 // Writes counts the Staffomatic write calls the plan makes when applied.
@@ -180,7 +183,8 @@ func Compute(in Input) Plan {
 		if a.Kind == ActConflict || a.Kind == ActSkip {
 			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
 			if a.PersonioID != "" && in.Reported[a.PersonioID] == a.Report {
-				continue // written earlier and unchanged
+				p.Repeated = append(p.Repeated, a.PersonioID) // written earlier and unchanged
+				continue
 			}
 		}
 		kept = append(kept, a)

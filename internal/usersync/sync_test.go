@@ -105,7 +105,7 @@ func TestDemoFirstAndSecondSync(t *testing.T) {
 	if !slices.Equal(got["create_user/created"], wantCreated) {
 		t.Errorf("created %v\nwant    %v", got["create_user/created"], wantCreated)
 	}
-	if c := got["conflict/skipped"]; !slices.Equal(c, []string{w.noEmail}) {
+	if c := got["conflict/reported"]; !slices.Equal(c, []string{w.noEmail}) {
 		t.Errorf("conflicts %v, want the employee without e-mail %s", c, w.noEmail)
 	}
 	if s := got["skip/skipped"]; !slices.Equal(s, []string{w.leaver}) {
@@ -293,7 +293,7 @@ func TestNewEmailTakenByAnotherUser(t *testing.T) {
 		t.Fatalf("run: %v %+v", err, sum)
 	}
 	got := byAction(entries)
-	if !slices.Equal(got["update_user/updated"], []string{pid}) || !slices.Equal(got["conflict/skipped"], []string{pid}) || len(entries) != 2 {
+	if !slices.Equal(got["update_user/updated"], []string{pid}) || !slices.Equal(got["conflict/reported"], []string{pid}) || len(entries) != 2 {
 		t.Fatalf("entries %+v", entries)
 	}
 	user := usersByCustomID(t, env)[pid][0]

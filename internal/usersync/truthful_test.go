@@ -60,7 +60,8 @@ func (p *protocolRecorder) Record(_ context.Context, e domain.ProtocolEntry) err
 	p.entries = append(p.entries, e)
 	return nil
 }
-func (p *protocolRecorder) SetCursor(string) {}
+func (p *protocolRecorder) SetCursor(string)          {}
+func (p *protocolRecorder) Count(domain.Outcome, int) {}
 
 // truthful plans in and applies the plan against a recording Staffomatic and a real
 // (in-process) DynamoDB, and fails unless apply made exactly the writes the plan lists: a

@@ -214,7 +214,7 @@ func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store,
 		if err := st.PutMapping(ctx, m); err != nil {
 			return fmt.Errorf("store report of %s: %w", a.SourceID, err)
 		}
-		return record(a, a.TargetID, domain.OutcomeSkipped, a.Reason)
+		return record(a, a.TargetID, domain.OutcomeReported, a.Reason)
 	}
 	link := func(ctx context.Context, kind domain.RecordKind, source, target string) error {
 		if err := st.PutMapping(ctx, domain.Mapping{Tenant: tid, Kind: kind, SourceID: source, TargetIDs: []string{target},

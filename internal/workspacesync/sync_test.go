@@ -325,7 +325,7 @@ func TestMissingWorkspacesReportedOnce(t *testing.T) {
 	c := count(entries)
 	// The demo's three departments and the München office (its departments are not
 	// planned while it has no location).
-	if c["missing/skipped"] != 4 || c["create_department/created"] != 0 || c["create_location/created"] != 0 {
+	if c["missing/reported"] != 4 || c["create_department/created"] != 0 || c["create_location/created"] != 0 {
 		t.Fatalf("entries %v", c)
 	}
 	if env.S.CallCount("POST", "/locations") != 0 || len(readMunich(t, env).locations) != 0 {
@@ -576,7 +576,7 @@ func TestEmployeeWithoutOfficeReported(t *testing.T) {
 		}
 	}
 	id := strconv.FormatInt(victim.ID, 10)
-	if len(got) != 1 || got[0].Outcome != domain.OutcomeSkipped || !strings.Contains(got[0].Reason, "(employees "+id+")") ||
+	if len(got) != 1 || got[0].Outcome != domain.OutcomeReported || !strings.Contains(got[0].Reason, "(employees "+id+")") ||
 		got[0].SourceID != "/department/"+strconv.FormatInt(victim.DepartmentID, 10) {
 		t.Fatalf("unplaced reports %+v\nall %+v", got, entries)
 	}
