@@ -12,13 +12,9 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/staffomatic"
 )
-
-// mappingWriteTimeout bounds the mapping write after a create. It runs on a context that
-// the run's cancellation does not end: a user that exists in Staffomatic must be recorded
-// even when the run is being stopped, or the next run depends on the custom_id match alone.
-const mappingWriteTimeout = 10 * time.Second
 
 // ErrRequiredAttributes is wrapped by Apply when the Personio credential hides required
 // attributes: the run fails and nothing is changed.
@@ -105,25 +101,19 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 	if n <= 0 {
 		n = 8
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for _, pid := range order {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(acts []Action) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			a.employee(ctx, acts)
-		}(groups[pid])
-	}
-	wg.Wait()
+	// A failed action is recorded by employee and is no error here; a panic in one
+	// employee becomes the run's error instead of ending the process.
+	err := phase.ForEach(ctx, n, order, func(ctx context.Context, pid string) error {
+		a.employee(ctx, groups[pid])
+		return nil
+	})
 	if a.err != nil {
 		return a.err
 	}
-	if err := ctx.Err(); err != nil {
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("apply users: %w", err)
 	}
 	if a.failed == 0 && l.Mode != domain.ModeTargeted {
@@ -185,16 +175,19 @@ func (a *applier) one(ctx context.Context, act Action, link Link) (Link, domain.
 				return link, "", fmt.Errorf("location id %q: %w", f.LocationID, err)
 			}
 		}
-		u, err := s.CreateUser(ctx, lid, nu)
+		// A user that exists in Staffomatic is mapped even when the run is being stopped,
+		// or the next run depends on the custom_id match alone.
+		u, err := phase.CreateThenMap(ctx, func(ctx context.Context) (staffomatic.User, error) {
+			return s.CreateUser(ctx, lid, nu)
+		}, func(mctx context.Context, u staffomatic.User) error {
+			link = Link{PersonioID: act.PersonioID, UserID: strconv.FormatInt(u.ID, 10), Invited: act.Invite, LockedBySync: act.LockedBySync}
+			return a.putLink(mctx, link)
+		})
+		if errors.Is(err, phase.ErrNotMapped) {
+			return link, "", fmt.Errorf("user %d created, its mapping not stored (the next run matches it by custom_id): %w", u.ID, err)
+		}
 		if err != nil {
 			return link, "", fmt.Errorf("create user: %w", err)
-		}
-		link = Link{PersonioID: act.PersonioID, UserID: strconv.FormatInt(u.ID, 10), Invited: act.Invite, LockedBySync: act.LockedBySync}
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
-		err = a.putLink(mctx, link)
-		cancel()
-		if err != nil {
-			return link, "", fmt.Errorf("user %d created, its mapping not stored (the next run matches it by custom_id): %w", u.ID, err)
 		}
 		if act.Lock {
 			if _, err := s.LockUser(ctx, u.ID); err != nil {

@@ -285,7 +285,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 				break
 			}
 			createdLoc[a.SourceID] = itoa(loc.ID)
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phase.MapWriteTimeout)
 			lerr := link(mctx, domain.KindLocation, a.SourceID, itoa(loc.ID))
 			cancel()
 			if lerr != nil {
@@ -313,7 +313,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 			}
 			created[a.SourceID] = itoa(d.ID)
 			l.depLoc[itoa(d.ID)] = locID
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phase.MapWriteTimeout)
 			lerr := link(mctx, domain.KindDepartment, a.SourceID, itoa(d.ID))
 			cancel()
 			if lerr != nil {
