@@ -404,6 +404,7 @@ type Run struct {
 	newCursor *string
 	mode      domain.Mode
 	modeWhy   string
+	reporter  *Reporter
 }
 
 // SetMode records the mode the run actually runs in and why, when Load decides it differs

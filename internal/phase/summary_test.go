@@ -102,7 +102,8 @@ func TestFailedRecordsMakeAPartiallyFailedRun(t *testing.T) {
 		t.Fatalf("summary %+v %v", sum, err)
 	}
 	m := e.metrics.String()
-	for _, want := range []string{`"Run_partially_failed":1`, `"Records_failed":1`, `"Records_created":2`, `"Records_unchanged":0`} {
+	// The names the template's alarm (internal/deploy checks it) and dashboards use.
+	for _, want := range []string{`"` + obs.MetricRunPartiallyFailed + `":1`, `"` + obs.MetricRecordsFailed + `":1`, `"Records_created":2`, `"Records_unchanged":0`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("EMF lacks %s: %s", want, m)
 		}

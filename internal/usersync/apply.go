@@ -9,12 +9,8 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
 )
-
-// mappingWriteTimeout bounds the mapping write after a create. It runs on a context that
-// the run's cancellation does not end: a user that exists in Staffomatic must be recorded
-// even when the run is being stopped, or the next run depends on the custom_id match alone.
-const mappingWriteTimeout = 10 * time.Second
 
 // ErrRequiredAttributes is wrapped by Apply when the Personio credential hides required
 // attributes: the run fails and nothing is changed.
@@ -76,25 +72,19 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 	if n <= 0 {
 		n = 8
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for _, pid := range order {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(acts []Action) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			a.employee(ctx, acts)
-		}(groups[pid])
-	}
-	wg.Wait()
+	// A failed action is recorded by employee and is no error here; a panic in one
+	// employee becomes the run's error instead of ending the process.
+	err := phase.ForEach(ctx, n, order, func(ctx context.Context, pid string) error {
+		a.employee(ctx, groups[pid])
+		return nil
+	})
 	if a.err != nil {
 		return a.err
 	}
-	if err := ctx.Err(); err != nil {
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("apply users: %w", err)
 	}
 	if a.failed == 0 && l.Mode != domain.ModeTargeted {
@@ -136,16 +126,19 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 	s := a.r.writer
 	switch act.Kind {
 	case ActCreate:
-		uid, err := s.CreateUser(ctx, *act.Fields, act.Invite)
+		// A user that exists in Staffomatic is mapped even when the run is being stopped,
+		// or the next run depends on the custom_id match alone.
+		uid, err := phase.CreateThenMap(ctx, func(ctx context.Context) (string, error) {
+			return s.CreateUser(ctx, *act.Fields, act.Invite)
+		}, func(mctx context.Context, uid string) error {
+			link = domain.Link{PersonioID: act.PersonioID, UserID: uid, Invited: act.Invite, LockedBySync: act.LockedBySync}
+			return a.putLink(mctx, link)
+		})
+		if errors.Is(err, phase.ErrNotMapped) {
+			return link, "", fmt.Errorf("user %s created, its mapping not stored (the next run matches it by custom_id): %w", uid, err)
+		}
 		if err != nil {
 			return link, "", fmt.Errorf("create user: %w", err)
-		}
-		link = domain.Link{PersonioID: act.PersonioID, UserID: uid, Invited: act.Invite, LockedBySync: act.LockedBySync}
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
-		err = a.putLink(mctx, link)
-		cancel()
-		if err != nil {
-			return link, "", fmt.Errorf("user %s created, its mapping not stored (the next run matches it by custom_id): %w", uid, err)
 		}
 		if act.Lock {
 			if err := s.LockUser(ctx, uid); err != nil {

@@ -228,15 +228,19 @@ func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store,
 		log.WarnContext(ctx, "workspace action failed", "action", a.Kind, "source_id", a.SourceID, "error", err)
 		return record(a, a.TargetID, domain.OutcomeFailed, a.Reason+"; failed: "+err.Error())
 	}
-	// createThenMap records a created workspace's mapping on a context the run's end does
-	// not cancel, so a created workspace is never left unmapped by a stopped run.
-	createThenMap := func(a Action, id string) error {
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mappingWriteTimeout)
-		defer cancel()
-		if err := link(mctx, a.Record(), a.SourceID, id); err != nil {
-			return fail(a, fmt.Errorf("%s %s created, mapping not stored (the next run matches it by name): %w", a.Record(), id, err))
+	// create makes a workspace and records its mapping at once (phase.CreateThenMap), so
+	// a created workspace is never left unmapped by a stopped run.
+	create := func(a Action, make func(ctx context.Context) (string, error)) (string, error) {
+		id, err := phase.CreateThenMap(ctx, make, func(mctx context.Context, id string) error {
+			return link(mctx, a.Record(), a.SourceID, id)
+		})
+		switch {
+		case errors.Is(err, phase.ErrNotMapped):
+			return id, fail(a, fmt.Errorf("%s %s created, mapping not stored (the next run matches it by name): %w", a.Record(), id, err))
+		case err != nil:
+			return "", fail(a, err)
 		}
-		return record(a, id, domain.OutcomeCreated, a.Reason)
+		return id, record(a, id, domain.OutcomeCreated, a.Reason)
 	}
 	for _, a := range plan.Actions {
 		if err := ctx.Err(); err != nil {
@@ -251,13 +255,11 @@ func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store,
 				err = record(a, a.TargetID, domain.OutcomeUpdated, a.Reason)
 			}
 		case ActCreateLocation:
-			id, cerr := l.w.CreateLocation(ctx, strings.TrimSpace(a.Name))
-			if cerr != nil {
-				err = fail(a, cerr)
-				break
+			var id string
+			id, err = create(a, func(ctx context.Context) (string, error) { return l.w.CreateLocation(ctx, strings.TrimSpace(a.Name)) })
+			if id != "" {
+				createdLoc[a.SourceID] = id
 			}
-			createdLoc[a.SourceID] = id
-			err = createThenMap(a, id)
 		case ActCreateDepartment:
 			locID := a.LocationID
 			if a.LocationSource != "" {
@@ -266,14 +268,14 @@ func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store,
 					break
 				}
 			}
-			id, cerr := l.w.CreateDepartment(ctx, locID, strings.TrimSpace(a.Name))
-			if cerr != nil {
-				err = fail(a, cerr)
-				break
+			var id string
+			id, err = create(a, func(ctx context.Context) (string, error) {
+				return l.w.CreateDepartment(ctx, locID, strings.TrimSpace(a.Name))
+			})
+			if id != "" {
+				created[a.SourceID] = id
+				l.depLoc[id] = locID
 			}
-			created[a.SourceID] = id
-			l.depLoc[id] = locID
-			err = createThenMap(a, id)
 		case ActAddMembers:
 			dep := a.TargetID
 			if dep == "" {
@@ -302,9 +304,6 @@ func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store,
 	}
 	return nil
 }
-
-// mappingWriteTimeout bounds the mapping write after a create (see createThenMap).
-const mappingWriteTimeout = 10 * time.Second
 
 // workspaceWriter is what apply needs of Staffomatic, in the plan's terms (string ids):
 // one method per API call, so the calls apply makes are the plan's writes.
