@@ -187,13 +187,13 @@ func TestSelection(t *testing.T) {
 func TestMappingRetryWindow(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := Mapping{Tenant: "acme", Kind: KindTimer, SourceID: "9", State: StatePending}
-	if !m.RecordFailure(t0, "500") || m.State != StateFailed || m.Attempts != 1 {
+	if !m.RecordFailure(t0, "500", 0) || m.State != StateFailed || m.Attempts != 1 {
 		t.Fatalf("first failure: %+v", m)
 	}
-	if !m.RecordFailure(t0.Add(6*24*time.Hour), "500") || !m.FirstFailureAt.Equal(t0) {
+	if !m.RecordFailure(t0.Add(6*24*time.Hour), "500", 0) || !m.FirstFailureAt.Equal(t0) {
 		t.Fatalf("day 6: %+v", m)
 	}
-	if m.RecordFailure(t0.Add(7*24*time.Hour+time.Minute), "500") || m.State != StateGaveUp || m.Attempts != 3 {
+	if m.RecordFailure(t0.Add(7*24*time.Hour+time.Minute), "500", 0) || m.State != StateGaveUp || m.Attempts != 3 {
 		t.Fatalf("after 7 days: %+v", m)
 	}
 	m.RecordSuccess(t0.Add(8*24*time.Hour), "h2", "p1")

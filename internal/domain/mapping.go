@@ -116,20 +116,32 @@ func (m Mapping) TargetID() string {
 func (m Mapping) Changed(h string) bool { return m.State != StateTransferred || m.Hash != h }
 
 // RecordFailure updates the retry bookkeeping after a failed attempt at now and reports
-// whether to keep retrying (false once RetryWindow has passed since the first failure).
-func (m *Mapping) RecordFailure(now time.Time, reason string) bool {
-	if m.FirstFailureAt.IsZero() {
-		m.FirstFailureAt = now
+// whether to try again (state failed) or not (state gave_up) once more than window
+// (RetryWindow when <= 0) has passed since the first failure; a failure exactly at the
+// window's end is still retried. A given-up record that fails again was attempted because
+// its source changed, so its window starts anew. It is the one place of this rule:
+// phase.Retry applies it.
+func (m *Mapping) RecordFailure(now time.Time, reason string, window time.Duration) (retry bool) {
+	if m.FirstFailureAt.IsZero() || m.State == StateGaveUp {
+		m.FirstFailureAt, m.Attempts = now, 0
 	}
 	m.Attempts++
-	m.LastError = reason
-	m.UpdatedAt = now
-	if now.Sub(m.FirstFailureAt) > RetryWindow {
+	m.LastError, m.UpdatedAt = reason, now
+	if RetryExpired(m.FirstFailureAt, now, window) {
 		m.State = StateGaveUp
 		return false
 	}
 	m.State = StateFailed
 	return true
+}
+
+// RetryExpired reports whether a record that first failed at first and fails again at now
+// is past its retry window (RetryWindow when window <= 0).
+func RetryExpired(first, now time.Time, window time.Duration) bool {
+	if window <= 0 {
+		window = RetryWindow
+	}
+	return !first.IsZero() && now.Sub(first) > window
 }
 
 // RecordSuccess marks a transfer of content hash h to targets at now.

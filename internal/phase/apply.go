@@ -198,36 +198,17 @@ type Retry struct {
 	Window time.Duration
 }
 
-func (p Retry) window() time.Duration {
-	if p.Window <= 0 {
-		return domain.RetryWindow
-	}
-	return p.Window
-}
-
 // GiveUp reports whether a record whose first failure was at first, failing again at
-// now, is given up: only once more than the window has passed (a failure exactly at the
-// window's end is still retried, as domain.Mapping.RecordFailure does).
+// now, is given up: only once more than the window has passed (domain.RetryExpired).
 func (p Retry) GiveUp(first, now time.Time) bool {
-	return !first.IsZero() && now.Sub(first) > p.window()
+	return domain.RetryExpired(first, now, p.Window)
 }
 
 // Failed records a failed attempt at now in m and reports whether to try again (state
 // failed) or not (state gave_up: report it as failed; it is tried again only when its
-// source changes). A given-up record that fails again was attempted because it changed,
-// so its window starts anew.
+// source changes): domain.Mapping.RecordFailure with the policy's window.
 func (p Retry) Failed(m *domain.Mapping, now time.Time, reason string) (retry bool) {
-	if m.FirstFailureAt.IsZero() || m.State == domain.StateGaveUp {
-		m.FirstFailureAt, m.Attempts = now, 0
-	}
-	m.Attempts++
-	m.LastError, m.UpdatedAt = reason, now
-	if p.GiveUp(m.FirstFailureAt, now) {
-		m.State = domain.StateGaveUp
-		return false
-	}
-	m.State = domain.StateFailed
-	return true
+	return m.RecordFailure(now, reason, p.Window)
 }
 
 // Succeeded records a successful transfer of content hash h to targets at now, which

@@ -631,7 +631,7 @@ func runSuite(t *testing.T, b backend) {
 	t.Run("mapping retry bookkeeping round trip", func(t *testing.T) {
 		s, c := newStore(t, b)
 		m := domain.Mapping{Tenant: "acme", Kind: domain.KindTimer, SourceID: "timer1", State: domain.StatePending}
-		m.RecordFailure(c.Now(), "personio 500")
+		m.RecordFailure(c.Now(), "personio 500", 0)
 		if err := s.PutMapping(ctx, m); err != nil {
 			t.Fatal(err)
 		}
