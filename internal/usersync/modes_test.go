@@ -185,19 +185,31 @@ func TestDryRunStoresThePlanAndChangesNothing(t *testing.T) {
 		t.Fatalf("dry run stored mappings: %v %+v", err, ms)
 	}
 	plannedBy := map[string][]string{}
+	plannedWrites := 0 // the Staffomatic write calls the plan lists (a locked create is two)
 	for _, e := range planned {
 		if e.Outcome != domain.OutcomePlanned || e.Reason == "" {
 			t.Fatalf("dry-run entry %+v", e)
 		}
 		plannedBy[e.Action] = append(plannedBy[e.Action], e.SourceID)
+		if usersync.ActionKind(e.Action).Writes() {
+			plannedWrites++
+			if e.Action == string(usersync.ActCreate) && strings.Contains(e.Reason, "created locked") {
+				plannedWrites++
+			}
+		}
 	}
 	if c := plannedBy["conflict"]; len(c) != 1 || c[0] != w.noEmail {
 		t.Errorf("planned conflicts %v, want %s", c, w.noEmail)
 	}
 
+	env.S.ResetCalls()
 	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A dry run is a promise: the run makes exactly the writes it listed.
+	if n := env.S.WriteCalls(); n != plannedWrites || n == 0 {
+		t.Errorf("the run made %d write calls, the dry run listed %d", n, plannedWrites)
 	}
 	did := byAction(entries)
 	creates := plannedBy["create_user"]

@@ -85,13 +85,22 @@ func TestDemoWorkspaces(t *testing.T) {
 	if env.S.WriteCalls() != 0 || len(planned) == 0 {
 		t.Fatalf("dry run: %d writes, %d planned", env.S.WriteCalls(), len(planned))
 	}
+	plannedWrites := 0
 	for _, e := range planned {
 		if e.Outcome != domain.OutcomePlanned {
 			t.Fatalf("dry run entry %+v", e)
 		}
+		if workspacesync.ActionKind(e.Action).Writes() {
+			plannedWrites++
+		}
 	}
 
+	env.S.ResetCalls()
 	_, entries := w.run(t, false)
+	// A dry run is a promise: the run makes exactly the writes it listed.
+	if n := env.S.WriteCalls(); n != plannedWrites || n == 0 {
+		t.Fatalf("the run made %d write calls, the dry run listed %d", n, plannedWrites)
+	}
 	c := count(entries)
 	// Service's members joined it when the user sync created them (placement by name), so
 	// only the three new departments get members.
