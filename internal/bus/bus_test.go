@@ -346,3 +346,42 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalBusCloseEndsDeliveries: a delivery has a deadline (the handler timeout, as
+// Lambda's function timeout), outlives the publisher's cancelled context, and ends when
+// the bus closes, so a run stuck waiting cannot hold `staffsync dev` open at Ctrl-C.
+func TestLocalBusCloseEndsDeliveries(t *testing.T) {
+	l := bus.NewLocal(nil).WithHandlerTimeout(time.Hour)
+	started := make(chan time.Time, 1)
+	ended := make(chan error, 1)
+	l.Subscribe(domain.PhaseUsers, func(ctx context.Context, _ json.RawMessage) error {
+		dl, ok := ctx.Deadline()
+		if !ok {
+			t.Error("a delivery without a deadline")
+		}
+		started <- dl
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return ctx.Err()
+	})
+	pctx, cancel := context.WithCancel(context.Background())
+	at := time.Date(2026, 1, 1, 4, 0, 0, 0, time.UTC)
+	if err := l.Publish(pctx, domain.SyncRequest{Tenant: "acme", Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual,
+		RunID: domain.NewRunID(domain.PhaseUsers, at)}); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the publisher's request ends; the delivery goes on
+	dl := <-started
+	if until := time.Until(dl); until < 59*time.Minute || until > time.Hour {
+		t.Errorf("deadline in %v, want the handler timeout of an hour", until)
+	}
+	select {
+	case err := <-ended:
+		t.Fatalf("the delivery ended with the publisher's context: %v", err)
+	default:
+	}
+	l.Close()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("delivery ended with %v, want context.Canceled", err)
+	}
+}

@@ -28,7 +28,18 @@ type Local struct {
 	mu    sync.RWMutex
 	rules []localRule
 	wg    sync.WaitGroup
+	// base ends every delivery's context on Close; timeout bounds each delivery as
+	// Lambda's function timeout does (HandlerTimeout), so a delivery has a deadline the
+	// harness keeps its margin to.
+	base    context.Context
+	stop    context.CancelFunc
+	timeout time.Duration
 }
+
+// HandlerTimeout bounds one local delivery: Lambda's longest function timeout. Like Lambda,
+// the local bus gives each handler a deadline, so a run that waits (a vendor's rate limit,
+// a hung connection) ends with a summary instead of holding `staffsync dev` open.
+const HandlerTimeout = 15 * time.Minute
 
 type localRule struct {
 	name    string
@@ -41,7 +52,16 @@ func NewLocal(log *slog.Logger) *Local {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Local{log: log, now: time.Now}
+	base, stop := context.WithCancel(context.Background())
+	return &Local{log: log, now: time.Now, base: base, stop: stop, timeout: HandlerTimeout}
+}
+
+// WithHandlerTimeout sets the deadline of each delivery (default HandlerTimeout).
+func (l *Local) WithHandlerTimeout(d time.Duration) *Local {
+	if d > 0 {
+		l.timeout = d
+	}
+	return l
 }
 
 // Rule routes events matching the EventBridge pattern to h. Patterns using features the
@@ -85,14 +105,15 @@ func (l *Local) Publish(ctx context.Context, reqs ...domain.SyncRequest) error {
 		envs = append(envs, b)
 	}
 	// The run outlives the request that asked for it, as it does on AWS.
-	runCtx := context.WithoutCancel(ctx)
+	// A delivery outlives the publisher's request (as on AWS), but not the bus: it ends
+	// on Close or after the handler timeout. The run's attributes are carried over.
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	for i, env := range envs {
 		// Each delivery logs as the run it carries, not as the publisher (dispatch has no
 		// tenant, the API request's first run is not the others).
 		req := reqs[i]
-		dctx := obs.WithRun(runCtx, obs.RunInfo{Tenant: req.Tenant, Phase: string(req.Phase), RunID: req.RunID})
+		info := obs.RunInfo{Tenant: req.Tenant, Phase: string(req.Phase), RunID: req.RunID}
 		var doc map[string]any
 		if err := json.Unmarshal(env, &doc); err != nil {
 			return fmt.Errorf("decode event: %w", err)
@@ -104,6 +125,8 @@ func (l *Local) Publish(ctx context.Context, reqs ...domain.SyncRequest) error {
 			l.wg.Add(1)
 			go func(r localRule, env []byte) {
 				defer l.wg.Done()
+				dctx, cancel := context.WithTimeout(obs.WithRun(l.base, info), l.timeout)
+				defer cancel()
 				if err := r.handler(dctx, env); err != nil {
 					l.log.ErrorContext(dctx, "local bus: handler failed", "rule", r.name, "error", err)
 				}
@@ -113,8 +136,16 @@ func (l *Local) Publish(ctx context.Context, reqs ...domain.SyncRequest) error {
 	return nil
 }
 
-// Wait blocks until every delivery started so far has finished (tests, shutdown).
+// Wait blocks until every delivery started so far has finished (tests).
 func (l *Local) Wait() { l.wg.Wait() }
+
+// Close ends the context of every running delivery and waits until they have finished:
+// the phases record their runs as stopped and release their leases, then Close returns.
+// Events published after Close are delivered with an ended context.
+func (l *Local) Close() {
+	l.stop()
+	l.wg.Wait()
+}
 
 // checkPattern accepts objects whose leaves are arrays of scalars.
 func checkPattern(p map[string]any) error {

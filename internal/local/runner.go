@@ -284,10 +284,11 @@ func (c *Core) Fire(ctx context.Context, s domain.Schedule, at time.Time) {
 	c.log.InfoContext(ctx, "dispatched", "schedule", s.Name, "tenants", res.Tenants, "published", res.Published)
 }
 
-// Close waits for running phase handlers, then stops the embedded DynamoDB.
+// Close stops the running phase handlers (their contexts end; each records its run and
+// releases its lease), waits for them, then stops the embedded DynamoDB.
 func (c *Core) Close() {
 	if c.Bus != nil {
-		c.Bus.Wait()
+		c.Bus.Close()
 	}
 	for _, f := range c.closers {
 		f()
