@@ -136,6 +136,13 @@ func (a Action) Record() domain.RecordKind {
 // Plan is the ordered list of actions of one run.
 type Plan struct {
 	Actions []Action `json:"actions"`
+	// Unchanged counts the workspaces (offices, departments and teams within an office)
+	// compared that need no action; Repeated those whose report an earlier run wrote
+	// unchanged (not planned again). They make the run summary's unchanged and skipped.
+	Unchanged int `json:"unchanged,omitempty"`
+	Repeated  int `json:"repeated,omitempty"`
+	// compared are the source ids of the offices and units compute looked at.
+	compared []string
 }
 
 // Writes counts the actions that write to Staffomatic.
@@ -159,17 +166,29 @@ type unit struct {
 // without changes writes nothing but its summary.
 func Compute(in Input) Plan {
 	p := compute(in)
+	repeated := map[string]bool{}
 	kept := p.Actions[:0]
 	for _, a := range p.Actions {
 		if a.Kind.Reports() {
 			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
 			if in.Reported[ReportKey(a.Record(), a.SourceID)] == a.Report {
+				p.Repeated++
+				repeated[a.SourceID] = true
 				continue
 			}
 		}
 		kept = append(kept, a)
 	}
 	p.Actions = kept
+	acted := map[string]bool{}
+	for _, a := range p.Actions {
+		acted[a.SourceID] = true
+	}
+	for _, k := range p.compared {
+		if !acted[k] && !repeated[k] { // a repeated report's workspace is counted as skipped
+			p.Unchanged++
+		}
+	}
 	return p
 }
 
@@ -281,6 +300,7 @@ func compute(in Input) Plan {
 		if !ok {
 			continue // the office's location is missing or ambiguous, already reported
 		}
+		plan.compared = append(plan.compared, k)
 		linked := links[KindDepartment+"|"+k]
 		ids := []string(nil)
 		if !created[u.officeID] {
@@ -372,6 +392,7 @@ func compute(in Input) Plan {
 			Reason: "users " + strings.Join(rest, ", ") + " belong to office " + offices[oid] +
 				" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"})
 	}
+	plan.compared = append(plan.compared, sortedKeys(offices)...)
 	return plan
 }
 

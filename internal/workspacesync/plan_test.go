@@ -328,3 +328,24 @@ func BenchmarkCompute5000(b *testing.B) {
 		Compute(in)
 	}
 }
+
+// TestUnchangedAndRepeated: the plan accounts for every workspace it compared: without an
+// action it is unchanged, with a report an earlier run wrote unchanged it is repeated.
+func TestUnchangedAndRepeated(t *testing.T) {
+	berlin := Location{ID: "L1", Name: "Berlin", UserIDs: []string{"u1"}}
+	kitchen := Department{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1"}}
+	complete := Input{Employees: []domain.Employee{e("1", "Berlin", "Kitchen")}, Locations: []Location{berlin}, Departments: []Department{kitchen},
+		Links: []Link{{KindLocation, "o-Berlin", "L1"}, {KindDepartment, domain.UnitKey("o-Berlin", "department", "d-Kitchen"), "D1"}}, UserOf: map[string]string{"1": "u1"}}
+	if p := truthful(t, complete); len(p.Actions) != 0 || p.Unchanged != 2 || p.Repeated != 0 {
+		t.Fatalf("complete: %d actions, unchanged %d, repeated %d", len(p.Actions), p.Unchanged, p.Repeated)
+	}
+	missing := Input{Employees: []domain.Employee{e("1", "Hamburg", "Bar")}}
+	first := truthful(t, missing)
+	if len(first.Actions) != 1 || first.Unchanged != 0 {
+		t.Fatalf("first: %+v", first)
+	}
+	missing.Reported = map[string]string{ReportKey(domain.KindLocation, "o-Hamburg"): first.Actions[0].Report}
+	if p := truthful(t, missing); len(p.Actions) != 0 || p.Unchanged != 0 || p.Repeated != 1 {
+		t.Fatalf("again: %d actions, unchanged %d, repeated %d", len(p.Actions), p.Unchanged, p.Repeated)
+	}
+}

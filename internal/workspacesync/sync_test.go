@@ -135,9 +135,13 @@ func TestDemoWorkspaces(t *testing.T) {
 	}
 
 	env.S.ResetCalls()
-	_, entries = w.run(t, false)
+	sum, entries := w.run(t, false)
 	if env.S.WriteCalls() != 0 || len(entries) != 0 {
 		t.Errorf("second run: %d writes, entries %+v", env.S.WriteCalls(), entries)
+	}
+	// The summary still accounts for the workspaces it compared.
+	if c := sum.Counts; c[domain.OutcomeUnchanged] < 2+4 || c[domain.OutcomeCreated]+c[domain.OutcomeUpdated]+c[domain.OutcomeFailed]+c[domain.OutcomeReported] != 0 {
+		t.Errorf("second run counts %v", c)
 	}
 }
 

@@ -44,6 +44,16 @@ func (r *callRecorder) AddDepartmentUsers(_ context.Context, _, dep string, user
 type protocolRecorder struct {
 	mu      sync.Mutex
 	entries []domain.ProtocolEntry
+	counts  map[domain.Outcome]int
+}
+
+func (p *protocolRecorder) Count(o domain.Outcome, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.counts == nil {
+		p.counts = map[domain.Outcome]int{}
+	}
+	p.counts[o] += n
 }
 
 func (p *protocolRecorder) Record(_ context.Context, e domain.ProtocolEntry) error {
