@@ -24,7 +24,6 @@ const (
 	EnvStage            = "STAGE"
 	EnvScheduleTimezone = "SCHEDULE_TIMEZONE"
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
-	EnvLocalKey         = "STAFFSYNC_LOCAL_KEY"
 	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
 	EnvSyncPhases       = "SYNC_PHASES"
 )

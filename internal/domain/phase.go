@@ -48,15 +48,6 @@ const (
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeFull || m == ModePartial || m == ModeTargeted }
 
-// ParseMode returns the mode named s or an error naming the accepted values.
-func ParseMode(s string) (Mode, error) {
-	m := Mode(s)
-	if !m.Valid() {
-		return "", fmt.Errorf("unknown mode %q: use one of full, partial, targeted", s)
-	}
-	return m, nil
-}
-
 // Trigger says what started a run.
 type Trigger string
 
