@@ -5,11 +5,12 @@ import (
 	"slices"
 )
 
-// Phase names one sync phase. Each phase has its own Lambda function, its own EventBridge
-// rule on the sync bus and its own run lease per tenant.
+// Phase names one sync phase. Each phase has its own run lease per tenant and, once its
+// code exists, its own Lambda function and EventBridge rule on the sync bus; the phases
+// with code are those registered in internal/phases.
 type Phase string
 
-// The four sync phases of DESIGN §2.
+// The four sync phases of DESIGN §2, whether or not their code exists yet.
 const (
 	PhaseUsers      Phase = "users"
 	PhaseWorkspaces Phase = "workspaces"
