@@ -14,6 +14,7 @@ import (
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/local"
 	"github.com/staffsync/staffsync/internal/obs"
+	"github.com/staffsync/staffsync/internal/phases"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 	noSandbox := fs.Bool("no-sandbox", os.Getenv("STAFFSYNC_SANDBOX") == "off", "start without the simulated Personio and Staffomatic (env STAFFSYNC_SANDBOX=off)")
 	_ = fs.Parse(os.Args[2:])
 
-	cfg, err := config.FromEnv()
+	cfg, err := config.FromEnv(phases.Names())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "staffsync:", err)
 		os.Exit(1)

@@ -10,11 +10,12 @@ import (
 	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/httpapi"
 	"github.com/staffsync/staffsync/internal/lambdahttp"
+	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/schedule"
 )
 
 func main() {
-	env, err := awsenv.Load(context.Background(), "api")
+	env, err := awsenv.Load(context.Background(), "api", phases.Names())
 	if err != nil {
 		env.Exit(err)
 	}

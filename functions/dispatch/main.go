@@ -9,10 +9,11 @@ import (
 
 	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/dispatch"
+	"github.com/staffsync/staffsync/internal/phases"
 )
 
 func main() {
-	env, err := awsenv.Load(context.Background(), "dispatch")
+	env, err := awsenv.Load(context.Background(), "dispatch", phases.Names())
 	if err != nil {
 		env.Exit(err)
 	}

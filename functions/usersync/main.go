@@ -8,18 +8,20 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/staffsync/staffsync/internal/awsenv"
-	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/usersync"
 )
 
 func main() {
-	env, err := awsenv.Load(context.Background(), "usersync")
+	p := phases.Get(domain.PhaseUsers)
+	env, err := awsenv.Load(context.Background(), p.Dir(), phases.Names())
 	if err == nil {
 		err = env.RequireSealer()
 	}
 	if err != nil {
 		env.Exit(err)
 	}
-	p := usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
-	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
+	vendors := usersync.NewVendors(env.Log)
+	lambda.Start(p.New(phases.Deps{Harness: env.PhaseDeps(), Vendors: vendors}))
 }

@@ -9,19 +9,20 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/staffsync/staffsync/internal/awsenv"
-	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
 func main() {
-	env, err := awsenv.Load(context.Background(), "workspacesync")
+	p := phases.Get(domain.PhaseWorkspaces)
+	env, err := awsenv.Load(context.Background(), p.Dir(), phases.Names())
 	if err == nil {
 		err = env.RequireSealer()
 	}
 	if err != nil {
 		env.Exit(err)
 	}
-	p := workspacesync.NewPhase(workspacesync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
-	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
+	vendors := usersync.NewVendors(env.Log)
+	lambda.Start(p.New(phases.Deps{Harness: env.PhaseDeps(), Vendors: vendors}))
 }

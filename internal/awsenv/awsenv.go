@@ -18,6 +18,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/config"
+	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/obs"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/seal"
@@ -39,12 +40,13 @@ type Env struct {
 // ErrNoSealer is returned by RequireSealer when no key is configured.
 var ErrNoSealer = errors.New("set KMS_KEY_ID (or STAFFSYNC_LOCAL_KEY outside AWS) to seal and open tenant credentials")
 
-// Load reads the environment of the function named service. Its logger is always set, so
-// a caller can log the error it returns.
-func Load(ctx context.Context, service string) (Env, error) {
+// Load reads the environment of the function named service; registered are the phases
+// that have code (phases.Names()), the default of SYNC_PHASES. Its logger is always set,
+// so a caller can log the error it returns.
+func Load(ctx context.Context, service string, registered []domain.Phase) (Env, error) {
 	e := Env{Log: obs.NewLambdaLogger(service), Metrics: obs.NewMetrics(os.Stdout, service)}
 	var err error
-	if e.Config, err = config.FromEnv(); err != nil {
+	if e.Config, err = config.FromEnv(registered); err != nil {
 		return e, err
 	}
 	if e.AWS, err = awsconfig.LoadDefaultConfig(ctx); err != nil {

@@ -16,8 +16,10 @@ func TestLoad(t *testing.T) {
 	t.Setenv(config.EnvKMSKeyID, "")
 	t.Setenv(seal.EnvLocalKey, "")
 	t.Setenv(config.EnvTenantsTable, "tt")
+	t.Setenv(config.EnvSyncPhases, "")
 	ctx := context.Background()
-	e, err := Load(ctx, "test")
+	registered := []domain.Phase{domain.PhaseUsers}
+	e, err := Load(ctx, "test", registered)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	t.Setenv(seal.EnvLocalKey, base64.StdEncoding.EncodeToString(make([]byte, 32)))
-	if e, err = Load(ctx, "test"); err != nil || e.RequireSealer() != nil {
+	if e, err = Load(ctx, "test", registered); err != nil || e.RequireSealer() != nil {
 		t.Fatalf("local key not used: %v", err)
 	}
 	sealed, err := seal.SealCredentials(ctx, e.Sealer, "t1", domain.Credentials{PersonioClientID: "c", PersonioClientSecret: "s", StaffomaticToken: "x"})
@@ -37,8 +39,12 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("seal: %v", err)
 	}
 
+	if len(e.Config.Phases) != 1 || e.Config.Phases[0] != domain.PhaseUsers {
+		t.Fatalf("phases %v, want the registered ones", e.Config.Phases)
+	}
+
 	t.Setenv(config.EnvScheduleTimezone, "Nowhere/Town")
-	if e, err := Load(ctx, "test"); err == nil || e.Log == nil {
+	if e, err := Load(ctx, "test", registered); err == nil || e.Log == nil {
 		t.Fatal("bad configuration accepted, or no logger to report it")
 	}
 }

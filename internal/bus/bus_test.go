@@ -80,7 +80,7 @@ func (f *fakeAPI) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _
 }
 
 func fast(api bus.PutEventsAPI) *bus.EventBridge {
-	return bus.NewEventBridge(api, "staffsync", bus.WithRetry(4, time.Millisecond, 2*time.Millisecond))
+	return bus.NewFastEventBridge(api, "staffsync", 4, time.Millisecond, 2*time.Millisecond)
 }
 
 func TestPublishBatchingAndResend(t *testing.T) {

@@ -34,21 +34,11 @@ type EventBridge struct {
 	now      func() time.Time
 }
 
-// Option configures the EventBridge publisher.
-type Option func(*EventBridge)
-
-// WithRetry sets how often failed entries are sent (attempts in total) and the backoff.
-func WithRetry(attempts int, base, max time.Duration) Option {
-	return func(e *EventBridge) { e.attempts, e.base, e.max = attempts, base, max }
-}
-
-// NewEventBridge returns a publisher to the named bus (name or ARN).
-func NewEventBridge(api PutEventsAPI, busName string, opts ...Option) *EventBridge {
-	e := &EventBridge{api: api, bus: busName, attempts: 5, base: 100 * time.Millisecond, max: 2 * time.Second, now: time.Now}
-	for _, o := range opts {
-		o(e)
-	}
-	return e
+// NewEventBridge returns a publisher to the named bus (name or ARN). Failed entries are
+// sent up to 5 times in all, with a backoff from 100 ms to 2 s: a few seconds, well within
+// an invocation, for throttling that the SDK's own retries did not absorb.
+func NewEventBridge(api PutEventsAPI, busName string) *EventBridge {
+	return &EventBridge{api: api, bus: busName, attempts: 5, base: 100 * time.Millisecond, max: 2 * time.Second, now: time.Now}
 }
 
 // entrySize is the size AWS counts against the 256 KB limit.

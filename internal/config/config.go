@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -23,7 +24,6 @@ const (
 	EnvStage            = "STAGE"
 	EnvScheduleTimezone = "SCHEDULE_TIMEZONE"
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
-	EnvLocalKey         = "STAFFSYNC_LOCAL_KEY"
 	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
 	EnvSyncPhases       = "SYNC_PHASES"
 )
@@ -41,14 +41,20 @@ type Config struct {
 	// PublicBaseURL is where the API is reachable from the vendors (webhook registration).
 	PublicBaseURL string
 	// Phases are the sync phases deployed with a function (SYNC_PHASES, comma-separated;
-	// default all), so the API queues runs only for phases that will run.
+	// default the registered phases), so dispatch and the API queue runs only for phases
+	// that will run.
 	Phases []domain.Phase
 }
 
 // FromEnv reads the configuration. Missing table names fall back to the local runner's
 // defaults so that a developer can start a function without setting a dozen variables; an
 // invalid time zone is an error because schedules would otherwise fire at the wrong hour.
-func FromEnv() (Config, error) {
+//
+// registered are the phases that have code (phases.Names()): the default of SYNC_PHASES,
+// and the only phases it may name, since a run queued for a phase without code would wait
+// in "queued" for good. The caller passes them because the registry imports the sync
+// packages, which must stay free to import config.
+func FromEnv(registered []domain.Phase) (Config, error) {
 	c := Config{
 		Stage: get(EnvStage, "dev"),
 		Tables: store.Tables{
@@ -66,13 +72,16 @@ func FromEnv() (Config, error) {
 	if _, err := schedule.LoadLocation(c.ScheduleTimezone); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", EnvScheduleTimezone, err)
 	}
-	c.Phases = domain.Phases
+	c.Phases = slices.Clone(registered)
 	if v := strings.TrimSpace(os.Getenv(EnvSyncPhases)); v != "" {
 		c.Phases = nil
 		for _, name := range strings.Split(v, ",") {
 			p, err := domain.ParsePhase(strings.TrimSpace(name))
 			if err != nil {
 				return Config{}, fmt.Errorf("%s: %w", EnvSyncPhases, err)
+			}
+			if !slices.Contains(registered, p) {
+				return Config{}, fmt.Errorf("%s: phase %s has no code in this build (registered: %v)", EnvSyncPhases, p, registered)
 			}
 			c.Phases = append(c.Phases, p)
 		}

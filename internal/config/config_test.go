@@ -1,31 +1,44 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/staffsync/staffsync/internal/domain"
+)
 
 func TestFromEnv(t *testing.T) {
+	registered := []domain.Phase{domain.PhaseUsers, domain.PhaseWorkspaces}
 	t.Setenv(EnvTenantsTable, "tt")
 	t.Setenv(EnvScheduleTimezone, "Europe/Vienna")
-	c, err := FromEnv()
+	t.Setenv(EnvSyncPhases, "")
+	c, err := FromEnv(registered)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Tables.Tenants != "tt" || c.Tables.Mappings != "staffsync-mappings" || c.ScheduleTimezone != "Europe/Vienna" {
 		t.Fatalf("got %+v", c)
 	}
-	if len(c.Phases) != 4 {
-		t.Fatalf("default phases %v", c.Phases)
+	// Without SYNC_PHASES the phases are the registered ones, not every phase of the
+	// timetable: the unregistered ones have no function to run them.
+	if len(c.Phases) != 2 || c.Phases[0] != domain.PhaseUsers || c.Phases[1] != domain.PhaseWorkspaces {
+		t.Fatalf("default phases %v, want the registered %v", c.Phases, registered)
 	}
-	t.Setenv(EnvSyncPhases, "users, workspaces")
-	if c, err = FromEnv(); err != nil || len(c.Phases) != 2 || c.Phases[1] != "workspaces" {
+	t.Setenv(EnvSyncPhases, " workspaces")
+	if c, err = FromEnv(registered); err != nil || len(c.Phases) != 1 || c.Phases[0] != "workspaces" {
 		t.Fatalf("phases %v %v", c.Phases, err)
 	}
 	t.Setenv(EnvSyncPhases, "users,payroll")
-	if _, err := FromEnv(); err == nil {
+	if _, err := FromEnv(registered); err == nil {
 		t.Fatal("unknown phase accepted")
+	}
+	t.Setenv(EnvSyncPhases, "users,timesheets")
+	if _, err := FromEnv(registered); err == nil || !strings.Contains(err.Error(), "timesheets has no code") {
+		t.Fatalf("a phase without code accepted: %v", err)
 	}
 	t.Setenv(EnvSyncPhases, "")
 	t.Setenv(EnvScheduleTimezone, "Mars/Olympus")
-	if _, err := FromEnv(); err == nil {
+	if _, err := FromEnv(registered); err == nil {
 		t.Fatal("bad time zone accepted")
 	}
 }

@@ -1,8 +1,9 @@
 // Package deploy checks that template.yaml, the Makefile, events/ and the code agree: the
-// function directories and build targets, the timetable's ScheduleV2 events, the tables'
-// key schema, every function's log group, alarms and policies, and that every sample event
-// is invoked by its function's runtime test. cfn-lint validates the template's shape but
-// none of these links.
+// function directories and build targets, the phase registry's functions, rules and
+// SYNC_PHASES, the timetable's ScheduleV2 events, the tables' key schema, every function's
+// log group, alarms and policies, and that every sample event is invoked by its
+// function's runtime test. cfn-lint validates the template's shape but none of these
+// links.
 package deploy
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/schedule"
 	"github.com/staffsync/staffsync/internal/store"
 )
@@ -191,8 +193,8 @@ func MakeTargets(makefile string) map[string]string {
 }
 
 // Check verifies everything this package promises and returns one error per mismatch.
-// root is the repository root; timetable and tables are what the code declares.
-func Check(t *Template, root string, timetable []domain.Schedule, tables []store.TableSpec) []error {
+// root is the repository root; timetable, tables and registry are what the code declares.
+func Check(t *Template, root string, timetable []domain.Schedule, tables []store.TableSpec, registry []phases.Entry) []error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
@@ -236,6 +238,7 @@ func Check(t *Template, root string, timetable []domain.Schedule, tables []store
 	}
 	errs = append(errs, CheckEventsExercised(root, dirs)...)
 	errs = append(errs, CheckPhaseRules(t)...)
+	errs = append(errs, CheckRegistry(t, root, registry)...)
 	errs = append(errs, CheckSchedules(t, timetable)...)
 	errs = append(errs, CheckTables(t, tables)...)
 	return errs

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
@@ -33,7 +34,7 @@ func TestTemplateMatchesCode(t *testing.T) {
 	if len(tpl.Functions()) == 0 {
 		t.Fatal("template has no functions")
 	}
-	for _, err := range Check(tpl, root, domain.Timetable, specs()) {
+	for _, err := range Check(tpl, root, domain.Timetable, specs(), phases.All()) {
 		t.Error(err)
 	}
 }
@@ -166,7 +167,7 @@ func TestPhaseRulesAndSyncPhasesAgree(t *testing.T) {
 func TestMissingBuildTargetFails(t *testing.T) {
 	tpl := load(t)
 	tpl.Resources["GhostFunction"] = Resource{Type: "AWS::Serverless::Function", Metadata: map[string]any{"BuildMethod": "makefile"}, Properties: map[string]any{"CodeUri": "."}}
-	if errs := Check(tpl, root, domain.Timetable, specs()); !containsErr(errs, "no build-GhostFunction target") {
+	if errs := Check(tpl, root, domain.Timetable, specs(), phases.All()); !containsErr(errs, "no build-GhostFunction target") {
 		t.Fatalf("errors %v", errs)
 	}
 }

@@ -1,5 +1,8 @@
 // Package domain holds the types at the centre of staffsync: sync phases, modes and
-// triggers, the timetable, tenants and their settings, mappings, protocol entries and run
-// summaries. It has no dependency on AWS, HTTP or any vendor API so that planners and
-// every adapter can share it.
+// triggers, the SyncRequested request and run summaries, the timetable, tenants (owner,
+// settings, sync sources, sealed credentials), the employee selection and its
+// auto-include rules, mappings and their retry bookkeeping, protocol entries and planned
+// actions. It imports no AWS SDK, no net/http, no vendor client and no other internal
+// package (internal/archtest checks this), so that planners, adapters and the API can
+// all share it.
 package domain

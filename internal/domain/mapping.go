@@ -32,15 +32,6 @@ var RecordKinds = []RecordKind{KindUser, KindLocation, KindDepartment, KindMembe
 // Valid reports whether k is a known kind.
 func (k RecordKind) Valid() bool { return slices.Contains(RecordKinds, k) }
 
-// ParseRecordKind returns the kind named s or an error naming the accepted values.
-func ParseRecordKind(s string) (RecordKind, error) {
-	k := RecordKind(s)
-	if !k.Valid() {
-		return "", fmt.Errorf("unknown record kind %q: use one of %v", s, RecordKinds)
-	}
-	return k, nil
-}
-
 // TransferState is where a mapped record stands.
 type TransferState string
 

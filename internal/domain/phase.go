@@ -5,11 +5,12 @@ import (
 	"slices"
 )
 
-// Phase names one sync phase. Each phase has its own Lambda function, its own EventBridge
-// rule on the sync bus and its own run lease per tenant.
+// Phase names one sync phase. Each phase has its own run lease per tenant and, once its
+// code exists, its own Lambda function and EventBridge rule on the sync bus; the phases
+// with code are those registered in internal/phases.
 type Phase string
 
-// The four sync phases of DESIGN §2.
+// The four sync phases of DESIGN §2, whether or not their code exists yet.
 const (
 	PhaseUsers      Phase = "users"
 	PhaseWorkspaces Phase = "workspaces"
@@ -47,15 +48,6 @@ const (
 
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeFull || m == ModePartial || m == ModeTargeted }
-
-// ParseMode returns the mode named s or an error naming the accepted values.
-func ParseMode(s string) (Mode, error) {
-	m := Mode(s)
-	if !m.Valid() {
-		return "", fmt.Errorf("unknown mode %q: use one of full, partial, targeted", s)
-	}
-	return m, nil
-}
 
 // Trigger says what started a run.
 type Trigger string

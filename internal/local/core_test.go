@@ -13,13 +13,14 @@ import (
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/phases"
 )
 
 // TestScheduleReachesPhaseHandlers plays one timetable entry through the local core: the
 // dispatch finds the tenants with background sync on and the bus delivers one event to the
 // phase handler per tenant, once even when the schedule fires twice.
 func TestScheduleReachesPhaseHandlers(t *testing.T) {
-	cfg, err := config.FromEnv()
+	cfg, err := config.FromEnv(phases.Names())
 	if err != nil {
 		t.Fatal(err)
 	}

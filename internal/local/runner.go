@@ -1,6 +1,8 @@
 // Package local runs the whole of staffsync in one process for `make run`: the admin API on
 // a loopback port with the same handler as the Lambda function, an embedded DynamoDB, an
-// in-process event bus and the timetable scheduler.
+// in-process event bus delivering to the registered phases (internal/phases) in the same
+// harness as their functions, the timetable scheduler, and optionally the simulated
+// Personio and Staffomatic with the demo company.
 package local
 
 import (

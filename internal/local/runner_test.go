@@ -11,13 +11,14 @@ import (
 
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
 )
 
 // TestRunDemoEndToEnd starts what `make run` starts, with the sandbox: the API answers,
 // the demo tenant exists, "Sync Now" of the users phase puts the demo employees into the
 // simulated Staffomatic, and Ctrl-C (context cancel) stops everything cleanly.
 func TestRunDemoEndToEnd(t *testing.T) {
-	cfg, err := config.FromEnv()
+	cfg, err := config.FromEnv(phases.Names())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-// Package staffomatic is the client of the Staffomatic public API v3.
+// Package staffomatic is the client of the Staffomatic public API v3, and the signing,
+// verification and parsing of the webhook hints our receiver accepts (Staffomatic
+// documents no webhooks of its own).
 //
 // The API is old and only partly documented (see shared/reference/staffomatic-api-notes.md),
 // so the client is deliberately tolerant: unknown JSON fields are ignored, numbers that

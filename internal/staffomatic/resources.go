@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -528,20 +527,4 @@ func (c *Client) ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 		path = idPath("/locations", f.LocationID) + "/events"
 	}
 	return listAll(ctx, c, path, q, rawEvent)
-}
-
-// AllDayRange returns the stored bounds of an all-day absence from first to last day
-// (inclusive) in the account zone: 00:00:00 on the first day to 23:59:59 on the last.
-func AllDayRange(loc *time.Location, firstDay, lastDay time.Time) (time.Time, time.Time, error) {
-	if loc == nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("staffomatic: AllDayRange needs a time zone")
-	}
-	fy, fm, fd := firstDay.Date()
-	ly, lm, ld := lastDay.Date()
-	start := time.Date(fy, fm, fd, 0, 0, 0, 0, loc)
-	end := time.Date(ly, lm, ld, 23, 59, 59, 0, loc)
-	if end.Before(start) {
-		return time.Time{}, time.Time{}, fmt.Errorf("staffomatic: last day %s is before first day %s", lastDay.Format(time.DateOnly), firstDay.Format(time.DateOnly))
-	}
-	return start, end, nil
 }

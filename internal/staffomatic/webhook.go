@@ -28,7 +28,7 @@ const SignatureHeader = "X-Staffsync-Signature"
 // SignatureTolerance is how far a signature's timestamp may be from the receiver's clock.
 const SignatureTolerance = 5 * time.Minute
 
-// Signature errors. Verify wraps exactly one of them.
+// Signature errors. VerifySignature wraps exactly one of them.
 var (
 	ErrSignatureMalformed = errors.New("malformed signature header")
 	ErrSignatureStale     = errors.New("signature timestamp outside the tolerance")
@@ -124,12 +124,6 @@ func VerifySignature(secret []byte, header string, body []byte, now time.Time) (
 	// or reordered v1 look like a new delivery.
 	s.V1 = []string{hex.EncodeToString(want)}
 	return s, nil
-}
-
-// Verify checks a signed notification (constant-time comparison, 5-minute tolerance).
-func Verify(secret []byte, header string, body []byte, now time.Time) error {
-	_, err := VerifySignature(secret, header, body, now)
-	return err
 }
 
 // Kind names the record a hint is about.

@@ -50,9 +50,9 @@ func TestSignVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := staffomatic.Verify(tt.secret, tt.header, tt.body, tt.now)
+			_, err := staffomatic.VerifySignature(tt.secret, tt.header, tt.body, tt.now)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
-				t.Fatalf("Verify() = %v, want %v", err, tt.want)
+				t.Fatalf("VerifySignature() = %v, want %v", err, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), string(tt.secret)) {
 				t.Fatalf("error leaks the secret: %v", err)
@@ -118,7 +118,7 @@ func TestParseHint(t *testing.T) {
 }
 
 // TestSimulatorWebhookHints: the simulator signs hints with Sign; a receiver using
-// Verify and ParseHint sees one per changed user, absence and timer.
+// VerifySignature and ParseHint sees one per changed user, absence and timer.
 func TestSimulatorWebhookHints(t *testing.T) {
 	f := newFixture(t, sim.Config{})
 	secret := []byte("hook-secret")
@@ -126,7 +126,7 @@ func TestSimulatorWebhookHints(t *testing.T) {
 	var got []staffomatic.Hint
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := staffomatic.Verify(secret, r.Header.Get(staffomatic.SignatureHeader), body, testNow); err != nil {
+		if _, err := staffomatic.VerifySignature(secret, r.Header.Get(staffomatic.SignatureHeader), body, testNow); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}

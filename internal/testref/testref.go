@@ -1,6 +1,7 @@
 // Package testref finds the shared reference material (vendor specs, recorded responses)
-// for tests. It lives in shared/reference beside the repository, in the work tree and in
-// CI alike, and is not part of the repository itself.
+// for tests. It is not part of the repository: it lives in shared/reference beside the
+// repository (or beside the repository a local clone came from), or in the folder
+// STAFFSYNC_REFERENCE names.
 package testref
 
 import (

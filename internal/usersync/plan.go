@@ -1,8 +1,12 @@
-// Package usersync plans the employee sync (Personio → Staffomatic users). Plan is a pure
-// function: it takes the selected Personio employees, the Staffomatic users and the stored
-// user mappings and returns the actions that make Staffomatic match Personio, each with its
-// reason. Loading and applying live elsewhere, so every rule of DESIGN §1.3 is tested here
-// without a network.
+// Package usersync is the users phase (Personio employees → Staffomatic users) as the
+// harness of internal/phase runs it. Its planner (plan.go) is a pure function: it takes the
+// selected Personio employees, the Staffomatic users and the stored user mappings and
+// returns the actions that make Staffomatic match Personio, each with its reason, so every
+// rule of DESIGN §1.3 is tested without a network. Load (load.go) reads the employees, the
+// users and the mappings; Apply (apply.go) performs the actions and records mapping and
+// protocol per action. For now two shared things live here as well: Vendors, the builder
+// of a run's vendor clients, which the workspaces phase uses, and the matching of
+// employees to users (MatchAll), which the admin API shows.
 package usersync
 
 import (

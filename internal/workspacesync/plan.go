@@ -1,7 +1,9 @@
-// Package workspacesync plans the workspace sync: Personio offices become Staffomatic
+// Package workspacesync is the workspaces phase: Personio offices become Staffomatic
 // locations, Personio departments (and teams, if configured) become Staffomatic departments
 // ("Arbeitsbereiche") inside the location of the employee's office, and mapped users are
-// added to them. Compute is pure; loading and applying live in the phase.
+// added to them. Compute (plan.go) is the pure planner; the Phase (phase.go) loads its
+// input, applies its plan and records mappings and protocol for the harness of
+// internal/phase.
 package workspacesync
 
 import (
