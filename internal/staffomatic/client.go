@@ -320,7 +320,9 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error carries the URL, which holds no secret: credentials travel in headers.
-		return nil, 0, &Error{Method: method, Path: path, Retryable: ctx.Err() == nil, Message: "transport error", Err: err}
+		// A connection the vendor policy refused (a private address, a host off the
+		// allow-list) is refused again on every try.
+		return nil, 0, &Error{Method: method, Path: path, Retryable: ctx.Err() == nil && !permanent(err), Message: "transport error", Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -384,6 +386,13 @@ func resetTime(h http.Header, now time.Time) (time.Time, bool) {
 		return time.Unix(n, 0), true
 	}
 	return now.Add(time.Duration(n) * time.Second), true
+}
+
+// permanent reports an error that says of itself that no retry can succeed
+// (Permanent() true), such as the vendor builder's refusal of an address.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
