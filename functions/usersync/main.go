@@ -10,6 +10,7 @@ import (
 	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 func main() {
@@ -20,6 +21,6 @@ func main() {
 	if err != nil {
 		env.Exit(err)
 	}
-	p := usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
+	p := usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(vendors.Options{})})
 	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
 }

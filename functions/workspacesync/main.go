@@ -10,7 +10,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/phase"
-	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
@@ -22,6 +22,6 @@ func main() {
 	if err != nil {
 		env.Exit(err)
 	}
-	p := workspacesync.NewPhase(workspacesync.Deps{Store: env.Store, Vendors: usersync.NewVendors(env.Log)})
+	p := workspacesync.NewPhase(workspacesync.Deps{Store: env.Store, Vendors: env.Vendors(vendors.Options{})})
 	lambda.Start(phase.New(p, env.PhaseDeps()).Handle)
 }

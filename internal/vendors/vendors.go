@@ -85,6 +85,16 @@ func New(o Options) *Builder {
 	return b
 }
 
+// WithLog returns a builder that logs to log and shares b's transports and limiters, for
+// a caller with a logger of its own (a phase harness, the local runner's API).
+func (b *Builder) WithLog(log *slog.Logger) *Builder {
+	c := *b
+	if log != nil {
+		c.log = log
+	}
+	return &c
+}
+
 // Limiters returns the builder's registry.
 func (b *Builder) Limiters() *Registry { return b.o.Limiters }
 
