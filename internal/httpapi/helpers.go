@@ -269,7 +269,13 @@ func vendorErr(err error, system domain.System, field string) error {
 			return unprocessable("personio_redirect", "personio.base_url", "Personio answered %d, a redirect, which is not followed: check personio.base_url", pe.StatusCode)
 		}
 		if errors.As(err, &pe) && !pe.Retryable {
-			return unprocessable("personio_error", field, "Personio answered %d: %s", pe.StatusCode, pe.Message)
+			// pe.Message is sanitised by the client: short, one line, from Personio's
+			// documented error fields only.
+			msg := pe.Message
+			if msg == "" {
+				msg = http.StatusText(pe.StatusCode)
+			}
+			return unprocessable("personio_error", field, "Personio answered %d: %s", pe.StatusCode, msg)
 		}
 	case domain.SystemStaffomatic:
 		if staffomatic.IsUnauthorized(err) {

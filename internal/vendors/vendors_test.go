@@ -300,3 +300,38 @@ func TestParseHosts(t *testing.T) {
 		t.Fatal("a bad entry was accepted")
 	}
 }
+
+// Whatever a server behind a tenant's base URL answers, a failed call's error (which
+// becomes API errors, run summaries and protocol reasons) is short, printable and names
+// the vendor and status; its body's bytes do not come back.
+func TestErrorsCarryNoRawBody(t *testing.T) {
+	bodies := map[string]string{
+		"html":    "<html><head><title>secret-title</title></head><body>internal</body></html>",
+		"control": "secret-\x1b[2J\r\nX-Forged: 1\x00",
+		"junk":    strings.Repeat("secret-junk\x01", 1<<20/12),
+		"json":    `{"message":"` + strings.Repeat("secret ", 200) + `\u0007"}`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				_, _ = w.Write([]byte(body))
+			}))
+			defer srv.Close()
+			b := New(Options{Policy: Policy{Open: true}, MaxRetries: -1})
+			s, _ := b.Staffomatic("t1", domain.Staffomatic{BaseURL: srv.URL + "/v3", Subdomain: "acme"}, creds, nil)
+			p, _ := b.Personio("t1", domain.Personio{BaseURL: srv.URL}, "id", "secret-id", nil)
+			_, serr := s.CurrentUser(context.Background())
+			_, perr := p.TimeOffTypes(context.Background())
+			for vendor, err := range map[string]error{"staffomatic": serr, "personio": perr} {
+				msg := err.Error()
+				if len(msg) > 400 || strings.ContainsAny(msg, "\x00\x01\x07\x1b\r\n") || !strings.Contains(msg, vendor) || !strings.Contains(msg, "422") {
+					t.Errorf("%s: %d bytes: %.300q", vendor, len(msg), msg)
+				}
+				if name != "json" && strings.Contains(msg, "secret") {
+					t.Errorf("%s repeats the body: %.300q", vendor, msg)
+				}
+			}
+		})
+	}
+}
