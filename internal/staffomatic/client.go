@@ -7,8 +7,8 @@
 // page until an empty page, as the documentation prescribes.
 //
 // Every call takes a context, goes through a client-side rate limiter (500 requests per
-// 10 s, the documented per-IP budget, shared across tenants when the limiter is shared)
-// and is retried with exponential backoff and jitter on 429, 5xx and transport errors.
+// 10 s, the documented budget; internal/vendors shares one per tenant and host, never
+// across tenants, and caps a pause the server's headers ask for) and is retried with exponential backoff and jitter on 429, 5xx and transport errors.
 // Credentials never appear in logs or error strings.
 package staffomatic
 
@@ -79,8 +79,8 @@ type Config struct {
 	// HTTPClient defaults to a client with a 60 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// Limiter is the client-side rate limiter. Share one between clients that leave
-	// through the same egress IP; nil gives this client its own 500 req / 10 s limiter.
+	// Limiter is the client-side rate limiter. Clients of one tenant's account share one
+	// (internal/vendors); nil gives this client its own 500 req / 10 s limiter.
 	Limiter *RateLimiter
 	// MaxAttempts bounds the tries of one request (default 5).
 	MaxAttempts int

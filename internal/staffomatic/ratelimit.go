@@ -13,8 +13,9 @@ import (
 // RateLimiter keeps a client under Staffomatic's budget (documented: 500 requests per
 // 10 s per IP and account). It is a sliding-window log, so no burst can exceed the
 // budget within any window, and it honours the server's X-RateLimit-* and 429 hints by
-// pausing until the announced reset. Share one limiter between all clients that leave
-// through the same egress IP and account.
+// pausing until the announced reset. Clients of one tenant's account share one limiter
+// (internal/vendors keeps one per tenant and host); a limiter is never shared between
+// tenants, because a pause one tenant's server asks for must not delay another's runs.
 //
 // A pause taken from the server's headers is capped (MaxPause, default 60 s): the headers
 // come from whatever host a tenant's base URL names, and a reset announced for the year
