@@ -12,6 +12,7 @@ import (
 	"github.com/staffsync/staffsync/internal/lambdahttp"
 	"github.com/staffsync/staffsync/internal/phases"
 	"github.com/staffsync/staffsync/internal/schedule"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 func main() {
@@ -23,7 +24,7 @@ func main() {
 	// Without a sealer (no KMS_KEY_ID or local key) the routes that seal answer 503 and
 	// the health check still works.
 	api := httpapi.New(httpapi.Options{Logger: env.Log, Store: env.Store, Sealer: env.Sealer, Bus: env.Bus(),
-		Vendors: httpapi.DefaultVendors{Logger: env.Log, MaxRetries: 2}, OperatorKeyHash: env.Config.OperatorKeyHash,
+		Vendors: httpapi.NewVendors(env.Vendors(vendors.Options{MaxRetries: httpapi.APIMaxRetries})), OperatorKeyHash: env.Config.OperatorKeyHash,
 		PublicBaseURL: env.Config.PublicBaseURL, Location: loc, Phases: env.Config.Phases})
 	lambda.Start(lambdahttp.Handler(api))
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/lambdatest"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
+	"github.com/staffsync/staffsync/internal/synctest"
 )
 
 // rieEnv is the environment of a phase bootstrap under aws-lambda-rie pointed at the
@@ -17,6 +17,9 @@ func rieEnv(env *synctest.Env) map[string]string {
 		"DYNAMODB_ENDPOINT": env.DynamoDBEndpoint, "TENANTS_TABLE": env.Tables.Tenants, "MAPPINGS_TABLE": env.Tables.Mappings,
 		"PROTOCOL_TABLE": env.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": env.LocalKey, "AWS_REGION": "eu-central-1",
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		// The bootstrap runs under a deployed stack's vendor policy; the simulators
+		// listen on loopback, which the operator's list must name.
+		"ALLOWED_VENDOR_HOSTS": "http://127.0.0.1",
 	}
 }
 

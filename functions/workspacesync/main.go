@@ -11,7 +11,7 @@ import (
 	"github.com/staffsync/staffsync/internal/awsenv"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phases"
-	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 func main() {
@@ -23,6 +23,5 @@ func main() {
 	if err != nil {
 		env.Exit(err)
 	}
-	vendors := usersync.NewVendors(env.Log)
-	lambda.Start(p.New(phases.Deps{Harness: env.PhaseDeps(), Vendors: vendors}))
+	lambda.Start(p.New(phases.Deps{Harness: env.PhaseDeps(), Vendors: env.Vendors(vendors.Options{})}))
 }

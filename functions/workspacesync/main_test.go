@@ -8,8 +8,8 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/lambdatest"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
 )
 
 // TestLambdaRuntime runs the real bootstrap under aws-lambda-rie with the events/ sample
@@ -26,6 +26,9 @@ func TestLambdaRuntime(t *testing.T) {
 		"DYNAMODB_ENDPOINT": env.DynamoDBEndpoint, "TENANTS_TABLE": env.Tables.Tenants, "MAPPINGS_TABLE": env.Tables.Mappings,
 		"PROTOCOL_TABLE": env.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": env.LocalKey, "AWS_REGION": "eu-central-1",
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		// The bootstrap runs under a deployed stack's vendor policy; the simulators
+		// listen on loopback, which the operator's list must name.
+		"ALLOWED_VENDOR_HOSTS": "http://127.0.0.1",
 	})
 	events := lambdatest.Events(t, "WorkspacesyncFunction")
 	payload, ok := events["full"]

@@ -23,6 +23,7 @@ import (
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // Env is what a function is built from.
@@ -77,6 +78,16 @@ func (e Env) RequireSealer() error {
 // of "Sync Now" for all phases.
 func (e Env) PhaseDeps() phase.Deps {
 	return phase.Deps{Store: e.Store, Sealer: e.Sealer, Log: e.Log, Metrics: e.Metrics, Bus: e.Bus()}
+}
+
+// Vendors returns the function's vendor builder under a deployed stack's policy: only
+// https to the vendors' production hosts and the operator's ALLOWED_VENDOR_HOSTS, checked
+// at connect time. o carries what differs per function (the API's fewer retries); its
+// Policy and Log are set here.
+func (e Env) Vendors(o vendors.Options) *vendors.Builder {
+	o.Policy = vendors.Policy{Hosts: e.Config.AllowedVendorHosts}
+	o.Log = e.Log
+	return vendors.New(o)
 }
 
 // Bus returns the EventBridge publisher of the sync bus.

@@ -11,6 +11,7 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/schedule"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // Environment variable names, documented in the README.
@@ -26,6 +27,9 @@ const (
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
 	EnvSyncPhases       = "SYNC_PHASES"
+	// EnvAllowedVendorHosts lists hosts the vendor clients may reach besides the
+	// vendors' production hosts (the AllowedVendorHosts stack parameter).
+	EnvAllowedVendorHosts = "ALLOWED_VENDOR_HOSTS"
 )
 
 // Config is what every function needs to know about its deployment.
@@ -44,6 +48,9 @@ type Config struct {
 	// default the registered phases), so dispatch and the API queue runs only for phases
 	// that will run.
 	Phases []domain.Phase
+	// AllowedVendorHosts are the operator's additions to the vendor hosts a deployed
+	// function may call (ALLOWED_VENDOR_HOSTS, comma-separated; see vendors.Policy).
+	AllowedVendorHosts []string
 }
 
 // FromEnv reads the configuration. Missing table names fall back to the local runner's
@@ -72,6 +79,11 @@ func FromEnv(registered []domain.Phase) (Config, error) {
 	if _, err := schedule.LoadLocation(c.ScheduleTimezone); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", EnvScheduleTimezone, err)
 	}
+	hosts, err := vendors.ParseHosts(os.Getenv(EnvAllowedVendorHosts))
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvAllowedVendorHosts, err)
+	}
+	c.AllowedVendorHosts = hosts
 	c.Phases = slices.Clone(registered)
 	if v := strings.TrimSpace(os.Getenv(EnvSyncPhases)); v != "" {
 		c.Phases = nil

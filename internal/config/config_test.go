@@ -42,3 +42,18 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal("bad time zone accepted")
 	}
 }
+
+func TestAllowedVendorHosts(t *testing.T) {
+	c, err := FromEnv(domain.Phases[:2])
+	if err != nil || len(c.AllowedVendorHosts) != 0 {
+		t.Fatalf("default: %v %v", c.AllowedVendorHosts, err)
+	}
+	t.Setenv(EnvAllowedVendorHosts, "proxy.example.com, http://10.0.0.5,,192.168.0.0/16")
+	if c, err = FromEnv(domain.Phases[:2]); err != nil || len(c.AllowedVendorHosts) != 3 || c.AllowedVendorHosts[1] != "http://10.0.0.5" {
+		t.Fatalf("hosts %v %v", c.AllowedVendorHosts, err)
+	}
+	t.Setenv(EnvAllowedVendorHosts, "proxy.example.com/path?x")
+	if _, err := FromEnv(domain.Phases[:2]); err == nil {
+		t.Fatal("a bad entry was accepted")
+	}
+}

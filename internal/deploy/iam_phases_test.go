@@ -9,8 +9,8 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 

@@ -18,7 +18,12 @@ import (
 	"github.com/staffsync/staffsync/internal/schedule"
 	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
+
+// APIMaxRetries is how often the API's vendor clients repeat a failed call: few, because
+// API Gateway ends a request at 29 s and the API's checks stop after vendorTimeout.
+const APIMaxRetries = 2
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
 const MaxBodyBytes = 256 << 10
@@ -35,7 +40,8 @@ type Options struct {
 	// Bus receives the SyncRequested events of Sync Now and webhooks.
 	Bus bus.Publisher
 	// Vendors builds the Personio and Staffomatic clients of a tenant; nil gives the real
-	// clients (DefaultVendors).
+	// clients under a deployed stack's policy (only the vendors' production hosts), with
+	// few retries for API Gateway's 29 s.
 	Vendors Vendors
 	// OperatorKeyHash is the hex SHA-256 of the operator key; empty refuses every
 	// operator request.
@@ -86,7 +92,7 @@ func New(opts Options) *API {
 		a.log = slog.Default()
 	}
 	if a.vendors == nil {
-		a.vendors = DefaultVendors{}
+		a.vendors = NewVendors(vendors.New(vendors.Options{Log: a.log, MaxRetries: APIMaxRetries}))
 	}
 	if a.now == nil {
 		a.now = time.Now

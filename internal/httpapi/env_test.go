@@ -26,6 +26,7 @@ import (
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 const operatorKey = "op-test-key"
@@ -99,7 +100,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	sum := sha256.Sum256([]byte(operatorKey))
 	o := Options{Logger: log, Store: e.store, Sealer: sealer, Bus: e.bus, OperatorKeyHash: hex.EncodeToString(sum[:]),
-		Vendors: DefaultVendors{Logger: log, PersonioBaseURL: e.pURL, StaffomaticBaseURL: e.sURL, MaxRetries: -1}}
+		Vendors: NewVendors(vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Log: log, PersonioBaseURL: e.pURL, StaffomaticBaseURL: e.sURL, MaxRetries: -1}))}
 	for _, f := range opts {
 		f(&o)
 	}

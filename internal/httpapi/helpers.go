@@ -22,6 +22,7 @@ import (
 	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // Constructors of the API's errors: one place decides the status of each kind.
@@ -255,14 +256,26 @@ func vendorErr(err error, system domain.System, field string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if vendors.IsRefused(err) {
+		return refusedErr(system, err)
+	}
 	switch system {
 	case domain.SystemPersonio:
 		var pe *personio.Error
 		if personio.IsAuth(err) {
 			return unprocessable("personio_credentials_invalid", field, "Personio refused the credential: check the client id and secret in Personio under Settings > API credentials")
 		}
+		if errors.As(err, &pe) && pe.StatusCode >= 300 && pe.StatusCode < 400 {
+			return unprocessable("personio_redirect", "personio.base_url", "Personio answered %d, a redirect, which is not followed: check personio.base_url", pe.StatusCode)
+		}
 		if errors.As(err, &pe) && !pe.Retryable {
-			return unprocessable("personio_error", field, "Personio answered %d: %s", pe.StatusCode, pe.Message)
+			// pe.Message is sanitised by the client: short, one line, from Personio's
+			// documented error fields only.
+			msg := pe.Message
+			if msg == "" {
+				msg = http.StatusText(pe.StatusCode)
+			}
+			return unprocessable("personio_error", field, "Personio answered %d: %s", pe.StatusCode, msg)
 		}
 	case domain.SystemStaffomatic:
 		if staffomatic.IsUnauthorized(err) {
@@ -274,11 +287,26 @@ func vendorErr(err error, system domain.System, field string) error {
 		if staffomatic.IsNotFound(err) {
 			return unprocessable("staffomatic_account_not_found", "staffomatic.subdomain", "Staffomatic knows no account at this base URL and subdomain")
 		}
+		if s := staffomatic.StatusOf(err); s >= 300 && s < 400 {
+			return unprocessable("staffomatic_redirect", "staffomatic.base_url", "Staffomatic answered %d, a redirect, which is not followed: check staffomatic.base_url", s)
+		}
 		if s := staffomatic.StatusOf(err); s >= 400 && s < 500 && s != http.StatusTooManyRequests {
 			return unprocessable("staffomatic_error", field, "Staffomatic answered %d to the check", s)
 		}
 	}
 	return errVendorDown
+}
+
+// refusedErr is a vendor URL or address the deployment's policy refused (a base URL off
+// the allow-list, or one whose name resolved to a private address at connect time): a 400
+// naming the vendor's base_url field and the rule, never the vendor's answer.
+func refusedErr(system domain.System, err error) error {
+	field := string(system) + ".base_url"
+	var ref *vendors.RefusedError
+	if errors.As(err, &ref) {
+		return badRequest(field, "%s: %s is not allowed: %s", field, ref.Target, ref.Rule)
+	}
+	return badRequest(field, "%s: this base URL is not allowed", field)
 }
 
 // newSecret returns n random bytes, URL-safe base64 encoded.

@@ -22,6 +22,7 @@ import (
 	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // vendorTimeout bounds the verification calls of one request, well inside API Gateway's
@@ -114,8 +115,9 @@ func (in CredentialsInput) verify() bool { return in.Verify == nil || *in.Verify
 
 // check validates step 1 and, unless verify is false, calls both vendors: Personio must
 // accept the credential (its readable attributes are reported), Staffomatic must accept
-// the admin's credentials for the account.
-func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredentials, error) {
+// the admin's credentials for the account. id is the tenant whose rate limits the calls
+// spend (a new tenant's id before it is stored).
+func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checkedCredentials, error) {
 	var c checkedCredentials
 	switch {
 	case in.Personio != nil && in.PersonioCredentialsFile != "":
@@ -134,7 +136,7 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 		if p.ClientSecret == "" {
 			return c, badRequest("personio.client_secret", "personio.client_secret: required: the secret of the Personio API credential")
 		}
-		if err := checkBaseURL("personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
+		if err := a.checkBaseURL(domain.SystemPersonio, "personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
 			return c, err
 		}
 		for _, h := range []struct{ field, v string }{{"personio.partner_id", p.PartnerID}, {"personio.app_id", p.AppID}} {
@@ -152,7 +154,7 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 	if s == nil {
 		return c, badRequest("staffomatic", "staffomatic: required: {subdomain, email, password} or {subdomain, email, token}")
 	}
-	if err := checkStaffomatic(s); err != nil {
+	if err := a.checkStaffomatic(s); err != nil {
 		return c, err
 	}
 	c.creds.StaffomaticEmail, c.creds.StaffomaticPassword, c.creds.StaffomaticToken = strings.TrimSpace(s.Email), s.Password, s.Token
@@ -164,7 +166,7 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 	}
 	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
 	defer cancel()
-	p, err := a.personioFor(c.personio, c.creds)
+	p, err := a.personioFor(id, c.personio, c.creds)
 	if err != nil {
 		return c, err
 	}
@@ -179,7 +181,7 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 	for _, m := range rep.Missing {
 		c.MissingPersonioAttributes = append(c.MissingPersonioAttributes, AttributeInfo{Key: m.Key, Name: m.Name})
 	}
-	u, err := a.verifyStaffomatic(ctx, c.staffomatic, c.creds)
+	u, err := a.verifyStaffomatic(ctx, id, c.staffomatic, c.creds)
 	if err != nil {
 		return c, err
 	}
@@ -188,8 +190,8 @@ func (a *API) check(ctx context.Context, in CredentialsInput) (checkedCredential
 	return c, nil
 }
 
-func checkStaffomatic(s *StaffomaticInput) error {
-	if err := checkBaseURL("staffomatic.base_url", s.BaseURL, "staffomatic.email and staffomatic.password (or token)"); err != nil {
+func (a *API) checkStaffomatic(s *StaffomaticInput) error {
+	if err := a.checkBaseURL(domain.SystemStaffomatic, "staffomatic.base_url", s.BaseURL, "staffomatic.email and staffomatic.password (or token)"); err != nil {
 		return err
 	}
 	if !subdomainOK(s.Subdomain) {
@@ -208,8 +210,8 @@ func checkStaffomatic(s *StaffomaticInput) error {
 }
 
 // verifyStaffomatic checks that the credentials open the account as one of its admins.
-func (a *API) verifyStaffomatic(ctx context.Context, conn domain.Staffomatic, c domain.Credentials) (staffomatic.User, error) {
-	s, err := a.staffomaticFor(conn, c)
+func (a *API) verifyStaffomatic(ctx context.Context, id string, conn domain.Staffomatic, c domain.Credentials) (staffomatic.User, error) {
+	s, err := a.staffomaticFor(id, conn, c)
 	if err != nil {
 		return staffomatic.User{}, err
 	}
@@ -227,17 +229,25 @@ func (a *API) verifyStaffomatic(ctx context.Context, conn domain.Staffomatic, c 
 	return u, nil
 }
 
-func (a *API) personioFor(p domain.Personio, c domain.Credentials) (PersonioAccount, error) {
-	cl, err := a.vendors.Personio(PersonioConn{BaseURL: p.BaseURL, PartnerID: p.PartnerID, AppID: p.AppID}, c.PersonioClientID, c.PersonioClientSecret)
+// personioFor builds a client of tenant id's Personio company.
+func (a *API) personioFor(id string, p domain.Personio, c domain.Credentials) (PersonioAccount, error) {
+	cl, err := a.vendors.Personio(PersonioConn{Tenant: id, BaseURL: p.BaseURL, PartnerID: p.PartnerID, AppID: p.AppID}, c.PersonioClientID, c.PersonioClientSecret)
+	if vendors.IsRefused(err) {
+		return nil, refusedErr(domain.SystemPersonio, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("personio client: %w", err)
 	}
 	return cl, nil
 }
 
-func (a *API) staffomaticFor(s domain.Staffomatic, c domain.Credentials) (StaffomaticAccount, error) {
-	cl, err := a.vendors.Staffomatic(StaffomaticConn{BaseURL: s.BaseURL, Subdomain: s.Subdomain},
+// staffomaticFor builds a client of tenant id's Staffomatic account.
+func (a *API) staffomaticFor(id string, s domain.Staffomatic, c domain.Credentials) (StaffomaticAccount, error) {
+	cl, err := a.vendors.Staffomatic(StaffomaticConn{Tenant: id, BaseURL: s.BaseURL, Subdomain: s.Subdomain},
 		staffomatic.Credentials{Email: c.StaffomaticEmail, Password: c.StaffomaticPassword, Token: c.StaffomaticToken})
+	if vendors.IsRefused(err) {
+		return nil, refusedErr(domain.SystemStaffomatic, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("staffomatic client: %w", err)
 	}
@@ -254,21 +264,24 @@ func (a *API) clients(ctx context.Context, t domain.Tenant) (PersonioAccount, St
 		return nil, nil, &Error{Status: http.StatusConflict, Code: "credentials_unavailable",
 			Message: "the stored credentials cannot be opened; set them again with PUT /v1/tenants/{id}/credentials"}
 	}
-	p, err := a.personioFor(t.Personio, c)
+	p, err := a.personioFor(t.ID, t.Personio, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := a.staffomaticFor(t.Staffomatic, c)
+	s, err := a.staffomaticFor(t.ID, t.Staffomatic, c)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, s, nil
 }
 
-// checkBaseURL accepts an empty or an http(s) base URL without user information. A base
-// URL is stored in the clear and returned by GET /v1/tenants/{id}, so a password in it
-// would be kept unsealed: it is refused, and neither the answer nor the log repeats it.
-func checkBaseURL(field, s, credFields string) error {
+// checkBaseURL accepts an empty or an http(s) base URL without user information that the
+// deployment's vendor policy admits. A base URL is stored in the clear and returned by
+// GET /v1/tenants/{id}, so a password in it would be kept unsealed: it is refused, and
+// neither the answer nor the log repeats it. In AWS the policy admits only https to the
+// vendor's hosts and the operator's AllowedVendorHosts: a tenant must not point the
+// functions at the metadata service, the VPC or the Lambda runtime API.
+func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error {
 	if s == "" {
 		return nil
 	}
@@ -285,6 +298,9 @@ func checkBaseURL(field, s, credFields string) error {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return badRequest(field, "%s: port %s: use a port from 1 to 65535, or none", field, p)
 		}
+	}
+	if err := a.vendors.CheckBaseURL(sys, s); err != nil {
+		return refusedErr(sys, err)
 	}
 	return nil
 }
@@ -408,7 +424,7 @@ func (a *API) newWebhookSecrets(ctx context.Context, id string, p domain.Personi
 // registerPersonio registers the tenant's webhook with the Personio company of p and c,
 // delivering token, and returns the registration's id.
 func (a *API) registerPersonio(ctx context.Context, id string, p domain.Personio, c domain.Credentials, token string) (string, error) {
-	cl, err := a.personioFor(p, c)
+	cl, err := a.personioFor(id, p, c)
 	if err != nil {
 		return "", err
 	}
@@ -448,11 +464,11 @@ func replaceWebhook(ctx context.Context, cl PersonioAccount, url string) error {
 
 // unregister removes a Personio webhook registration, best effort: a leftover
 // registration only delivers to a token that no longer opens the receiver.
-func (a *API) unregister(ctx context.Context, p domain.Personio, c domain.Credentials, webhookID string) {
+func (a *API) unregister(ctx context.Context, id string, p domain.Personio, c domain.Credentials, webhookID string) {
 	if webhookID == "" {
 		return
 	}
-	cl, err := a.personioFor(p, c)
+	cl, err := a.personioFor(id, p, c)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), vendorTimeout)
 		defer cancel()
@@ -488,11 +504,12 @@ func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, 
 	if !displayNameOK(name) {
 		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters, no line breaks or control characters)")
 	}
-	c, err := a.check(ctx, in.CredentialsInput)
+	// The id comes first: the verification calls spend the new tenant's rate limits.
+	id := newTenantID(name)
+	c, err := a.check(ctx, id, in.CredentialsInput)
 	if err != nil {
 		return TenantCreated{}, err
 	}
-	id := newTenantID(name)
 	token, tokenHash := newAdminToken(id)
 	sealed, err := seal.SealCredentials(ctx, a.sealer, id, c.creds)
 	if err != nil {
@@ -505,7 +522,7 @@ func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, 
 	t := &domain.Tenant{ID: id, Name: name, Owner: c.owner, AdminTokenHash: tokenHash, Settings: domain.DefaultSettings(),
 		Sources: domain.DefaultSources(), Personio: c.personio, Staffomatic: c.staffomatic, Sealed: sealed}
 	if err := a.store.CreateTenant(ctx, t); err != nil {
-		a.unregister(ctx, c.personio, c.creds, rec.PersonioWebhookID)
+		a.unregister(ctx, id, c.personio, c.creds, rec.PersonioWebhookID)
 		return TenantCreated{}, storeErr(err, "tenant "+id)
 	}
 	if err := a.store.PutWebhookSecrets(ctx, rec); err != nil {
@@ -513,7 +530,7 @@ func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, 
 		if derr := a.store.DeleteTenant(context.WithoutCancel(ctx), id); derr != nil {
 			a.log.ErrorContext(ctx, "could not remove a half-created tenant", "tenant_id", id, "error", derr)
 		}
-		a.unregister(ctx, c.personio, c.creds, rec.PersonioWebhookID)
+		a.unregister(ctx, id, c.personio, c.creds, rec.PersonioWebhookID)
 		return TenantCreated{}, err
 	}
 	a.log.InfoContext(ctx, "tenant created", "tenant_id", id, "verified", c.Verified, "missing_personio_attributes", len(c.MissingPersonioAttributes))
@@ -666,7 +683,7 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 	if a.sealer == nil {
 		return errNoStore
 	}
-	c, err := a.check(r.Context(), in)
+	c, err := a.check(r.Context(), t.ID, in)
 	if err != nil {
 		return err
 	}
@@ -699,7 +716,7 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 		// The registration under the old credentials goes; with the old credentials
 		// unreadable it stays, harmless: its token no longer opens the receiver.
 		if oldCreds, err := seal.OpenCredentials(ctx, a.sealer, t.ID, oldSealed); err == nil && move.old.PersonioWebhookID != move.new.PersonioWebhookID {
-			a.unregister(ctx, oldPersonio, oldCreds, move.old.PersonioWebhookID)
+			a.unregister(ctx, t.ID, oldPersonio, oldCreds, move.old.PersonioWebhookID)
 		}
 		out["personio_webhook_token"] = move.token
 		out["webhooks"] = move.info
@@ -734,7 +751,7 @@ func (a *API) movePersonioWebhook(ctx context.Context, id string, p domain.Perso
 	m.info.PersonioRegistered = true
 	m.new.PersonioTokenHash, m.new.RotatedAt = hashHex(m.token), a.now().UTC()
 	if err := a.store.PutWebhookSecrets(ctx, m.new); err != nil {
-		a.unregister(ctx, p, c, m.new.PersonioWebhookID)
+		a.unregister(ctx, id, p, c, m.new.PersonioWebhookID)
 		return nil, err
 	}
 	return m, nil
@@ -746,7 +763,7 @@ func (m *webhookMove) undo(ctx context.Context, a *API, p domain.Personio, c dom
 		a.log.ErrorContext(ctx, "could not restore the webhook secrets after a failed credentials update", "error", err)
 	}
 	if m.new.PersonioWebhookID != m.old.PersonioWebhookID {
-		a.unregister(ctx, p, c, m.new.PersonioWebhookID)
+		a.unregister(ctx, m.new.Tenant, p, c, m.new.PersonioWebhookID)
 	}
 }
 
@@ -877,7 +894,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	if !strings.EqualFold(s.Subdomain, t.Staffomatic.Subdomain) || strings.TrimRight(s.BaseURL, "/") != t.Staffomatic.BaseURL {
 		return unprocessable("other_account", "staffomatic.subdomain", "a hand-over keeps the Staffomatic account; to connect another account use PUT /v1/tenants/{id}/credentials")
 	}
-	if err := checkStaffomatic(s); err != nil {
+	if err := a.checkStaffomatic(s); err != nil {
 		return err
 	}
 	if a.sealer == nil {
@@ -890,7 +907,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	creds.StaffomaticEmail, creds.StaffomaticPassword, creds.StaffomaticToken = strings.TrimSpace(s.Email), s.Password, s.Token
 	ctx, cancel := context.WithTimeout(r.Context(), vendorTimeout)
 	defer cancel()
-	u, err := a.verifyStaffomatic(ctx, t.Staffomatic, creds)
+	u, err := a.verifyStaffomatic(ctx, t.ID, t.Staffomatic, creds)
 	if err != nil {
 		return err
 	}
@@ -932,11 +949,11 @@ func (a *API) rotateWebhookSecrets(w http.ResponseWriter, r *http.Request, t dom
 		return err
 	}
 	if err := a.store.PutWebhookSecrets(r.Context(), rec); err != nil {
-		a.unregister(r.Context(), t.Personio, creds, rec.PersonioWebhookID)
+		a.unregister(r.Context(), t.ID, t.Personio, creds, rec.PersonioWebhookID)
 		return err
 	}
 	if register && old.PersonioWebhookID != rec.PersonioWebhookID {
-		a.unregister(r.Context(), t.Personio, creds, old.PersonioWebhookID)
+		a.unregister(r.Context(), t.ID, t.Personio, creds, old.PersonioWebhookID)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "webhook_secrets": secrets, "webhooks": info})
 	return nil

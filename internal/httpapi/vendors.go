@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"context"
-	"log/slog"
 
+	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // PersonioAccount is what the API needs of one Personio company. *personio.Client
@@ -29,15 +30,19 @@ type StaffomaticAccount interface {
 	ListAbsenceTypes(ctx context.Context, locationID int64) ([]staffomatic.AbsenceType, error)
 }
 
-// PersonioConn is the non-secret connection data of a Personio credential.
+// PersonioConn is the non-secret connection data of a Personio credential, with the
+// tenant whose rate limits its calls spend (a new tenant's id before it is stored).
 type PersonioConn struct {
+	Tenant    string
 	BaseURL   string
 	PartnerID string
 	AppID     string
 }
 
-// StaffomaticConn is the non-secret connection data of a Staffomatic account.
+// StaffomaticConn is the non-secret connection data of a Staffomatic account, with the
+// tenant whose rate limits its calls spend.
 type StaffomaticConn struct {
+	Tenant    string
 	BaseURL   string
 	Subdomain string
 }
@@ -47,37 +52,39 @@ type StaffomaticConn struct {
 type Vendors interface {
 	Personio(conn PersonioConn, clientID, clientSecret string) (PersonioAccount, error)
 	Staffomatic(conn StaffomaticConn, creds staffomatic.Credentials) (StaffomaticAccount, error)
+	// CheckBaseURL refuses a base URL the deployment does not admit (a
+	// *vendors.RefusedError), so that set-up answers 400 before storing it.
+	CheckBaseURL(system domain.System, baseURL string) error
 }
 
-// DefaultVendors builds the real clients with the connection data as given: an empty
-// base URL means the vendor's public API.
-type DefaultVendors struct {
-	Logger *slog.Logger
-	// PersonioBaseURL and StaffomaticBaseURL, when set, replace an empty base URL of a
-	// tenant (the simulators of `make run`).
-	PersonioBaseURL    string
-	StaffomaticBaseURL string
-	// MaxRetries bounds the Personio client's retries (0: the client's default). The API
-	// answers within API Gateway's 29 s, so few retries suit it.
-	MaxRetries int
-}
+// BuilderVendors serves the Vendors port with the process's one vendor builder
+// (internal/vendors), the same one that builds the phases' clients.
+type BuilderVendors struct{ Builder *vendors.Builder }
+
+// NewVendors returns the port over b.
+func NewVendors(b *vendors.Builder) BuilderVendors { return BuilderVendors{Builder: b} }
 
 // Personio implements Vendors.
-func (d DefaultVendors) Personio(conn PersonioConn, id, secret string) (PersonioAccount, error) {
-	base := conn.BaseURL
-	if base == "" {
-		base = d.PersonioBaseURL
-	}
-	return personio.New(personio.Config{BaseURL: base, ClientID: id, ClientSecret: secret, PartnerID: conn.PartnerID, AppID: conn.AppID,
-		Logger: d.Logger, MaxRetries: d.MaxRetries})
+func (v BuilderVendors) Personio(conn PersonioConn, id, secret string) (PersonioAccount, error) {
+	return v.Builder.Personio(conn.Tenant, domain.Personio{BaseURL: conn.BaseURL, PartnerID: conn.PartnerID, AppID: conn.AppID}, id, secret, nil)
 }
 
 // Staffomatic implements Vendors.
-func (d DefaultVendors) Staffomatic(conn StaffomaticConn, creds staffomatic.Credentials) (StaffomaticAccount, error) {
-	base := conn.BaseURL
-	if base == "" {
-		base = d.StaffomaticBaseURL
-	}
-	return staffomatic.New(staffomatic.Config{BaseURL: base, Subdomain: conn.Subdomain, Credentials: creds,
-		UserAgent: "staffsync (admin API)", Logger: d.Logger})
+func (v BuilderVendors) Staffomatic(conn StaffomaticConn, creds staffomatic.Credentials) (StaffomaticAccount, error) {
+	return v.Builder.Staffomatic(conn.Tenant, domain.Staffomatic{BaseURL: conn.BaseURL, Subdomain: conn.Subdomain}, creds, nil)
 }
+
+// CheckBaseURL implements Vendors with the builder's policy. An empty base URL is the
+// vendor's production API, always admitted.
+func (v BuilderVendors) CheckBaseURL(system domain.System, baseURL string) error {
+	if baseURL == "" {
+		return nil
+	}
+	return v.Builder.Policy().CheckURL(system, baseURL)
+}
+
+var (
+	_ Vendors            = BuilderVendors{}
+	_ PersonioAccount    = (*personio.Client)(nil)
+	_ StaffomaticAccount = (*staffomatic.Client)(nil)
+)

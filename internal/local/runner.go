@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	api := httpapi.New(httpapi.Options{Logger: log, Store: core.Store, Sealer: core.Sealer, Bus: core.Bus,
-		OperatorKeyHash: o.Config.OperatorKeyHash, PublicBaseURL: o.Config.PublicBaseURL, Location: loc, Phases: core.Phases})
+		Vendors: httpapi.NewVendors(localVendors().WithLog(log)), OperatorKeyHash: o.Config.OperatorKeyHash, PublicBaseURL: o.Config.PublicBaseURL, Location: loc, Phases: core.Phases})
 	l, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set PORT to use another port)", o.Addr, err)

@@ -95,6 +95,10 @@ type Config struct {
 	BackoffMax  time.Duration
 	// Limits override DefaultLimits per family.
 	Limits map[Family]Limit
+	// Pacer, when set, paces the client instead of limiters of its own (Limits is then
+	// ignored). Clients of one tenant's Personio share one, so that the API and the
+	// phases of one process spend one budget; clients of different tenants never do.
+	Pacer *Pacer
 	// TokenRefreshMargin renews a token this long before it expires
 	// (default 5 min, at most a tenth of the lifetime).
 	TokenRefreshMargin time.Duration
@@ -108,12 +112,12 @@ type Config struct {
 // Client talks to one Personio company with one credential. It is safe for
 // concurrent use; concurrent calls share tokens and rate limiters.
 type Client struct {
-	cfg      Config
-	base     *url.URL
-	hc       *http.Client
-	log      *slog.Logger
-	tokens   [3]tokenCache // index 1: v1, 2: v2
-	limiters map[Family]*limiter
+	cfg    Config
+	base   *url.URL
+	hc     *http.Client
+	log    *slog.Logger
+	tokens [3]tokenCache // index 1: v1, 2: v2
+	pacer  *Pacer
 }
 
 // New validates cfg and returns a client. It makes no network call; use
@@ -152,19 +156,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, base: base, hc: cfg.HTTPClient, log: cfg.Logger, limiters: map[Family]*limiter{}}
+	c := &Client{cfg: cfg, base: base, hc: cfg.HTTPClient, log: cfg.Logger, pacer: cfg.Pacer}
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	limits := DefaultLimits()
-	for f, l := range cfg.Limits {
-		limits[f] = l
-	}
-	for f, l := range limits {
-		c.limiters[f] = newLimiter(l)
+	if c.pacer == nil {
+		c.pacer = NewPacer(cfg.Limits, nil)
 	}
 	return c, nil
 }
@@ -321,7 +321,7 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 		}
 		contentType = "application/json"
 	}
-	lim := c.limiters[r.family]
+	lim := c.pacer.limiters[r.family]
 	refreshed, ambiguous := false, false
 	for attempt := 0; ; attempt++ {
 		if err := lim.wait(ctx); err != nil {
@@ -341,7 +341,7 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 			// A POST may have been processed before the connection broke;
 			// repeating it could create a duplicate, so only reads and
 			// idempotent writes are retried.
-			if r.idempotent() && attempt < c.cfg.MaxRetries {
+			if r.idempotent() && attempt < c.cfg.MaxRetries && !permanent(err) {
 				ambiguous = true
 				c.log.WarnContext(ctx, "personio transport error, retrying", "method", r.method, "path", target.Path, "attempt", attempt+1, "error", err.Error())
 				if err := c.backoff(ctx, attempt, nil); err != nil {
@@ -469,7 +469,10 @@ func (c *Client) backoff(ctx context.Context, attempt int, rl *RateLimitInfo) er
 	d = d/2 + rand.N(d/2+1)
 	if rl != nil && rl.ReplenishRate > 0 && rl.Remaining <= 0 {
 		need := max(rl.RequestedTokens, 1)
-		if w := time.Duration(float64(need) / rl.ReplenishRate * float64(time.Second)); w > d {
+		// The headers come from the server the tenant's base URL names: a tiny rate
+		// must not turn into a pause of hours.
+		w := min(time.Duration(float64(need)/rl.ReplenishRate*float64(time.Second)), MaxHeaderPause)
+		if w > d {
 			d = w
 		}
 	}
@@ -479,6 +482,13 @@ func (c *Client) backoff(ctx context.Context, attempt int, rl *RateLimitInfo) er
 		return fmt.Errorf("the next attempt would be due in %s, after the deadline of this call: %w", d.Round(time.Second), context.DeadlineExceeded)
 	}
 	return sleep(ctx, d)
+}
+
+// permanent reports an error that says of itself that no retry can succeed
+// (Permanent() true), such as the vendor builder's refusal of an address.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -497,6 +507,59 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // ---- client-side rate limiter ----
 
+// MaxHeaderPause bounds any pause derived from the x-ratelimit-* headers: a wait before a
+// retry, and the time one token takes at an adapted (lowered) pace.
+const MaxHeaderPause = 60 * time.Second
+
+// minAdaptedRate is the slowest pace the headers can impose: one token per
+// MaxHeaderPause.
+var minAdaptedRate = 1 / MaxHeaderPause.Seconds()
+
+// Pacer is the set of per-family token buckets of one Personio company (Personio limits
+// per endpoint). A client makes its own unless Config.Pacer shares one.
+type Pacer struct {
+	limiters map[Family]*limiter
+}
+
+// NewPacer returns buckets for DefaultLimits overridden by limits. now is the clock
+// (nil: time.Now); tests inject one so that no test measures time.
+func NewPacer(limits map[Family]Limit, now func() time.Time) *Pacer {
+	if now == nil {
+		now = time.Now
+	}
+	all := DefaultLimits()
+	for f, l := range limits {
+		all[f] = l
+	}
+	p := &Pacer{limiters: map[Family]*limiter{}}
+	for f, l := range all {
+		p.limiters[f] = newLimiter(l, now)
+	}
+	return p
+}
+
+// Delay reports how long a request of family f sent now would wait, without taking a
+// token (tests, logs).
+func (p *Pacer) Delay(f Family) time.Duration {
+	l := p.limiters[f]
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refill(l.now())
+	if l.rate <= 0 || l.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - l.tokens) / l.rate * float64(time.Second))
+}
+
+// Observe feeds the rate-limit headers of a response to family f's bucket, as the client
+// does after every response (throttled: the response was a 429).
+func (p *Pacer) Observe(f Family, h http.Header, throttled bool) {
+	p.limiters[f].adapt(parseRateLimit(h), throttled)
+}
+
 // limiter is a token bucket that hands out reservations, so concurrent
 // callers queue fairly instead of stampeding when tokens return.
 type limiter struct {
@@ -505,11 +568,12 @@ type limiter struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+	now    func() time.Time
 }
 
-func newLimiter(l Limit) *limiter {
+func newLimiter(l Limit, now func() time.Time) *limiter {
 	b := float64(max(l.Burst, 1))
-	return &limiter{rate: l.PerSecond, burst: b, tokens: b, last: time.Now()}
+	return &limiter{rate: l.PerSecond, burst: b, tokens: b, last: now(), now: now}
 }
 
 func (l *limiter) refill(now time.Time) {
@@ -526,7 +590,7 @@ func (l *limiter) wait(ctx context.Context) error {
 		l.mu.Unlock()
 		return ctx.Err()
 	}
-	l.refill(time.Now())
+	l.refill(l.now())
 	l.tokens--
 	var d time.Duration
 	if l.tokens < 0 {
@@ -542,17 +606,18 @@ func (l *limiter) wait(ctx context.Context) error {
 	return nil
 }
 
-// adapt lowers the pace to what the server announces (never raises it) and,
-// after a 429, empties the bucket so queued callers wait for real tokens.
+// adapt lowers the pace to what the server announces (never raises it, and never below
+// one token per MaxHeaderPause) and, after a 429, empties the bucket so queued callers
+// wait for real tokens.
 func (l *limiter) adapt(rl *RateLimitInfo, throttled bool) {
 	if l == nil || (rl == nil && !throttled) {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.refill(time.Now())
+	l.refill(l.now())
 	if rl != nil && rl.ReplenishRate > 0 && (l.rate <= 0 || rl.ReplenishRate < l.rate) {
-		l.rate = rl.ReplenishRate
+		l.rate = max(rl.ReplenishRate, minAdaptedRate)
 		if rl.BurstCapacity > 0 && float64(rl.BurstCapacity) < l.burst {
 			l.burst = float64(rl.BurstCapacity)
 		}

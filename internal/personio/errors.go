@@ -7,14 +7,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/staffsync/staffsync/internal/vendors/safetext"
 )
 
 // Error is every error Personio answered with, in one type whatever the
 // generation: the v1 envelope {success:false,error:{code,message}}, v2
 // problem+json {errors:[{title,detail,type}]} and the OAuth2 error of the v2
-// token endpoint. Message is Personio's text verbatim (it can be German,
-// e.g. "Es ist ein Problem aufgetreten") so the protocol can show what
-// Personio said. It never contains credentials or tokens.
+// token endpoint. Message is Personio's text (it can be German, e.g. "Es ist
+// ein Problem aufgetreten") so the protocol can show what Personio said, but
+// sanitised (safetext: one line, at most 200 characters): it reaches admins,
+// and the server is whatever host a tenant's base URL names. A body in none
+// of these shapes leaves no message; its bytes are never repeated. It never
+// contains credentials or tokens.
 type Error struct {
 	StatusCode int
 	Method     string
@@ -112,6 +117,14 @@ func retryableStatus(code int) bool {
 // text for anything else (e.g. an HTML page from a proxy).
 func ParseError(status int, method, path string, body []byte) *Error {
 	e := &Error{StatusCode: status, Method: method, Path: path, Retryable: retryableStatus(status)}
+	if status >= 300 && status < 400 {
+		e.Message = "the server answered with a redirect, which is not followed: check the base URL"
+		return e
+	}
+	defer func() {
+		e.Message, e.Title = safetext.Message(e.Message), safetext.Message(e.Title)
+		e.Code, e.TraceID = safetext.Message(e.Code), safetext.Message(e.TraceID)
+	}()
 	var probe struct {
 		// v1
 		Success *bool `json:"success"`
@@ -137,11 +150,11 @@ func ParseError(status int, method, path string, body []byte) *Error {
 		e.Message = probe.Errors[0].Detail
 		e.Code = probe.Errors[0].Type
 		if len(probe.Errors) > 1 {
-			var more []string
+			all := []string{e.Message}
 			for _, x := range probe.Errors[1:] {
-				more = append(more, x.Detail)
+				all = append(all, x.Detail)
 			}
-			e.Message += "; " + strings.Join(more, "; ")
+			e.Message = safetext.Join(all)
 		}
 	case len(probe.Error) > 0 && probe.Error[0] == '{':
 		var v1 struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
@@ -23,7 +24,7 @@ type Deps struct {
 	Harness phase.Deps
 	// Vendors builds a run's Personio and Staffomatic clients; one builder serves every
 	// phase of a process, so they share its Staffomatic rate limiter.
-	Vendors usersync.Vendors
+	Vendors *vendors.Builder
 }
 
 // Entry is one registered phase.

@@ -9,8 +9,8 @@
 // page until an empty page, as the documentation prescribes.
 //
 // Every call takes a context, goes through a client-side rate limiter (500 requests per
-// 10 s, the documented per-IP budget, shared across tenants when the limiter is shared)
-// and is retried with exponential backoff and jitter on 429, 5xx and transport errors.
+// 10 s, the documented budget; internal/vendors shares one per tenant and host, never
+// across tenants, and caps a pause the server's headers ask for) and is retried with exponential backoff and jitter on 429, 5xx and transport errors.
 // Credentials never appear in logs or error strings.
 package staffomatic
 
@@ -81,8 +81,8 @@ type Config struct {
 	// HTTPClient defaults to a client with a 60 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// Limiter is the client-side rate limiter. Share one between clients that leave
-	// through the same egress IP; nil gives this client its own 500 req / 10 s limiter.
+	// Limiter is the client-side rate limiter. Clients of one tenant's account share one
+	// (internal/vendors); nil gives this client its own 500 req / 10 s limiter.
 	Limiter *RateLimiter
 	// MaxAttempts bounds the tries of one request (default 5).
 	MaxAttempts int
@@ -322,7 +322,9 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error carries the URL, which holds no secret: credentials travel in headers.
-		return nil, 0, &Error{Method: method, Path: path, Retryable: ctx.Err() == nil, Message: "transport error", Err: err}
+		// A connection the vendor policy refused (a private address, a host off the
+		// allow-list) is refused again on every try.
+		return nil, 0, &Error{Method: method, Path: path, Retryable: ctx.Err() == nil && !permanent(err), Message: "transport error", Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -386,6 +388,13 @@ func resetTime(h http.Header, now time.Time) (time.Time, bool) {
 		return time.Unix(n, 0), true
 	}
 	return now.Add(time.Duration(n) * time.Second), true
+}
+
+// permanent reports an error that says of itself that no retry can succeed
+// (Permanent() true), such as the vendor builder's refusal of an address.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -1,12 +1,15 @@
 package staffomatic
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/staffsync/staffsync/internal/vendors/safetext"
 )
 
 // ErrPaginationLoop is returned when a collection keeps returning pages (more than
@@ -14,8 +17,12 @@ import (
 var ErrPaginationLoop = errors.New("pagination did not end with an empty page")
 
 // Error is a failed API call: an HTTP status other than 2xx, or a transport failure
-// (Status 0). Message is the server's explanation when the body carried one; Body is
-// the raw body (truncated) for the sync log, because the error format is undocumented.
+// (Status 0). Message is the server's explanation when the body carried one in the JSON
+// fields the API uses, sanitised (safetext: one line, at most 200 characters), because it
+// reaches admins through API errors, run summaries and the protocol, and the server is
+// whatever host a tenant's base URL names. Body is a short printable excerpt of the raw
+// body for the operator's log only (the error format is undocumented); Error() never
+// includes it.
 type Error struct {
 	Method    string
 	Path      string
@@ -75,14 +82,17 @@ func retryableStatus(status int) bool {
 
 // newError builds an Error from a non-2xx response. The body format is undocumented;
 // the Ruby client looks for "message", "error" and "errors" (a list, or Rails' map of
-// field to messages), so we do too and fall back to the raw text.
+// field to messages), so we do too. Field errors (a partial failure the admin can act on)
+// are kept, each sanitised, joined and capped. A body that is no such JSON leaves no
+// message: its bytes are never repeated to an admin. A 3xx says that redirects are not
+// followed.
 func newError(method, path string, status int, body []byte) *Error {
 	e := &Error{Method: method, Path: path, Status: status, Retryable: retryableStatus(status)}
-	text := strings.TrimSpace(string(body))
-	if len(text) > 2048 {
-		text = text[:2048] + "…"
+	e.Body = safetext.LogExcerpt(bytes.TrimSpace(body))
+	if status >= 300 && status < 400 {
+		e.Message = "the server answered with a redirect, which is not followed: check the base URL"
+		return e
 	}
-	e.Body = text
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) == nil {
 		var parts []string
@@ -95,10 +105,7 @@ func newError(method, path string, status int, body []byte) *Error {
 		if raw, ok := m["errors"]; ok {
 			parts = append(parts, flattenErrors(raw)...)
 		}
-		e.Message = strings.Join(parts, "; ")
-	}
-	if e.Message == "" && text != "" && len(text) <= 200 && !strings.HasPrefix(text, "<") {
-		e.Message = text
+		e.Message = safetext.Join(parts)
 	}
 	return e
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/staffsync/staffsync/internal/httpapi"
 	"github.com/staffsync/staffsync/internal/phase"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
 )
 
 // TestPreviewAndSyncSelectTheSameEmployees: the admin API's employee list (set-up step 3)
@@ -52,7 +52,7 @@ func TestPreviewAndSyncSelectTheSameEmployees(t *testing.T) {
 	if err := env.Store.SaveTenant(ctx, &tn); err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Logger: env.Log, Store: env.Store, Sealer: env.Sealer, Vendors: httpapi.DefaultVendors{Logger: env.Log}})
+	api := httpapi.New(httpapi.Options{Logger: env.Log, Store: env.Store, Sealer: env.Sealer, Vendors: httpapi.NewVendors(env.Vendors())})
 	var preview []string
 	for cursor := ""; ; {
 		req := httptest.NewRequest(http.MethodGet, "/v1/tenants/"+synctest.TenantID+"/employees?limit=10&cursor="+cursor, nil)

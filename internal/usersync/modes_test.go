@@ -14,8 +14,8 @@ import (
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
 )
 
 // TestHiddenAttributesFailTheRunAndChangeNothing: a credential without weekly hours and

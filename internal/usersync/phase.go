@@ -3,105 +3,19 @@ package usersync
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
-	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/phase"
-	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
-
-// UserAgent identifies staffsync to the vendor APIs (Staffomatic requires one).
-const UserAgent = "staffsync (sync phases; https://github.com/staffsync/staffsync)"
-
-// Vendors builds a run's vendor clients from the tenant's connection data and its
-// credentials, which the run opens from their sealed form. The workspace sync uses the
-// same builder.
-type Vendors struct {
-	// HTTPClient is the base client of both vendors (nil: a client with a 60 s timeout).
-	// Its transport is wrapped per run to count the API calls for the run summary.
-	HTTPClient *http.Client
-	// PersonioBaseURL and StaffomaticBaseURL replace a tenant's empty base URL (the
-	// simulators of `make run`); empty: the vendors' production APIs.
-	PersonioBaseURL    string
-	StaffomaticBaseURL string
-	// StaffomaticLimiter is shared by all runs of a process, because Staffomatic's budget
-	// is per egress IP (nil: one limiter per run).
-	StaffomaticLimiter *staffomatic.RateLimiter
-	Log                *slog.Logger
-}
-
-// NewVendors returns the vendor builder of one process: all its runs share one Staffomatic
-// rate limiter (500 requests per 10 s), because Staffomatic budgets per caller, not per
-// tenant.
-func NewVendors(log *slog.Logger) Vendors {
-	return Vendors{StaffomaticLimiter: staffomatic.NewRateLimiter(500, 10*time.Second), Log: log}
-}
-
-// Connect opens the run's credentials and returns the clients.
-func (v Vendors) Connect(ctx context.Context, run *phase.Run) (*personio.Client, *staffomatic.Client, error) {
-	creds, err := run.Credentials(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open credentials: %w", err)
-	}
-	base := v.HTTPClient
-	if base == nil {
-		base = &http.Client{Timeout: 60 * time.Second}
-	}
-	counted := func(sys domain.System) *http.Client {
-		c := *base
-		next := c.Transport
-		if next == nil {
-			next = http.DefaultTransport
-		}
-		c.Transport = countingTransport{next: next, count: func() { run.CountAPICall(sys) }}
-		return &c
-	}
-	log := v.Log
-	if log == nil {
-		log = run.Log
-	}
-	t := run.Tenant
-	pbase := t.Personio.BaseURL
-	if pbase == "" {
-		pbase = v.PersonioBaseURL
-	}
-	p, err := personio.New(personio.Config{BaseURL: pbase, ClientID: creds.PersonioClientID, ClientSecret: creds.PersonioClientSecret,
-		PartnerID: t.Personio.PartnerID, AppID: t.Personio.AppID, HTTPClient: counted(domain.SystemPersonio), Logger: log})
-	if err != nil {
-		return nil, nil, fmt.Errorf("Personio client: %w", err)
-	}
-	sbase := t.Staffomatic.BaseURL
-	if sbase == "" {
-		sbase = v.StaffomaticBaseURL
-	}
-	s, err := staffomatic.New(staffomatic.Config{BaseURL: sbase, Subdomain: t.Staffomatic.Subdomain,
-		Credentials: staffomatic.Credentials{Email: creds.StaffomaticEmail, Password: creds.StaffomaticPassword, Token: creds.StaffomaticToken},
-		UserAgent:   UserAgent, HTTPClient: counted(domain.SystemStaffomatic), Logger: log, Limiter: v.StaffomaticLimiter})
-	if err != nil {
-		return nil, nil, fmt.Errorf("Staffomatic client: %w", err)
-	}
-	return p, s, nil
-}
-
-// countingTransport counts every request a vendor client sends.
-type countingTransport struct {
-	next  http.RoundTripper
-	count func()
-}
-
-func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	t.count()
-	return t.next.RoundTrip(r)
-}
 
 // Deps are what the users phase needs besides the harness.
 type Deps struct {
-	Store   *store.Store
-	Vendors Vendors
+	Store *store.Store
+	// Vendors builds the run's clients (the process's one builder).
+	Vendors *vendors.Builder
 	// Concurrency bounds the employees applied at once (default 8): enough to keep
 	// Staffomatic's 50 requests a second busy at its usual latency, few enough that one
 	// tenant's run leaves budget for the other functions.
@@ -166,7 +80,11 @@ func (p *Phase) Name() domain.Phase { return domain.PhaseUsers }
 
 // Load implements phase.Phase: it connects to both vendors and reads the run's state.
 func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
-	pc, sc, err := p.deps.Vendors.Connect(ctx, run)
+	creds, err := run.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open credentials: %w", err)
+	}
+	pc, sc, err := p.deps.Vendors.Connect(ctx, run.Tenant, creds, run.CountAPICall)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/staffsync/staffsync/internal/phase"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
-	"github.com/staffsync/staffsync/internal/usersync/synctest"
 )
 
 // demoWorld is the demo company with every employee selected by a status rule except one

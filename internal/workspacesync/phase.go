@@ -14,13 +14,14 @@ import (
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
-	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // Deps are what the workspaces phase needs besides the harness.
 type Deps struct {
-	Store   *store.Store
-	Vendors usersync.Vendors
+	Store *store.Store
+	// Vendors builds the run's clients (the process's one builder).
+	Vendors *vendors.Builder
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -76,7 +77,11 @@ func (p *Phase) Name() domain.Phase { return domain.PhaseWorkspaces }
 // Load reads the selected Personio employees, Staffomatic locations and departments, the
 // workspace mappings and the user mappings (who is whom in Staffomatic).
 func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
-	pc, sc, err := p.deps.Vendors.Connect(ctx, run)
+	creds, err := run.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open credentials: %w", err)
+	}
+	pc, sc, err := p.deps.Vendors.Connect(ctx, run.Tenant, creds, run.CountAPICall)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-// Package synctest sets up what the end-to-end tests of the users and workspaces phases
+// Package synctest sets up what the end-to-end tests of the sync phases
 // run against: both vendor simulators on loopback HTTP servers, minidyn in-process with
 // the three tables, a tenant with sealed credentials, and the harness dependencies. It is
 // a test helper package: nothing in production imports it.
@@ -25,7 +25,7 @@ import (
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
-	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
 )
 
 // TenantID is the tenant every environment creates.
@@ -236,9 +236,10 @@ func (e *Env) Select(t testing.TB, employees map[string]bool, rules ...domain.Au
 	}
 }
 
-// Vendors returns the vendor builder of the environment.
-func (e *Env) Vendors() usersync.Vendors {
-	return usersync.Vendors{HTTPClient: &http.Client{Transport: e.Transport, Timeout: time.Minute}, Log: e.Log}
+// Vendors returns the vendor builder of the environment: the local runner's open policy
+// (the simulators listen on loopback) over the environment's hook transport.
+func (e *Env) Vendors() *vendors.Builder {
+	return vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Transport: e.Transport, Timeout: time.Minute, Log: e.Log})
 }
 
 // HarnessDeps returns the harness dependencies of the environment.

@@ -1,0 +1,101 @@
+package vendors
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+)
+
+// DefaultRegistrySize bounds the limiters a process keeps: far more than the tenants one
+// Lambda instance serves between cold starts, and small enough that a process serving
+// every tenant of a large installation (the local runner, a warm API instance) never
+// grows without bound.
+const DefaultRegistrySize = 1024
+
+// MaxPause caps a pause that a vendor's response headers impose (Staffomatic's
+// X-RateLimit-Reset and Retry-After, Personio's x-ratelimit-*). The headers come from
+// whatever host a tenant's base URL names; a reset in the year 2100 once stalled a
+// tenant's runs for good.
+const MaxPause = 60 * time.Second
+
+// Registry holds the rate limiters of a process, one per (vendor, tenant, vendor host):
+// every client of one tenant's account shares the budget (the API's checks and the
+// phases of the local runner), and a pause one tenant's server asks for never delays
+// another tenant. It keeps at most its size in entries, dropping the least recently
+// used; a dropped entry's clients keep their limiter, new clients get a fresh one.
+type Registry struct {
+	mu   sync.Mutex
+	size int
+	now  func() time.Time
+	lru  *list.List // of *regEntry, most recently used first
+	byID map[regKey]*list.Element
+}
+
+type regKey struct {
+	system domain.System
+	tenant string
+	host   string
+}
+
+type regEntry struct {
+	key         regKey
+	staffomatic *staffomatic.RateLimiter
+	personio    *personio.Pacer
+}
+
+// NewRegistry returns a registry of at most size entries (<= 0: DefaultRegistrySize).
+// now is the limiters' clock (nil: time.Now); tests inject one.
+func NewRegistry(size int, now func() time.Time) *Registry {
+	if size <= 0 {
+		size = DefaultRegistrySize
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{size: size, now: now, lru: list.New(), byID: map[regKey]*list.Element{}}
+}
+
+// Staffomatic returns the limiter of tenant's Staffomatic account at host: the documented
+// 500 requests per 10 s, pauses from headers capped at MaxPause.
+func (r *Registry) Staffomatic(tenant, host string) *staffomatic.RateLimiter {
+	return r.get(regKey{domain.SystemStaffomatic, tenant, host}).staffomatic
+}
+
+// Personio returns the per-endpoint pacer of tenant's Personio company at host.
+func (r *Registry) Personio(tenant, host string) *personio.Pacer {
+	return r.get(regKey{domain.SystemPersonio, tenant, host}).personio
+}
+
+// Len is the number of entries kept.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lru.Len()
+}
+
+func (r *Registry) get(k regKey) *regEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.byID[k]; ok {
+		r.lru.MoveToFront(el)
+		return el.Value.(*regEntry)
+	}
+	e := &regEntry{key: k}
+	switch k.system {
+	case domain.SystemStaffomatic:
+		e.staffomatic = staffomatic.NewRateLimiter(500, 10*time.Second).WithClock(r.now).WithMaxPause(MaxPause)
+	default:
+		e.personio = personio.NewPacer(nil, r.now)
+	}
+	r.byID[k] = r.lru.PushFront(e)
+	for r.lru.Len() > r.size {
+		old := r.lru.Back()
+		r.lru.Remove(old)
+		delete(r.byID, old.Value.(*regEntry).key)
+	}
+	return e
+}
