@@ -1,6 +1,7 @@
 package staffomatic
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -21,4 +22,18 @@ func (u User) Person() domain.User {
 		out.WeeklyHours = &w
 	}
 	return out
+}
+
+// ParseIDs reads Staffomatic ids as the domain carries them (decimal strings), naming
+// the first that is none. No ids give nil, so an optional list stays unsent.
+func ParseIDs(ss []string) ([]int64, error) {
+	var out []int64
+	for _, s := range ss {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("Staffomatic id %q: %w", s, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -274,3 +274,48 @@ func (e *Env) Protocol(t testing.TB, area domain.Area, runID string) []domain.Pr
 		q.Next = pg.Next
 	}
 }
+
+// Recorder is a run's protocol and counts as a phase's apply sees them (the part of
+// *phase.Run it writes to), for tests that apply a plan without the harness.
+type Recorder struct {
+	mu      sync.Mutex
+	Entries []domain.ProtocolEntry
+	Counts  map[domain.Outcome]int
+	Cursor  string
+}
+
+// Record keeps the entry.
+func (r *Recorder) Record(_ context.Context, e domain.ProtocolEntry) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Entries = append(r.Entries, e)
+	return nil
+}
+
+// Count adds n records of outcome o.
+func (r *Recorder) Count(o domain.Outcome, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Counts == nil {
+		r.Counts = map[domain.Outcome]int{}
+	}
+	r.Counts[o] += n
+}
+
+// SetCursor keeps the cursor.
+func (r *Recorder) SetCursor(c string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Cursor = c
+}
+
+// Store returns a store on fresh tables in an in-process minidyn.
+func Store(t testing.TB) *store.Store {
+	t.Helper()
+	db, _ := awstest.MiniDyn(t)
+	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
+	if err := store.CreateTables(context.Background(), db, tables); err != nil {
+		t.Fatal(err)
+	}
+	return store.New(db, tables)
+}

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
-	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/synctest"
 )
 
 // callRecorder is a userWriter that records each call as "<action> <user>"; a created
@@ -48,21 +47,6 @@ func (r *callRecorder) SendInvitation(_ context.Context, id string) error {
 	return nil
 }
 
-// protocolRecorder is the run's protocol for apply.
-type protocolRecorder struct {
-	mu      sync.Mutex
-	entries []domain.ProtocolEntry
-}
-
-func (p *protocolRecorder) Record(_ context.Context, e domain.ProtocolEntry) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.entries = append(p.entries, e)
-	return nil
-}
-func (p *protocolRecorder) SetCursor(string)          {}
-func (p *protocolRecorder) Count(domain.Outcome, int) {}
-
 // truthful plans in and applies the plan against a recording Staffomatic and a real
 // (in-process) DynamoDB, and fails unless apply made exactly the writes the plan lists: a
 // dry run shows the plan, so it must be what the run does. Every planner test plans
@@ -85,13 +69,8 @@ func truthful(t *testing.T, in Input) Plan {
 	if len(want) != p.Writes() {
 		t.Fatalf("the plan counts %d writes but lists %d: %v", p.Writes(), len(want), want)
 	}
-	db, _ := awstest.MiniDyn(t)
-	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
-	if err := store.CreateTables(context.Background(), db, tables); err != nil {
-		t.Fatal(err)
-	}
-	w, rec := &callRecorder{}, &protocolRecorder{}
-	j := &job{rec: rec, Tenant: domain.Tenant{ID: "acme"}, writer: w, Store: store.New(db, tables), Now: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), Concurrency: 4}
+	w, rec := &callRecorder{}, &synctest.Recorder{}
+	j := &job{rec: rec, Tenant: domain.Tenant{ID: "acme"}, writer: w, Store: synctest.Store(t), Now: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), Concurrency: 4}
 	l := &Loaded{Input: in, Mode: domain.ModeFull, links: map[string]domain.Link{}, job: j}
 	for _, lk := range in.Links {
 		l.links[lk.PersonioID] = lk
@@ -108,8 +87,8 @@ func truthful(t *testing.T, in Input) Plan {
 	}
 	// Every action is told in the protocol (the ones that write nothing too), except a
 	// planned action apply would not tell.
-	if len(rec.entries) != len(p.Actions) {
-		t.Fatalf("apply wrote %d protocol entries for %d planned actions", len(rec.entries), len(p.Actions))
+	if len(rec.Entries) != len(p.Actions) {
+		t.Fatalf("apply wrote %d protocol entries for %d planned actions", len(rec.Entries), len(p.Actions))
 	}
 	return p
 }

@@ -35,7 +35,7 @@ func (w clientWriter) CreateUser(ctx context.Context, f Fields, invite bool) (st
 		h := monthlyHours(*f.WeeklyHours)
 		nu.MaxHoursPerMonth = &h
 	}
-	ids, err := parseIDs(f.DepartmentIDs)
+	ids, err := staffomatic.ParseIDs(f.DepartmentIDs)
 	if err != nil {
 		return "", err
 	}
@@ -112,7 +112,7 @@ func userUpdate(f Fields) (staffomatic.UserUpdate, error) {
 	}
 	up.FirstName, up.LastName, up.Email, up.CustomID = str(f.FirstName), str(f.LastName), str(f.Email), str(f.CustomID)
 	if f.DepartmentIDs != nil {
-		ids, err := parseIDs(f.DepartmentIDs)
+		ids, err := staffomatic.ParseIDs(f.DepartmentIDs)
 		if err != nil {
 			return up, err
 		}
@@ -124,16 +124,4 @@ func userUpdate(f Fields) (staffomatic.UserUpdate, error) {
 	}
 	up.MaxVacationDays = f.VacationDays
 	return up, nil
-}
-
-func parseIDs(ss []string) ([]int64, error) {
-	var out []int64
-	for _, s := range ss {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("Staffomatic id %q: %w", s, err)
-		}
-		out = append(out, id)
-	}
-	return out, nil
 }

@@ -348,7 +348,7 @@ func (w clientWriter) CreateDepartment(ctx context.Context, locationID, name str
 }
 
 func (w clientWriter) AddDepartmentUsers(ctx context.Context, locationID, departmentID string, userIDs []string) error {
-	ids, err := atois(append([]string{locationID, departmentID}, userIDs...))
+	ids, err := staffomatic.ParseIDs(append([]string{locationID, departmentID}, userIDs...))
 	if err != nil {
 		return err
 	}
@@ -364,16 +364,4 @@ func itoas(ns []int64) []string {
 		out[i] = itoa(n)
 	}
 	return out
-}
-
-func atois(ss []string) ([]int64, error) {
-	out := make([]int64, 0, len(ss))
-	for _, s := range ss {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("Staffomatic id %q: %w", s, err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

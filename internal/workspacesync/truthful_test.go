@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
-	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/synctest"
 )
 
 // callRecorder is a workspaceWriter that records each call; a created workspace's id is
@@ -41,28 +40,6 @@ func (r *callRecorder) AddDepartmentUsers(_ context.Context, _, dep string, user
 	return nil
 }
 
-type protocolRecorder struct {
-	mu      sync.Mutex
-	entries []domain.ProtocolEntry
-	counts  map[domain.Outcome]int
-}
-
-func (p *protocolRecorder) Count(o domain.Outcome, n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.counts == nil {
-		p.counts = map[domain.Outcome]int{}
-	}
-	p.counts[o] += n
-}
-
-func (p *protocolRecorder) Record(_ context.Context, e domain.ProtocolEntry) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.entries = append(p.entries, e)
-	return nil
-}
-
 // truthful plans in and applies the plan against a recording Staffomatic and a real
 // (in-process) DynamoDB, and fails unless apply made exactly the writes the plan lists and
 // told every planned action in the protocol: a dry run shows the plan, so it must be what
@@ -82,17 +59,12 @@ func truthful(t *testing.T, in Input) Plan {
 	if len(want) != p.Writes() {
 		t.Fatalf("the plan counts %d writes but lists %d: %v", p.Writes(), len(want), want)
 	}
-	db, _ := awstest.MiniDyn(t)
-	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
-	if err := store.CreateTables(context.Background(), db, tables); err != nil {
-		t.Fatal(err)
-	}
-	w, rec := &callRecorder{}, &protocolRecorder{}
+	w, rec := &callRecorder{}, &synctest.Recorder{}
 	l := &Loaded{Input: in, depLoc: map[string]string{}, w: w, now: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
 	for _, d := range in.Departments {
 		l.depLoc[d.ID] = d.LocationID
 	}
-	if err := apply(context.Background(), rec, slog.New(slog.NewTextHandler(io.Discard, nil)), store.New(db, tables), "acme", l, p); err != nil {
+	if err := apply(context.Background(), rec, slog.New(slog.NewTextHandler(io.Discard, nil)), synctest.Store(t), "acme", l, p); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	got := slices.Clone(w.calls)
@@ -101,10 +73,10 @@ func truthful(t *testing.T, in Input) Plan {
 	if !slices.Equal(got, want) {
 		t.Fatalf("apply wrote\n  %s\nthe plan lists\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if len(rec.entries) != len(p.Actions) {
-		t.Fatalf("apply wrote %d protocol entries for %d planned actions: %+v", len(rec.entries), len(p.Actions), rec.entries)
+	if len(rec.Entries) != len(p.Actions) {
+		t.Fatalf("apply wrote %d protocol entries for %d planned actions: %+v", len(rec.Entries), len(p.Actions), rec.Entries)
 	}
-	for _, e := range rec.entries {
+	for _, e := range rec.Entries {
 		if e.Outcome == domain.OutcomeFailed {
 			t.Fatalf("apply failed an action: %+v", e)
 		}
