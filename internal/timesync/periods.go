@@ -198,6 +198,9 @@ func Periods(t Timer, loc *time.Location) ([]Period, error) {
 	if !we.After(ws) {
 		return nil, ErrEmptyWork
 	}
+	if we.Sub(ws) > MaxPeriod { // the spring change adds an hour on the wall clock
+		return nil, ErrTooLong
+	}
 	out := []Period{{Key: KeyWork, Type: TypeWork, Start: ws.Format(LocalLayout), End: we.Format(LocalLayout), Comment: Marker(t.ID, KeyWork)}}
 	for _, b := range breaks {
 		bs, be := Wall(b.start, loc), Wall(b.end, loc)

@@ -189,6 +189,7 @@ func TestPeriods(t *testing.T) {
 			timer: timer(t, "13", "u", StateStopped, "2026-10-25 02:10 CET", "2026-10-25 02:50 CET", 0),
 			err:   ErrEmptyWork},
 		{name: "longer than 24 hours", timer: timer(t, "14", "u", StateStopped, "2026-03-30 08:00", "2026-03-31 08:01", 0), err: ErrTooLong},
+		{name: "23½ hours over the spring change are 24½ on the wall clock", timer: timer(t, "18", "u", StateStopped, "2026-03-28 20:00", "2026-03-29 20:30", 0), err: ErrTooLong},
 		{name: "running", timer: timer(t, "15", "u", StateRunning, "2026-03-30 08:00", "", 0), err: ErrNotFinished},
 		{name: "ends before it starts", timer: timer(t, "16", "u", StateStopped, "2026-03-30 08:00", "2026-03-30 08:00", 0), err: ErrBadRange},
 		{name: "net longer than the timer", timer: timer(t, "17", "u", StateStopped, "2026-03-30 08:00", "2026-03-30 09:00", -60), err: ErrBadNet},

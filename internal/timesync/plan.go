@@ -71,6 +71,12 @@ type Input struct {
 	// Reported holds, per timer id, the fingerprint of the report last written to the
 	// protocol (the mapping's Reported): an unchanged report is not planned again.
 	Reported map[string]string
+	// Current, when not nil (full runs), holds the Personio periods by period id as
+	// Personio has them now, read for the run's window: a transferred, unchanged timer
+	// whose period was edited in Personio gets that period PATCHed back, one deleted in
+	// Personio is created again (DESIGN §1.1: edits in Personio are overwritten). It must
+	// hold every period of the timers given; nil skips the comparison (partial runs).
+	Current map[string]Period
 }
 
 // ActionKind names what an action does.
@@ -150,6 +156,9 @@ type Action struct {
 	Delete []string      `json:"delete,omitempty"`
 	Patch  []PeriodWrite `json:"patch,omitempty"`
 	Create []Period      `json:"create,omitempty"`
+	// Keep are the timer's periods left as they are (key → Personio id), kept in its
+	// mapping beside the patched and created ones.
+	Keep map[string]string `json:"keep,omitempty"`
 	// Report is the fingerprint of a report action (domain.ReportFingerprint over kind,
 	// timer, hash and cause), stored in the mapping's Reported once written.
 	Report string `json:"report,omitempty"`
@@ -163,19 +172,24 @@ type Action struct {
 func (a Action) Calls() int { return len(a.Delete) + len(a.Patch) + len(a.Create) }
 
 // Targets are the periods the timer keeps after a successful apply, less the created
-// ones, whose ids apply adds.
+// ones, whose ids apply adds before storing EncodeTargets in the mapping.
 func (a Action) Targets() Targets {
 	t := Targets{Person: a.PersonID, Periods: map[string]string{}}
+	for k, id := range a.Keep {
+		t.Periods[k] = id
+	}
 	for _, p := range a.Patch {
 		t.Periods[p.Key] = p.ID
 	}
 	return t
 }
 
-// GiveUp turns a write action that failed with cause into the report of giving up. Apply
-// uses it when domain.Mapping.RecordFailure says no further retry, the planner when a
-// failed timer's retry window has passed: both then write the same fingerprint, so the
-// report is written once and repeated only when the timer changes.
+// GiveUp turns an action that failed with cause into the report of giving up. Apply uses
+// it when domain.Mapping.RecordFailure(now, cause, domain.RetryWindow) says no further
+// retry, the planner when a failed timer's retry window has passed; cause is the failure
+// recorded as the mapping's LastError (Personio's message, or the action's Cause for
+// ActUnmapped). Both write the same fingerprint as the mapping's Reported, so the report
+// is written once and the timer is tried again only when it changes (its hash does).
 func (a Action) GiveUp(cause string, first time.Time) Action {
 	g := Action{Kind: ActGiveUp, TimerID: a.TimerID, UserID: a.UserID, PersonID: a.PersonID, Date: a.Date, Hash: a.Hash, Cause: cause}
 	g.Reason = fmt.Sprintf("%s: given up after %s of failures since %s (last: %s)", head(a.Reason), domain.RetryWindow, first.UTC().Format(time.DateOnly), cause)
@@ -298,7 +312,7 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 	periods, err := Periods(t, in.Location)
 	a.Hash = Hash(t, person, periods, err)
 	if mapped && m.State == domain.StateTransferred && m.Hash == a.Hash {
-		return Action{}, false
+		return restore(in, a, subject, periods, ParseTargets(m.TargetIDs))
 	}
 	if t.StartsAt.Before(cutoff) {
 		return report(ActTooOld, fmt.Sprintf("started before %s, the oldest a timer may be when it is verified or changed (late-verification window): not transferred, enter it in Personio by hand",
@@ -369,6 +383,35 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 // causeUnmapped is the cause of ActUnmapped; apply records it as the mapping's LastError.
 const causeUnmapped = "the user has no Personio employee (no user mapping)"
 
+// restore plans the writes that undo edits made in Personio to an unchanged timer's
+// periods (in.Current), exactly the periods that differ; false when there are none.
+func restore(in Input, a Action, subject string, periods []Period, targets Targets) (Action, bool) {
+	if in.Current == nil {
+		return Action{}, false
+	}
+	for _, pd := range periods {
+		id, ok := targets.Periods[pd.Key]
+		cur, found := in.Current[id]
+		switch {
+		case !ok || !found:
+			a.Create = append(a.Create, pd)
+		case cur.Type != pd.Type || cur.Start != pd.Start || cur.End != pd.End || cur.Comment != pd.Comment:
+			a.Patch = append(a.Patch, PeriodWrite{ID: id, Period: pd})
+		default:
+			if a.Keep == nil {
+				a.Keep = map[string]string{}
+			}
+			a.Keep[pd.Key] = id
+		}
+	}
+	if a.Calls() == 0 {
+		return Action{}, false
+	}
+	a.Kind = ActUpdate
+	a.Reason = subject + ": edited or deleted in Personio, where Staffomatic leads: " + summary(a)
+	return a, true
+}
+
 func planDeleted(in Input, d Deleted) (Action, bool) {
 	m, ok := in.Mappings[d.ID]
 	if !ok || m.State == domain.StateDeleted {
@@ -380,12 +423,13 @@ func planDeleted(in Input, d Deleted) (Action, bool) {
 	}
 	a := Action{TimerID: d.ID, UserID: d.UserID, PersonID: targets.Person, Hash: m.Hash}
 	subject := "timer " + d.ID
-	if !d.StartsAt.IsZero() {
-		a.Date = d.StartsAt.In(in.Location).Format(time.DateOnly)
-		subject += " of " + a.Date
-	}
 	if d.UserID != "" {
 		subject += " of " + name(in, d.UserID)
+	}
+	if !d.StartsAt.IsZero() {
+		lt := d.StartsAt.In(in.Location)
+		a.Date = lt.Format(time.DateOnly)
+		subject += " on " + lt.Format("Mon 2006-01-02 15:04")
 	}
 	if in.Settings.PropagateDeletions {
 		a.Kind, a.Delete = ActDelete, targets.IDs()

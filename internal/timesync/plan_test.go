@@ -128,6 +128,8 @@ func TestCompute(t *testing.T) {
 		unchanged int
 		repeated  int
 		outside   int
+		// targets: the encoded targets of the first action after apply, less created ones
+		targets string
 	}{
 		{name: "new verified timer: its WORK and BREAK created, reason with user name and local date",
 			in:   func(in *Input) { in.Timers = []Timer{shift(t)} },
@@ -227,6 +229,26 @@ func TestCompute(t *testing.T) {
 				in.Mappings["100"] = transferred(t, shift(t), "p1")
 			},
 			unchanged: 1},
+		{name: "full run: a period edited in Personio is PATCHed back, one deleted there created again, the untouched one left",
+			in: func(in *Input) {
+				tm := timer(t, "100", "u1", StateVerified, "2026-03-30 08:00", "2026-03-30 18:00", 2700, brk(t, "b1", "2026-03-30 10:00", "2026-03-30 10:15"))
+				in.Timers = []Timer{tm}
+				in.Mappings["100"] = transferred(t, tm, "p1")
+				ps := mustPeriods(t, tm)
+				edited := ps[0]
+				edited.End = "2026-03-30T19:00:00"
+				in.Current = map[string]Period{"100-work": edited, "100-break:b1": ps[1]}
+			},
+			want:    []step{{kind: ActUpdate, timer: "100", patch: "work", create: "rest", reason: "edited or deleted in Personio"}},
+			targets: "work=100-work,break:b1=100-break:b1,person=p1"},
+		{name: "full run: periods as sent: unchanged",
+			in: func(in *Input) {
+				in.Timers = []Timer{shift(t)}
+				in.Mappings["100"] = transferred(t, shift(t), "p1")
+				ps := mustPeriods(t, shift(t))
+				in.Current = map[string]Period{"100-work": ps[0], "100-break:b1": ps[1]}
+			},
+			unchanged: 1},
 		{name: "changed end: exactly its periods are PATCHed",
 			in: func(in *Input) {
 				tm := shift(t)
@@ -263,7 +285,8 @@ func TestCompute(t *testing.T) {
 				in.Mappings["100"] = transferred(t, tm, "p1")
 				in.Timers = []Timer{shift(t)}
 			},
-			want: []step{{kind: ActUpdate, timer: "100", patch: "work,break:b1", delete: "100-break:b2", reason: "delete 1 period"}}},
+			want:    []step{{kind: ActUpdate, timer: "100", patch: "work,break:b1", delete: "100-break:b2", reason: "delete 1 period"}},
+			targets: "work=100-work,break:b1=100-break:b1,person=p1"},
 		{name: "break_duration raised (a lump-sum break added): the remainder BREAK created",
 			in: func(in *Input) {
 				tm := shift(t)
@@ -332,7 +355,7 @@ func TestCompute(t *testing.T) {
 				in.Mappings["100"] = transferred(t, shift(t), "p1")
 				in.Deleted = []Deleted{{ID: "100", UserID: "u1", StartsAt: shift(t).StartsAt}}
 			},
-			want: []step{{kind: ActDelete, timer: "100", delete: "100-work,100-break:b1", reason: "timer 100 of 2026-03-30 of Anna Schmidt (user u1): deleted in Staffomatic: deleting its 2 Personio periods"}}},
+			want: []step{{kind: ActDelete, timer: "100", delete: "100-work,100-break:b1", reason: "timer 100 of Anna Schmidt (user u1) on Mon 2026-03-30 09:00: deleted in Staffomatic: deleting its 2 Personio periods"}}},
 		{name: "deleted in Staffomatic with propagate_deletions off: reported that the periods remain",
 			in: func(in *Input) {
 				in.Mappings["100"] = transferred(t, shift(t), "p1")
@@ -384,6 +407,11 @@ func TestCompute(t *testing.T) {
 			check(t, p, c.want)
 			if p.Unchanged != c.unchanged || p.Repeated != c.repeated || p.OutOfWindow != c.outside {
 				t.Errorf("unchanged %d repeated %d out of window %d, want %d %d %d", p.Unchanged, p.Repeated, p.OutOfWindow, c.unchanged, c.repeated, c.outside)
+			}
+			if c.targets != "" {
+				if got := strings.Join(EncodeTargets(p.Actions[0].Targets()), ","); got != c.targets {
+					t.Errorf("targets after apply = %s, want %s", got, c.targets)
+				}
 			}
 			if p.SkipApproval != in.Settings.OnlyVerified {
 				t.Errorf("SkipApproval = %v with only verified %v", p.SkipApproval, in.Settings.OnlyVerified)
