@@ -55,4 +55,21 @@
 // the marker within the person's time window before posting again. The mapping of a timer
 // stores its periods as Targets (EncodeTargets: "<key>=<period id>" plus the person), so
 // a change PATCHes exactly the periods of the same keys and creates or deletes the others.
+//
+// # The planner's rules
+//
+// Compute turns the timers in scope into actions, each with a reason naming the user and
+// the timer's local date. Only finished timers move (stopped or verified; only verified
+// with only_verified_staffomatic_work_timers, and then skip_approval is true); a running
+// one is reported as skipped, never sent. A timer is in the run's window when it started,
+// ended or was updated there; one verified late is transferred while it started within the
+// late-verification window (three months by default) and reported, never dropped, when it
+// is older. A new timer creates its periods, a changed one (its Hash differs from the
+// mapping's) PATCHes the periods of the keys it keeps, deletes the others and creates the
+// new ones, an unchanged one writes nothing. A failure is retried for domain.RetryWindow
+// from the first failure and then given up (Action.GiveUp): a user without a Personio
+// employee, or a Personio error such as an overlap with a period entered there. A timer
+// deleted in Staffomatic deletes its periods with propagate_deletions, else the protocol
+// says they remain. Reports carry a fingerprint (domain.ReportFingerprint over kind,
+// timer, hash and cause) and are not repeated while it is the one stored.
 package timesync

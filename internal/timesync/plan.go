@@ -192,7 +192,7 @@ func (a Action) Targets() Targets {
 // is written once and the timer is tried again only when it changes (its hash does).
 func (a Action) GiveUp(cause string, first time.Time) Action {
 	g := Action{Kind: ActGiveUp, TimerID: a.TimerID, UserID: a.UserID, PersonID: a.PersonID, Date: a.Date, Hash: a.Hash, Cause: cause}
-	g.Reason = fmt.Sprintf("%s: given up after %s of failures since %s (last: %s)", head(a.Reason), domain.RetryWindow, first.UTC().Format(time.DateOnly), cause)
+	g.Reason = fmt.Sprintf("%s: given up after %s of failures since %s (last: %s)", head(a.Reason), retryDays, first.UTC().Format(time.DateOnly), cause)
 	g.Report = fingerprint(g)
 	return g
 }
@@ -333,7 +333,7 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 			return g, true
 		}
 		a, _ = report(ActUnmapped, causeUnmapped)
-		a.Reason += fmt.Sprintf(" (retried for %s from the first failure, then reported)", domain.RetryWindow)
+		a.Reason += " (retried for " + retryDays + " from the first failure, then reported)"
 		return a, true
 	}
 	if err != nil {
@@ -379,6 +379,9 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 	}
 	return a, true
 }
+
+// retryDays says domain.RetryWindow for the protocol.
+var retryDays = fmt.Sprintf("%d days", domain.RetryWindow/(24*time.Hour))
 
 // causeUnmapped is the cause of ActUnmapped; apply records it as the mapping's LastError.
 const causeUnmapped = "the user has no Personio employee (no user mapping)"
@@ -454,10 +457,10 @@ func describe(k ActionKind) string {
 
 func summary(a Action) string {
 	var parts []string
-	if n := len(a.Create); n > 0 {
+	if len(a.Create) > 0 {
 		parts = append(parts, fmt.Sprintf("create %s", countTypes(a.Create)))
 	}
-	if n := len(a.Patch); n > 0 {
+	if len(a.Patch) > 0 {
 		ps := make([]Period, len(a.Patch))
 		for i, p := range a.Patch {
 			ps[i] = p.Period

@@ -222,7 +222,7 @@ func TestCompute(t *testing.T) {
 				in.Timers = []Timer{timer(t, "130", "u2", StateVerified, "2026-03-31 09:00", "2026-03-31 13:00", 0)}
 				in.Mappings["130"] = failed(domain.Mapping{Kind: domain.KindTimer, SourceID: "130"}, now(t).Add(-7*24*time.Hour-time.Minute), causeUnmapped)
 			},
-			want: []step{{kind: ActGiveUp, timer: "130", reason: "Ben Ohnemap (user u2) on Tue 2026-03-31 09:00–13:00: given up after 168h0m0s of failures since 2026-03-26 (last: the user has no Personio employee"}}},
+			want: []step{{kind: ActGiveUp, timer: "130", reason: "Ben Ohnemap (user u2) on Tue 2026-03-31 09:00–13:00: given up after 7 days of failures since 2026-03-26 (last: the user has no Personio employee"}}},
 		{name: "transferred and unchanged: nothing",
 			in: func(in *Input) {
 				in.Timers = []Timer{shift(t)}
@@ -322,7 +322,7 @@ func TestCompute(t *testing.T) {
 				in.Timers = []Timer{shift(t)}
 				in.Mappings["100"] = failed(domain.Mapping{Kind: domain.KindTimer, SourceID: "100"}, now(t).Add(-8*24*time.Hour), "Overlapping attendance periods")
 			},
-			want: []step{{kind: ActGiveUp, timer: "100", reason: "Anna Schmidt (user u1) on Mon 2026-03-30 09:00–17:30: given up after 168h0m0s of failures since 2026-03-25 (last: Overlapping attendance periods)"}}},
+			want: []step{{kind: ActGiveUp, timer: "100", reason: "Anna Schmidt (user u1) on Mon 2026-03-30 09:00–17:30: given up after 7 days of failures since 2026-03-25 (last: Overlapping attendance periods)"}}},
 		{name: "given up and reported, unchanged: not retried",
 			in: func(in *Input) {
 				in.Timers = []Timer{shift(t)}
