@@ -390,6 +390,14 @@ func TestCompute(t *testing.T) {
 				}
 			},
 			want: []step{{kind: ActCreate, timer: "150", create: "work,break:b1"}, {kind: ActCreate, timer: "151", create: "work,break:b1", reason: "Cem Yilmaz"}, {kind: ActCreate, timer: "152", create: "work"}}},
+		{name: "recorded quirk: break 40 starts 09:01:01, its timer 09:01:02; and a lump-sum break: both created clamped and placed",
+			in: func(in *Input) {
+				in.Timers = []Timer{
+					timer(t, "170", "u1", StateVerified, "2026-03-30 09:01:02", "2026-03-30 17:00", 899, brk(t, "40", "2026-03-30 09:01:01", "2026-03-30 09:16:01")),
+					timer(t, "171", "u3", StateVerified, "2026-03-31 08:00", "2026-03-31 16:30", 1800),
+				}
+			},
+			want: []step{{kind: ActCreate, timer: "170", create: "work,break:40"}, {kind: ActCreate, timer: "171", create: "work,rest"}}},
 		{name: "a user without a name is named by id",
 			in: func(in *Input) {
 				in.Persons["u4"] = "p4"
