@@ -42,8 +42,8 @@
 // 2026, 02:00–03:00 in Europe/Berlin) is meant, nor does the skipped spring hour (29 March
 // 2026) exist. Instants are mapped to the wall clock monotonically: the second occurrence of
 // a repeated hour reads as its end (03:00), so no range is ever negative and periods that
-// do not overlap in time never overlap on the wall clock (they may touch; Personio and the
-// simulator accept back-to-back periods). A break lying wholly in the second occurrence
+// do not overlap in time never overlap on the wall clock (they may touch: the simulator accepts
+// back-to-back periods, and the notes assume Personio does). A break lying wholly in the second occurrence
 // becomes empty and is dropped; a WORK period that becomes empty is an error. On such a
 // night the wall-clock length can differ from the real one by the hour of the change;
 // that is a limit of Personio's format, not a rounding of ours.
