@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -123,6 +124,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r = r.WithContext(context.WithValue(r.Context(), requestBaseKey{}, requestBase(r)))
 	if p := r.URL.Path; p == "" || path.Clean(p) != p {
 		// ServeMux would redirect to the cleaned path with an HTML body; an API client
 		// gets the API's error format, and no route has . or .. segments or a trailing /.
