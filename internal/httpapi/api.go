@@ -200,6 +200,7 @@ func (a *API) routes() {
 	a.handle("PUT /v1/tenants/{id}/credentials", a.tenantOnly(a.putCredentials))
 	a.handle("PUT /v1/tenants/{id}/sources", a.tenantOnly(a.putSources))
 	a.handle("GET /v1/tenants/{id}/employees", a.tenantOnly(a.listEmployees))
+	a.handle("GET /v1/tenants/{id}/selection", a.tenantOnly(a.getSelection))
 	a.handle("PUT /v1/tenants/{id}/selection", a.tenantOnly(a.putSelection))
 	a.handle("PUT /v1/tenants/{id}/settings", a.tenantOnly(a.putSettings))
 	a.handle("POST /v1/tenants/{id}/owner", a.tenantOnly(a.handOver))
