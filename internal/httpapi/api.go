@@ -4,12 +4,15 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,8 +76,9 @@ type API struct {
 	loc     *time.Location
 	now     func() time.Time
 	phases  []domain.Phase
-	// patterns lists the registered routes.
+	// patterns lists the registered routes; query the query parameters each reads.
 	patterns []string
+	query    map[string][]string
 }
 
 // New returns the API handler.
@@ -104,7 +108,8 @@ func New(opts Options) *API {
 			a.loc = time.UTC
 		}
 	}
-	a.handle("GET /v1/health", a.health)
+	// Health checks and the document are read by tools that may add a cache-busting query.
+	a.handleAnyQuery("GET /v1/health", a.health)
 	a.routes()
 	return a
 }
@@ -123,6 +128,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r = r.WithContext(context.WithValue(r.Context(), requestBaseKey{}, requestBase(r)))
 	if p := r.URL.Path; p == "" || path.Clean(p) != p {
 		// ServeMux would redirect to the cleaned path with an HTML body; an API client
 		// gets the API's error format, and no route has . or .. segments or a trailing /.
@@ -189,30 +195,105 @@ func (s *statusOnly) Header() http.Header         { return s.header }
 func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusOnly) WriteHeader(code int)        { s.status = code }
 
-// routes registers every route of the API (the table in the OpenAPI document).
+// routes registers every route of the API (the table in the OpenAPI document) with the
+// query parameters it reads.
 func (a *API) routes() {
-	a.handle("GET /v1/openapi.yaml", a.openapi)
+	a.handleAnyQuery("GET /v1/openapi.yaml", a.openapi)
 	a.handle("POST /v1/tenants", a.operatorOnly(a.createTenant))
-	a.handle("GET /v1/tenants", a.operatorOnly(a.listTenants))
+	a.handle("GET /v1/tenants", a.operatorOnly(a.listTenants), "limit", "cursor")
 	a.handle("GET /v1/tenants/{id}", a.tenantOnly(a.getTenant))
 	a.handle("PUT /v1/tenants/{id}/credentials", a.tenantOnly(a.putCredentials))
 	a.handle("PUT /v1/tenants/{id}/sources", a.tenantOnly(a.putSources))
-	a.handle("GET /v1/tenants/{id}/employees", a.tenantOnly(a.listEmployees))
+	a.handle("GET /v1/tenants/{id}/employees", a.tenantOnly(a.listEmployees), "personio_status", "limit", "cursor")
+	a.handle("GET /v1/tenants/{id}/selection", a.tenantOnly(a.getSelection))
 	a.handle("PUT /v1/tenants/{id}/selection", a.tenantOnly(a.putSelection))
 	a.handle("PUT /v1/tenants/{id}/settings", a.tenantOnly(a.putSettings))
 	a.handle("POST /v1/tenants/{id}/owner", a.tenantOnly(a.handOver))
 	a.handle("POST /v1/tenants/{id}/webhook-secrets", a.tenantOnly(a.rotateWebhookSecrets))
 	a.handle("POST /v1/tenants/{id}/sync/{phase}", a.tenantOnly(a.syncNow))
-	a.handle("GET /v1/tenants/{id}/runs", a.tenantOnly(a.listRuns))
-	a.handle("GET /v1/tenants/{id}/runs/{run_id}", a.tenantOnly(a.getRun))
-	a.handle("GET /v1/tenants/{id}/protocol", a.tenantOnly(a.protocol))
+	a.handle("GET /v1/tenants/{id}/runs", a.tenantOnly(a.listRuns), "phase", "limit", "cursor")
+	a.handle("GET /v1/tenants/{id}/runs/{run_id}", a.tenantOnly(a.getRun), "limit", "cursor")
+	a.handle("GET /v1/tenants/{id}/protocol", a.tenantOnly(a.protocol), "area", "from", "to", "run_id", "limit", "cursor")
 	a.handle("GET /v1/tenants/{id}/checks", a.tenantOnly(a.checks))
-	a.handle("POST /v1/webhooks/personio/{tenant_id}", a.serve(a.personioWebhook))
-	a.handle("POST /v1/webhooks/staffomatic/{tenant_id}", a.serve(a.staffomaticWebhook))
+	// The vendors call the receivers; what they append to the URL is theirs to decide.
+	a.handleAnyQuery("POST /v1/webhooks/personio/{tenant_id}", a.serve(a.personioWebhook))
+	a.handleAnyQuery("POST /v1/webhooks/staffomatic/{tenant_id}", a.serve(a.staffomaticWebhook))
 }
 
-// handle registers a route and remembers its pattern (the OpenAPI test compares them).
-func (a *API) handle(pattern string, h http.HandlerFunc) {
+// handleAnyQuery registers a route that ignores its query string.
+func (a *API) handleAnyQuery(pattern string, h http.HandlerFunc) {
 	a.patterns = append(a.patterns, pattern)
 	a.mux.HandleFunc(pattern, h)
+}
+
+// handle registers a route with the query parameters it reads and remembers both (the
+// OpenAPI test compares them). Any other query parameter is a 400 naming it: a misspelt
+// filter (?until= for ?to=) would otherwise be ignored, and the admin would read an
+// answer to a question they did not ask.
+func (a *API) handle(pattern string, h http.HandlerFunc, query ...string) {
+	a.patterns = append(a.patterns, pattern)
+	if a.query == nil {
+		a.query = map[string][]string{}
+	}
+	a.query[pattern] = query
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.URL.Query() {
+			if !slices.Contains(query, name) {
+				WriteError(w, unknownQuery(name, query))
+				return
+			}
+		}
+		h(w, r)
+	})
+}
+
+// querySynonyms are the names admins reach for, and the parameter this API calls it.
+var querySynonyms = map[string]string{"until": "to", "since": "from", "after": "from", "before": "to",
+	"page": "cursor", "next": "cursor", "next_cursor": "cursor", "offset": "cursor", "page_size": "limit", "per_page": "limit",
+	"status": "personio_status", "run": "run_id", "kind": "area"}
+
+// unknownQuery is the 400 for a query parameter the route does not read, with the
+// parameter the admin probably meant.
+func unknownQuery(name string, known []string) *Error {
+	msg := fmt.Sprintf("unknown query parameter %q", name)
+	guess := querySynonyms[strings.ToLower(name)]
+	if !slices.Contains(known, guess) {
+		guess = ""
+		for _, k := range known {
+			if strings.EqualFold(k, name) || editDistance(strings.ToLower(name), k) <= 2 {
+				guess = k
+				break
+			}
+		}
+	}
+	switch {
+	case guess != "":
+		msg += fmt.Sprintf(": did you mean %q?", guess)
+	case len(known) == 0:
+		msg += ": this route takes no query parameters"
+	default:
+		msg += ": this route takes " + strings.Join(known, ", ")
+	}
+	return badRequest(name, "%s", msg)
+}
+
+// editDistance is the Levenshtein distance of a and b (short parameter names only).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -28,6 +28,9 @@ func ParseCredentialsFile(content string) (clientID, clientSecret string, err er
 	}
 	fields := map[string]string{}
 	if strings.HasPrefix(content, "{") {
+		if !jsonDepthOK([]byte(content), MaxJSONDepth) {
+			return "", "", fmt.Errorf("the credentials file nests more than %d levels deep; upload the file Personio offers", MaxJSONDepth)
+		}
 		var obj map[string]any
 		if err := json.Unmarshal([]byte(content), &obj); err != nil {
 			return "", "", fmt.Errorf("the credentials file looks like JSON but is not valid: %v", err)

@@ -255,6 +255,16 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	return nil
 }
 
+// getSelection is GET /v1/tenants/{id}/selection: the switches and rules PUT stored.
+func (a *API) getSelection(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	sel, err := a.store.GetSelection(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, selectionView(sel))
+	return nil
+}
+
 func selectionView(s domain.Selection) SelectionView {
 	v := SelectionView{Selected: []string{}, Deselected: []string{}, Version: s.Version}
 	for id, on := range s.Employees {

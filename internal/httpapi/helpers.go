@@ -70,7 +70,40 @@ func decode(r *http.Request, v any) error {
 	return decodeBytes(body, v)
 }
 
+// MaxJSONDepth bounds how deeply a request body may nest arrays and objects. The bodies
+// the API documents nest at most a few levels; a body of 256 KB of "[[[[…" would make the
+// key check recurse 260,000 levels deep (and encoding/json allocate per level), which
+// took a process to more than twice the API function's memory.
+const MaxJSONDepth = 32
+
+// jsonDepthOK reports whether body nests no deeper than limit, reading it once without
+// allocating: brackets inside strings (and escaped quotes) do not count.
+func jsonDepthOK(body []byte, limit int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return false
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return true
+}
+
 func decodeBytes(body []byte, v any) error {
+	if !jsonDepthOK(body, MaxJSONDepth) {
+		return badRequest("", "the body nests arrays or objects more than %d levels deep; no request of this API needs that", MaxJSONDepth)
+	}
 	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), ""); err != nil {
 		return err
 	}

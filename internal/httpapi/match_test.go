@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -54,5 +55,33 @@ func TestEmployeeMatchValues(t *testing.T) {
 	}
 	if unmatched == 0 {
 		t.Error("no employee without a match: the none case went untested")
+	}
+}
+
+// TestGetSelection: GET returns what PUT stored (it answered 405), for the tenant's admin
+// only.
+func TestGetSelection(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	path := "/v1/tenants/" + c.TenantID + "/selection"
+	var empty SelectionView
+	e.do(t, "GET", path, c.AdminToken, nil).json(t, &empty)
+	if len(empty.Selected) != 0 || len(empty.Deselected) != 0 || empty.AutoInclude.Statuses != nil {
+		t.Fatalf("new tenant's selection %+v", empty)
+	}
+	put := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1001"}, "deselect": []string{"1002"},
+		"auto_include": map[string]any{"statuses": []string{"active"}}})
+	if put.Code != 200 {
+		t.Fatalf("put: %d %s", put.Code, put.Body)
+	}
+	var got SelectionView
+	r := e.do(t, "GET", path, c.AdminToken, nil)
+	r.json(t, &got)
+	if r.Code != 200 || strings.Join(got.Selected, ",") != "1001" || strings.Join(got.Deselected, ",") != "1002" ||
+		strings.Join(got.AutoInclude.Statuses, ",") != "active" || got.Version == 0 {
+		t.Fatalf("get: %d %+v", r.Code, got)
+	}
+	if r := e.do(t, "GET", path, "", nil); r.Code != 401 {
+		t.Fatalf("without a token: %d", r.Code)
 	}
 }

@@ -383,12 +383,34 @@ func idSuffix() string {
 	return idSuffixEncoding.EncodeToString(b)[:6]
 }
 
-func (a *API) webhookURLs(id string) (personioURL, staffomaticURL string) {
+// webhookURLs are the tenant's receiver URLs: under PUBLIC_BASE_URL when it is set (the
+// address vendors reach), else under the address the request came to (the local runner's
+// real port, or the API Gateway host), so the URLs shown always point at this API.
+func (a *API) webhookURLs(ctx context.Context, id string) (personioURL, staffomaticURL string) {
 	base := a.public
 	if base == "" {
-		base = "http://127.0.0.1:3000"
+		base, _ = ctx.Value(requestBaseKey{}).(string)
 	}
 	return base + "/v1/webhooks/personio/" + id, base + "/v1/webhooks/staffomatic/" + id
+}
+
+// requestBaseKey carries the request's own base URL (requestBase) in its context.
+type requestBaseKey struct{}
+
+// requestBase is scheme://host of the request as the client addressed it: https when
+// TLS or a proxy (API Gateway) says so. A Host that is no host[:port] gives "".
+func requestBase(r *http.Request) string {
+	host := r.Host
+	if host == "" || strings.ContainsFunc(host, func(c rune) bool {
+		return !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+	}) {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + host
 }
 
 // personioEvents are the webhook events a tenant's registration subscribes to.
@@ -411,7 +433,7 @@ func (a *API) newWebhookSecrets(ctx context.Context, id string, p domain.Personi
 	rec := store.WebhookSecrets{Tenant: id, PersonioTokenHash: hashHex(out.PersonioToken),
 		StaffomaticSecret: domain.Sealed{Scheme: a.sealer.Scheme(), Blob: blob}, RotatedAt: a.now().UTC()}
 	var info WebhookInfo
-	info.PersonioURL, info.StaffomaticURL = a.webhookURLs(id)
+	info.PersonioURL, info.StaffomaticURL = a.webhookURLs(ctx, id)
 	if register && a.public != "" {
 		if rec.PersonioWebhookID, err = a.registerPersonio(ctx, id, p, c, out.PersonioToken); err != nil {
 			return out, rec, info, err
@@ -430,7 +452,7 @@ func (a *API) registerPersonio(ctx context.Context, id string, p domain.Personio
 	}
 	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
 	defer cancel()
-	url, _ := a.webhookURLs(id)
+	url, _ := a.webhookURLs(ctx, id)
 	reg := personio.WebhookRegistration{URL: url, Description: "staffsync " + id, Token: token, Events: personioEvents}
 	wh, err := cl.RegisterWebhook(ctx, reg)
 	if personio.IsConflict(err) {
@@ -744,7 +766,7 @@ func (a *API) movePersonioWebhook(ctx context.Context, id string, p domain.Perso
 		return nil, fmt.Errorf("read webhook secrets: %w", err)
 	}
 	m := &webhookMove{old: old, new: old, token: "whp_" + newSecret(32)}
-	m.info.PersonioURL, m.info.StaffomaticURL = a.webhookURLs(id)
+	m.info.PersonioURL, m.info.StaffomaticURL = a.webhookURLs(ctx, id)
 	if m.new.PersonioWebhookID, err = a.registerPersonio(ctx, id, p, c, m.token); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -384,5 +386,42 @@ func TestPersonioWebhookOddIDs(t *testing.T) {
 		if r := e.do(t, "POST", path, "", b, "Authorization", tok); r.Code != 202 {
 			t.Errorf("%s: %d %s", b, r.Code, r.Body)
 		}
+	}
+}
+
+// TestWebhookURLsNameTheServedAddress: without PUBLIC_BASE_URL the receiver URLs shown at
+// creation point at the address the API was called on (the local runner's real port; the
+// API Gateway host behind https), not a fixed 127.0.0.1:3000; nothing is registered.
+func TestWebhookURLsNameTheServedAddress(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.api)
+	defer srv.Close()
+	body, _ := json.Marshal(e.demoInput())
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/tenants", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+operatorKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var c TenantCreated
+	if err := json.NewDecoder(res.Body).Decode(&c); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	if c.Webhooks.PersonioURL != srv.URL+"/v1/webhooks/personio/"+c.TenantID || c.Webhooks.StaffomaticURL != srv.URL+"/v1/webhooks/staffomatic/"+c.TenantID || c.Webhooks.PersonioRegistered {
+		t.Fatalf("webhooks %+v, want them under %s", c.Webhooks, srv.URL)
+	}
+	// Behind a TLS-terminating proxy the scheme is https; a Host that is no host name gives
+	// a path without a host.
+	r := e.do(t, "POST", "/v1/tenants", operatorKey, e.demoInput(), "X-Forwarded-Proto", "https")
+	var c2 TenantCreated
+	r.json(t, &c2)
+	if c2.Webhooks.PersonioURL != "https://example.com/v1/webhooks/personio/"+c2.TenantID {
+		t.Fatalf("behind a proxy: %+v", c2.Webhooks)
+	}
+	bad := httptest.NewRequest(http.MethodGet, "/", nil)
+	bad.Host = "evil.example/path?x"
+	if got := requestBase(bad); got != "" {
+		t.Fatalf("requestBase of a bad host: %q", got)
 	}
 }

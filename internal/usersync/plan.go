@@ -4,20 +4,20 @@
 // returns the actions that make Staffomatic match Personio, each with its reason, so every
 // rule of DESIGN §1.3 is tested without a network. Load (load.go) reads the employees, the
 // users and the mappings; Apply (apply.go) performs the actions and records mapping and
-// protocol per action. For now two shared things live here as well: Vendors, the builder
-// of a run's vendor clients, which the workspaces phase uses, and the matching of
-// employees to users (MatchAll), which the admin API shows.
+// protocol per action, making exactly the writes the plan lists. What it shares with the
+// other phases and the admin API (employees, users, matching, the selection, placement)
+// lives in internal/domain.
 package usersync
 
 import (
-	"github.com/staffsync/staffsync/internal/domain"
-
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
 )
 
 // Settings are the tenant settings that shape the user sync (DESIGN §1.2).

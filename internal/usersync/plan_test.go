@@ -1,11 +1,11 @@
 package usersync
 
 import (
-	"github.com/staffsync/staffsync/internal/domain"
-
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
 )
 
 func f(v float64) *float64 { return &v }

@@ -8,10 +8,11 @@ package workspacesync
 
 import (
 	"fmt"
-	"github.com/staffsync/staffsync/internal/domain"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/staffsync/staffsync/internal/domain"
 )
 
 // Location is a Staffomatic location.

@@ -1,11 +1,11 @@
 package workspacesync
 
 import (
-	"github.com/staffsync/staffsync/internal/domain"
-
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/staffsync/staffsync/internal/domain"
 )
 
 func e(pid, office, dept string) domain.Employee {
