@@ -1,0 +1,460 @@
+package timesync
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
+)
+
+// Run windows (DESIGN §1.4). A full run (daily 05:30, and the first run of a tenant)
+// reads the last FullWindow; a partial run (every 10 minutes) the timers that overlap the
+// time since its cursor minus PartialOverlap. Staffomatic lists timers by the time they
+// overlap and has no "verified since" filter, so a timer verified later than that is
+// found by the late sweep: every full run also reads one SweepSlice of the
+// late-verification window, a different slice each day, so a timer verified up to three
+// months late is transferred within about two weeks and never dropped; an older one is
+// reported (too_old).
+const (
+	FullWindow     = 7 * 24 * time.Hour
+	PartialOverlap = time.Hour
+	SweepSlice     = 7 * 24 * time.Hour
+)
+
+// Deps are what the timesheets phase needs besides the harness.
+type Deps struct {
+	Store   *store.Store
+	Vendors *vendors.Builder
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Concurrency bounds the timers applied at once (default 4): Personio's attendance
+	// endpoints allow a few requests a second per credential.
+	Concurrency int
+}
+
+// Phase is the timesheets phase (Staffomatic work timers → Personio attendance periods).
+type Phase struct{ deps Deps }
+
+// NewPhase returns the timesheets phase. Run it with phase.New(timesync.NewPhase(deps), …).
+func NewPhase(deps Deps) *Phase { return &Phase{deps: deps} }
+
+var _ phase.Phase[*Loaded, Planned] = (*Phase)(nil)
+
+// Name implements phase.Phase.
+func (p *Phase) Name() domain.Phase { return domain.PhaseTimesheets }
+
+// periodWriter is what the phase needs of Personio (*personio.Client).
+type periodWriter interface {
+	AttendancePeriods(ctx context.Context, o personio.AttendancePeriodsOptions) ([]personio.AttendancePeriod, error)
+	CreateAttendancePeriod(ctx context.Context, in personio.AttendancePeriodInput, skipApproval bool) (string, error)
+	UpdateAttendancePeriod(ctx context.Context, id string, in personio.AttendancePeriodInput, skipApproval bool) error
+	DeleteAttendancePeriod(ctx context.Context, id string) error
+}
+
+var _ periodWriter = (*personio.Client)(nil)
+
+// recorder is what apply needs of the harness's run (*phase.Run).
+type recorder interface {
+	Record(ctx context.Context, e domain.ProtocolEntry) error
+	Count(o domain.Outcome, n int)
+	SetCursor(c string)
+}
+
+var _ recorder = (*phase.Run)(nil)
+
+// Loaded is what a run read.
+type Loaded struct {
+	Input Input
+	// Off says why the run does nothing (time tracking is off in the sources).
+	Off string
+	w   periodWriter
+	st  *store.Store
+	tid string
+	now time.Time
+	// concurrency bounds the timers applied at once.
+	concurrency int
+}
+
+// Planned is a run's plan with the state it was computed from.
+type Planned struct {
+	Plan  Plan
+	state *Loaded
+}
+
+// Actions describes the plan for a dry run's protocol.
+func (p Planned) Actions() []domain.PlannedAction {
+	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
+	for _, a := range p.Plan.Actions {
+		out = append(out, domain.PlannedAction{Kind: domain.KindTimer, Action: string(a.Kind), SourceID: a.TimerID,
+			TargetID: strings.Join(a.Targets().IDs(), ","), Reason: a.Reason})
+	}
+	return out
+}
+
+// Plan implements phase.Phase.
+func (p *Phase) Plan(l *Loaded) (Planned, error) {
+	if l.Off != "" {
+		return Planned{state: l}, nil
+	}
+	return Planned{Plan: Compute(l.Input), state: l}, nil
+}
+
+// Apply implements phase.Phase.
+func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
+	if pl.state.Off != "" {
+		run.Log.InfoContext(ctx, "timesheets: "+pl.state.Off)
+		return nil
+	}
+	return apply(ctx, run, pl.state, pl.Plan)
+}
+
+// Load reads the run's timers with their breaks, the user and timer mappings and, in a
+// full run, Personio's periods of the window (to restore edits made there and to find
+// timers deleted in Staffomatic).
+func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
+	now := time.Now
+	if p.deps.Now != nil {
+		now = p.deps.Now
+	}
+	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency}
+	if !run.Tenant.Sources.TimeTracking {
+		l.Off = "time tracking is off in the tenant's sources (PUT /v1/tenants/{id}/sources with time_tracking true turns it on): no timer is transferred"
+		return l, nil
+	}
+	creds, err := run.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open credentials: %w", err)
+	}
+	pc, sc, err := p.deps.Vendors.Connect(ctx, run.Tenant, creds, run.CountAPICall)
+	if err != nil {
+		return nil, err
+	}
+	l.w = pc
+	loc, err := sc.TimeZone(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
+	}
+	s := run.Tenant.Settings
+	in := Input{Settings: Settings{OnlyVerified: s.OnlyVerifiedStaffomaticWorkTimers, PropagateDeletions: s.PropagateDeletions},
+		Mode: run.Request.Mode, Now: l.now, Location: loc, Mappings: map[string]domain.Mapping{}, Persons: map[string]string{},
+		Names: map[string]string{}, Reported: map[string]string{}}
+
+	// The windows to read: a partial run without a usable cursor runs full.
+	var windows []Window
+	switch in.Mode {
+	case domain.ModePartial:
+		since, perr := time.Parse(time.RFC3339Nano, run.Cursor)
+		if run.Cursor == "" || perr != nil || l.now.Sub(since) > FullWindow {
+			in.Mode = domain.ModeFull
+			run.SetMode(domain.ModeFull, "no usable cursor of an earlier run (or it is older than 7 days): full run over the last 7 days instead of partial")
+		} else {
+			in.Window = Window{From: since.Add(-PartialOverlap), Until: l.now.Add(time.Second)}
+			windows = []Window{in.Window}
+		}
+	}
+	if in.Mode == domain.ModeFull {
+		windows = fullWindows(l.now, in.Settings.LateWindow)
+		in.Window = Window{} // every timer read is in scope; unchanged ones plan nothing
+	}
+
+	var timers []staffomatic.WorkTimer
+	breaks := map[int64][]staffomatic.BreakTimer{}
+	var missing []string // targeted timers Staffomatic no longer has
+	if in.Mode == domain.ModeTargeted {
+		for _, t := range run.Request.Targets {
+			if t.Kind != domain.KindTimer {
+				continue
+			}
+			id, perr := strconv.ParseInt(t.ID, 10, 64)
+			if perr != nil || id <= 0 {
+				continue
+			}
+			wt, gerr := sc.GetWorkTimer(ctx, id)
+			switch {
+			case staffomatic.IsNotFound(gerr):
+				missing = append(missing, t.ID)
+				continue
+			case gerr != nil:
+				return nil, fmt.Errorf("load Staffomatic work timer %d: %w", id, gerr)
+			}
+			bs, berr := sc.ListWorkTimerBreaks(ctx, id)
+			if berr != nil {
+				return nil, fmt.Errorf("load the breaks of work timer %d: %w", id, berr)
+			}
+			timers, breaks[id] = append(timers, wt), bs
+		}
+	} else {
+		seen := map[int64]bool{}
+		for _, w := range windows {
+			if w.Zero() {
+				continue
+			}
+			ts, lerr := sc.ListWorkTimers(ctx, staffomatic.TimerFilter{From: w.From, Until: w.Until})
+			if lerr != nil {
+				return nil, fmt.Errorf("load Staffomatic work timers: %w", lerr)
+			}
+			bs, berr := sc.ListBreakTimers(ctx, staffomatic.TimerFilter{From: w.From.Add(-MaxPeriod), Until: w.Until.Add(MaxPeriod)})
+			if berr != nil {
+				return nil, fmt.Errorf("load Staffomatic break timers: %w", berr)
+			}
+			for _, b := range bs {
+				if !containsBreak(breaks[b.WorkTimerID], b.ID) {
+					breaks[b.WorkTimerID] = append(breaks[b.WorkTimerID], b)
+				}
+			}
+			for _, t := range ts {
+				if !seen[t.ID] {
+					seen[t.ID] = true
+					timers = append(timers, t)
+				}
+			}
+		}
+	}
+	ids := make([]string, 0, len(timers)+len(missing))
+	for _, t := range timers {
+		in.Timers = append(in.Timers, toTimer(t, breaks[t.ID]))
+		ids = append(ids, in.Timers[len(in.Timers)-1].ID)
+	}
+	ids = append(ids, missing...)
+
+	// User mappings: Staffomatic user → Personio person.
+	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
+	if err != nil {
+		return nil, fmt.Errorf("load user mappings: %w", err)
+	}
+	for _, m := range users {
+		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
+			in.Persons[t] = m.SourceID
+		}
+	}
+
+	// Personio's periods of a full run's windows: edits made there are restored, and a
+	// marked period whose timer Staffomatic no longer lists was deleted there.
+	var current map[string]personio.AttendancePeriod
+	if in.Mode == domain.ModeFull {
+		current = map[string]personio.AttendancePeriod{}
+		in.Current = map[string]Period{}
+		for _, w := range windows {
+			if w.Zero() {
+				continue
+			}
+			ps, perr := pc.AttendancePeriods(ctx, personio.AttendancePeriodsOptions{
+				StartFrom: personio.NewLocalDateTime(w.From.Add(-MaxPeriod).In(loc)), StartTo: personio.NewLocalDateTime(w.Until.In(loc))})
+			if perr != nil {
+				return nil, fmt.Errorf("load Personio attendance periods: %w", perr)
+			}
+			for _, ap := range ps {
+				if _, key, ok := ParseMarker(ap.Comment); ok {
+					current[ap.ID] = ap
+					in.Current[ap.ID] = toPeriod(ap, key)
+				}
+			}
+		}
+		listed := map[string]bool{}
+		for _, id := range ids {
+			listed[id] = true
+		}
+		for _, ap := range current {
+			if timerID, _, _ := ParseMarker(ap.Comment); !listed[timerID] {
+				listed[timerID] = true
+				missing = append(missing, timerID)
+				ids = append(ids, timerID)
+			}
+		}
+	}
+
+	maps, err := l.st.GetMappings(ctx, l.tid, domain.KindTimer, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load timer mappings: %w", err)
+	}
+	for id, m := range maps {
+		in.Mappings[id] = m
+		if m.Reported != "" {
+			in.Reported[id] = m.Reported
+		}
+	}
+	// A timer whose last attempt was cut short (its intent is recorded, State pending) or
+	// failed (a POST may have landed although its answer was lost) may have periods in
+	// Personio its mapping does not name: they are found by their marker and adopted, so
+	// nothing is created twice (Personio's POST is not idempotent).
+	for id, m := range in.Mappings {
+		if m.State != domain.StatePending && m.State != domain.StateFailed {
+			continue
+		}
+		if err := adopt(ctx, pc, loc, &in, id, current); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range missing {
+		m, ok := in.Mappings[id]
+		if !ok || m.State == domain.StateDeleted {
+			continue
+		}
+		d := Deleted{ID: id}
+		tg := ParseTargets(m.TargetIDs)
+		for uid, pid := range in.Persons {
+			if pid == tg.Person {
+				d.UserID = uid
+				break
+			}
+		}
+		if ap, ok := current[tg.Periods[KeyWork]]; ok {
+			d.StartsAt = ap.Start.In(loc)
+		}
+		in.Deleted = append(in.Deleted, d)
+	}
+	if err := names(ctx, sc, &in); err != nil {
+		return nil, err
+	}
+	l.Input = in
+	run.Log.InfoContext(ctx, "timesheets: loaded", "mode", in.Mode, "timers", len(in.Timers), "deleted", len(in.Deleted), "mappings", len(in.Mappings))
+	return l, nil
+}
+
+// fullWindows are the windows of a full run: the last FullWindow, and today's slice of the
+// late-verification window (LateWindow, default three months, before the full window).
+func fullWindows(now time.Time, late time.Duration) []Window {
+	if late <= 0 {
+		late = now.Sub(now.AddDate(0, -DefaultLateMonths, 0))
+	}
+	out := []Window{{From: now.Add(-FullWindow), Until: now.Add(time.Second)}}
+	n := int((late - FullWindow + SweepSlice - 1) / SweepSlice)
+	if n <= 0 {
+		return out
+	}
+	k := int(now.Unix()/86400) % n
+	until := now.Add(-FullWindow - time.Duration(k)*SweepSlice)
+	return append(out, Window{From: until.Add(-SweepSlice), Until: until})
+}
+
+// adopt adds to timer id's mapping the periods a cut-short attempt created, found in
+// current (a full run's read) or by reading the person's periods around the timer.
+func adopt(ctx context.Context, pc periodWriter, loc *time.Location, in *Input, id string, current map[string]personio.AttendancePeriod) error {
+	m := in.Mappings[id]
+	tg := ParseTargets(m.TargetIDs)
+	var t *Timer
+	for i := range in.Timers {
+		if in.Timers[i].ID == id {
+			t = &in.Timers[i]
+		}
+	}
+	person := tg.Person
+	if t != nil && person == "" {
+		person = in.Persons[t.UserID]
+	}
+	found := current
+	if found == nil && t != nil && person != "" {
+		found = map[string]personio.AttendancePeriod{}
+		ps, err := pc.AttendancePeriods(ctx, personio.AttendancePeriodsOptions{PersonIDs: []string{person},
+			StartFrom: personio.NewLocalDateTime(t.StartsAt.Add(-MaxPeriod).In(loc)), StartTo: personio.NewLocalDateTime(t.EndsAt.Add(MaxPeriod).In(loc))})
+		if err != nil {
+			return fmt.Errorf("look for the periods of work timer %s created before an interruption: %w", id, err)
+		}
+		for _, ap := range ps {
+			found[ap.ID] = ap
+		}
+	}
+	changed := false
+	for pid, ap := range found {
+		timerID, key, ok := ParseMarker(ap.Comment)
+		if !ok || timerID != id || tg.Periods[key] == pid {
+			continue
+		}
+		if tg.Periods[key] == "" {
+			tg.Periods[key] = pid
+			if tg.Person == "" {
+				tg.Person = ap.PersonID
+			}
+			changed = true
+		}
+	}
+	if changed {
+		m.TargetIDs = EncodeTargets(tg)
+		in.Mappings[id] = m
+	}
+	return nil
+}
+
+// names fills the display names of the users whose timers are in the run, for readable
+// reasons; only those users are read.
+func names(ctx context.Context, sc *staffomatic.Client, in *Input) error {
+	want := map[string]bool{}
+	for _, t := range in.Timers {
+		want[t.UserID] = true
+	}
+	for _, d := range in.Deleted {
+		if d.UserID != "" {
+			want[d.UserID] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	users, err := sc.ListUsers(ctx, staffomatic.UserFilter{})
+	if err != nil {
+		return fmt.Errorf("load Staffomatic users: %w", err)
+	}
+	for _, u := range users {
+		id := strconv.FormatInt(u.ID, 10)
+		if want[id] {
+			in.Names[id] = strings.TrimSpace(u.FirstName + " " + u.LastName)
+		}
+	}
+	return nil
+}
+
+func containsBreak(bs []staffomatic.BreakTimer, id int64) bool {
+	for _, b := range bs {
+		if b.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// toTimer converts a Staffomatic work timer and its break timers.
+func toTimer(t staffomatic.WorkTimer, bs []staffomatic.BreakTimer) Timer {
+	out := Timer{ID: strconv.FormatInt(t.ID, 10), UserID: strconv.FormatInt(t.UserID, 10), State: State(t.State),
+		StartsAt: t.StartsAt, BreakSeconds: t.BreakDuration, NetSeconds: t.NetDuration, UpdatedAt: t.UpdatedAt}
+	if t.EndsAt != nil {
+		out.EndsAt = *t.EndsAt
+	}
+	for _, b := range bs {
+		br := Break{ID: strconv.FormatInt(b.ID, 10), StartsAt: b.StartsAt}
+		if b.EndsAt != nil {
+			br.EndsAt = *b.EndsAt
+		}
+		out.Breaks = append(out.Breaks, br)
+	}
+	return out
+}
+
+// toPeriod converts a Personio period to the planner's form, for comparing.
+func toPeriod(ap personio.AttendancePeriod, key string) Period {
+	p := Period{Key: key, Type: PeriodType(ap.Type), Start: ap.Start.String(), Comment: ap.Comment}
+	if ap.End != nil {
+		p.End = ap.End.String()
+	}
+	return p
+}
+
+// input converts a planned period for Personio.
+func input(person string, p Period) (personio.AttendancePeriodInput, error) {
+	start, err := personio.ParseLocalDateTime(p.Start)
+	if err != nil {
+		return personio.AttendancePeriodInput{}, fmt.Errorf("period %s start %q: %w", p.Key, p.Start, err)
+	}
+	end, err := personio.ParseLocalDateTime(p.End)
+	if err != nil {
+		return personio.AttendancePeriodInput{}, fmt.Errorf("period %s end %q: %w", p.Key, p.End, err)
+	}
+	return personio.AttendancePeriodInput{PersonID: person, Type: string(p.Type), Start: start, End: &end, Comment: p.Comment}, nil
+}
