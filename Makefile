@@ -10,7 +10,7 @@ RIE := $(BIN)/aws-lambda-rie
 # Flags of the SAM makefile contract: a static, stripped bootstrap without the RPC shim.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
 # Every function's logical id in template.yaml; `make build` builds them all.
-FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction
+FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction TimesyncFunction
 ENV ?= default
 
 .PHONY: all build run test test-go tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
@@ -35,6 +35,9 @@ build-UsersyncFunction:
 
 build-WorkspacesyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/workspacesync
+
+build-TimesyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/timesync
 
 # ---------------------------------------------------------------- run locally
 # run builds the runner first and execs it, so Ctrl-C reaches it directly and a clean stop

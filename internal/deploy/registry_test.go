@@ -17,7 +17,7 @@ func TestRegistryMatchesTemplate(t *testing.T) {
 	if errs := CheckRegistry(load(t), root, phases.All()); len(errs) != 0 {
 		t.Fatalf("consistent files rejected: %v", errs)
 	}
-	withTimesheets := append(phases.All(), phases.Entry{Phase: domain.PhaseTimesheets, Function: "TimesyncFunction"})
+	withAbsences := append(phases.All(), phases.Entry{Phase: domain.PhaseAbsences, Function: "AbsencesyncFunction"})
 	usersOnly := phases.All()[:1]
 	// makefileWithout is a repository root whose Makefile lacks fn (FUNCTIONS and target).
 	makefileWithout := func(fn string) string {
@@ -44,18 +44,18 @@ func TestRegistryMatchesTemplate(t *testing.T) {
 		registry []phases.Entry
 		want     []string
 	}{
-		{"a phase registered but not deployed", nil, root, withTimesheets, []string{
-			"phase timesheets: template.yaml has no AWS::Serverless::Function TimesyncFunction",
-			"no build-TimesyncFunction target building ./functions/timesync",
-			"FUNCTIONS does not list TimesyncFunction",
-			"no sample event events/TimesyncFunction-<case>.json",
+		{"a phase registered but not deployed", nil, root, withAbsences, []string{
+			"phase absences: template.yaml has no AWS::Serverless::Function AbsencesyncFunction",
+			"no build-AbsencesyncFunction target building ./functions/absencesync",
+			"FUNCTIONS does not list AbsencesyncFunction",
+			"no sample event events/AbsencesyncFunction-<case>.json",
 		}},
 		{"a rule for a phase that is not registered", nil, root, usersOnly, []string{
 			"WorkspacesyncFunction has a rule for phase workspaces, which internal/phases does not register",
-			"SYNC_PHASES lists [users workspaces], but the registered phases with a function are [users]",
+			"SYNC_PHASES lists [timesheets users workspaces], but the registered phases with a function are [users]",
 		}},
 		{"SYNC_PHASES misses a registered phase", func(tpl *Template) { tpl.GlobalEnv["SYNC_PHASES"] = "users" }, root, phases.All(), []string{
-			"SYNC_PHASES lists [users], but the registered phases with a function are [users workspaces]",
+			"SYNC_PHASES lists [users], but the registered phases with a function are [timesheets users workspaces]",
 		}},
 		{"the rule is on the default bus", func(tpl *Template) {
 			props := asMap(asMap(asMap(tpl.Resources["UsersyncFunction"].Properties["Events"])["SyncRequested"])["Properties"])

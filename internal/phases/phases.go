@@ -12,6 +12,7 @@ import (
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/timesync"
 	"github.com/staffsync/staffsync/internal/usersync"
 	"github.com/staffsync/staffsync/internal/vendors"
 	"github.com/staffsync/staffsync/internal/workspacesync"
@@ -46,6 +47,9 @@ var registry = []Entry{
 	}},
 	{Phase: domain.PhaseWorkspaces, Function: "WorkspacesyncFunction", New: func(d Deps) bus.Handler {
 		return phase.New(workspacesync.NewPhase(workspacesync.Deps{Store: d.Harness.Store, Vendors: d.Vendors}), d.Harness).Handle
+	}},
+	{Phase: domain.PhaseTimesheets, Function: "TimesyncFunction", New: func(d Deps) bus.Handler {
+		return phase.New(timesync.NewPhase(timesync.Deps{Store: d.Harness.Store, Vendors: d.Vendors}), d.Harness).Handle
 	}},
 }
 
