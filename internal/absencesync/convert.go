@@ -37,17 +37,19 @@ func (h HalfDays) orDefault() HalfDays {
 // Span is one Staffomatic absence's time range: all day (00:00:00 on the first day to
 // 23:59:59 on the last, Staffomatic's own normalisation) or timed.
 type Span struct {
-	Start, End time.Time
-	AllDay     bool
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	AllDay bool      `json:"all_day"`
 }
 
 // PeriodSpan is one Personio v2 absence period's range as wall-clock times without zone
 // (the location of Start and End is ignored; Personio reads them in the period's
 // timezone_id). Day-unit periods carry 00:00 on the first and on the last day.
 type PeriodSpan struct {
-	Start, End time.Time
-	StartHalf  Half
-	EndHalf    Half
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	StartHalf Half      `json:"start_half,omitempty"`
+	EndHalf   Half      `json:"end_half,omitempty"`
 }
 
 type date struct {

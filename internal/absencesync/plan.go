@@ -86,7 +86,10 @@ type Input struct {
 	// current year and every day is read.
 	Now      time.Time
 	Location *time.Location
-	// WindowEnd is the last day the run reads: an open-ended Personio period is shown up to it.
+	// WindowEnd is the last day the run reads: an open-ended Personio period is shown up to
+	// it (Dec 31 of the current year when zero). A window ending at a fixed boundary (a
+	// month's or year's end) keeps such a period's hash, and so its copy, stable between
+	// runs; a moving end recreates the copy whenever the end moves.
 	WindowEnd time.Time
 	// Full says Periods and Absences hold everything of the window (the nightly
 	// reconcile): a mapped source missing beside a target that is present was deleted, and
@@ -99,7 +102,9 @@ type Input struct {
 	TimeOffTypes []TimeOffType
 	Categories   []Category
 	// Periods are the Personio periods read (sources when Personio leads, targets
-	// otherwise), Absences the Staffomatic absences read (the other way round).
+	// otherwise), Absences the Staffomatic absences read (the other way round). The
+	// targets should include the mapped targets of the sources read: a target not read is
+	// taken for deleted only in a full run, and an approval is planned for it unseen.
 	Periods  []Period
 	Absences []Absence
 	// Deleted are source keys (SourceKey) the run knows were deleted (webhooks).
@@ -142,22 +147,23 @@ const (
 
 // NewAbsence is a Staffomatic absence to create.
 type NewAbsence struct {
-	UserID     string
-	LocationID string
-	CategoryID string
+	UserID     string `json:"user_id"`
+	LocationID string `json:"location_id"`
+	CategoryID string `json:"category_id"`
 	Span
-	Paid, Vacation bool
+	Paid     bool `json:"paid"`
+	Vacation bool `json:"vacation"`
 	// Approve: approve it (do: approve) right after the create.
-	Approve bool
+	Approve bool `json:"approve,omitempty"`
 }
 
 // NewPeriod is a Personio v2 absence period to create.
 type NewPeriod struct {
-	PersonID string
-	TypeID   string
+	PersonID string `json:"person_id"`
+	TypeID   string `json:"absence_type_id"`
 	PeriodSpan
 	// SkipApproval is the explicit skip_approval of the create (v2 defaults to false).
-	SkipApproval bool
+	SkipApproval bool `json:"skip_approval"`
 }
 
 // Action is one planned step for one source absence, with its reason. Its write calls are
@@ -165,7 +171,13 @@ type NewPeriod struct {
 // with Hash and the created ids as TargetIDs.
 type Action struct {
 	Kind ActionKind `json:"kind"`
-	// Source is the SourceKey of the source absence, or a report key.
+	// Source is the SourceKey of the source absence, or for a report that is about more
+	// than one absence its report key: category|<location id>|<type id> (a Personio type
+	// without a category there), type|<category id> (a category without a Personio type),
+	// setting|<settings key>|<v1 id> (an id naming no type), switch|<leading system>. The
+	// applier keeps a report's fingerprint under this key (for a report key, as a mapping
+	// of kind absence with state reported and no target) and the loader hands it back in
+	// Input.Reported.
 	Source string `json:"source"`
 	// To is the system written.
 	To       domain.System `json:"to,omitempty"`
@@ -192,6 +204,17 @@ func (a Action) Calls() int {
 		}
 	}
 	return n
+}
+
+// Planned is the action as a dry run stores it and the admin reads it.
+func (a Action) Planned() domain.PlannedAction {
+	target := ""
+	if len(a.Delete) > 0 {
+		target = a.Delete[0]
+	} else if len(a.Approve) > 0 {
+		target = a.Approve[0]
+	}
+	return domain.PlannedAction{Kind: domain.KindAbsence, Action: string(a.Kind), SourceID: a.Source, TargetID: target, Reason: a.Reason}
 }
 
 // Plan is the ordered list of actions of one run.
@@ -231,6 +254,9 @@ func (p Plan) Count() map[ActionKind]int {
 func Compute(in Input) Plan {
 	if in.Location == nil {
 		in.Location = time.UTC
+	}
+	if in.WindowEnd.IsZero() {
+		in.WindowEnd = time.Date(in.Now.In(in.Location).Year(), time.December, 31, 0, 0, 0, 0, in.Location)
 	}
 	pl := newPlanner(in)
 	switch in.Leading {

@@ -1,6 +1,7 @@
 package absencesync
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -669,3 +670,38 @@ func BenchmarkCompute(b *testing.B) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestYearScope: in January the absence that began in December still overlaps the
+// current year, so it moves whole, split in two; one that ended on Dec 31 does not.
+func TestYearScope(t *testing.T) {
+	in := fixture(t, domain.SystemStaffomatic)
+	in.Now = time.Date(2027, 1, 5, 9, 0, 0, 0, in.Location)
+	in.Absences = []Absence{
+		absence(in.Location, "11", "U1", "C1", "2026-12-28T00:00:00", "2027-01-03T23:59:59", true, StateApproved),
+		absence(in.Location, "12", "U1", "C1", "2026-12-21T00:00:00", "2026-12-31T23:59:59", true, StateApproved),
+	}
+	p := Compute(in)
+	if a := only(t, p, ActCreate); len(a.Periods) != 2 || p.Skipped != 1 || p.Writes() != 2 {
+		t.Fatal(dump(p))
+	}
+}
+
+func TestPlannedAndJSON(t *testing.T) {
+	in := fixture(t, domain.SystemPersonio)
+	in.WindowEnd = time.Time{} // defaults to Dec 31 of the current year
+	in.Periods = []Period{period("p1", "2", "u-sick", "2026-11-02T00:00", "", "", "", ApprovalApproved)}
+	p := Compute(in)
+	a := only(t, p, ActCreate)
+	if a.Absences[0].End.Format(time.DateOnly) != "2026-12-31" {
+		t.Error(a.Absences[0])
+	}
+	pa := a.Planned()
+	if pa.Kind != domain.KindAbsence || pa.Action != "create_absence" || pa.SourceID != "personio/p1" || pa.Reason != a.Reason {
+		t.Errorf("%+v", pa)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`)
+}
