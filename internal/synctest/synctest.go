@@ -19,6 +19,7 @@ import (
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/obs"
+	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
@@ -53,6 +54,7 @@ type Env struct {
 	Tables           store.Tables
 	LocalKey         string
 	seq              int
+	fastPersonio     bool
 	mu               sync.Mutex
 }
 
@@ -122,8 +124,8 @@ type Options struct {
 	Now time.Time
 	// Generate, when > 0, generates a company of this many employees instead of the demo.
 	Generate int
-	// NoPersonioRateLimits disables the Personio simulator's rate limits (default: the
-	// documented limits apply).
+	// NoPersonioRateLimits disables the Personio simulator's rate limits, and lifts the
+	// client's pacing to match (default: the documented limits apply on both sides).
 	NoPersonioRateLimits bool
 	// StaffomaticLatency is added to every Staffomatic request.
 	StaffomaticLatency time.Duration
@@ -137,7 +139,7 @@ func New(t testing.TB, o Options) *Env {
 		o.Now = time.Date(2026, 3, 11, 9, 30, 0, 0, time.UTC)
 	}
 	now := o.Now
-	e := &Env{Now: now, Logs: &SafeBuffer{}, Transport: &HookTransport{}}
+	e := &Env{Now: now, Logs: &SafeBuffer{}, Transport: &HookTransport{}, fastPersonio: o.NoPersonioRateLimits}
 	clock := e.Clock
 	e.Log = obs.NewLogger(e.Logs, true, slog.LevelInfo)
 	e.P = personiosim.New(personiosim.Config{Now: clock, NoRateLimits: o.NoPersonioRateLimits, Logger: slog.New(slog.DiscardHandler)})
@@ -239,7 +241,15 @@ func (e *Env) Select(t testing.TB, employees map[string]bool, rules ...domain.Au
 // Vendors returns the vendor builder of the environment: the local runner's open policy
 // (the simulators listen on loopback) over the environment's hook transport.
 func (e *Env) Vendors() *vendors.Builder {
-	return vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Transport: e.Transport, Timeout: time.Minute, Log: e.Log})
+	o := vendors.Options{Policy: vendors.Policy{Open: true}, Transport: e.Transport, Timeout: time.Minute, Log: e.Log}
+	if e.fastPersonio {
+		fast := map[personio.Family]personio.Limit{}
+		for f := range personio.DefaultLimits() {
+			fast[f] = personio.Limit{PerSecond: 1000, Burst: 1000}
+		}
+		o.Limiters = vendors.NewRegistry(0, nil).WithPersonioLimits(fast)
+	}
+	return vendors.New(o)
 }
 
 // HarnessDeps returns the harness dependencies of the environment.

@@ -2,7 +2,9 @@ package timesync_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,9 @@ import (
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
+	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
+	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/timesync"
 	"github.com/staffsync/staffsync/internal/usersync"
@@ -139,5 +144,223 @@ func TestCrashAfterEachCreateLeavesOneSetOfPeriods(t *testing.T) {
 	w.env.P.ResetCalls()
 	if _, entries, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || w.env.P.WriteCalls() != 0 {
 		t.Fatalf("after recovery: %v, %d writes, %+v", err, w.env.P.WriteCalls(), entries)
+	}
+}
+
+// staffomatic sends one request to the simulated Staffomatic as the demo admin.
+func (w *world) staffomatic(t *testing.T, method, path, body string) {
+	t.Helper()
+	req, err := http.NewRequest(method, w.env.StaffomaticURL+"/"+w.env.Demo.StaffomaticSubdomain+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(demo.StaffomaticEmail, demo.StaffomaticPassword)
+	req.Header.Set("User-Agent", "staffsync tests")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+}
+
+// transferred runs the first full sync and returns a transferred timer's id with its
+// Personio periods' markers.
+func (w *world) transferred(t *testing.T) (staffomaticsim.WorkTimer, []personiosim.AttendancePeriod) {
+	t.Helper()
+	if _, _, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, wt := range w.env.S.Account(w.env.Demo.StaffomaticSubdomain).WorkTimers() {
+		var ps []personiosim.AttendancePeriod
+		for _, p := range w.env.P.AttendancePeriods() {
+			if id, _, ok := timesync.ParseMarker(p.Comment); ok && id == strconv.FormatInt(wt.ID, 10) {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) >= 2 {
+			return wt, ps
+		}
+	}
+	t.Fatal("no timer with a WORK and a BREAK period")
+	return staffomaticsim.WorkTimer{}, nil
+}
+
+// TestEditedTimerUpdatesExactlyItsPeriods: a timer whose end moves in Staffomatic PATCHes
+// its WORK period (its BREAK stays, or moves with it) and nothing else; a period edited
+// in Personio is set back by the next full run.
+func TestEditedTimerUpdatesExactlyItsPeriods(t *testing.T) {
+	w := newWorld(t)
+	wt, before := w.transferred(t)
+	end := wt.EndsAt.Add(15 * time.Minute)
+	w.staffomatic(t, http.MethodPut, "/work_timers/"+strconv.FormatInt(wt.ID, 10)+".json", `{"ends_at":"`+end.Format(time.RFC3339)+`"}`)
+	w.env.Advance(time.Minute)
+	w.env.P.ResetCalls()
+	_, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].SourceID != strconv.FormatInt(wt.ID, 10) || entries[0].Outcome != domain.OutcomeUpdated {
+		t.Fatalf("entries %+v", entries)
+	}
+	if n := w.env.P.WriteCalls(); n < 1 || n > len(before) {
+		t.Fatalf("%d write calls for a timer of %d periods", n, len(before))
+	}
+	for _, p := range w.env.P.AttendancePeriods() {
+		if id, key, _ := timesync.ParseMarker(p.Comment); id == strconv.FormatInt(wt.ID, 10) && key == timesync.KeyWork &&
+			p.End.Format(timesync.LocalLayout) != end.In(berlin(t)).Format(timesync.LocalLayout) {
+			// Personio's periods are local wall-clock times of the account's zone.
+			t.Fatalf("WORK period ends %s, want %s local", p.End.Format(timesync.LocalLayout), end.In(berlin(t)).Format(timesync.LocalLayout))
+		}
+	}
+}
+
+// TestOverlapInPersonioIsAFailedRecordAndRetried: a period an HR admin entered in
+// Personio over a timer's time makes that timer's create fail with Personio's message,
+// not the run; the next run tries it again.
+func TestOverlapInPersonioIsAFailedRecordAndRetried(t *testing.T) {
+	w := newWorld(t)
+	var target staffomaticsim.WorkTimer
+	for _, wt := range w.env.S.Account(w.env.Demo.StaffomaticSubdomain).WorkTimers() {
+		if wt.UserID == w.env.Demo.StaffomaticAdminID && wt.State == staffomaticsim.TimerVerified {
+			target = wt
+			break
+		}
+	}
+	person := w.env.Demo.ExistingUsers[0].PersonioEmployeeID
+	w.env.P.AddAttendancePeriod(personiosim.AttendancePeriod{PersonID: person, Type: "WORK", Start: target.StartsAt.Add(time.Hour),
+		End: ptr(target.StartsAt.Add(2 * time.Hour)), Comment: "entered in Personio", Status: personiosim.StatusConfirmed})
+	sum, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunPartiallyFailed {
+		t.Fatalf("run: %v %s", err, sum.Status)
+	}
+	var failed *domain.ProtocolEntry
+	for i, e := range entries {
+		if e.SourceID == strconv.FormatInt(target.ID, 10) {
+			failed = &entries[i]
+		}
+	}
+	if failed == nil || failed.Outcome != domain.OutcomeFailed || !strings.Contains(failed.Reason, "Overlapping") {
+		t.Fatalf("the overlapping timer's entry %+v", failed)
+	}
+	w.env.Advance(time.Hour)
+	_, entries, _ = w.run(t, context.Background(), domain.ModeFull, false)
+	retried := false
+	for _, e := range entries {
+		if e.SourceID == strconv.FormatInt(target.ID, 10) && strings.Contains(e.Reason, "retry 2 of a failure") {
+			retried = true
+		}
+	}
+	if !retried {
+		t.Fatalf("the next run did not retry it: %+v", entries)
+	}
+}
+
+// TestDeletedTimer: with propagate_deletions off the periods of a timer deleted in
+// Staffomatic stay and the protocol says so (once); with it on they are deleted.
+func TestDeletedTimer(t *testing.T) {
+	for _, propagate := range []bool{false, true} {
+		w := newWorld(t)
+		w.env.UpdateSettings(t, func(s *domain.Settings) { s.PropagateDeletions = propagate })
+		wt, before := w.transferred(t)
+		w.staffomatic(t, http.MethodDelete, "/work_timers/"+strconv.FormatInt(wt.ID, 10)+".json", "")
+		w.env.Advance(time.Minute)
+		_, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("propagate %v: %v %+v", propagate, err, entries)
+		}
+		left := 0
+		for _, p := range w.env.P.AttendancePeriods() {
+			if id, _, ok := timesync.ParseMarker(p.Comment); ok && id == strconv.FormatInt(wt.ID, 10) {
+				left++
+			}
+		}
+		switch {
+		case propagate && (entries[0].Action != string(timesync.ActDelete) || left != 0):
+			t.Fatalf("propagate on: %+v, %d periods left", entries[0], left)
+		case !propagate && (entries[0].Action != string(timesync.ActDeletionKept) || left != len(before)):
+			t.Fatalf("propagate off: %+v, %d of %d periods left", entries[0], left, len(before))
+		}
+		w.env.Advance(time.Minute)
+		if _, again, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || len(again) != 0 {
+			t.Fatalf("propagate %v, next run: %v %+v", propagate, err, again)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func berlin(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestTwoHundredUsersWeekTransfersOnce: 200 users × 7 days of verified timers (every other
+// one with a stamped break, the rest with a lump-sum break) transfer once, each as its
+// WORK and BREAK periods; a second run makes no write call.
+func TestTwoHundredUsersWeekTransfersOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 1,400-timer company")
+	}
+	env := synctest.New(t, synctest.Options{Generate: 200, NoPersonioRateLimits: true})
+	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "leave", "inactive"}})
+	ctx := context.Background()
+	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+	if _, err := users.Run(ctx, env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
+		t.Fatal(err)
+	}
+	acc := env.S.Account("demo-gastro")
+	maps, err := env.Store.LoadMappings(ctx, synctest.TenantID, domain.KindUser)
+	if err != nil || len(maps) < 150 {
+		t.Fatalf("%d user mappings: %v", len(maps), err)
+	}
+	loc := berlin(t)
+	timers := 0
+	for i, m := range maps {
+		uid, err := strconv.ParseInt(m.TargetID(), 10, 64)
+		if err != nil {
+			continue
+		}
+		for d := 1; d <= 7; d++ {
+			day := env.Now.In(loc).AddDate(0, 0, -d)
+			start := time.Date(day.Year(), day.Month(), day.Day(), 8, i%30, 0, 0, loc)
+			end := start.Add(8 * time.Hour)
+			wt := staffomaticsim.WorkTimer{UserID: uid, State: staffomaticsim.TimerVerified, StartsAt: start, EndsAt: &end, CreatedAt: end, UpdatedAt: end}
+			if (i+d)%2 == 1 {
+				wt.LumpBreak = 30 * time.Minute
+			}
+			wt, err = acc.AddWorkTimer(wt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (i+d)%2 == 0 {
+				bs, be := start.Add(4*time.Hour), start.Add(4*time.Hour+30*time.Minute)
+				if _, err := acc.AddBreakTimer(staffomaticsim.BreakTimer{WorkTimerID: wt.ID, StartsAt: bs, EndsAt: &be, CreatedAt: end, UpdatedAt: end}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			timers++
+		}
+	}
+	ts := phase.New[*timesync.Loaded, timesync.Planned](timesync.NewPhase(timesync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+	sum, err := ts.Run(ctx, env.Request(domain.PhaseTimesheets, domain.ModeFull, false))
+	if err != nil || sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeCreated] != timers {
+		t.Fatalf("first run: %v %s %v (%d timers)", err, sum.Status, sum.Counts, timers)
+	}
+	if n := len(env.P.AttendancePeriods()); n != 2*timers {
+		t.Fatalf("%d periods for %d timers, want a WORK and a BREAK each", n, timers)
+	}
+	env.P.ResetCalls()
+	env.Advance(time.Minute)
+	sum, err = ts.Run(ctx, env.Request(domain.PhaseTimesheets, domain.ModeFull, false))
+	if err != nil || env.P.WriteCalls() != 0 || sum.Counts[domain.OutcomeUnchanged] != timers {
+		t.Fatalf("second run: %v, %d writes, %v", err, env.P.WriteCalls(), sum.Counts)
 	}
 }

@@ -33,6 +33,17 @@ type Registry struct {
 	now  func() time.Time
 	lru  *list.List // of *regEntry, most recently used first
 	byID map[regKey]*list.Element
+	// personioLimits override Personio's documented limits (tests and benchmarks that
+	// scale the simulator's limits; nil in production).
+	personioLimits map[personio.Family]personio.Limit
+}
+
+// WithPersonioLimits makes the registry's Personio pacers use limits instead of
+// Personio's documented ones, for tests and benchmarks whose simulator allows more; it
+// must be set before the registry is used.
+func (r *Registry) WithPersonioLimits(limits map[personio.Family]personio.Limit) *Registry {
+	r.personioLimits = limits
+	return r
 }
 
 type regKey struct {
@@ -89,7 +100,7 @@ func (r *Registry) get(k regKey) *regEntry {
 	case domain.SystemStaffomatic:
 		e.staffomatic = staffomatic.NewRateLimiter(500, 10*time.Second).WithClock(r.now).WithMaxPause(MaxPause)
 	default:
-		e.personio = personio.NewPacer(nil, r.now)
+		e.personio = personio.NewPacer(r.personioLimits, r.now)
 	}
 	r.byID[k] = r.lru.PushFront(e)
 	for r.lru.Len() > r.size {
