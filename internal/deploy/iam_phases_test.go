@@ -69,7 +69,8 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		req := env.Request(r.p, r.mode, r.dry)
 		switch {
 		case r.mode == domain.ModeTargeted && r.p == domain.PhaseTimesheets:
-			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindTimer, ID: "9100"}, domain.Target{Kind: domain.KindTimer, ID: "999999"})
+			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindTimer, ID: "9100"}, domain.Target{Kind: domain.KindTimer, ID: "999999"},
+				domain.Target{Kind: domain.KindAttendance, ID: "00000000-0000-4000-8000-000000000000"})
 		case r.mode == domain.ModeTargeted:
 			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindUser, ID: matched})
 		}

@@ -2,6 +2,7 @@ package timesync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -167,12 +168,24 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 
 	var timers []staffomatic.WorkTimer
 	breaks := map[int64][]staffomatic.BreakTimer{}
-	var missing []string // targeted timers Staffomatic no longer has
+	var missing []string     // targeted timers Staffomatic no longer has
+	restoreTargeted := false // a Personio period was named: compare the timers' periods
 	if in.Mode == domain.ModeTargeted {
-		for _, t := range run.Request.Targets {
-			if t.Kind != domain.KindTimer {
+		targets, err := timerTargets(ctx, pc, l, run.Request.Targets)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range targets {
+			if t.Kind == domain.KindAttendance {
+				restoreTargeted = true
+			}
+		}
+		seen := map[string]bool{}
+		for _, t := range targets {
+			if seen[t.ID] {
 				continue
 			}
+			seen[t.ID] = true
 			id, perr := strconv.ParseInt(t.ID, 10, 64)
 			if perr != nil || id <= 0 {
 				continue
@@ -281,6 +294,27 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 			in.Reported[id] = m.Reported
 		}
 	}
+	if restoreTargeted {
+		// Personio said a period changed: read the named timers' periods as Personio has
+		// them, so an edit there is set back (Staffomatic leads) as in a full run.
+		in.Current = map[string]Period{}
+		for _, t := range in.Timers {
+			person := ParseTargets(in.Mappings[t.ID].TargetIDs).Person
+			if person == "" || t.EndsAt.IsZero() {
+				continue
+			}
+			ps, perr := pc.AttendancePeriods(ctx, personio.AttendancePeriodsOptions{PersonIDs: []string{person},
+				StartFrom: personio.NewLocalDateTime(t.StartsAt.Add(-MaxPeriod).In(loc)), StartTo: personio.NewLocalDateTime(t.EndsAt.In(loc))})
+			if perr != nil {
+				return nil, fmt.Errorf("load the Personio periods of work timer %s: %w", t.ID, perr)
+			}
+			for _, ap := range ps {
+				if id, key, ok := ParseMarker(ap.Comment); ok && id == t.ID {
+					in.Current[ap.ID] = toPeriod(ap, key)
+				}
+			}
+		}
+	}
 	// A timer whose last attempt was cut short (its intent is recorded, State pending) or
 	// failed (a POST may have landed although its answer was lost) may have periods in
 	// Personio its mapping does not name: they are found by their marker and adopted, so
@@ -317,6 +351,38 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	l.Input = in
 	run.Log.InfoContext(ctx, "timesheets: loaded", "mode", in.Mode, "timers", len(in.Timers), "deleted", len(in.Deleted), "mappings", len(in.Mappings))
 	return l, nil
+}
+
+// timerTargets resolves a targeted run's targets to work timers: a timer target as it is;
+// an attendance period (a Personio webhook) to the timer its marker names, or, when
+// Personio no longer has the period, to the timer whose mapping names it as WORK period.
+// Periods staffsync did not write are not its business.
+func timerTargets(ctx context.Context, pc *personio.Client, l *Loaded, targets []domain.Target) ([]domain.Target, error) {
+	var out []domain.Target
+	for _, t := range targets {
+		switch t.Kind {
+		case domain.KindTimer:
+			out = append(out, t)
+		case domain.KindAttendance:
+			ap, err := pc.AttendancePeriod(ctx, t.ID)
+			switch {
+			case err == nil:
+				if id, _, ok := ParseMarker(ap.Comment); ok {
+					out = append(out, domain.Target{Kind: domain.KindAttendance, ID: id})
+				}
+			case personio.IsNotFound(err):
+				m, ferr := l.st.FindByTarget(ctx, l.tid, domain.KindTimer, KeyWork+"="+t.ID)
+				if ferr == nil {
+					out = append(out, domain.Target{Kind: domain.KindAttendance, ID: m.SourceID})
+				} else if !errors.Is(ferr, store.ErrNotFound) {
+					return nil, fmt.Errorf("find the timer of Personio period %s: %w", t.ID, ferr)
+				}
+			default:
+				return nil, fmt.Errorf("load Personio attendance period %s: %w", t.ID, err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // fullWindows are the windows of a full run: the last FullWindow, and today's slice of the

@@ -364,3 +364,37 @@ func TestTwoHundredUsersWeekTransfersOnce(t *testing.T) {
 		t.Fatalf("second run: %v, %d writes, %v", err, env.P.WriteCalls(), sum.Counts)
 	}
 }
+
+// TestPersonioWebhookSetsBackAnEditedPeriod: an HR admin moves a transferred WORK period
+// in Personio; the attendance webhook's targeted run reads that timer's periods and sets
+// the period back (Staffomatic leads), and a period not written by staffsync is left alone.
+func TestPersonioWebhookSetsBackAnEditedPeriod(t *testing.T) {
+	w := newWorld(t)
+	wt, ps := w.transferred(t)
+	var work personiosim.AttendancePeriod
+	for _, p := range ps {
+		if _, key, _ := timesync.ParseMarker(p.Comment); key == timesync.KeyWork {
+			work = p
+		}
+	}
+	want := work.End.Format(timesync.LocalLayout)
+	moved := work.End.Add(2 * time.Hour)
+	w.env.P.UpdateAttendancePeriodEnd(work.ID, moved)
+	foreign := w.env.P.AddAttendancePeriod(personiosim.AttendancePeriod{PersonID: work.PersonID, Type: "WORK",
+		Start: work.Start.AddDate(0, 0, -30), End: ptr(work.Start.AddDate(0, 0, -30).Add(time.Hour)), Comment: "by hand", Status: personiosim.StatusConfirmed})
+	req := w.env.Request(domain.PhaseTimesheets, domain.ModeTargeted, false,
+		domain.Target{Kind: domain.KindAttendance, ID: work.ID}, domain.Target{Kind: domain.KindAttendance, ID: foreign.ID})
+	w.env.P.ResetCalls()
+	if _, err := w.ts.Run(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	entries := w.env.Protocol(t, domain.AreaOf(domain.PhaseTimesheets), req.RunID)
+	if len(entries) != 1 || entries[0].SourceID != strconv.FormatInt(wt.ID, 10) || entries[0].Outcome != domain.OutcomeUpdated || w.env.P.WriteCalls() != 1 {
+		t.Fatalf("entries %+v, %d writes", entries, w.env.P.WriteCalls())
+	}
+	for _, p := range w.env.P.AttendancePeriods() {
+		if p.ID == work.ID && p.End.Format(timesync.LocalLayout) != want {
+			t.Fatalf("the WORK period ends %s, want it set back to %s", p.End.Format(timesync.LocalLayout), want)
+		}
+	}
+}

@@ -215,6 +215,23 @@ func (s *Server) AddAttendancePeriod(p AttendancePeriod) AttendancePeriod {
 	return p
 }
 
+// UpdateAttendancePeriodEnd moves the end of an attendance period, as an HR admin editing
+// it in Personio would, and fires attendance-period.updated.
+func (s *Server) UpdateAttendancePeriodEnd(id string, end time.Time) error {
+	s.mu.Lock()
+	p, ok := s.attendances[id]
+	if ok {
+		e := end
+		p.End, p.UpdatedAt = &e, s.cfg.Now()
+	}
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("attendance period %s: %w", id, ErrNotFound)
+	}
+	s.emit("attendance-period.updated", id)
+	return nil
+}
+
 // SetAbsenceStatus changes the approval status of an absence period, as an
 // approver in Personio would, and fires absence-period.updated.status.
 func (s *Server) SetAbsenceStatus(id, status string) error {
