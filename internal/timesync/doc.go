@@ -1,9 +1,9 @@
-// Package timesync is the pure core of the time-tracking phase (Staffomatic work timers →
-// Personio v2 attendance periods, DESIGN §1.3, issue 11): the conversion of one finished
-// timer into periods (Periods), its content hash (Hash) and the planner (Compute). It does
-// no I/O and imports only the standard library and internal/domain, so every rule is a
-// table test; the loader converts the vendors' records into Timer, and apply performs the
-// actions of the Plan.
+// Package timesync is the time-tracking phase (Staffomatic work timers → Personio v2
+// attendance periods, DESIGN §1.3): its pure core — the conversion of one finished timer
+// into periods (Periods), its content hash (Hash) and the planner (Compute), which import
+// only the standard library and internal/domain so every rule is a table test — and the
+// Phase the harness runs (phase.go: Load, which reads timers, mappings and Personio's
+// periods; apply.go, which performs the Plan idempotently).
 //
 // # Break model: BREAK inside WORK
 //
