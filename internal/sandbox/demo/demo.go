@@ -307,5 +307,25 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 			}
 		}
 	}
+	// A night shift crossing midnight (verified, with a lump-sum break) and a shift
+	// running now, which the time sync must not send until it is stopped.
+	night := today.AddDate(0, 0, -latest-1)
+	for wd := night.Weekday(); wd == time.Saturday || wd == time.Sunday; wd = night.Weekday() {
+		night = night.AddDate(0, 0, -1)
+	}
+	nStart := night.Add(22 * time.Hour)
+	nEnd := nStart.Add(8 * time.Hour)
+	nLoc := locs[0].ID
+	if _, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: byCustom.ID, LocationID: &nLoc, State: staffomaticsim.TimerVerified,
+		StartsAt: nStart, EndsAt: &nEnd, LumpBreak: 45 * time.Minute, DeviceType: "terminal", CreatedByID: &byCustom.ID, UpdatedByID: &admin.ID,
+		CreatedAt: nEnd, UpdatedAt: nEnd}); err != nil {
+		return Info{}, fmt.Errorf("demo: %w", err)
+	}
+	rStart := now.Add(-2 * time.Hour).Truncate(time.Minute)
+	if _, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: admin.ID, LocationID: &nLoc, State: staffomaticsim.TimerRunning,
+		StartsAt: rStart, DeviceType: "terminal", CreatedByID: &admin.ID, CreatedAt: rStart, UpdatedAt: rStart}); err != nil {
+		return Info{}, fmt.Errorf("demo: %w", err)
+	}
+	info.WorkTimers += 2
 	return info, nil
 }

@@ -139,23 +139,39 @@ func TestSeedContents(t *testing.T) {
 				t.Fatalf("match kinds = %v", kinds)
 			}
 
-			// A week of finished work.
-			timers, err := c.ListWorkTimers(ctx, staffomatic.TimerFilter{From: now.AddDate(0, 0, -8), Until: now})
+			// A week of work: 5 weekdays × 3 users of day shifts, a night shift crossing
+			// midnight and a shift running now.
+			timers, err := c.ListWorkTimers(ctx, staffomatic.TimerFilter{From: now.AddDate(0, 0, -8), Until: now.Add(time.Hour)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(timers) != info.WorkTimers || len(timers) != 15 {
-				t.Fatalf("timers = %d (info %d), want 5 weekdays × 3 users", len(timers), info.WorkTimers)
+			if len(timers) != info.WorkTimers || len(timers) != 17 {
+				t.Fatalf("timers = %d (info %d), want 5 weekdays × 3 users, a night shift and a running one", len(timers), info.WorkTimers)
 			}
 			states := map[staffomatic.TimerState]int{}
+			nights := 0
 			for _, wt := range timers {
 				states[wt.State]++
+				if wt.State == staffomatic.TimerRunning {
+					if wt.EndsAt != nil || !wt.StartsAt.Before(now) {
+						t.Fatalf("running timer = %+v", wt)
+					}
+					continue
+				}
+				berlin, _ := time.LoadLocation("Europe/Berlin")
+				if wt.StartsAt.In(berlin).YearDay() != wt.EndsAt.In(berlin).YearDay() {
+					nights++
+					if wt.NetDuration != 8*3600-45*60 {
+						t.Fatalf("night shift = %+v", wt)
+					}
+					continue
+				}
 				if wt.EndsAt == nil || wt.NetDuration != 8*3600 || wt.BreakDuration != 1800 || !wt.EndsAt.Before(now) {
 					t.Fatalf("timer = %+v", wt)
 				}
 			}
-			if states[staffomatic.TimerVerified] == 0 || states[staffomatic.TimerStopped] == 0 || states[staffomatic.TimerRunning] != 0 {
-				t.Fatalf("timer states = %v", states)
+			if states[staffomatic.TimerVerified] == 0 || states[staffomatic.TimerStopped] == 0 || states[staffomatic.TimerRunning] != 1 || nights != 1 {
+				t.Fatalf("timer states = %v, %d night shifts", states, nights)
 			}
 			if s.WriteCalls() != 0 {
 				t.Fatalf("reading the demo wrote %d times", s.WriteCalls())
