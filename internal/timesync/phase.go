@@ -111,8 +111,10 @@ func (p *Phase) Plan(l *Loaded) (Planned, error) {
 // Apply implements phase.Phase.
 func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 	if pl.state.Off != "" {
+		// Said in the run's protocol, so the admin who wonders why nothing moved reads why.
 		run.Log.InfoContext(ctx, "timesheets: "+pl.state.Off)
-		return nil
+		return run.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: domain.KindTenantSetting, SourceID: run.Tenant.ID,
+			Action: "skip_run", Outcome: domain.OutcomeSkipped, Reason: pl.state.Off})
 	}
 	return apply(ctx, run, pl.state, pl.Plan)
 }
@@ -163,6 +165,11 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	if in.Mode == domain.ModeFull {
 		windows = fullWindows(l.now, in.Settings.LateWindow)
+		if run.Cursor == "" {
+			// The first run after set-up transfers the last 7 days only (as the vendor's
+			// integration does); the late sweep starts with the next full run.
+			windows = windows[:1]
+		}
 		in.Window = Window{} // every timer read is in scope; unchanged ones plan nothing
 	}
 

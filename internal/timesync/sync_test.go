@@ -398,3 +398,60 @@ func TestPersonioWebhookSetsBackAnEditedPeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeTrackingOffSkipsAndSaysSo: with time tracking off in the sources a run reads
+// nothing, writes nothing and says why in its protocol.
+func TestTimeTrackingOffSkipsAndSaysSo(t *testing.T) {
+	w := newWorld(t)
+	tn := w.env.Tenant(t)
+	tn.Sources.TimeTracking = false
+	if err := w.env.Store.SaveTenant(context.Background(), &tn); err != nil {
+		t.Fatal(err)
+	}
+	w.env.P.ResetCalls()
+	sum, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunSucceeded || w.env.P.WriteCalls() != 0 || sum.APICalls[domain.SystemStaffomatic] != 0 {
+		t.Fatalf("run: %v %+v, %d writes", err, sum, w.env.P.WriteCalls())
+	}
+	if len(entries) != 1 || entries[0].Outcome != domain.OutcomeSkipped || !strings.Contains(entries[0].Reason, "time tracking is off") {
+		t.Fatalf("entries %+v", entries)
+	}
+}
+
+// TestFirstRunTakesTheLastSevenDays: the first run after set-up transfers the last 7
+// days only; a timer of three weeks ago waits for the late sweep of a later full run.
+func TestFirstRunTakesTheLastSevenDays(t *testing.T) {
+	w := newWorld(t)
+	acc := w.env.S.Account(w.env.Demo.StaffomaticSubdomain)
+	start := w.env.Now.AddDate(0, 0, -21)
+	end := start.Add(6 * time.Hour)
+	old, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: w.env.Demo.StaffomaticAdminID, State: staffomaticsim.TimerVerified,
+		StartsAt: start, EndsAt: &end, CreatedAt: end, UpdatedAt: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.SourceID == strconv.FormatInt(old.ID, 10) {
+			t.Fatalf("the first run handled a timer of three weeks ago: %+v", e)
+		}
+	}
+	// Later full runs sweep the late-verification window slice by slice: within the
+	// slices' cycle the old timer is transferred.
+	for day := 0; day < 14; day++ {
+		w.env.Advance(24 * time.Hour)
+		_, entries, err = w.run(t, context.Background(), domain.ModeFull, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.SourceID == strconv.FormatInt(old.ID, 10) && e.Outcome == domain.OutcomeCreated {
+				return
+			}
+		}
+	}
+	t.Fatal("the late sweep never transferred the timer of three weeks ago")
+}
