@@ -111,23 +111,39 @@ func TestDemoTimersTransferOnce(t *testing.T) {
 }
 
 // TestCrashAfterEachCreateLeavesOneSetOfPeriods: the run is stopped right after its
-// first, second, … period POST; the reruns leave exactly one period per timer and key.
+// first, second, … period POST, then (in another world) right after each request of any
+// kind; the reruns leave exactly one period per timer and key.
 func TestCrashAfterEachCreateLeavesOneSetOfPeriods(t *testing.T) {
+	for _, only := range []string{"POST", ""} {
+		crashes(t, only)
+	}
+}
+
+// crashes stops a run after its n-th request of method only ("" any), for n = 1, 2, …,
+// until a run ends without being stopped, then checks the periods and a quiet rerun.
+func crashes(t *testing.T, only string) {
 	w := newWorld(t)
-	for crash := int32(1); crash <= 6; crash++ {
+	for crash := int32(1); crash <= 200; crash++ {
 		ctx, cancel := context.WithCancel(context.Background())
-		var posts atomic.Int32
+		var seen atomic.Int32
 		w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
-			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/v2/attendance-periods") && resp.StatusCode < 300 {
-				if posts.Add(1) == crash {
+			if only == "" || (r.Method == only && strings.HasSuffix(r.URL.Path, "/v2/attendance-periods") && resp.StatusCode < 300) {
+				if seen.Add(1) == crash {
 					cancel()
 				}
 			}
 		})
-		_, _, _ = w.run(t, ctx, domain.ModeFull, false)
+		_, _, err := w.run(t, ctx, domain.ModeFull, false)
 		cancel()
 		w.env.Transport.SetAfter(nil)
 		w.env.Advance(time.Minute)
+		if err == nil && seen.Load() < crash {
+			t.Logf("crash after request %q: %d points tried", only, crash-1)
+			if crash < 3 {
+				t.Fatalf("only %d crash points: the hook saw no requests", crash-1)
+			}
+			break // the run ended before the crash point: every point was tried
+		}
 	}
 	if _, _, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil {
 		t.Fatalf("final run: %v\n%s", err, w.env.Logs.String())
