@@ -20,7 +20,10 @@ type DemoTenant struct {
 
 // createDemoTenant sets the demo company up exactly as an admin would, through the API:
 // step 1 credentials (verified against the simulators), step 3 an auto-include rule for
-// active and onboarding employees, step 4 background sync and invitations on.
+// active and onboarding employees, step 4 invitations on. Background sync stays off, as
+// for an admin who first looks (employees, checks, a dry run) and switches it on last:
+// otherwise the first scheduled run (every 10 minutes for time tracking) would sync the
+// account before the README's first look.
 func createDemoTenant(ctx context.Context, base, operatorKey string, sb *Sandbox) (DemoTenant, error) {
 	var created struct {
 		TenantID       string `json:"tenant_id"`
@@ -50,9 +53,9 @@ func createDemoTenant(ctx context.Context, base, operatorKey string, sb *Sandbox
 	if err := call(ctx, http.MethodPut, tenantURL+"/selection", t.AdminToken, selection, http.StatusOK, nil); err != nil {
 		return t, fmt.Errorf("select the demo employees: %w", err)
 	}
-	settings := map[string]any{"enable_background_sync": true, "invite_staffomatic_users": true}
+	settings := map[string]any{"enable_background_sync": false, "invite_staffomatic_users": true}
 	if err := call(ctx, http.MethodPut, tenantURL+"/settings", t.AdminToken, settings, http.StatusOK, nil); err != nil {
-		return t, fmt.Errorf("switch on background sync: %w", err)
+		return t, fmt.Errorf("set the demo settings: %w", err)
 	}
 	return t, nil
 }

@@ -72,6 +72,16 @@ func TestRunDemoEndToEnd(t *testing.T) {
 		t.Fatalf("Staffomatic has %d users, had %d, run created %d", after, before, run.Counts["created"])
 	}
 
+	// The demo starts with background sync off: nothing syncs before the admin looked.
+	var tenant struct {
+		Settings struct {
+			EnableBackgroundSync bool `json:"enable_background_sync"`
+		} `json:"settings"`
+	}
+	if err := call(ctx, http.MethodGet, r.BaseURL+"/v1/tenants/"+r.Demo.ID, r.Demo.AdminToken, nil, http.StatusOK, &tenant); err != nil || tenant.Settings.EnableBackgroundSync {
+		t.Fatalf("demo tenant: %v, background sync %v", err, tenant.Settings.EnableBackgroundSync)
+	}
+
 	// Sync Now of all phases runs the deployed ones one after the other.
 	if err := call(ctx, http.MethodPost, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/sync/all", r.Demo.AdminToken, map[string]any{}, http.StatusAccepted, &queued); err != nil {
 		t.Fatal(err)
