@@ -140,6 +140,7 @@ func TestSettingsDefaultsAndValidate(t *testing.T) {
 func TestSelection(t *testing.T) {
 	sel := Selection{
 		Employees: map[string]bool{"1": true, "2": false},
+		Match:     MatchAnyRule,
 		Rules: []AutoInclude{
 			{Field: RuleStatus, Values: []string{"active"}},
 			{Field: RuleAttribute, Attribute: "shift_planning", Values: []string{"Yes"}},
@@ -168,6 +169,26 @@ func TestSelection(t *testing.T) {
 	if got := sel.Select([]Employee{cases[0].e, cases[1].e, cases[2].e}); len(got) != 2 || got[0].PersonioID != "1" || got[1].PersonioID != "3" {
 		t.Errorf("Select = %+v, want employees 1 and 3", got)
 	}
+	// By default every rule must match: Frieda, active but with shift planning "nein", is
+	// not picked by status active + shift_planning ja (the rules used to combine with or).
+	all := Selection{Rules: []AutoInclude{{Field: RuleStatus, Values: []string{"active"}}, {Field: RuleAttribute, Attribute: "shift_planning", Values: []string{"ja"}}}}
+	for _, c := range []struct {
+		e    Employee
+		want bool
+	}{
+		{Employee{PersonioID: "f", Status: "active", Attributes: []Attribute{{Key: "shift_planning", Value: "nein"}}}, false},
+		{Employee{PersonioID: "g", Status: "active", Attributes: []Attribute{{Key: "shift_planning", Value: "Ja"}}}, true},
+		{Employee{PersonioID: "h", Status: "leave", Attributes: []Attribute{{Key: "shift_planning", Value: "ja"}}}, false},
+	} {
+		if got := all.Includes(c.e); got != c.want {
+			t.Errorf("all rules: Includes(%s) = %v, want %v", c.e.PersonioID, got, c.want)
+		}
+		all.Match = MatchAllRules // explicit all is the default
+		if got := all.Includes(c.e); got != c.want {
+			t.Errorf("match all: Includes(%s) = %v, want %v", c.e.PersonioID, got, c.want)
+		}
+		all.Match = ""
+	}
 	bad := []struct {
 		r    AutoInclude
 		want string
@@ -176,11 +197,15 @@ func TestSelection(t *testing.T) {
 		{AutoInclude{Field: RuleAttribute, Values: []string{"x"}}, "auto_include.attribute: required"},
 		{AutoInclude{Field: RuleOffice}, "at least one value"},
 		{AutoInclude{Field: RuleOffice, Attribute: "x", Values: []string{"Berlin"}}, "only allowed with field attribute"},
+		{AutoInclude{Field: RuleStatus, Values: []string{"aktiv"}}, `"aktiv" is no Personio status: use active, onboarding, leave, inactive`},
 	}
 	for _, c := range bad {
 		if err := (Selection{Rules: []AutoInclude{c.r}}).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.r, err, c.want)
 		}
+	}
+	if err := (Selection{Match: "some"}).Validate(); err == nil || !strings.Contains(err.Error(), "auto_include.match") {
+		t.Errorf("match some: %v", err)
 	}
 }
 

@@ -261,19 +261,24 @@ func SortedCopy(s []string) []string {
 }
 
 // Includes decides whether the employee is synced (DESIGN §1.2 step 3): the admin's
-// explicit yes/no if set, else whether any auto-include rule matches. A new employee is
-// "no" by default. It is the one place this is decided: the API's preview and every phase
-// call it.
+// explicit yes/no if set, else whether the auto-include rules pick it — every rule
+// (Match all, the default: "active employees with shift_planning = yes") or one of them
+// (Match any). Without rules a new employee is "no". It is the one place this is
+// decided: the API's preview and every phase call it.
 func (s Selection) Includes(e Employee) bool {
 	if on, ok := s.Employees[e.PersonioID]; ok {
 		return on
 	}
+	if len(s.Rules) == 0 {
+		return false
+	}
+	any := s.Match == MatchAnyRule
 	for _, r := range s.Rules {
-		if r.Matches(e) {
-			return true
+		if r.Matches(e) == any {
+			return any
 		}
 	}
-	return false
+	return !any
 }
 
 // Select returns the employees the selection includes, in their order.

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,10 +16,23 @@ type Selection struct {
 	Tenant    string          `json:"tenant_id"`
 	Employees map[string]bool `json:"employees,omitempty"`
 	Rules     []AutoInclude   `json:"auto_include,omitempty"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	// Match says how the rules combine: MatchAllRules (the default; an employee is picked
+	// when every rule matches) or MatchAnyRule (when one does).
+	Match     string    `json:"match,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Version is the optimistic-lock counter of the selection item.
 	Version int64 `json:"version"`
 }
+
+// How the auto-include rules combine (Selection.Match).
+const (
+	MatchAllRules = "all"
+	MatchAnyRule  = "any"
+)
+
+// PersonioStatuses are the statuses a Personio employee can have, the values a status
+// rule may name.
+var PersonioStatuses = []string{"active", "onboarding", "leave", "inactive"}
 
 // AutoIncludeField names what an auto-include rule looks at.
 type AutoIncludeField string
@@ -56,6 +70,13 @@ func (r AutoInclude) Validate() error {
 	if len(r.Values) == 0 {
 		return fmt.Errorf("auto_include.values: a %s rule needs at least one value", r.Field)
 	}
+	if r.Field == RuleStatus {
+		for _, v := range r.Values {
+			if !slices.Contains(PersonioStatuses, strings.ToLower(strings.TrimSpace(v))) {
+				return fmt.Errorf("auto_include.statuses: %q is no Personio status: use %s", v, strings.Join(PersonioStatuses, ", "))
+			}
+		}
+	}
 	return nil
 }
 
@@ -89,6 +110,9 @@ func (r AutoInclude) Matches(e Employee) bool {
 // Validate checks every rule and the employee ids.
 func (s Selection) Validate() error {
 	var errs []error
+	if s.Match != "" && s.Match != MatchAllRules && s.Match != MatchAnyRule {
+		errs = append(errs, fmt.Errorf("auto_include.match: %q: use all (every rule must match) or any (one rule suffices)", s.Match))
+	}
 	for i, r := range s.Rules {
 		if err := r.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("rule %d: %w", i+1, err))

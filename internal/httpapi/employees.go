@@ -149,13 +149,17 @@ func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Ten
 
 // SelectionInput is the body of PUT /v1/tenants/{id}/selection.
 type SelectionInput struct {
-	Select      []string          `json:"select,omitempty"`
-	Deselect    []string          `json:"deselect,omitempty"`
+	Select   []string `json:"select,omitempty"`
+	Deselect []string `json:"deselect,omitempty"`
+	// Clear removes explicit switches, so the rules decide for those employees again.
+	Clear       []string          `json:"clear,omitempty"`
 	AutoInclude *AutoIncludeInput `json:"auto_include,omitempty"`
 }
 
 // AutoIncludeInput replaces the auto-include rules; an empty object removes them.
 type AutoIncludeInput struct {
+	// Match says how the rules combine: all (default; every rule must match) or any.
+	Match       string          `json:"match,omitempty"`
 	Statuses    []string        `json:"statuses,omitempty"`
 	Offices     []string        `json:"offices,omitempty"`
 	Departments []string        `json:"departments,omitempty"`
@@ -181,10 +185,10 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if len(in.Select) == 0 && len(in.Deselect) == 0 && in.AutoInclude == nil {
-		return badRequest("", "send select and/or deselect (Personio ids) and/or auto_include")
+	if len(in.Select) == 0 && len(in.Deselect) == 0 && len(in.Clear) == 0 && in.AutoInclude == nil {
+		return badRequest("", "send select, deselect and/or clear (Personio ids) and/or auto_include")
 	}
-	if len(in.Select)+len(in.Deselect) > 5000 {
+	if len(in.Select)+len(in.Deselect)+len(in.Clear) > 5000 {
 		return badRequest("select", "at most 5000 ids per request")
 	}
 	// Ids are kept as Personio spells them ("7", not "007" or "+7"): the selection is looked
@@ -193,7 +197,7 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	for _, f := range []struct {
 		name string
 		ids  []string
-	}{{"select", in.Select}, {"deselect", in.Deselect}} {
+	}{{"select", in.Select}, {"deselect", in.Deselect}, {"clear", in.Clear}} {
 		for i, id := range f.ids {
 			n, err := strconv.ParseInt(id, 10, 64)
 			if err != nil || n <= 0 {
@@ -201,8 +205,8 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 			}
 			id = strconv.FormatInt(n, 10)
 			f.ids[i] = id
-			if f.name == "deselect" && both[id] {
-				return badRequest("deselect", "deselect: %s is also in select: decide for one", id)
+			if f.name != "select" && both[id] {
+				return badRequest(f.name, "%s: %s is also in an earlier list of this request: decide for one", f.name, id)
 			}
 			both[id] = true
 		}
@@ -218,8 +222,14 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	for _, id := range in.Deselect {
 		sel.Employees[id] = false
 	}
+	for _, id := range in.Clear {
+		delete(sel.Employees, id)
+	}
+	if len(sel.Employees) > MaxSelectionSwitches {
+		return unprocessable("selection_too_large", "select", "the selection would hold %d explicit switches; at most %d are kept: use auto_include rules for large groups, or clear switches the rules already decide", len(sel.Employees), MaxSelectionSwitches)
+	}
 	if ai := in.AutoInclude; ai != nil {
-		sel.Rules = nil
+		sel.Rules, sel.Match = nil, strings.ToLower(strings.TrimSpace(ai.Match))
 		for _, rule := range []struct {
 			f   domain.AutoIncludeField
 			vs  []string
@@ -265,8 +275,16 @@ func (a *API) getSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	return nil
 }
 
+// MaxSelectionSwitches bounds the explicit switches of a tenant (the selection item stays
+// far below DynamoDB's 400 KB item limit; larger groups belong in rules).
+const MaxSelectionSwitches = 10000
+
 func selectionView(s domain.Selection) SelectionView {
 	v := SelectionView{Selected: []string{}, Deselected: []string{}, Version: s.Version}
+	v.AutoInclude.Match = s.Match
+	if v.AutoInclude.Match == "" && len(s.Rules) > 0 {
+		v.AutoInclude.Match = domain.MatchAllRules
+	}
 	for id, on := range s.Employees {
 		if on {
 			v.Selected = append(v.Selected, id)

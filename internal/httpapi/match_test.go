@@ -85,3 +85,41 @@ func TestGetSelection(t *testing.T) {
 		t.Fatalf("without a token: %d", r.Code)
 	}
 }
+
+// TestSelectionRulesAreExplicit: the rules combine as match says (all by default, shown
+// as such), an unknown status or match is a 422 naming the valid values, and clear
+// removes a switch so the rules decide again.
+func TestSelectionRulesAreExplicit(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	path := "/v1/tenants/" + c.TenantID + "/selection"
+	r := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1001", "1003"},
+		"auto_include": map[string]any{"statuses": []string{"active"}, "attribute": map[string]any{"key": "shift_planning", "value": "ja"}}})
+	var v SelectionView
+	r.json(t, &v)
+	if r.Code != 200 || v.AutoInclude.Match != "all" {
+		t.Fatalf("put: %d %s", r.Code, r.Body)
+	}
+	for _, bad := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"auto_include": map[string]any{"statuses": []string{"aktiv"}}}, `"aktiv" is no Personio status: use active, onboarding, leave, inactive`},
+		{map[string]any{"auto_include": map[string]any{"match": "some", "statuses": []string{"active"}}}, "use all (every rule must match) or any"},
+		{map[string]any{"select": []string{"1004"}, "clear": []string{"1004"}}, "clear: 1004 is also in an earlier list"},
+	} {
+		r := e.do(t, "PUT", path, c.AdminToken, bad.body)
+		var body struct {
+			Error Error `json:"error"`
+		}
+		r.json(t, &body)
+		if (r.Code != 422 && r.Code != 400) || !strings.Contains(body.Error.Message, bad.want) {
+			t.Errorf("%v: %d %s, want %q", bad.body, r.Code, r.Body, bad.want)
+		}
+	}
+	r = e.do(t, "PUT", path, c.AdminToken, map[string]any{"clear": []string{"1001"}, "auto_include": map[string]any{"match": "any", "statuses": []string{"active"}}})
+	r.json(t, &v)
+	if r.Code != 200 || strings.Join(v.Selected, ",") != "1003" || v.AutoInclude.Match != "any" {
+		t.Fatalf("clear: %d %s", r.Code, r.Body)
+	}
+}

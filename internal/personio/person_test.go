@@ -45,9 +45,12 @@ func TestSelectPeople(t *testing.T) {
 			[]int64{4}},
 		{"attribute rule by universal id", domain.Selection{Rules: []domain.AutoInclude{{Field: domain.RuleAttribute, Attribute: "shift_planning", Values: []string{"ja"}}}},
 			[]int64{5}},
-		{"rules combine with or", domain.Selection{Rules: []domain.AutoInclude{
+		{"rules combine with or when match is any", domain.Selection{Match: domain.MatchAnyRule, Rules: []domain.AutoInclude{
 			{Field: domain.RuleOffice, Values: []string{"Hamburg"}}, {Field: domain.RuleAttribute, Attribute: "dynamic_99", Values: []string{"true"}}}},
 			[]int64{2, 4}},
+		{"rules combine with and by default", domain.Selection{Rules: []domain.AutoInclude{
+			{Field: domain.RuleStatus, Values: []string{"active"}}, {Field: domain.RuleOffice, Values: []string{"Berlin"}}}},
+			[]int64{1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -43,6 +43,15 @@ func TestPreviewAndSyncSelectTheSameEmployees(t *testing.T) {
 	env.Select(t, map[string]bool{switchedOff: false, switchedOn: true},
 		domain.AutoInclude{Field: domain.RuleAttribute, Attribute: "SHIFT_PLANNING", Values: []string{"ja"}},
 		domain.AutoInclude{Field: domain.RuleAttribute, Attribute: "dienstplan", Values: []string{"Yes"}})
+	// Either rule picks an employee (match any).
+	sel, err := env.Store.GetSelection(ctx, synctest.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel.Match = domain.MatchAnyRule
+	if err := env.Store.SaveSelection(ctx, &sel); err != nil {
+		t.Fatal(err)
+	}
 
 	// The preview, through the API as an admin calls it.
 	token := "sst_" + synctest.TenantID + ".agree-admin-secret"
