@@ -229,7 +229,7 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 		return unprocessable("selection_too_large", "select", "the selection would hold %d explicit switches; at most %d are kept: use auto_include rules for large groups, or clear switches the rules already decide", len(sel.Employees), MaxSelectionSwitches)
 	}
 	if ai := in.AutoInclude; ai != nil {
-		sel.Rules, sel.Match = nil, strings.ToLower(strings.TrimSpace(ai.Match))
+		sel.Rules, sel.Match = nil, cmp.Or(strings.ToLower(strings.TrimSpace(ai.Match)), domain.MatchAllRules)
 		for _, rule := range []struct {
 			f   domain.AutoIncludeField
 			vs  []string

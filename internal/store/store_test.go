@@ -114,6 +114,26 @@ func beforeEach(db *dynamodb.Client, fn func(in any)) *dynamodb.Client {
 func runSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 
+	t.Run("a selection stored before match existed keeps combining its rules with or", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		rules := []domain.AutoInclude{{Field: domain.RuleStatus, Values: []string{"active"}}, {Field: domain.RuleOffice, Values: []string{"Berlin"}}}
+		old := domain.Selection{Tenant: "acme", Employees: map[string]bool{}, Rules: rules}
+		if err := s.SaveSelection(ctx, &old); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetSelection(ctx, "acme"); err != nil || got.Match != domain.MatchAnyRule {
+			t.Fatalf("old selection: %v %+v", err, got)
+		}
+		got, _ := s.GetSelection(ctx, "acme")
+		got.Match = domain.MatchAllRules
+		if err := s.SaveSelection(ctx, &got); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.GetSelection(ctx, "acme"); err != nil || again.Match != domain.MatchAllRules {
+			t.Fatalf("explicit match: %v %+v", err, again)
+		}
+	})
+
 	t.Run("mappings stored in the earlier packed form are read typed", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		old := []domain.Mapping{

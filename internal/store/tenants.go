@@ -278,6 +278,11 @@ func (s *Store) GetSelection(ctx context.Context, tenant string) (domain.Selecti
 	if it.Employees == nil {
 		it.Employees = map[string]bool{}
 	}
+	if it.Match == "" && len(it.Rules) > 1 {
+		// Stored before the rules' combination was explicit, when they combined with or:
+		// such a tenant keeps selecting whom it selected. New rules are stored with it.
+		it.Match = domain.MatchAnyRule
+	}
 	return it.Selection, nil
 }
 
