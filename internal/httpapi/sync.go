@@ -78,12 +78,36 @@ type SyncInput struct {
 	DryRun bool   `json:"dry_run,omitempty"`
 }
 
+// PhaseRef names one queued run; SkippedPhase one phase Sync Now of all did not queue.
+type PhaseRef struct {
+	Phase domain.Phase `json:"phase"`
+	RunID string       `json:"run_id"`
+}
+
+// SkippedPhase is a phase "Sync Now" of all phases left out, with the reason.
+type SkippedPhase struct {
+	Phase  domain.Phase `json:"phase"`
+	Reason string       `json:"reason"`
+}
+
 func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
 	var phases []domain.Phase
+	skipped := []SkippedPhase{}
 	if p := r.PathValue("phase"); p == "all" {
-		phases = a.phases
+		// All phases the tenant can run, in the timetable's order; the answer says which
+		// were left out and why, so "all" never silently means fewer.
+		for _, ph := range domain.Phases {
+			switch {
+			case !slices.Contains(a.phases, ph):
+				skipped = append(skipped, SkippedPhase{ph, "not deployed here yet (SYNC_PHASES)"})
+			case ph == domain.PhaseTimesheets && !t.Sources.TimeTracking:
+				skipped = append(skipped, SkippedPhase{ph, "time tracking is off in the sources (PUT /v1/tenants/{id}/sources {\"timesheets\":\"staffomatic\"} turns it on)"})
+			default:
+				phases = append(phases, ph)
+			}
+		}
 		if len(phases) == 0 {
-			return unprocessable("phase_unavailable", "phase", "no sync phase is deployed here (SYNC_PHASES), so a run would never start")
+			return unprocessable("phase_unavailable", "phase", "no sync phase can run for this tenant: %s", skippedText(skipped))
 		}
 	} else {
 		ph, err := domain.ParsePhase(p)
@@ -118,8 +142,20 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]any{"run_ids": ids})
+	queued := make([]PhaseRef, len(reqs))
+	for i, rq := range reqs {
+		queued[i] = PhaseRef{rq.Phase, rq.RunID}
+	}
+	WriteJSON(w, http.StatusAccepted, map[string]any{"run_ids": ids, "queued": queued, "skipped": skipped})
 	return nil
+}
+
+func skippedText(s []SkippedPhase) string {
+	parts := make([]string, len(s))
+	for i, p := range s {
+		parts[i] = string(p.Phase) + ": " + p.Reason
+	}
+	return strings.Join(parts, "; ")
 }
 
 func joinPhases(ps []domain.Phase) string {

@@ -106,6 +106,36 @@ func TestSyncNowOnlyDeployedPhases(t *testing.T) {
 	if evs[0].Phase != domain.PhaseUsers || len(evs[0].Then) != 1 || evs[0].Then[0].Phase != domain.PhaseWorkspaces {
 		t.Errorf("chain %+v covers undeployed phases", evs[0])
 	}
+	// The answer says what was queued and what was left out, and why.
+	var said struct {
+		Queued  []PhaseRef     `json:"queued"`
+		Skipped []SkippedPhase `json:"skipped"`
+	}
+	r.json(t, &said)
+	if len(said.Queued) != 2 || said.Queued[0].Phase != domain.PhaseUsers || said.Queued[1].RunID != out.RunIDs[1] ||
+		len(said.Skipped) != 2 || said.Skipped[0].Phase != domain.PhaseTimesheets || !strings.Contains(said.Skipped[0].Reason, "not deployed") {
+		t.Fatalf("answer %s", r.Body)
+	}
+}
+
+// TestSyncAllLeavesOutTimeTrackingWhenOff: with time tracking off in the sources, Sync Now
+// of all phases queues no timesheets run and says so.
+func TestSyncAllLeavesOutTimeTrackingWhenOff(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	if r := e.do(t, "PUT", "/v1/tenants/"+c.TenantID+"/sources", c.AdminToken, map[string]any{"timesheets": "off"}); r.Code != 200 {
+		t.Fatalf("sources: %d %s", r.Code, r.Body)
+	}
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, nil)
+	var said struct {
+		Queued  []PhaseRef     `json:"queued"`
+		Skipped []SkippedPhase `json:"skipped"`
+	}
+	r.json(t, &said)
+	if r.Code != http.StatusAccepted || len(said.Queued) != 3 || len(said.Skipped) != 1 || said.Skipped[0].Phase != domain.PhaseTimesheets ||
+		!strings.Contains(said.Skipped[0].Reason, "time tracking is off") {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
 }
 
 func TestPublicRoutes(t *testing.T) {

@@ -129,7 +129,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency}
 	if !run.Tenant.Sources.TimeTracking {
-		l.Off = "time tracking is off in the tenant's sources (PUT /v1/tenants/{id}/sources with time_tracking true turns it on): no timer is transferred"
+		l.Off = "time tracking is off in the tenant's sources (PUT /v1/tenants/{id}/sources {\"timesheets\":\"staffomatic\"} turns it on): no timer is transferred"
 		return l, nil
 	}
 	creds, err := run.Credentials(ctx)
