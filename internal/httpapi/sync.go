@@ -118,6 +118,9 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 			return unprocessable("phase_unavailable", "phase", "the %s phase is not deployed here, so a run would never start; available: %s", ph, joinPhases(a.phases))
 		}
 		phases = []domain.Phase{ph}
+		if err := a.runInProgress(r.Context(), t.ID, ph); err != nil {
+			return err
+		}
 	}
 	var in SyncInput
 	if err := optionalBody(r, &in); err != nil {
@@ -148,6 +151,22 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 	}
 	WriteJSON(w, http.StatusAccepted, map[string]any{"run_ids": ids, "queued": queued, "skipped": skipped})
 	return nil
+}
+
+// runInProgress is the 409 for Sync Now of a phase whose run is still going: a second
+// run now would only be skipped by the lease, so the admin is pointed at the running one.
+func (a *API) runInProgress(ctx context.Context, tenant string, ph domain.Phase) error {
+	l, err := a.store.GetLease(ctx, tenant, ph)
+	if err != nil || !time.UnixMilli(l.UntilMs).After(a.now()) {
+		return nil // no lease, an expired one, or none readable: the run may start
+	}
+	run, err := a.store.GetRun(ctx, tenant, l.Holder)
+	if err != nil || run.Status != domain.RunRunning {
+		return nil
+	}
+	return &Error{Status: http.StatusConflict, Code: "run_in_progress", Field: "phase",
+		Message: fmt.Sprintf("a %s run is in progress (run %s, started %s); a second one now would be skipped: follow it at GET /v1/tenants/%s/runs/%s",
+			ph, run.RunID, run.StartedAt.UTC().Format(time.RFC3339), tenant, run.RunID)}
 }
 
 func skippedText(s []SkippedPhase) string {

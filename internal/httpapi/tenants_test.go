@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 )
@@ -161,5 +162,36 @@ func TestSyncNowNoPhaseDeployed(t *testing.T) {
 	}
 	if runs, _ := e.store.ListRuns(t.Context(), c.TenantID, 100, ""); len(runs.Runs) != 0 || len(e.events()) != 0 {
 		t.Fatalf("%d runs, %d events", len(runs.Runs), len(e.events()))
+	}
+}
+
+// TestSyncNowWhileARunIsInProgress: Sync Now of a phase whose run holds the lease is a 409
+// naming that run (a second run would only be skipped); once it ended, Sync Now queues.
+func TestSyncNowWhileARunIsInProgress(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	ctx := t.Context()
+	req := domain.SyncRequest{Tenant: c.TenantID, Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual,
+		RunID: domain.NewRunID(domain.PhaseUsers, e.store.Now())}
+	sum := req.Summary(e.store.Now())
+	sum.Status, sum.StartedAt = domain.RunRunning, e.store.Now()
+	if err := e.store.PutRun(ctx, sum); err != nil {
+		t.Fatal(err)
+	}
+	lease, err := e.store.AcquireLease(ctx, c.TenantID, domain.PhaseUsers, req.RunID, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil)
+	var er struct{ Error Error }
+	r.json(t, &er)
+	if r.Code != http.StatusConflict || er.Error.Code != "run_in_progress" || !strings.Contains(er.Error.Message, req.RunID) {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	if err := e.store.ReleaseLease(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil); r.Code != http.StatusAccepted {
+		t.Fatalf("after the run: %d %s", r.Code, r.Body)
 	}
 }
