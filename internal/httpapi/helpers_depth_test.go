@@ -62,3 +62,35 @@ func TestDeeplyNestedBodyIsRefusedCheaply(t *testing.T) {
 		}
 	}
 }
+
+// TestDisplayNames: a tenant or owner name has a visible character, no control
+// characters and no bidirectional overrides or isolates.
+func TestDisplayNames(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Demo Gastro GmbH", true},
+		{"Café Müller & Söhne", true},
+		{"שלום", true},
+		{"", false},
+		{"a\nb", false},
+		{"Acme\u202Egnp.exe", false},  // right-to-left override
+		{"Acme\u2066x\u2069", false},  // isolate
+		{"\u200B\u200C\u200D", false}, // zero-width only
+		{"\u3164\u3164", false},       // Hangul filler only
+		{" \u00A0 ", false},
+		{"Bar\u200Bista", true}, // a zero-width space inside a visible name is harmless
+		{strings.Repeat("x", 201), false},
+	} {
+		if got := displayNameOK(c.name); got != c.ok {
+			t.Errorf("displayNameOK(%q) = %v, want %v", c.name, got, c.ok)
+		}
+	}
+	e := newEnv(t)
+	in := e.demoInput()
+	in["name"] = "Acme\u202Egnp.exe"
+	if r := e.do(t, "POST", "/v1/tenants", operatorKey, in); r.Code != 400 || !strings.Contains(string(r.Body), "bidirectional") {
+		t.Fatalf("create with an override: %d %s", r.Code, r.Body)
+	}
+}

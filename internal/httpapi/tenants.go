@@ -524,7 +524,7 @@ func (a *API) CreateTenant(ctx context.Context, in TenantInput) (TenantCreated, 
 	}
 	name := strings.TrimSpace(in.Name)
 	if !displayNameOK(name) {
-		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters, no line breaks or control characters)")
+		return TenantCreated{}, badRequest("name", "name: required: the company's name (at most 200 characters, no line breaks, control, bidirectional-override or only invisible characters)")
 	}
 	// The id comes first: the verification calls spend the new tenant's rate limits.
 	id := newTenantID(name)
@@ -889,9 +889,26 @@ type OwnerInput struct {
 }
 
 // displayNameOK accepts a name shown to admins and written to logs: 1 to 200 characters
-// without control characters (a line break in a name would forge log and CSV lines).
+// without control characters (a line break in a name would forge log and CSV lines),
+// without bidirectional overrides and isolates (U+202A–202E, U+2066–2069, which make a
+// name read differently than it is stored) and with at least one visible character (a
+// name of only zero-width or format characters looks empty).
 func displayNameOK(s string) bool {
-	return s != "" && utf8.RuneCountInString(s) <= 200 && utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
+	if s == "" || utf8.RuneCountInString(s) > 200 || !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return false
+	}
+	visible := false
+	for _, r := range s {
+		switch {
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return false
+		case unicode.Is(unicode.Cf, r), unicode.IsSpace(r), r == 0x3164, r == 0x115F, r == 0x1160, r == 0xFFA0:
+			// format characters, spaces and the Hangul fillers show nothing
+		default:
+			visible = true
+		}
+	}
+	return visible
 }
 
 func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
