@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 
 	"net/http"
 	"slices"
@@ -261,8 +263,30 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	if err := a.store.SaveSelection(r.Context(), &sel); err != nil {
 		return storeErr(err, "the selection")
 	}
+	var what []string
+	for _, l := range []struct {
+		name string
+		ids  []string
+	}{{"switched on", in.Select}, {"switched off", in.Deselect}, {"switches cleared", in.Clear}} {
+		if len(l.ids) > 0 {
+			what = append(what, fmt.Sprintf("%s: %s", l.name, idList(l.ids)))
+		}
+	}
+	if in.AutoInclude != nil {
+		b, _ := json.Marshal(selectionView(sel).AutoInclude)
+		what = append(what, "auto-include rules set to "+string(b))
+	}
+	a.audit(r.Context(), t, "change_selection", "employee selection changed: %s", strings.Join(what, "; "))
 	WriteJSON(w, http.StatusOK, selectionView(sel))
 	return nil
+}
+
+// idList shows at most 20 ids and how many more there are.
+func idList(ids []string) string {
+	if len(ids) <= 20 {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:20], ", "), len(ids)-20)
 }
 
 // getSelection is GET /v1/tenants/{id}/selection: the switches and rules PUT stored.

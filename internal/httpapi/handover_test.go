@@ -135,4 +135,10 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		t.Fatalf("the sync's Staffomatic client acts as %d (%v), want Ben %d", me.ID, err, ben.ID)
 	}
 	noSecrets(t, "log", e.logs.String(), benPass, carlPass, ho.AdminToken, c.AdminToken, ten.AdminTokenHash)
+	// The set-up trail tells the hand-over, as the previous owner's act.
+	trail := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup", ho.AdminToken, nil)
+	if !strings.Contains(string(trail.Body), "hand_over") || !strings.Contains(string(trail.Body), ben.Email) {
+		t.Fatalf("set-up trail %s", trail.Body)
+	}
+	noSecrets(t, "set-up trail", string(trail.Body), benPass, carlPass, ho.AdminToken, c.AdminToken)
 }

@@ -714,7 +714,7 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 	if err != nil {
 		return fmt.Errorf("seal credentials: %w", err)
 	}
-	oldPersonio, oldSealed := t.Personio, t.Sealed
+	oldPersonio, oldSealed, oldStaffomatic := t.Personio, t.Sealed, t.Staffomatic
 	var move *webhookMove
 	if a.public != "" && c.Verified && (c.personio.ClientID != oldPersonio.ClientID || c.personio.BaseURL != oldPersonio.BaseURL) {
 		if move, err = a.movePersonioWebhook(ctx, t.ID, c.personio, c.creds); err != nil {
@@ -733,6 +733,11 @@ func (a *API) putCredentials(w http.ResponseWriter, r *http.Request, t domain.Te
 		}
 		return storeErr(err, "tenant "+t.ID)
 	}
+	a.audit(ctx, t, "change_credentials", "credentials replaced (values not recorded)%s", prefixed("; ", changes(
+		[3]string{"Personio client id", oldPersonio.ClientID, c.personio.ClientID},
+		[3]string{"Personio base URL", oldPersonio.BaseURL, c.personio.BaseURL},
+		[3]string{"Staffomatic account", oldStaffomatic.Subdomain, c.staffomatic.Subdomain},
+		[3]string{"Staffomatic admin", oldStaffomatic.AdminEmail, c.staffomatic.AdminEmail})))
 	out := map[string]any{"tenant_id": t.ID, "verified": c.Verified, "missing_personio_attributes": c.MissingPersonioAttributes}
 	if move != nil {
 		// The registration under the old credentials goes; with the old credentials
@@ -803,6 +808,7 @@ func (a *API) putSources(w http.ResponseWriter, r *http.Request, t domain.Tenant
 	if in.Timesheets == nil && in.Absences == nil {
 		return badRequest("", "send timesheets (staffomatic|off) and/or absences (personio|staffomatic)")
 	}
+	oldSources := t.Sources
 	if in.Timesheets != nil {
 		switch *in.Timesheets {
 		case "staffomatic":
@@ -821,10 +827,16 @@ func (a *API) putSources(w http.ResponseWriter, r *http.Request, t domain.Tenant
 			return badRequest("absences", "absences: %q: use personio or staffomatic (the leading system)", *in.Absences)
 		}
 	}
+	before := sourcesView(oldSources)
 	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
 		return storeErr(err, "tenant "+t.ID)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"sources": sourcesView(t.Sources)})
+	after := sourcesView(t.Sources)
+	if what := changes([3]string{"timesheets", before.Timesheets, after.Timesheets},
+		[3]string{"absences", before.Absences, after.Absences}); what != "" {
+		a.audit(r.Context(), t, "change_sources", "sync sources changed: %s", what)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"sources": after})
 	return nil
 }
 
@@ -869,6 +881,9 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request, t domain.Tenan
 	}
 	if _, err := a.store.UpdateSettings(r.Context(), t.ID, t.Version, s); err != nil {
 		return storeErr(err, "tenant "+t.ID)
+	}
+	if what := settingsChanges(t.Settings, s); what != "" {
+		a.audit(r.Context(), t, "change_settings", "settings changed: %s", what)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"settings": s})
 	return nil
@@ -959,10 +974,13 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		name = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
 	token, hash := newAdminToken(t.ID)
+	previous := t
 	t.Owner, t.Staffomatic.AdminEmail, t.Sealed, t.AdminTokenHash = domain.Owner{Email: creds.StaffomaticEmail, Name: name}, creds.StaffomaticEmail, sealed, hash
 	if err := a.store.SaveTenant(r.Context(), &t); err != nil {
 		return storeErr(err, "tenant "+t.ID)
 	}
+	// Told as the previous owner's act: they handed over, the new owner did not yet act.
+	a.audit(r.Context(), previous, "hand_over", "integration handed over to %s <%s>; the previous admin token is revoked", name, creds.StaffomaticEmail)
 	a.log.InfoContext(r.Context(), "tenant handed over; the previous admin token is revoked", "tenant_id", t.ID)
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "admin_token": token, "owner": t.Owner})
 	return nil
@@ -994,6 +1012,7 @@ func (a *API) rotateWebhookSecrets(w http.ResponseWriter, r *http.Request, t dom
 	if register && old.PersonioWebhookID != rec.PersonioWebhookID {
 		a.unregister(r.Context(), t.ID, t.Personio, creds, old.PersonioWebhookID)
 	}
+	a.audit(r.Context(), t, "rotate_webhook_secrets", "webhook secrets rotated; the previous Personio token and Staffomatic secret stop working (values not recorded)")
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "webhook_secrets": secrets, "webhooks": info})
 	return nil
 }
