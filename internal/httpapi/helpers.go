@@ -48,7 +48,7 @@ var (
 	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "send Authorization: Bearer <key>: the operator key or the tenant's admin token"}
 	errBadToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-		Message: "the key or token is not valid (an admin token is revoked by a hand-over)"}
+		Message: "the key or token is not valid: check it was copied whole; it may belong to another deployment or to an earlier make run (each start of the local runner begins anew), or have been revoked by a hand-over"}
 	errVendorDown = &Error{Status: http.StatusBadGateway, Code: "vendor_unavailable",
 		Message: "Personio or Staffomatic did not answer in time or failed; nothing was changed, try again in a minute"}
 )

@@ -167,11 +167,12 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "  background sync: off until you switch it on (PUT /v1/tenants/$T/settings {\"enable_background_sync\":true}); look and dry-run first\n")
 		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret)
 		fmt.Fprintf(o.Out, "\n  try:\n")
-		fmt.Fprintf(o.Out, "    export T=%s TOKEN=%s\n", demoTenant.ID, demoTenant.AdminToken)
-		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/employees\n", base)
-		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -d '{\"dry_run\":true}' %s/v1/tenants/$T/sync/users\n", base)
-		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/sync/all\n", base)
-		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/tenants/$T/protocol?area=users\n", base)
+		// The variable names are the README's, so its walk-through can be pasted as it is.
+		fmt.Fprintf(o.Out, "    export B=%s OP=%s T=%s TOK=%s\n", base, key, demoTenant.ID, demoTenant.AdminToken)
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/employees\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" -d '{\"dry_run\":true}' %s/v1/tenants/$T/sync/users\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/sync/all\n", base)
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/protocol?area=users\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -u '%s:%s' -H 'User-Agent: demo' %s/%s/users.json   # the simulated Staffomatic's users\n",
 			sb.Demo.StaffomaticEmail, sb.Demo.StaffomaticPassword, sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain)
 	}

@@ -106,7 +106,8 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees", "demo tenant:", r.Demo.AdminToken} {
+	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees", "demo tenant:", r.Demo.AdminToken,
+		"export B=" + r.BaseURL + " OP=", " T=" + r.Demo.ID + " TOK=" + r.Demo.AdminToken} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
