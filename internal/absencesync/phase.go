@@ -121,7 +121,9 @@ func (p Planned) Actions() []domain.PlannedAction {
 }
 
 // Plan implements phase.Phase.
-func (p *Phase) Plan(l *Loaded) (Planned, error) { return Planned{Plan: Compute(l.Input), state: l}, nil }
+func (p *Phase) Plan(l *Loaded) (Planned, error) {
+	return Planned{Plan: Compute(l.Input), state: l}, nil
+}
 
 // Apply implements phase.Phase.
 func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
