@@ -302,6 +302,14 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 				if t.Kind != domain.KindAbsence {
 					continue
 				}
+				// A Staffomatic hint about a copy names its source by the mapping's
+				// source key (the API's reverse lookup); a bare id is the leading system's.
+				if sys, id, ok := strings.Cut(t.ID, "/"); ok {
+					if domain.System(sys) != lead {
+						continue // a record of the other direction (before a switch): not a source now
+					}
+					t.ID = id
+				}
 				if lead == domain.SystemPersonio {
 					ap, gerr := pc.AbsencePeriod(ctx, t.ID)
 					switch {

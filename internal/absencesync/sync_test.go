@@ -368,3 +368,21 @@ func TestStaffomaticLeading(t *testing.T) {
 		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
 	}
 }
+
+// TestStaffomaticHintNamesTheSourceKey: a Staffomatic hint about a copy reaches the phase
+// as the mapping's source key ("personio/<uuid>", the API's reverse lookup); the targeted
+// run reads that Personio period and, as nothing changed, writes nothing (it is no
+// deletion).
+func TestStaffomaticHintNamesTheSourceKey(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.resetCalls()
+	key := absencesync.SourceKey(domain.SystemPersonio, w.env.Demo.HalfDayAbsenceID)
+	sum, entries, err := w.run(t, ctx, domain.ModeTargeted, false, domain.Target{Kind: domain.KindAbsence, ID: key})
+	if err != nil || w.writes() != 0 || len(entries) != 0 || sum.Counts[domain.OutcomeUnchanged] != 1 {
+		t.Fatalf("targeted run: %v, %d writes, %v %+v", err, w.writes(), sum.Counts, entries)
+	}
+}
