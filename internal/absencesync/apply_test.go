@@ -87,9 +87,9 @@ func TestApplyMakesExactlyThePlannedWrites(t *testing.T) {
 	rv := newRecording()
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, loc)
 	base := Input{Settings: domain.DefaultSettings(), Now: now, Location: loc, Full: true,
-		WindowEnd: time.Date(2027, 12, 31, 0, 0, 0, 0, loc),
-		People:    []Person{{PersonioID: "1", UserID: "11", Name: "Ada Lovelace", LocationID: "21"}},
-		Types:     []AbsenceType{{ID: "u-vac", Name: "Bezahlter Urlaub", Unit: UnitDay}, {ID: "u-sick", Name: "Krankheit", Unit: UnitDay}},
+		WindowEnd:  time.Date(2027, 12, 31, 0, 0, 0, 0, loc),
+		People:     []Person{{PersonioID: "1", UserID: "11", Name: "Ada Lovelace", LocationID: "21"}},
+		Types:      []AbsenceType{{ID: "u-vac", Name: "Bezahlter Urlaub", Unit: UnitDay}, {ID: "u-sick", Name: "Krankheit", Unit: UnitDay}},
 		Categories: []Category{{ID: "31", Name: "Bezahlter Urlaub", LocationID: "21"}, {ID: "32", Name: "Krankheit", LocationID: "21"}},
 	}
 	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
