@@ -10,7 +10,7 @@ RIE := $(BIN)/aws-lambda-rie
 # Flags of the SAM makefile contract: a static, stripped bootstrap without the RPC shim.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
 # Every function's logical id in template.yaml; `make build` builds them all.
-FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction TimesyncFunction
+FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction TimesyncFunction AbsencesyncFunction
 ENV ?= default
 
 .PHONY: all build run test test-go tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
@@ -38,6 +38,9 @@ build-WorkspacesyncFunction:
 
 build-TimesyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/timesync
+
+build-AbsencesyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/absencesync
 
 # ---------------------------------------------------------------- run locally
 # run builds the runner first and execs it, so Ctrl-C reaches it directly and a clean stop

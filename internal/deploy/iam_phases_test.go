@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/staffsync/staffsync/internal/absencesync"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/store"
@@ -15,7 +16,7 @@ import (
 	"github.com/staffsync/staffsync/internal/workspacesync"
 )
 
-// TestPhasePoliciesCoverTheirCalls runs the users, workspaces and timesheets phases through the
+// TestPhasePoliciesCoverTheirCalls runs the users, workspaces, timesheets and absences phases through the
 // harness (full runs, a partial run, a dry run and a repeated run) against the demo
 // company and checks that each function's policies allow every DynamoDB request it made.
 func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
@@ -24,16 +25,18 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 	env.UpdateSettings(t, func(s *domain.Settings) { s.CreateMissingWorkspaces = true })
 	ctx := context.Background()
 
-	usersRec, wsRec, tsRec := &callRecorder{}, &callRecorder{}, &callRecorder{}
+	usersRec, wsRec, tsRec, asRec := &callRecorder{}, &callRecorder{}, &callRecorder{}, &callRecorder{}
 	usersStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, usersRec, store.WithClock(env.Clock))
 	wsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, wsRec, store.WithClock(env.Clock))
 	tsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, tsRec, store.WithClock(env.Clock))
+	asStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, asRec, store.WithClock(env.Clock))
 	deps := func(st *store.Store) phase.Deps {
 		return phase.Deps{Store: st, Sealer: env.Sealer, Log: env.Log, LeaseTTL: 10 * time.Minute}
 	}
 	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: usersStore, Vendors: env.Vendors(), Now: env.Clock}), deps(usersStore))
 	ws := phase.New[*workspacesync.Loaded, workspacesync.Planned](workspacesync.NewPhase(workspacesync.Deps{Store: wsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(wsStore))
 	ts := phase.New[*timesync.Loaded, timesync.Planned](timesync.NewPhase(timesync.Deps{Store: tsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(tsStore))
+	as := phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: asStore, Vendors: env.Vendors(), Now: env.Clock}), deps(asStore))
 
 	runs := []struct {
 		run  func(context.Context, domain.SyncRequest) (domain.RunSummary, error)
@@ -53,10 +56,15 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		{ts.Run, domain.PhaseTimesheets, domain.ModeFull, false, 0},
 		{ts.Run, domain.PhaseTimesheets, domain.ModePartial, false, 0},
 		{ts.Run, domain.PhaseTimesheets, domain.ModeTargeted, false, 0},
+		{as.Run, domain.PhaseAbsences, domain.ModeFull, true, 0},
+		{as.Run, domain.PhaseAbsences, domain.ModeFull, false, 0},
+		{as.Run, domain.PhaseAbsences, domain.ModePartial, false, 0},
+		{as.Run, domain.PhaseAbsences, domain.ModeTargeted, false, 0},
 		// Past the run retention each run prunes the old run summaries.
 		{users.Run, domain.PhaseUsers, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
 		{ws.Run, domain.PhaseWorkspaces, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
 		{ts.Run, domain.PhaseTimesheets, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
+		{as.Run, domain.PhaseAbsences, domain.ModeFull, false, store.RunRetention + 24*time.Hour},
 	}
 	var matched string
 	for _, u := range env.Demo.ExistingUsers {
@@ -68,6 +76,8 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		env.Advance(time.Minute + r.age)
 		req := env.Request(r.p, r.mode, r.dry)
 		switch {
+		case r.mode == domain.ModeTargeted && r.p == domain.PhaseAbsences:
+			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindAbsence, ID: env.Demo.HalfDayAbsenceID}, domain.Target{Kind: domain.KindAbsence, ID: "gone"})
 		case r.mode == domain.ModeTargeted && r.p == domain.PhaseTimesheets:
 			req = env.Request(r.p, r.mode, r.dry, domain.Target{Kind: domain.KindTimer, ID: "9100"}, domain.Target{Kind: domain.KindTimer, ID: "999999"},
 				domain.Target{Kind: domain.KindAttendance, ID: "00000000-0000-4000-8000-000000000000"})
@@ -89,6 +99,9 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		t.Error(p)
 	}
 	for _, p := range CheckDynamoDBAccess(tpl, "TimesyncFunction", tsRec.recorded(), true) {
+		t.Error(p)
+	}
+	for _, p := range CheckDynamoDBAccess(tpl, "AbsencesyncFunction", asRec.recorded(), true) {
 		t.Error(p)
 	}
 }

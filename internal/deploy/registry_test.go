@@ -17,7 +17,10 @@ func TestRegistryMatchesTemplate(t *testing.T) {
 	if errs := CheckRegistry(load(t), root, phases.All()); len(errs) != 0 {
 		t.Fatalf("consistent files rejected: %v", errs)
 	}
-	withAbsences := append(phases.All(), phases.Entry{Phase: domain.PhaseAbsences, Function: "AbsencesyncFunction"})
+	// Every phase of domain.Phases is registered and deployed: the mutation example is a
+	// synthetic fifth phase, registered without any of its deployment.
+	const ghost domain.Phase = "holidays"
+	withGhost := append(phases.All(), phases.Entry{Phase: ghost, Function: "HolidaysyncFunction"})
 	usersOnly := phases.All()[:1]
 	// makefileWithout is a repository root whose Makefile lacks fn (FUNCTIONS and target).
 	makefileWithout := func(fn string) string {
@@ -44,18 +47,18 @@ func TestRegistryMatchesTemplate(t *testing.T) {
 		registry []phases.Entry
 		want     []string
 	}{
-		{"a phase registered but not deployed", nil, root, withAbsences, []string{
-			"phase absences: template.yaml has no AWS::Serverless::Function AbsencesyncFunction",
-			"no build-AbsencesyncFunction target building ./functions/absencesync",
-			"FUNCTIONS does not list AbsencesyncFunction",
-			"no sample event events/AbsencesyncFunction-<case>.json",
+		{"a phase registered but not deployed", nil, root, withGhost, []string{
+			"phase holidays: template.yaml has no AWS::Serverless::Function HolidaysyncFunction",
+			"no build-HolidaysyncFunction target building ./functions/holidaysync",
+			"FUNCTIONS does not list HolidaysyncFunction",
+			"no sample event events/HolidaysyncFunction-<case>.json",
 		}},
 		{"a rule for a phase that is not registered", nil, root, usersOnly, []string{
 			"WorkspacesyncFunction has a rule for phase workspaces, which internal/phases does not register",
-			"SYNC_PHASES lists [timesheets users workspaces], but the registered phases with a function are [users]",
+			"SYNC_PHASES lists [absences timesheets users workspaces], but the registered phases with a function are [users]",
 		}},
 		{"SYNC_PHASES misses a registered phase", func(tpl *Template) { tpl.GlobalEnv["SYNC_PHASES"] = "users" }, root, phases.All(), []string{
-			"SYNC_PHASES lists [users], but the registered phases with a function are [timesheets users workspaces]",
+			"SYNC_PHASES lists [users], but the registered phases with a function are [absences timesheets users workspaces]",
 		}},
 		{"the rule is on the default bus", func(tpl *Template) {
 			props := asMap(asMap(asMap(tpl.Resources["UsersyncFunction"].Properties["Events"])["SyncRequested"])["Properties"])
@@ -63,10 +66,10 @@ func TestRegistryMatchesTemplate(t *testing.T) {
 		}, root, phases.All(), []string{"phase users: UsersyncFunction has no EventBridgeRule on !Ref SyncBus"}},
 		{"the rule matches another phase", func(tpl *Template) {
 			props := asMap(asMap(asMap(tpl.Resources["WorkspacesyncFunction"].Properties["Events"])["SyncRequested"])["Properties"])
-			asMap(asMap(props["Pattern"])["detail"])["phase"] = []any{"absences"}
+			asMap(asMap(props["Pattern"])["detail"])["phase"] = []any{string(ghost)}
 		}, root, phases.All(), []string{
 			"phase workspaces: WorkspacesyncFunction has no EventBridgeRule",
-			"rule for phase absences, which internal/phases does not register",
+			"rule for phase holidays, which internal/phases does not register",
 		}},
 		{"the Makefile lacks a phase function", nil, makefileWithout("WorkspacesyncFunction"), phases.All(), []string{
 			"no build-WorkspacesyncFunction target",

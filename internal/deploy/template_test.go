@@ -143,7 +143,7 @@ func TestPhaseRulesAndSyncPhasesAgree(t *testing.T) {
 		want   string
 	}{
 		{"SYNC_PHASES lists a phase without a function", func(tpl *Template) {
-			tpl.GlobalEnv["SYNC_PHASES"] = "users,workspaces,timesheets,absences"
+			tpl.GlobalEnv["SYNC_PHASES"] = "users,workspaces,timesheets,absences,holidays"
 		}, "SYNC_PHASES lists"},
 		{"a function overrides SYNC_PHASES", func(tpl *Template) {
 			asMap(asMap(tpl.Resources[APIFunction].Properties["Environment"])["Variables"])["SYNC_PHASES"] = "users"

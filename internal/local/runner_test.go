@@ -86,20 +86,26 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	if err := call(ctx, http.MethodPost, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/sync/all", r.Demo.AdminToken, map[string]any{}, http.StatusAccepted, &queued); err != nil {
 		t.Fatal(err)
 	}
-	if len(queued.RunIDs) != 3 {
-		t.Fatalf("sync/all queued %v, want the users, workspaces and timesheets runs", queued.RunIDs)
+	if len(queued.RunIDs) != 4 {
+		t.Fatalf("sync/all queued %v, want the users, workspaces, timesheets and absences runs", queued.RunIDs)
 	}
 	users, workspaces, timesheets := waitRun(t, r, queued.RunIDs[0]), waitRun(t, r, queued.RunIDs[1]), waitRun(t, r, queued.RunIDs[2])
+	absences := waitRun(t, r, queued.RunIDs[3])
 	if users.Phase != "users" || workspaces.Phase != "workspaces" || users.Status != "succeeded" || workspaces.Status != "succeeded" {
 		t.Fatalf("runs %+v %+v", users, workspaces)
 	}
-	if workspaces.StartedAt.Before(users.FinishedAt) || timesheets.StartedAt.Before(workspaces.FinishedAt) {
-		t.Fatalf("workspaces started %s, before users finished %s (or timesheets before workspaces)", workspaces.StartedAt, users.FinishedAt)
+	if workspaces.StartedAt.Before(users.FinishedAt) || timesheets.StartedAt.Before(workspaces.FinishedAt) || absences.StartedAt.Before(timesheets.FinishedAt) {
+		t.Fatalf("workspaces started %s, before users finished %s (or timesheets before workspaces, or absences before timesheets)", workspaces.StartedAt, users.FinishedAt)
 	}
 	// The demo's verified timers of mapped users became attendance periods; the demo's
 	// unmatched Staffomatic user has no employee, so its timers are failed records.
 	if timesheets.Phase != "timesheets" || timesheets.Counts["created"] == 0 || timesheets.Status != string(domain.RunPartiallyFailed) {
 		t.Fatalf("timesheets run %+v", timesheets)
+	}
+	// The demo's Personio absences became Staffomatic absences; the type without a
+	// category (Fortbildung) is reported.
+	if absences.Phase != "absences" || absences.Counts["created"] == 0 || absences.Counts["reported"] == 0 || absences.Status != string(domain.RunSucceeded) {
+		t.Fatalf("absences run %+v", absences)
 	}
 
 	cancel()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/staffsync/staffsync/internal/absencesync"
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
@@ -50,6 +51,9 @@ var registry = []Entry{
 	}},
 	{Phase: domain.PhaseTimesheets, Function: "TimesyncFunction", New: func(d Deps) bus.Handler {
 		return phase.New(timesync.NewPhase(timesync.Deps{Store: d.Harness.Store, Vendors: d.Vendors}), d.Harness).Handle
+	}},
+	{Phase: domain.PhaseAbsences, Function: "AbsencesyncFunction", New: func(d Deps) bus.Handler {
+		return phase.New(absencesync.NewPhase(absencesync.Deps{Store: d.Harness.Store, Vendors: d.Vendors}), d.Harness).Handle
 	}},
 }
 

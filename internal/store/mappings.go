@@ -33,6 +33,11 @@ func (s *Store) mappingItem(m domain.Mapping) (map[string]types.AttributeValue, 
 	if m.UpdatedAt.IsZero() {
 		m.UpdatedAt = s.now().UTC()
 	}
+	if len(m.TargetIDs) == 0 {
+		// An empty, non-nil list would be stored in a form decodeMapping cannot read back
+		// (a mapping whose targets were all deleted); no targets is no attribute.
+		m.TargetIDs = nil
+	}
 	it := mappingItem{PK: mappingPK(m.Tenant, m.Kind), SK: m.SourceID, Mapping: m}
 	if t := m.TargetID(); t != "" {
 		it.RPK, it.RSK = it.PK, t

@@ -249,6 +249,20 @@ func (s *Server) SetAbsenceStatus(id, status string) error {
 	return nil
 }
 
+// RemoveAbsencePeriod deletes an absence period, as an HR admin deleting it in Personio
+// would, and fires absence-period.deleted.
+func (s *Server) RemoveAbsencePeriod(id string) error {
+	s.mu.Lock()
+	_, ok := s.absences[id]
+	delete(s.absences, id)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("absence period %s: %w", id, ErrNotFound)
+	}
+	s.emit("absence-period.deleted", id)
+	return nil
+}
+
 // AddWebhook registers a webhook directly (as if created via POST
 // /v2/webhooks). Status defaults to ENABLED, AuthType to TOKEN when a token
 // is set, else NONE.

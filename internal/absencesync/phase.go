@@ -1,0 +1,469 @@
+package absencesync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/personio"
+	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/staffomatic"
+	"github.com/staffsync/staffsync/internal/store"
+	"github.com/staffsync/staffsync/internal/vendors"
+)
+
+// PartialOverlap is how far before its cursor a partial run looks for changed periods.
+const PartialOverlap = time.Hour
+
+// MarkerPrefix starts the marker staffsync writes into every absence it creates (the
+// Staffomatic justification, the Personio comment): MarkerPrefix + source key + "#" +
+// the index of the target among the source's targets. After a run cut short between a
+// create and its mapping write, the next run adopts what it finds by this marker instead
+// of creating it again; a marked record is never read back as a source.
+const MarkerPrefix = "staffsync:absence:"
+
+// Marker is the marker of the i-th target of source key.
+func Marker(key string, i int) string { return MarkerPrefix + key + "#" + strconv.Itoa(i) }
+
+// ParseMarker finds a marker in a justification or comment and returns its source key.
+func ParseMarker(text string) (key string, ok bool) {
+	i := strings.Index(text, MarkerPrefix)
+	if i < 0 {
+		return "", false
+	}
+	rest := text[i+len(MarkerPrefix):]
+	if j := strings.IndexAny(rest, " \n\t"); j >= 0 {
+		rest = rest[:j]
+	}
+	k, _, ok := strings.Cut(rest, "#")
+	return k, ok && k != ""
+}
+
+// Deps are what the absences phase needs besides the harness.
+type Deps struct {
+	Store   *store.Store
+	Vendors *vendors.Builder
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Concurrency bounds the absences applied at once (default 4).
+	Concurrency int
+}
+
+// Phase is the absences phase (in the direction of domain.Sources.Absences).
+type Phase struct{ deps Deps }
+
+// NewPhase returns the absences phase. Run it with phase.New(absencesync.NewPhase(deps), …).
+func NewPhase(deps Deps) *Phase { return &Phase{deps: deps} }
+
+var _ phase.Phase[*Loaded, Planned] = (*Phase)(nil)
+
+// Name implements phase.Phase.
+func (p *Phase) Name() domain.Phase { return domain.PhaseAbsences }
+
+// personioWriter is what apply needs of Personio (*personio.Client).
+type personioWriter interface {
+	CreateAbsencePeriod(ctx context.Context, in personio.AbsencePeriodInput, skipApproval bool) (string, error)
+	DeleteAbsencePeriod(ctx context.Context, id string) error
+}
+
+// staffomaticWriter is what apply needs of Staffomatic (*staffomatic.Client).
+type staffomaticWriter interface {
+	CreateAbsence(ctx context.Context, a staffomatic.NewAbsence) (staffomatic.Absence, error)
+	ApproveAbsence(ctx context.Context, id int64, destroyApplications bool) (staffomatic.Absence, error)
+	DeleteAbsence(ctx context.Context, id int64) error
+}
+
+var (
+	_ personioWriter    = (*personio.Client)(nil)
+	_ staffomaticWriter = (*staffomatic.Client)(nil)
+)
+
+// recorder is what apply needs of the harness's run (*phase.Run).
+type recorder interface {
+	Record(ctx context.Context, e domain.ProtocolEntry) error
+	Count(o domain.Outcome, n int)
+	SetCursor(c string)
+}
+
+var _ recorder = (*phase.Run)(nil)
+
+// Loaded is what a run read.
+type Loaded struct {
+	Input Input
+	pw    personioWriter
+	sw    staffomaticWriter
+	st    *store.Store
+	tid   string
+	now   time.Time
+	mode  domain.Mode
+	// mappings by source key, as loaded (after adoption).
+	mappings    map[string]domain.Mapping
+	concurrency int
+}
+
+// Planned is a run's plan with the state it was computed from.
+type Planned struct {
+	Plan  Plan
+	state *Loaded
+}
+
+// Actions describes the plan for a dry run's protocol.
+func (p Planned) Actions() []domain.PlannedAction {
+	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
+	for _, a := range p.Plan.Actions {
+		out = append(out, a.Planned())
+	}
+	return out
+}
+
+// Plan implements phase.Phase.
+func (p *Phase) Plan(l *Loaded) (Planned, error) {
+	return Planned{Plan: Compute(l.Input), state: l}, nil
+}
+
+// Apply implements phase.Phase.
+func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
+	return applyPlan(ctx, run, pl.state, pl.Plan)
+}
+
+// Window returns the range a run reads, in loc: with Personio leading the current and
+// the next year (absences are booked ahead; Dec 31 of the next year is a fixed end, so an
+// open-ended period's copy stays stable), with Staffomatic leading the current year
+// (DESIGN §1.3). The end is the last day (inclusive).
+func Window(lead domain.System, now time.Time, loc *time.Location) (from, lastDay time.Time) {
+	y := now.In(loc).Year()
+	from = time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
+	if lead == domain.SystemStaffomatic {
+		return from, time.Date(y, time.December, 31, 0, 0, 0, 0, loc)
+	}
+	return from, time.Date(y+1, time.December, 31, 0, 0, 0, 0, loc)
+}
+
+// Load reads the selected employees with their users and locations, the types and
+// categories, both systems' absences of the run's scope, and the absence mappings.
+//
+// Modes: a full run (the nightly reconcile, and a partial run without a usable cursor)
+// reads everything of the window on both sides (Input.Full). A partial run reads the
+// sources changed since its cursor minus PartialOverlap (Personio: the periods'
+// updated_at; Staffomatic has no such filter, so its absences of the window), and the
+// targets of the employees concerned. A targeted run reads the named sources (Personio
+// period UUIDs or Staffomatic absence ids, kind absence); one the leading system no
+// longer has is a deletion.
+func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
+	now := time.Now
+	if p.deps.Now != nil {
+		now = p.deps.Now
+	}
+	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency, mode: run.Request.Mode}
+	creds, err := run.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open credentials: %w", err)
+	}
+	pc, sc, err := p.deps.Vendors.Connect(ctx, run.Tenant, creds, run.CountAPICall)
+	if err != nil {
+		return nil, err
+	}
+	l.pw, l.sw = pc, sc
+	loc, err := sc.TimeZone(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
+	}
+	lead := run.Tenant.Sources.Absences
+	if lead != domain.SystemStaffomatic {
+		lead = domain.SystemPersonio
+	}
+	from, lastDay := Window(lead, l.now, loc)
+	until := lastDay.AddDate(0, 0, 1) // exclusive
+	in := Input{Leading: lead, Settings: run.Tenant.Settings, Now: l.now, Location: loc, WindowEnd: lastDay, Reported: map[string]string{}}
+
+	var since time.Time
+	if l.mode == domain.ModePartial {
+		t, perr := time.Parse(time.RFC3339Nano, run.Cursor)
+		if run.Cursor == "" || perr != nil {
+			l.mode = domain.ModeFull
+			run.SetMode(domain.ModeFull, "no usable cursor of an earlier run: full run over the whole window instead of partial")
+		} else {
+			since = t.Add(-PartialOverlap)
+		}
+	}
+	if l.mode != domain.ModePartial && l.mode != domain.ModeTargeted {
+		l.mode = domain.ModeFull
+	}
+	in.Full = l.mode == domain.ModeFull
+
+	// People: the selected employees with a Staffomatic user, placed in its location.
+	sel, err := p.deps.Store.GetSelection(ctx, l.tid)
+	if err != nil {
+		return nil, fmt.Errorf("load selection: %w", err)
+	}
+	list, err := pc.Employees(ctx, personio.EmployeesOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("load Personio employees: %w", err)
+	}
+	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
+	if err != nil {
+		return nil, fmt.Errorf("load user mappings: %w", err)
+	}
+	userOf := map[string]string{}
+	for _, m := range users {
+		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
+			userOf[m.SourceID] = t
+		}
+	}
+	locs, err := sc.ListLocations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load Staffomatic locations: %w", err)
+	}
+	slices.SortFunc(locs, func(a, b staffomatic.Location) int { return int(a.ID - b.ID) })
+	locOf := map[string]string{} // user id → its first location
+	for _, lc := range locs {
+		for _, u := range lc.UserIDs {
+			id := strconv.FormatInt(u, 10)
+			if _, ok := locOf[id]; !ok {
+				locOf[id] = strconv.FormatInt(lc.ID, 10)
+			}
+		}
+	}
+	for _, e := range personio.People(list.Employees) {
+		uid := userOf[e.PersonioID]
+		if !sel.Includes(e) || uid == "" {
+			continue
+		}
+		// No work schedule is read: half days use DefaultHalfDays (08:00–12:00, 12:00–16:00).
+		in.People = append(in.People, Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]})
+	}
+
+	// Types: the v1 time-off types, and the v2 types as their id_v2 names them.
+	tots, err := pc.TimeOffTypes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load Personio time-off types: %w", err)
+	}
+	for _, t := range tots {
+		in.TimeOffTypes = append(in.TimeOffTypes, TimeOffType{ID: t.ID, IDv2: t.IDv2, Name: t.Name})
+		if t.IDv2 != "" {
+			u := UnitDay
+			if strings.EqualFold(t.Unit, "hour") {
+				u = UnitHour
+			}
+			in.Types = append(in.Types, AbsenceType{ID: t.IDv2, Name: t.Name, Unit: u})
+		}
+	}
+	cats, err := sc.ListAbsenceTypes(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load Staffomatic absence types: %w", err)
+	}
+	for _, c := range cats {
+		in.Categories = append(in.Categories, Category{ID: strconv.FormatInt(c.ID, 10), Name: c.Name, LocationID: strconv.FormatInt(c.LocationID, 10)})
+	}
+
+	// Mappings (all of the kind: the planner tells staffsync's own records by them).
+	maps, err := l.st.LoadMappings(ctx, l.tid, domain.KindAbsence)
+	if err != nil {
+		return nil, fmt.Errorf("load absence mappings: %w", err)
+	}
+
+	// Absences of both systems.
+	var periods []personio.AbsencePeriod
+	var absences []staffomatic.Absence
+	pWindow := personio.AbsencePeriodsOptions{OverlapFrom: personio.NewLocalDateTime(from), OverlapTo: personio.NewLocalDateTime(until)}
+	sWindow := staffomatic.AbsenceFilter{From: from, Until: until}
+	readPeriods := func(o personio.AbsencePeriodsOptions) error {
+		ps, err := pc.AbsencePeriods(ctx, o)
+		if err != nil {
+			return fmt.Errorf("load Personio absence periods: %w", err)
+		}
+		periods = append(periods, ps...)
+		return nil
+	}
+	readAbsences := func(f staffomatic.AbsenceFilter) error {
+		xs, err := sc.ListAbsences(ctx, f)
+		if err != nil {
+			return fmt.Errorf("load Staffomatic absences: %w", err)
+		}
+		absences = append(absences, xs...)
+		return nil
+	}
+	switch l.mode {
+	case domain.ModeFull:
+		if err := readPeriods(pWindow); err != nil {
+			return nil, err
+		}
+		if err := readAbsences(sWindow); err != nil {
+			return nil, err
+		}
+	default:
+		// The sources: changed since the cursor (partial) or named (targeted).
+		if l.mode == domain.ModeTargeted {
+			for _, t := range run.Request.Targets {
+				if t.Kind != domain.KindAbsence {
+					continue
+				}
+				// A Staffomatic hint about a copy names its source by the mapping's
+				// source key (the API's reverse lookup); a bare id is the leading system's.
+				if sys, id, ok := strings.Cut(t.ID, "/"); ok {
+					if domain.System(sys) != lead {
+						continue // a record of the other direction (before a switch): not a source now
+					}
+					t.ID = id
+				}
+				if lead == domain.SystemPersonio {
+					ap, gerr := pc.AbsencePeriod(ctx, t.ID)
+					switch {
+					case personio.IsNotFound(gerr):
+						in.Deleted = append(in.Deleted, SourceKey(lead, t.ID))
+					case gerr != nil:
+						return nil, fmt.Errorf("load Personio absence period %s: %w", t.ID, gerr)
+					default:
+						periods = append(periods, ap)
+					}
+					continue
+				}
+				id, perr := strconv.ParseInt(t.ID, 10, 64)
+				if perr != nil || id <= 0 {
+					continue
+				}
+				x, gerr := sc.GetAbsence(ctx, id)
+				switch {
+				case staffomatic.IsNotFound(gerr):
+					in.Deleted = append(in.Deleted, SourceKey(lead, t.ID))
+				case gerr != nil:
+					return nil, fmt.Errorf("load Staffomatic absence %d: %w", id, gerr)
+				default:
+					absences = append(absences, x)
+				}
+			}
+		} else if lead == domain.SystemPersonio {
+			o := pWindow
+			o.UpdatedFrom = since
+			if err := readPeriods(o); err != nil {
+				return nil, err
+			}
+		} else if err := readAbsences(sWindow); err != nil {
+			return nil, err
+		}
+		// The targets: the window's absences of the employees concerned.
+		persons, userIDs := map[string]bool{}, map[int64]bool{}
+		byPerson := map[string]string{}
+		for _, pp := range in.People {
+			byPerson[pp.PersonioID] = pp.UserID
+		}
+		byUser := map[string]string{}
+		for _, pp := range in.People {
+			byUser[pp.UserID] = pp.PersonioID
+		}
+		for _, ap := range periods {
+			if u, err := strconv.ParseInt(byPerson[ap.PersonID], 10, 64); err == nil {
+				userIDs[u] = true
+			}
+		}
+		for _, x := range absences {
+			if pid := byUser[strconv.FormatInt(x.ApplicantID, 10)]; pid != "" {
+				persons[pid] = true
+			}
+		}
+		if lead == domain.SystemPersonio && len(userIDs) > 0 {
+			f := sWindow
+			for u := range userIDs {
+				f.UserIDs = append(f.UserIDs, u)
+			}
+			slices.Sort(f.UserIDs)
+			if err := readAbsences(f); err != nil {
+				return nil, err
+			}
+		}
+		if lead == domain.SystemStaffomatic && len(persons) > 0 {
+			o := pWindow
+			for pid := range persons {
+				o.PersonIDs = append(o.PersonIDs, pid)
+			}
+			slices.Sort(o.PersonIDs)
+			if err := readPeriods(o); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	// Adoption: a source whose last attempt was cut short (pending) or failed may have
+	// targets its mapping does not name; they are found by marker and added, so the
+	// planner deletes or keeps them instead of a second copy being created.
+	marked := map[string][]string{} // source key → marked target ids read
+	for _, ap := range periods {
+		if k, ok := ParseMarker(ap.Comment); ok {
+			marked[k] = append(marked[k], ap.ID)
+		}
+	}
+	for _, x := range absences {
+		if k, ok := ParseMarker(x.Justification); ok {
+			marked[k] = append(marked[k], strconv.FormatInt(x.ID, 10))
+		}
+	}
+	l.mappings = map[string]domain.Mapping{}
+	for _, m := range maps {
+		if m.State == domain.StatePending || m.State == domain.StateFailed {
+			for _, id := range marked[m.SourceID] {
+				if !slices.Contains(m.TargetIDs, id) {
+					m.TargetIDs = append(m.TargetIDs, id)
+				}
+			}
+		}
+		l.mappings[m.SourceID] = m
+		in.Mappings = append(in.Mappings, m)
+		if m.Reported != "" {
+			in.Reported[m.SourceID] = m.Reported
+		}
+	}
+	targetOf := map[string]bool{}
+	for _, m := range in.Mappings {
+		for _, t := range m.TargetIDs {
+			targetOf[t] = true
+		}
+	}
+
+	// Convert, once per record; a marked record staffsync wrote that no mapping names (an
+	// orphan of a switch) is never read back as a source.
+	seenP := map[string]bool{}
+	for _, ap := range periods {
+		if seenP[ap.ID] {
+			continue
+		}
+		seenP[ap.ID] = true
+		if _, ok := ParseMarker(ap.Comment); ok && lead == domain.SystemPersonio && !targetOf[ap.ID] {
+			continue
+		}
+		in.Periods = append(in.Periods, toPeriod(ap))
+	}
+	seenA := map[int64]bool{}
+	for _, x := range absences {
+		if seenA[x.ID] {
+			continue
+		}
+		seenA[x.ID] = true
+		if _, ok := ParseMarker(x.Justification); ok && lead == domain.SystemStaffomatic && !targetOf[strconv.FormatInt(x.ID, 10)] {
+			continue
+		}
+		in.Absences = append(in.Absences, toAbsence(x, loc))
+	}
+	l.Input = in
+	run.Log.InfoContext(ctx, "absences: loaded", "mode", l.mode, "leading", lead, "periods", len(in.Periods), "absences", len(in.Absences),
+		"people", len(in.People), "mappings", len(in.Mappings))
+	return l, nil
+}
+
+func toPeriod(ap personio.AbsencePeriod) Period {
+	p := Period{ID: ap.ID, PersonID: ap.PersonID, TypeID: ap.AbsenceTypeID, Start: ap.Start.In(time.UTC), StartHalf: Half(ap.StartHalf),
+		EndHalf: Half(ap.EndHalf), Status: Approval(ap.Status)}
+	if ap.End != nil {
+		e := ap.End.In(time.UTC)
+		p.End = &e
+	}
+	return p
+}
+
+func toAbsence(x staffomatic.Absence, loc *time.Location) Absence {
+	return Absence{ID: strconv.FormatInt(x.ID, 10), UserID: strconv.FormatInt(x.ApplicantID, 10), CategoryID: strconv.FormatInt(x.AbsenceTypeID, 10),
+		State: State(x.State), Start: x.StartsAt.In(loc), End: x.EndsAt.In(loc), AllDay: x.AllDay, Paid: x.Paid, Vacation: x.Vacation}
+}

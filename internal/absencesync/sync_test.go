@@ -1,0 +1,388 @@
+package absencesync_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/absencesync"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
+	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
+	"github.com/staffsync/staffsync/internal/synctest"
+	"github.com/staffsync/staffsync/internal/usersync"
+)
+
+// world is the demo company after a users run: every employee with an e-mail has a
+// Staffomatic user.
+type world struct {
+	env *synctest.Env
+	as  *phase.Harness[*absencesync.Loaded, absencesync.Planned]
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	env := synctest.New(t, synctest.Options{NoPersonioRateLimits: true})
+	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "inactive", "leave"}})
+	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+	if _, err := users.Run(context.Background(), env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
+		t.Fatal(err)
+	}
+	as := phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+	return &world{env: env, as: as}
+}
+
+func (w *world) run(t *testing.T, ctx context.Context, m domain.Mode, dry bool, targets ...domain.Target) (domain.RunSummary, []domain.ProtocolEntry, error) {
+	t.Helper()
+	req := w.env.Request(domain.PhaseAbsences, m, dry, targets...)
+	sum, err := w.as.Run(ctx, req)
+	return sum, w.env.Protocol(t, domain.AreaOf(domain.PhaseAbsences), req.RunID), err
+}
+
+func (w *world) account() *staffomaticsim.Account {
+	return w.env.S.Account(w.env.Demo.StaffomaticSubdomain)
+}
+
+func (w *world) writes() int { return w.env.P.WriteCalls() + w.env.S.WriteCalls() }
+
+func (w *world) resetCalls() {
+	w.env.P.ResetCalls()
+	w.env.S.ResetCalls()
+}
+
+// marked counts the records per staffsync marker in both systems.
+func (w *world) marked() map[string]int {
+	out := map[string]int{}
+	for _, x := range w.account().Absences() {
+		if strings.HasPrefix(x.Justification, absencesync.MarkerPrefix) {
+			out[x.Justification]++
+		}
+	}
+	for _, p := range w.env.P.AbsencePeriods() {
+		if strings.HasPrefix(p.Comment, absencesync.MarkerPrefix) {
+			out[p.Comment]++
+		}
+	}
+	return out
+}
+
+func (w *world) lead(t *testing.T, sys domain.System) {
+	t.Helper()
+	tn := w.env.Tenant(t)
+	tn.Sources.Absences = sys
+	if err := w.env.Store.SaveTenant(context.Background(), &tn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tally(entries []domain.ProtocolEntry) map[string]int {
+	by := map[string]int{}
+	for _, e := range entries {
+		by[e.Action+"/"+string(e.Outcome)]++
+	}
+	return by
+}
+
+// TestDemoAbsencesPersonioLeading: the demo's Personio absences become Staffomatic
+// absences once (approved ones approved, the pending one new, the half day timed); the
+// type without a category is reported once; a dry run lists exactly the writes the run
+// makes; a second run writes nothing.
+func TestDemoAbsencesPersonioLeading(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.resetCalls()
+	_, planned, err := w.run(t, ctx, domain.ModeFull, true)
+	if err != nil || w.writes() != 0 {
+		t.Fatalf("dry run: %v, %d writes", err, w.writes())
+	}
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, w.env.Logs.String())
+	}
+	by := tally(entries)
+	if by["create_absence/created"] != 7 || by["report/reported"] != 1 || sum.Counts[domain.OutcomeFailed] != 0 {
+		t.Fatalf("first run: %v %+v\n%+v", by, sum.Counts, entries)
+	}
+	if len(planned) != len(entries) {
+		t.Errorf("the dry run planned %d actions, the run recorded %d", len(planned), len(entries))
+	}
+	var report string
+	for _, e := range entries {
+		if e.Action == "report" {
+			report = e.Reason
+		}
+	}
+	if !strings.Contains(report, "Fortbildung") {
+		t.Errorf("report: %s", report)
+	}
+	states := map[string]int{}
+	timed := 0
+	for _, x := range w.account().Absences() {
+		states[x.State]++
+		if !x.AllDay {
+			timed++
+		}
+	}
+	// 7 periods, the one across New Year is one absence; the pending one stays new.
+	if states["approved"] != 6 || states["new"] != 1 || timed != 1 {
+		t.Errorf("Staffomatic absences: states %v, %d timed", states, timed)
+	}
+	for m, n := range w.marked() {
+		if n != 1 {
+			t.Errorf("marker %s on %d absences", m, n)
+		}
+	}
+	// Writes: 7 creates and 6 approvals.
+	if w.env.S.WriteCalls() != 13 || w.env.P.WriteCalls() != 0 {
+		t.Errorf("writes: Staffomatic %d, Personio %d", w.env.S.WriteCalls(), w.env.P.WriteCalls())
+	}
+	w.resetCalls()
+	sum, entries, err = w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+	if sum.Counts[domain.OutcomeUnchanged] != 7 || sum.Counts[domain.OutcomeSkipped] != 1 {
+		t.Errorf("second run counts %v", sum.Counts)
+	}
+	// A partial run after it writes nothing either.
+	w.env.Advance(time.Hour)
+	if _, entries, err := w.run(t, ctx, domain.ModePartial, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("partial run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestPersonioDeletionMirroredByFullRun: a period deleted in Personio removes its
+// Staffomatic absence in the next full run, and only that one.
+func TestPersonioDeletionMirroredByFullRun(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.account().Absences())
+	if err := w.env.P.RemoveAbsencePeriod(w.env.Demo.HalfDayAbsenceID); err != nil {
+		t.Fatal(err)
+	}
+	w.resetCalls()
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := tally(entries)
+	if by["remove_absence/deleted"] != 1 || len(entries) != 1 || w.env.S.WriteCalls() != 1 {
+		t.Fatalf("deletion run: %v, %d writes\n%+v", by, w.env.S.WriteCalls(), entries)
+	}
+	if n := len(w.account().Absences()); n != before-1 {
+		t.Errorf("%d Staffomatic absences, want %d", n, before-1)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("after the deletion: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestPersonioWebhookDeletion: a targeted run for a deleted period removes its copy.
+func TestPersonioWebhookDeletion(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	id := w.env.Demo.YearBoundaryAbsenceID
+	if err := w.env.P.RemoveAbsencePeriod(id); err != nil {
+		t.Fatal(err)
+	}
+	_, entries, err := w.run(t, ctx, domain.ModeTargeted, false, domain.Target{Kind: domain.KindAbsence, ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := tally(entries); by["remove_absence/deleted"] != 1 || len(entries) != 1 {
+		t.Fatalf("targeted run: %v %+v", by, entries)
+	}
+}
+
+// TestCrashAfterEachCreateDuplicatesNothing: the run is stopped right after its first,
+// second, … create; the reruns leave exactly one Staffomatic absence per marker, and then
+// a run writes nothing.
+func TestCrashAfterEachCreateDuplicatesNothing(t *testing.T) {
+	w := newWorld(t)
+	for crash := int32(1); crash <= 8; crash++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		var posts atomic.Int32
+		w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+			if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/absences") && resp.StatusCode < 300 {
+				if posts.Add(1) == crash {
+					cancel()
+				}
+			}
+		})
+		_, _, _ = w.run(t, ctx, domain.ModeFull, false)
+		cancel()
+		w.env.Transport.SetAfter(nil)
+		w.env.Advance(time.Minute)
+	}
+	if _, _, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil {
+		t.Fatalf("final run: %v\n%s", err, w.env.Logs.String())
+	}
+	marks := w.marked()
+	if len(marks) != 7 {
+		t.Errorf("%d markers, want 7: %v", len(marks), marks)
+	}
+	for m, n := range marks {
+		if n != 1 {
+			t.Errorf("marker %s on %d absences after the crashes", m, n)
+		}
+	}
+	if n := len(w.account().Absences()); n != 7 {
+		t.Errorf("%d Staffomatic absences, want 7", n)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("after recovery: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// staffomaticAbsences seeds Staffomatic absences of a mapped user for the Staffomatic-led
+// tests: an approved vacation week, a new sick day, an approved half day (afternoon) and
+// an approved vacation across New Year (Dec 30 to Jan 1).
+func (w *world) staffomaticAbsences(t *testing.T) []staffomaticsim.Absence {
+	t.Helper()
+	acc := w.account()
+	loc := acc.TimeZone()
+	cats := map[string]int64{}
+	var user staffomaticsim.User
+	for _, u := range acc.Users() {
+		if len(u.LocationIDs) > 0 && u.CustomID != "" {
+			user = u
+			break
+		}
+	}
+	if user.ID != 0 {
+		for _, c := range acc.AbsenceTypes() {
+			if c.LocationID == user.LocationIDs[0] {
+				cats[c.Name] = c.ID
+			}
+		}
+	}
+	if user.ID == 0 {
+		t.Fatal("no user in a location")
+	}
+	day := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, loc) }
+	var out []staffomaticsim.Absence
+	for _, x := range []staffomaticsim.Absence{
+		{ApplicantID: user.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], State: "approved", StartsAt: day(4, 6, 0, 0), EndsAt: day(4, 10, 23, 59), AllDay: true},
+		{ApplicantID: user.ID, AbsenceTypeID: cats["Krankheit"], State: "new", StartsAt: day(3, 16, 0, 0), EndsAt: day(3, 16, 23, 59), AllDay: true},
+		{ApplicantID: user.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], State: "approved", StartsAt: day(5, 4, 12, 0), EndsAt: day(5, 4, 16, 0)},
+		{ApplicantID: user.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], State: "approved", StartsAt: day(12, 30, 0, 0), EndsAt: day(12, 30, 0, 0).AddDate(0, 0, 3).Add(-time.Second), AllDay: true},
+	} {
+		a, err := acc.AddAbsence(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// TestStaffomaticLeading: with Staffomatic leading, its absences of the current year move
+// to Personio once (approved ones with approval skipped), the demo's Personio periods are
+// left alone, a second run writes nothing, and a crash after each create duplicates
+// nothing.
+func TestStaffomaticLeading(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	w.staffomaticAbsences(t)
+	ctx := context.Background()
+	periodsBefore := len(w.env.P.AbsencePeriods())
+	for crash := int32(1); crash <= 3; crash++ {
+		cctx, cancel := context.WithCancel(ctx)
+		var posts atomic.Int32
+		w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/v2/absence-periods") && resp.StatusCode < 300 {
+				if posts.Add(1) == crash {
+					cancel()
+				}
+			}
+		})
+		_, _, _ = w.run(t, cctx, domain.ModeFull, false)
+		cancel()
+		w.env.Transport.SetAfter(nil)
+		w.env.Advance(time.Minute)
+	}
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || sum.Counts[domain.OutcomeFailed] != 0 {
+		t.Fatalf("run: %v %v %+v\n%s", err, sum.Counts, entries, w.env.Logs.String())
+	}
+	// With only_approved_staffomatic_absences (the default) the three approved ones move,
+	// the one across New Year as two periods (Dec 30–31 and Jan 1); the new one waits.
+	checkMarks := func(want int) {
+		t.Helper()
+		marks := w.marked()
+		if len(marks) != want {
+			t.Errorf("markers %v, want %d", marks, want)
+		}
+		for m, n := range marks {
+			if n != 1 {
+				t.Errorf("marker %s on %d periods", m, n)
+			}
+		}
+		if n := len(w.env.P.AbsencePeriods()); n != periodsBefore+want {
+			t.Errorf("%d Personio periods, want %d", n, periodsBefore+want)
+		}
+	}
+	checkMarks(4)
+	halves := 0
+	for _, p := range w.env.P.AbsencePeriods() {
+		if !strings.HasPrefix(p.Comment, absencesync.MarkerPrefix) {
+			continue
+		}
+		if p.Status != "APPROVED" {
+			t.Errorf("period %s: %s, want APPROVED (skip_approval)", p.Comment, p.Status)
+		}
+		if p.StartHalf == "SECOND_HALF" {
+			halves++
+		}
+		if p.End == nil || p.Start.Year() != p.End.Year() {
+			t.Errorf("period %s crosses the year boundary: %v to %v", p.Comment, p.Start, p.End)
+		}
+	}
+	if halves != 1 {
+		t.Errorf("%d afternoon half days, want 1", halves)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+	// Without the setting the open request moves too, pending approval.
+	w.env.UpdateSettings(t, func(s *domain.Settings) { s.OnlyApprovedStaffomaticAbsences = false })
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.env.P.WriteCalls() != 1 || w.env.S.WriteCalls() != 0 {
+		t.Fatalf("run with all requests: %v, %d/%d writes, %+v", err, w.env.P.WriteCalls(), w.env.S.WriteCalls(), entries)
+	}
+	checkMarks(5)
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestStaffomaticHintNamesTheSourceKey: a Staffomatic hint about a copy reaches the phase
+// as the mapping's source key ("personio/<uuid>", the API's reverse lookup); the targeted
+// run reads that Personio period and, as nothing changed, writes nothing (it is no
+// deletion).
+func TestStaffomaticHintNamesTheSourceKey(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.resetCalls()
+	key := absencesync.SourceKey(domain.SystemPersonio, w.env.Demo.HalfDayAbsenceID)
+	sum, entries, err := w.run(t, ctx, domain.ModeTargeted, false, domain.Target{Kind: domain.KindAbsence, ID: key})
+	if err != nil || w.writes() != 0 || len(entries) != 0 || sum.Counts[domain.OutcomeUnchanged] != 1 {
+		t.Fatalf("targeted run: %v, %d writes, %v %+v", err, w.writes(), sum.Counts, entries)
+	}
+}
