@@ -71,7 +71,7 @@ func TestConstructorsBuildTheirPhase(t *testing.T) {
 		}
 	}
 	if len(All()) < 2 {
-		t.Skip("one phase only: no other phase's event to refuse")
+		t.Fatal("fewer than two phases are registered: no handler can be given another phase's event")
 	}
 	for i, e := range All() {
 		other := All()[(i+1)%len(All())]
@@ -83,14 +83,11 @@ func TestConstructorsBuildTheirPhase(t *testing.T) {
 }
 
 func TestGetPanicsForAnUnregisteredPhase(t *testing.T) {
-	var unregistered domain.Phase
-	for _, p := range domain.Phases {
-		if !slices.Contains(Names(), p) {
-			unregistered = p
-		}
-	}
-	if unregistered == "" {
-		t.Skip("every phase is registered")
+	// Every phase of the timetable is registered, so a name the registry cannot know
+	// stands for a phase a main might name before its registry line exists.
+	unregistered := domain.Phase("holidays")
+	if slices.Contains(Names(), unregistered) {
+		t.Fatalf("%s is registered", unregistered)
 	}
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(r.(string), string(unregistered)) {

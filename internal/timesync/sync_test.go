@@ -322,9 +322,6 @@ func berlin(t *testing.T) *time.Location {
 // one with a stamped break, the rest with a lump-sum break) transfer once, each as its
 // WORK and BREAK periods; a second run makes no write call.
 func TestTwoHundredUsersWeekTransfersOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a 1,400-timer company")
-	}
 	env := synctest.New(t, synctest.Options{Generate: 200, NoPersonioRateLimits: true})
 	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "leave", "inactive"}})
 	ctx := context.Background()
