@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -27,38 +26,18 @@ import (
 // the protocol; a failed write is the source's failure (the vendor's sanitised message),
 // retried by later runs for domain.RetryWindow from its first failure, then given up and
 // reported; it never fails the run.
-func applyPlan(ctx context.Context, rec recorder, l *Loaded, p Plan) error {
+func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error {
 	rec.Count(domain.OutcomeUnchanged, p.Unchanged)
 	rec.Count(domain.OutcomeSkipped, p.Repeated)
 	n := l.concurrency
 	if n <= 0 {
 		n = 4
 	}
-	var mu sync.Mutex
-	var werr error // first protocol or mapping write error
-	note := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if werr == nil {
-			werr = err
-		}
-	}
-	err := phase.ForEach(ctx, n, p.Actions, func(ctx context.Context, a Action) error {
+	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
 		outcome, targets, reason, err := one(ctx, l, a)
-		if err != nil {
-			note(err)
-			return nil
-		}
-		e := domain.ProtocolEntry{Kind: domain.KindAbsence, SourceID: a.Source, TargetID: strings.Join(targets, ","),
-			Action: string(a.Kind), Outcome: outcome, Reason: reason}
-		if err := rec.Record(context.WithoutCancel(ctx), e); err != nil {
-			note(fmt.Errorf("write protocol: %w", err))
-		}
-		return nil
+		return domain.ProtocolEntry{Kind: domain.KindAbsence, SourceID: a.Source, TargetID: strings.Join(targets, ","),
+			Action: string(a.Kind), Outcome: outcome, Reason: reason}, err
 	})
-	if werr != nil {
-		return werr
-	}
 	if err != nil {
 		return fmt.Errorf("apply absences: %w", err)
 	}
@@ -76,9 +55,7 @@ func one(ctx context.Context, l *Loaded, a Action) (domain.Outcome, []string, st
 	m.TargetIDs = slices.Clone(l0.TargetIDs)
 	m.Tenant, m.Kind, m.SourceID, m.UpdatedAt = l.tid, domain.KindAbsence, a.Source, l.now
 	put := func(m domain.Mapping) error {
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phase.MapWriteTimeout)
-		defer cancel()
-		if err := l.st.PutMapping(mctx, m); err != nil {
+		if err := phase.Detached(ctx, func(ctx context.Context) error { return l.st.PutMapping(ctx, m) }); err != nil {
 			return fmt.Errorf("store the mapping of absence %s: %w", a.Source, err)
 		}
 		return nil

@@ -82,15 +82,6 @@ var (
 	_ staffomaticWriter = (*staffomatic.Client)(nil)
 )
 
-// recorder is what apply needs of the harness's run (*phase.Run).
-type recorder interface {
-	Record(ctx context.Context, e domain.ProtocolEntry) error
-	Count(o domain.Outcome, n int)
-	SetCursor(c string)
-}
-
-var _ recorder = (*phase.Run)(nil)
-
 // Loaded is what a run read.
 type Loaded struct {
 	Input Input

@@ -216,3 +216,54 @@ func (p Retry) Failed(m *domain.Mapping, now time.Time, reason string) (retry bo
 func (p Retry) Succeeded(m *domain.Mapping, now time.Time, h string, targets ...string) {
 	m.RecordSuccess(now, h, targets...)
 }
+
+// Recorder is what a phase's apply writes to: the run's protocol, its counts of records
+// without an entry, and the next partial run's cursor. *Run implements it; tests apply a
+// plan against a recording one.
+type Recorder interface {
+	Record(ctx context.Context, e domain.ProtocolEntry) error
+	Count(o domain.Outcome, n int)
+	SetCursor(c string)
+}
+
+var _ Recorder = (*Run)(nil)
+
+// RecordEach applies items with ForEach (at most n at once) and records the protocol entry
+// each returns, on a context the run's end does not cancel: what was done is told. An
+// item's error is a failed bookkeeping write (the run's problem; the record's own failure
+// is an entry with outcome failed); the first such error, or a protocol write error, is
+// returned once every started item has returned, before ForEach's own error.
+func RecordEach[T any](ctx context.Context, rec Recorder, n int, items []T, fn func(ctx context.Context, item T) (domain.ProtocolEntry, error)) error {
+	var mu sync.Mutex
+	var first error
+	note := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+		}
+	}
+	err := ForEach(ctx, n, items, func(ctx context.Context, item T) error {
+		e, err := fn(ctx, item)
+		if err != nil {
+			note(err)
+			return nil
+		}
+		if err := rec.Record(context.WithoutCancel(ctx), e); err != nil {
+			note(fmt.Errorf("write protocol: %w", err))
+		}
+		return nil
+	})
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// Detached runs write (a mapping or other bookkeeping write after a vendor write) on a
+// context the run's cancellation does not end, bounded by MapWriteTimeout.
+func Detached(ctx context.Context, write func(ctx context.Context) error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), MapWriteTimeout)
+	defer cancel()
+	return write(dctx)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,5 +281,41 @@ func TestReporterWritesAFindingOncePerRun(t *testing.T) {
 	}
 	if sum.Counts[domain.OutcomeReported] != 2 || sum.Counts[domain.OutcomeSkipped] != 1 || sum.Status != domain.RunSucceeded {
 		t.Fatalf("summary %+v", sum)
+	}
+}
+
+// entryRecorder keeps the entries RecordEach records.
+type entryRecorder struct {
+	mu      sync.Mutex
+	entries []domain.ProtocolEntry
+}
+
+func (r *entryRecorder) Record(_ context.Context, e domain.ProtocolEntry) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries = append(r.entries, e)
+	return nil
+}
+func (r *entryRecorder) Count(domain.Outcome, int) {}
+func (r *entryRecorder) SetCursor(string)          {}
+
+// TestRecordEach: every item's entry is recorded, an item's bookkeeping error is returned
+// after all items ran, and Detached outlives a cancelled context.
+func TestRecordEach(t *testing.T) {
+	rec := &entryRecorder{}
+	boom := errors.New("mapping write failed")
+	err := phase.RecordEach(context.Background(), rec, 2, []int{1, 2, 3, 4}, func(_ context.Context, i int) (domain.ProtocolEntry, error) {
+		if i == 3 {
+			return domain.ProtocolEntry{}, boom
+		}
+		return domain.ProtocolEntry{SourceID: strconv.Itoa(i), Outcome: domain.OutcomeCreated}, nil
+	})
+	if !errors.Is(err, boom) || len(rec.entries) != 3 {
+		t.Fatalf("err %v, %d entries", err, len(rec.entries))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := phase.Detached(ctx, func(ctx context.Context) error { return ctx.Err() }); err != nil {
+		t.Fatalf("Detached ran on an ended context: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -21,38 +20,18 @@ import (
 // domain.RetryWindow from its first failure, then given up and reported. The cursor
 // advances also when some timers failed: their mappings say so, and the daily full run,
 // which reads the last 7 days, retries them.
-func apply(ctx context.Context, rec recorder, l *Loaded, p Plan) error {
+func apply(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error {
 	rec.Count(domain.OutcomeUnchanged, p.Unchanged)
 	rec.Count(domain.OutcomeSkipped, p.Repeated)
 	n := l.concurrency
 	if n <= 0 {
 		n = 4
 	}
-	var mu sync.Mutex
-	var werr error // first protocol or mapping write error
-	note := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if werr == nil {
-			werr = err
-		}
-	}
-	err := phase.ForEach(ctx, n, p.Actions, func(ctx context.Context, a Action) error {
+	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
 		outcome, targets, reason, err := one(ctx, l, p.SkipApproval, a)
-		if err != nil {
-			note(err)
-			return nil
-		}
-		e := domain.ProtocolEntry{Kind: domain.KindTimer, SourceID: a.TimerID, TargetID: strings.Join(targets, ","),
-			Action: string(a.Kind), Outcome: outcome, Reason: reason}
-		if err := rec.Record(context.WithoutCancel(ctx), e); err != nil {
-			note(fmt.Errorf("write protocol: %w", err))
-		}
-		return nil
+		return domain.ProtocolEntry{Kind: domain.KindTimer, SourceID: a.TimerID, TargetID: strings.Join(targets, ","),
+			Action: string(a.Kind), Outcome: outcome, Reason: reason}, err
 	})
-	if werr != nil {
-		return werr
-	}
 	if err != nil {
 		return fmt.Errorf("apply timesheets: %w", err)
 	}
@@ -71,9 +50,7 @@ func one(ctx context.Context, l *Loaded, skipApproval bool, a Action) (domain.Ou
 	}
 	m.Tenant, m.Kind, m.SourceID, m.UpdatedAt = l.tid, domain.KindTimer, a.TimerID, l.now
 	put := func(m domain.Mapping) error {
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phase.MapWriteTimeout)
-		defer cancel()
-		if err := l.st.PutMapping(mctx, m); err != nil {
+		if err := phase.Detached(ctx, func(ctx context.Context) error { return l.st.PutMapping(ctx, m) }); err != nil {
 			return fmt.Errorf("store the mapping of work timer %s: %w", a.TimerID, err)
 		}
 		return nil

@@ -27,19 +27,9 @@ const PartialOverlap = time.Hour
 // one reads the employee list once, which is cheaper than hundreds of single reads.
 const targetedByID = 20
 
-// recorder is what apply needs of the harness's run (*phase.Run).
-type recorder interface {
-	Record(ctx context.Context, e domain.ProtocolEntry) error
-	// Count counts records that need no protocol entry (unchanged ones).
-	Count(o domain.Outcome, n int)
-	SetCursor(c string)
-}
-
-var _ recorder = (*phase.Run)(nil)
-
 // job is everything one run of the users phase works with.
 type job struct {
-	rec recorder
+	rec phase.Recorder
 	// cursor is the phase's cursor before the run ("" before the first successful run).
 	cursor      string
 	Tenant      domain.Tenant

@@ -43,15 +43,6 @@ type Loaded struct {
 	now    time.Time
 }
 
-// recorder is what apply needs of the harness's run (*phase.Run).
-type recorder interface {
-	Record(ctx context.Context, e domain.ProtocolEntry) error
-	// Count counts records that need no protocol entry.
-	Count(o domain.Outcome, n int)
-}
-
-var _ recorder = (*phase.Run)(nil)
-
 // Planned is a run's plan with the state it was computed from.
 type Planned struct {
 	Plan  Plan
@@ -195,7 +186,7 @@ func (p *Phase) Apply(ctx context.Context, run *phase.Run, pl Planned) error {
 // creates it twice (and finds it by name even if the mapping write failed), and the
 // departments and memberships planned inside it refer to it. It makes exactly the writes
 // the plan lists; a report is written to the protocol and remembered in its mapping.
-func apply(ctx context.Context, rec recorder, log *slog.Logger, st *store.Store, tid string, l *Loaded, plan Plan) error {
+func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.Store, tid string, l *Loaded, plan Plan) error {
 	rec.Count(domain.OutcomeUnchanged, plan.Unchanged)
 	rec.Count(domain.OutcomeSkipped, plan.Repeated)
 	createdLoc := map[string]string{} // office id → created location id
