@@ -24,14 +24,7 @@ func TestLambdaRuntime(t *testing.T) {
 	if _, err := users.Run(context.Background(), env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
 		t.Fatal(err)
 	}
-	emu := lambdatest.Start(t, lambdatest.Build(t, "./functions/timesync"), map[string]string{
-		"DYNAMODB_ENDPOINT": env.DynamoDBEndpoint, "TENANTS_TABLE": env.Tables.Tenants, "MAPPINGS_TABLE": env.Tables.Mappings,
-		"PROTOCOL_TABLE": env.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": env.LocalKey, "AWS_REGION": "eu-central-1",
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		// The bootstrap runs under a deployed stack's vendor policy; the simulators
-		// listen on loopback, which the operator's list must name.
-		"ALLOWED_VENDOR_HOSTS": "http://127.0.0.1",
-	})
+	emu := lambdatest.Start(t, lambdatest.Build(t, "./functions/timesync"), env.BootstrapEnv())
 	events := lambdatest.Events(t, "TimesyncFunction")
 	payload, ok := events["full"]
 	dry, dok := events["dry-run"]

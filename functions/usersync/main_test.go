@@ -12,24 +12,13 @@ import (
 
 // rieEnv is the environment of a phase bootstrap under aws-lambda-rie pointed at the
 // test's minidyn and simulators.
-func rieEnv(env *synctest.Env) map[string]string {
-	return map[string]string{
-		"DYNAMODB_ENDPOINT": env.DynamoDBEndpoint, "TENANTS_TABLE": env.Tables.Tenants, "MAPPINGS_TABLE": env.Tables.Mappings,
-		"PROTOCOL_TABLE": env.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": env.LocalKey, "AWS_REGION": "eu-central-1",
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		// The bootstrap runs under a deployed stack's vendor policy; the simulators
-		// listen on loopback, which the operator's list must name.
-		"ALLOWED_VENDOR_HOSTS": "http://127.0.0.1",
-	}
-}
-
 // TestLambdaRuntime runs the real bootstrap under aws-lambda-rie with the events/ samples:
 // the dry run stores the plan and creates nothing, the scheduled full run creates the demo
 // company's users, and a second delivery of the same event is ignored.
 func TestLambdaRuntime(t *testing.T) {
 	env := synctest.New(t, synctest.Options{})
 	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding"}})
-	emu := lambdatest.Start(t, lambdatest.Build(t, "./functions/usersync"), rieEnv(env))
+	emu := lambdatest.Start(t, lambdatest.Build(t, "./functions/usersync"), env.BootstrapEnv())
 	evs := lambdatest.Events(t, "UsersyncFunction")
 	acc := env.S.Account(env.Demo.StaffomaticSubdomain)
 

@@ -329,3 +329,16 @@ func Store(t testing.TB) *store.Store {
 	}
 	return store.New(db, tables)
 }
+
+// BootstrapEnv is the environment a phase function's bootstrap runs with under
+// aws-lambda-rie against this world: its tables, the sealing key and a vendor policy that
+// admits the simulators (a deployed stack's policy refuses loopback unless the operator's
+// list names it).
+func (e *Env) BootstrapEnv() map[string]string {
+	return map[string]string{
+		"DYNAMODB_ENDPOINT": e.DynamoDBEndpoint, "TENANTS_TABLE": e.Tables.Tenants, "MAPPINGS_TABLE": e.Tables.Mappings,
+		"PROTOCOL_TABLE": e.Tables.Protocol, "STAFFSYNC_LOCAL_KEY": e.LocalKey, "AWS_REGION": "eu-central-1",
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"ALLOWED_VENDOR_HOSTS": "http://127.0.0.1",
+	}
+}
