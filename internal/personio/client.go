@@ -43,6 +43,7 @@ const (
 	FamilyEmployees         Family = "employees"
 	FamilyTimeOffTypes      Family = "time_off_types"
 	FamilyAbsencePeriods    Family = "absence_periods"
+	FamilyAbsenceTypes      Family = "absence_types"
 	FamilyAttendancePeriods Family = "attendance_periods"
 	FamilyWebhooks          Family = "webhooks"
 )
@@ -55,8 +56,8 @@ type Limit struct {
 
 // DefaultLimits mirror Personio's documented or observed limits (notes
 // §5.1): v1 auth 60/min, v2 auth 150/min, v1 employees 300/min burst 15,
-// v1 overall 2000/min, v2 absences ≈10/s (attendances and webhooks
-// undocumented: the same). Pacing below the server limit avoids 429s, whose
+// v1 overall 2000/min, v2 absences ≈10/s (attendances, absence types and
+// webhooks undocumented: the same). Pacing below the server limit avoids 429s, whose
 // back-off costs far more than waiting.
 func DefaultLimits() map[Family]Limit {
 	return map[Family]Limit{
@@ -65,6 +66,7 @@ func DefaultLimits() map[Family]Limit {
 		FamilyEmployees:         {PerSecond: 5, Burst: 15},
 		FamilyTimeOffTypes:      {PerSecond: 30, Burst: 30},
 		FamilyAbsencePeriods:    {PerSecond: 10, Burst: 10},
+		FamilyAbsenceTypes:      {PerSecond: 10, Burst: 10},
 		FamilyAttendancePeriods: {PerSecond: 10, Burst: 10},
 		FamilyWebhooks:          {PerSecond: 10, Burst: 10},
 	}

@@ -7,3 +7,8 @@ import "context"
 func (c *Client) TimeOffTypesPaged(ctx context.Context, limit int) ([]TimeOffType, error) {
 	return c.timeOffTypes(ctx, limit)
 }
+
+// AbsenceTypesPaged exposes the page size of AbsenceTypes.
+func (c *Client) AbsenceTypesPaged(ctx context.Context, limit int) ([]AbsenceType, error) {
+	return c.absenceTypes(ctx, limit)
+}

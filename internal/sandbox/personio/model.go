@@ -30,6 +30,10 @@ type Credential struct {
 	Attributes []string
 	// Scopes are the v2 scopes (e.g. "personio:absences:read"). nil means all.
 	Scopes []string
+	// WithoutIDv2 makes this an older credential: its v1 time-off types come
+	// without id_v2 (added 2024, notes §3.1), so a client must bridge v1 type
+	// ids to v2 absence types by name.
+	WithoutIDv2 bool
 }
 
 // OrgUnit is an office, department, team or subcompany.

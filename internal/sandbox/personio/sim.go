@@ -54,6 +54,8 @@ const (
 	FamilyAbsencePeriods    Family = "absence_periods"
 	FamilyAttendancePeriods Family = "attendance_periods"
 	FamilyWebhooks          Family = "webhooks"
+	// FamilyAbsenceTypes is v2 /absence-types.
+	FamilyAbsenceTypes Family = "absence_types"
 	// FamilyTimeOffs is v1 /company/time-offs (day-unit absences).
 	FamilyTimeOffs Family = "time_offs"
 	// FamilyAttendancesV1 is the deprecated v1 /company/attendances.
@@ -75,8 +77,8 @@ type RateLimit struct {
 // DefaultRateLimits are the documented or observed limits of the notes (§5.1):
 // v1 auth 60/min with a 60 s cool-down, v2 auth 150/min and then 1/s for
 // 60 s, v1 employees 300/min with burst 15, v1 in general 2000/min per IP, v2
-// absences ≈10/s. v2 attendance and webhook limits are undocumented;
-// assumption: like absences.
+// absences ≈10/s. v2 attendance, absence-type and webhook limits are
+// undocumented; assumption: like absence periods.
 func DefaultRateLimits() map[Family]RateLimit {
 	return map[Family]RateLimit{
 		FamilyAuthV1:            {PerSecond: 1, Burst: 60, Cooldown: 60 * time.Second},
@@ -86,6 +88,7 @@ func DefaultRateLimits() map[Family]RateLimit {
 		FamilyAbsencePeriods:    {PerSecond: 10, Burst: 10},
 		FamilyAttendancePeriods: {PerSecond: 10, Burst: 10},
 		FamilyWebhooks:          {PerSecond: 10, Burst: 10},
+		FamilyAbsenceTypes:      {PerSecond: 10, Burst: 10},
 		// v1 time-offs and attendances have no own documented limit; the v1
 		// per-IP limit of 2000/min applies (like time-off types).
 		FamilyTimeOffs:      {PerSecond: 33, Burst: 33},
@@ -276,6 +279,8 @@ func (s *Server) routes() {
 	h("GET /v2/absence-periods/{id}", FamilyAbsencePeriods, 2, s.v2GetAbsence)
 	h("PATCH /v2/absence-periods/{id}", FamilyAbsencePeriods, 2, s.v2PatchAbsence)
 	h("DELETE /v2/absence-periods/{id}", FamilyAbsencePeriods, 2, s.v2DeleteAbsence)
+	h("GET /v2/absence-types", FamilyAbsenceTypes, 2, s.v2ListAbsenceTypes)
+	h("GET /v2/absence-types/{id}", FamilyAbsenceTypes, 2, s.v2GetAbsenceType)
 	h("GET /v2/attendance-periods", FamilyAttendancePeriods, 2, s.v2ListAttendances)
 	h("POST /v2/attendance-periods", FamilyAttendancePeriods, 2, s.v2CreateAttendance)
 	h("GET /v2/attendance-periods/{id}", FamilyAttendancePeriods, 2, s.v2GetAttendance)

@@ -481,6 +481,7 @@ func (s *Server) v1TimeOffTypes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	cred, _, _ := s.lookupToken(bearer(r))
 	s.mu.Lock()
 	data := []any{}
 	for i := offset; i < len(s.types) && i < offset+limit; i++ {
@@ -489,9 +490,12 @@ func (s *Server) v1TimeOffTypes(w http.ResponseWriter, r *http.Request) {
 		if t.Category != "" {
 			cat = t.Category
 		}
-		data = append(data, map[string]any{"type": "TimeOffType", "attributes": map[string]any{
-			"id": t.ID, "name": t.Name, "category": cat, "unit": t.Unit,
-			"approval_required": t.ApprovalRequired, "id_v2": t.IDv2}})
+		attrs := map[string]any{"id": t.ID, "name": t.Name, "category": cat, "unit": t.Unit,
+			"approval_required": t.ApprovalRequired, "id_v2": t.IDv2}
+		if cred.WithoutIDv2 {
+			delete(attrs, "id_v2")
+		}
+		data = append(data, map[string]any{"type": "TimeOffType", "attributes": attrs})
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})

@@ -82,7 +82,9 @@ func scopeFor(endpoint string) string {
 	write := !strings.HasPrefix(endpoint, "GET ")
 	var res string
 	switch {
-	case strings.Contains(endpoint, "/v2/absence-periods"):
+	case strings.Contains(endpoint, "/v2/absence-periods"), strings.Contains(endpoint, "/v2/absence-types"):
+		// Assumption: absence types are read with the absences scope (v2 scope names
+		// are not documented per endpoint, notes §9.10).
 		res = "absences"
 	case strings.Contains(endpoint, "/v2/attendance-periods"):
 		res = "attendances"
@@ -286,6 +288,50 @@ type presence map[string]json.RawMessage
 func (p presence) has(k string) bool { _, ok := p[k]; return ok }
 
 func (p presence) isNull(k string) bool { return string(p[k]) == "null" }
+
+// ---- absence types ----
+
+// absenceTypeJSON renders a v2 absence type. The notes (§3.4) document only that its
+// id is the UUID v1 sends as id_v2 and that it has a name; unit and category are an
+// assumption: v1's values, the unit in v2's upper case (as breakdowns' DAY|HOUR).
+func absenceTypeJSON(t TimeOffType) map[string]any {
+	var cat any
+	if t.Category != "" {
+		cat = t.Category
+	}
+	return map[string]any{"id": t.IDv2, "name": t.Name, "unit": strings.ToUpper(t.Unit), "category": cat}
+}
+
+// v2ListAbsenceTypes lists the absence types with v2 cursor pagination: limit 1..100
+// (assumption: like absence periods; the default is the maximum), an opaque cursor, 400
+// in Personio's problem shape for an invalid limit or cursor, the next link absent on
+// the last page (and absolute, relative or looping as configured).
+func (s *Server) v2ListAbsenceTypes(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.types)
+	s.mu.Unlock()
+	s.page(w, r, n, func(lo, hi int) []any {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := make([]any, 0, hi-lo)
+		for i := lo; i < hi && i < len(s.types); i++ {
+			out = append(out, absenceTypeJSON(s.types[i]))
+		}
+		return out
+	}, 100)
+}
+
+// v2GetAbsenceType answers one absence type by its UUID, 404 in Personio's shape otherwise.
+func (s *Server) v2GetAbsenceType(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	t, ok := s.typeByV2(r.PathValue("id"))
+	s.mu.Unlock()
+	if !ok {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, absenceTypeJSON(t))
+}
 
 // ---- absence periods ----
 
