@@ -44,6 +44,8 @@ type TimeOffType struct {
 	ID   int64
 	IDv2 string
 	Name string
+	// Unit is the v1 type's unit; it stands in for a v2 type that does not say.
+	Unit Unit
 }
 
 // BridgeProblem is a settings id that names no v2 absence type. It is reported, never

@@ -228,21 +228,20 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		in.People = append(in.People, Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]})
 	}
 
-	// Types: the v1 time-off types, and the v2 types as their id_v2 names them.
+	// Types: the v2 absence types (what periods name) and the v1 time-off types (what the
+	// settings name; BridgeTypeIDs joins them).
+	abTypes, err := pc.AbsenceTypes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load Personio absence types: %w", err)
+	}
 	tots, err := pc.TimeOffTypes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load Personio time-off types: %w", err)
 	}
 	for _, t := range tots {
-		in.TimeOffTypes = append(in.TimeOffTypes, TimeOffType{ID: t.ID, IDv2: t.IDv2, Name: t.Name})
-		if t.IDv2 != "" {
-			u := UnitDay
-			if strings.EqualFold(t.Unit, "hour") {
-				u = UnitHour
-			}
-			in.Types = append(in.Types, AbsenceType{ID: t.IDv2, Name: t.Name, Unit: u})
-		}
+		in.TimeOffTypes = append(in.TimeOffTypes, TimeOffType{ID: t.ID, IDv2: t.IDv2, Name: t.Name, Unit: unitOf(t.Unit)})
 	}
+	in.Types = absenceTypes(abTypes, in.TimeOffTypes)
 	cats, err := sc.ListAbsenceTypes(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("load Staffomatic absence types: %w", err)
@@ -442,6 +441,37 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	run.Log.InfoContext(ctx, "absences: loaded", "mode", l.mode, "leading", lead, "periods", len(in.Periods), "absences", len(in.Absences),
 		"people", len(in.People), "mappings", len(in.Mappings))
 	return l, nil
+}
+
+// unitOf reads a Personio unit ("day", "hour", any case); "" when Personio did not say.
+func unitOf(u string) Unit {
+	switch strings.ToLower(strings.TrimSpace(u)) {
+	case "hour":
+		return UnitHour
+	case "day":
+		return UnitDay
+	}
+	return ""
+}
+
+// absenceTypes converts the v2 absence types. The notes document only their id and name;
+// a unit the v2 type does not carry is taken from its v1 time-off type (by id_v2, else by
+// the same name), and is day when neither says.
+func absenceTypes(v2 []personio.AbsenceType, v1 []TimeOffType) []AbsenceType {
+	out := make([]AbsenceType, 0, len(v2))
+	for _, t := range v2 {
+		a := AbsenceType{ID: t.ID, Name: t.Name, Unit: unitOf(t.Unit)}
+		if a.Unit == "" {
+			a.Unit = UnitDay
+			if i := slices.IndexFunc(v1, func(o TimeOffType) bool { return o.IDv2 == t.ID }); i >= 0 && v1[i].Unit != "" {
+				a.Unit = v1[i].Unit
+			} else if o, ok := domain.CategoryFor(t.Name, v1, func(o TimeOffType) string { return o.Name }); ok && o.Unit != "" {
+				a.Unit = o.Unit
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func toPeriod(ap personio.AbsencePeriod) Period {

@@ -11,6 +11,8 @@ import (
 	"github.com/staffsync/staffsync/internal/absencesync"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
+	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
@@ -384,5 +386,56 @@ func TestStaffomaticHintNamesTheSourceKey(t *testing.T) {
 	sum, entries, err := w.run(t, ctx, domain.ModeTargeted, false, domain.Target{Kind: domain.KindAbsence, ID: key})
 	if err != nil || w.writes() != 0 || len(entries) != 0 || sum.Counts[domain.OutcomeUnchanged] != 1 {
 		t.Fatalf("targeted run: %v, %d writes, %v %+v", err, w.writes(), sum.Counts, entries)
+	}
+}
+
+// TestOlderCredentialBridgesSettingsByName: a credential whose v1 time-off types come
+// without id_v2 still marks absences vacation and paid as the settings' v1 ids say (the
+// types are bridged by name to /v2/absence-types), with no report about the settings.
+func TestOlderCredentialBridgesSettingsByName(t *testing.T) {
+	for _, older := range []bool{false, true} {
+		t.Run(map[bool]string{false: "with id_v2", true: "older credential without id_v2"}[older], func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			if older {
+				w.env.P.AddCredential(personiosim.Credential{ClientID: demo.PersonioClientID, ClientSecret: demo.PersonioClientSecret, WithoutIDv2: true})
+			}
+			ids := map[string]int64{}
+			for _, ty := range w.env.P.TimeOffTypes() {
+				ids[ty.Name] = ty.ID
+			}
+			w.env.UpdateSettings(t, func(s *domain.Settings) {
+				s.PersonioTimeOffTypeIDsForVacationDaysDeduction = []int64{ids["Bezahlter Urlaub"]}
+				s.PersonioTimeOffTypeIDsForPaidVacations = []int64{ids["Bezahlter Urlaub"], ids["Krankheit"]}
+			})
+			_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if strings.Contains(e.Reason, "settings.") {
+					t.Errorf("settings reported: %s", e.Reason)
+				}
+			}
+			cats := map[int64]string{}
+			for _, c := range w.account().AbsenceTypes() {
+				cats[c.ID] = c.Name
+			}
+			seen := map[string]int{}
+			for _, x := range w.account().Absences() {
+				name := cats[x.AbsenceTypeID]
+				seen[name]++
+				wantVac, wantPaid := name == "Bezahlter Urlaub", name == "Bezahlter Urlaub" || name == "Krankheit"
+				if x.Vacation != wantVac || x.Paid != wantPaid {
+					t.Errorf("%s absence %d: vacation %t paid %t, want %t %t", name, x.ID, x.Vacation, x.Paid, wantVac, wantPaid)
+				}
+			}
+			if seen["Bezahlter Urlaub"] == 0 || seen["Krankheit"] == 0 || seen["Unbezahlter Urlaub"] == 0 {
+				t.Fatalf("absences per category %v", seen)
+			}
+			if w.env.P.CallCount("GET /v2/absence-types") != 1 {
+				t.Errorf("absence types read %d times", w.env.P.CallCount("GET /v2/absence-types"))
+			}
+		})
 	}
 }
