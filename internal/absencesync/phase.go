@@ -2,10 +2,12 @@ package absencesync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -138,12 +140,15 @@ func Window(lead domain.System, now time.Time, loc *time.Location) (from, lastDa
 // categories, both systems' absences of the run's scope, and the absence mappings.
 //
 // Modes: a full run (the nightly reconcile, and a partial run without a usable cursor)
-// reads everything of the window on both sides (Input.Full). A partial run reads the
-// sources changed since its cursor minus PartialOverlap (Personio: the periods'
-// updated_at; Staffomatic has no such filter, so its absences of the window), and the
-// targets of the employees concerned. A targeted run reads the named sources (Personio
-// period UUIDs or Staffomatic absence ids, kind absence); one the leading system no
-// longer has is a deletion.
+// reads everything of the window on both sides (Input.Full), the employee list and both
+// systems' absences at once (each vendor paces itself). A partial run reads the sources
+// changed since its cursor minus PartialOverlap (Personio: the periods' updated_at;
+// Staffomatic has no such filter on absences, so the absence events of its change feed
+// name them, and only when more than MaxNamed changed the window's absences are read),
+// the targets of the employees concerned, and those employees one by one (the whole v1
+// list when more than MaxNamed). A targeted run reads the named sources (Personio period
+// UUIDs or Staffomatic absence ids, kind absence); one the leading system no longer has
+// is a deletion.
 func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	now := time.Now
 	if p.deps.Now != nil {
@@ -186,23 +191,19 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	in.Full = l.mode == domain.ModeFull
 
-	// People: the selected employees with a Staffomatic user, placed in its location.
 	sel, err := p.deps.Store.GetSelection(ctx, l.tid)
 	if err != nil {
 		return nil, fmt.Errorf("load selection: %w", err)
-	}
-	list, err := pc.Employees(ctx, personio.EmployeesOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("load Personio employees: %w", err)
 	}
 	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
 	if err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
 	}
-	userOf := map[string]string{}
+	userOf, personOf := map[string]string{}, map[string]string{} // Personio id ↔ Staffomatic user id
 	for _, m := range users {
 		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
 			userOf[m.SourceID] = t
+			personOf[t] = m.SourceID
 		}
 	}
 	locs, err := sc.ListLocations(ctx)
@@ -218,14 +219,6 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 				locOf[id] = strconv.FormatInt(lc.ID, 10)
 			}
 		}
-	}
-	for _, e := range personio.People(list.Employees) {
-		uid := userOf[e.PersonioID]
-		if !sel.Includes(e) || uid == "" {
-			continue
-		}
-		// No work schedule is read: half days use DefaultHalfDays (08:00–12:00, 12:00–16:00).
-		in.People = append(in.People, Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]})
 	}
 
 	// Types: the v2 absence types (what periods name) and the v1 time-off types (what the
@@ -255,131 +248,61 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load absence mappings: %w", err)
 	}
+	mapped := make(map[string]bool, len(maps))
+	for _, m := range maps {
+		mapped[m.SourceID] = true
+	}
 
-	// Absences of both systems.
-	var periods []personio.AbsencePeriod
-	var absences []staffomatic.Absence
-	pWindow := personio.AbsencePeriodsOptions{OverlapFrom: personio.NewLocalDateTime(from), OverlapTo: personio.NewLocalDateTime(until)}
-	sWindow := staffomatic.AbsenceFilter{From: from, Until: until}
-	readPeriods := func(o personio.AbsencePeriodsOptions) error {
-		ps, err := pc.AbsencePeriods(ctx, o)
-		if err != nil {
-			return fmt.Errorf("load Personio absence periods: %w", err)
-		}
-		periods = append(periods, ps...)
-		return nil
-	}
-	readAbsences := func(f staffomatic.AbsenceFilter) error {
-		xs, err := sc.ListAbsences(ctx, f)
-		if err != nil {
-			return fmt.Errorf("load Staffomatic absences: %w", err)
-		}
-		absences = append(absences, xs...)
-		return nil
-	}
+	r := &reader{pc: pc, sc: sc, lead: lead, loc: loc, mapped: mapped,
+		pWindow: personio.AbsencePeriodsOptions{OverlapFrom: personio.NewLocalDateTime(from), OverlapTo: personio.NewLocalDateTime(until)},
+		sWindow: staffomatic.AbsenceFilter{From: from, Until: until}}
+	var employees []personio.Employee
 	switch l.mode {
 	case domain.ModeFull:
-		if err := readPeriods(pWindow); err != nil {
+		// The three long reads at once: each vendor's client paces its own endpoints, so
+		// the run takes as long as the slowest of them instead of their sum.
+		var list *personio.EmployeeList
+		err = parallel(
+			func() (err error) {
+				if list, err = pc.Employees(ctx, personio.EmployeesOptions{}); err != nil {
+					err = fmt.Errorf("load Personio employees: %w", err)
+				}
+				return err
+			},
+			func() error { return r.readPeriods(ctx, r.pWindow) },
+			func() error { return r.readAbsences(ctx, r.sWindow) },
+		)
+		if err != nil {
 			return nil, err
 		}
-		if err := readAbsences(sWindow); err != nil {
-			return nil, err
-		}
+		employees = list.Employees
 	default:
-		// The sources: changed since the cursor (partial) or named (targeted).
-		if l.mode == domain.ModeTargeted {
-			for _, t := range run.Request.Targets {
-				if t.Kind != domain.KindAbsence {
-					continue
-				}
-				// A Staffomatic hint about a copy names its source by the mapping's
-				// source key (the API's reverse lookup); a bare id is the leading system's.
-				if sys, id, ok := strings.Cut(t.ID, "/"); ok {
-					if domain.System(sys) != lead {
-						continue // a record of the other direction (before a switch): not a source now
-					}
-					t.ID = id
-				}
-				if lead == domain.SystemPersonio {
-					ap, gerr := pc.AbsencePeriod(ctx, t.ID)
-					switch {
-					case personio.IsNotFound(gerr):
-						in.Deleted = append(in.Deleted, SourceKey(lead, t.ID))
-					case gerr != nil:
-						return nil, fmt.Errorf("load Personio absence period %s: %w", t.ID, gerr)
-					default:
-						periods = append(periods, ap)
-					}
-					continue
-				}
-				id, perr := strconv.ParseInt(t.ID, 10, 64)
-				if perr != nil || id <= 0 {
-					continue
-				}
-				x, gerr := sc.GetAbsence(ctx, id)
-				switch {
-				case staffomatic.IsNotFound(gerr):
-					in.Deleted = append(in.Deleted, SourceKey(lead, t.ID))
-				case gerr != nil:
-					return nil, fmt.Errorf("load Staffomatic absence %d: %w", id, gerr)
-				default:
-					absences = append(absences, x)
-				}
-			}
-		} else if lead == domain.SystemPersonio {
-			o := pWindow
-			o.UpdatedFrom = since
-			if err := readPeriods(o); err != nil {
-				return nil, err
-			}
-		} else if err := readAbsences(sWindow); err != nil {
+		if err := r.sources(ctx, l.mode, since, run.Request.Targets); err != nil {
 			return nil, err
 		}
-		// The targets: the window's absences of the employees concerned.
-		persons, userIDs := map[string]bool{}, map[int64]bool{}
-		byPerson := map[string]string{}
-		for _, pp := range in.People {
-			byPerson[pp.PersonioID] = pp.UserID
+		if err := r.targets(ctx, userOf, personOf); err != nil {
+			return nil, err
 		}
-		byUser := map[string]string{}
-		for _, pp := range in.People {
-			byUser[pp.UserID] = pp.PersonioID
+		if employees, err = r.employees(ctx, personOf); err != nil {
+			return nil, err
 		}
-		for _, ap := range periods {
-			if u, err := strconv.ParseInt(byPerson[ap.PersonID], 10, 64); err == nil {
-				userIDs[u] = true
-			}
+	}
+	in.Deleted = r.deleted
+
+	// People: the selected employees with a Staffomatic user, placed in its location.
+	// No work schedule is read: half days use DefaultHalfDays (08:00–12:00, 12:00–16:00).
+	for _, e := range personio.People(employees) {
+		uid := userOf[e.PersonioID]
+		if !sel.Includes(e) || uid == "" {
+			continue
 		}
-		for _, x := range absences {
-			if pid := byUser[strconv.FormatInt(x.ApplicantID, 10)]; pid != "" {
-				persons[pid] = true
-			}
-		}
-		if lead == domain.SystemPersonio && len(userIDs) > 0 {
-			f := sWindow
-			for u := range userIDs {
-				f.UserIDs = append(f.UserIDs, u)
-			}
-			slices.Sort(f.UserIDs)
-			if err := readAbsences(f); err != nil {
-				return nil, err
-			}
-		}
-		if lead == domain.SystemStaffomatic && len(persons) > 0 {
-			o := pWindow
-			for pid := range persons {
-				o.PersonIDs = append(o.PersonIDs, pid)
-			}
-			slices.Sort(o.PersonIDs)
-			if err := readPeriods(o); err != nil {
-				return nil, err
-			}
-		}
+		in.People = append(in.People, Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]})
 	}
 
 	// Adoption: a source whose last attempt was cut short (pending) or failed may have
 	// targets its mapping does not name; they are found by marker and added, so the
 	// planner deletes or keeps them instead of a second copy being created.
+	periods, absences := r.periods, r.absences
 	marked := map[string][]string{} // source key → marked target ids read
 	for _, ap := range periods {
 		if k, ok := ParseMarker(ap.Comment); ok {
@@ -439,8 +362,224 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	l.Input = in
 	run.Log.InfoContext(ctx, "absences: loaded", "mode", l.mode, "leading", lead, "periods", len(in.Periods), "absences", len(in.Absences),
-		"people", len(in.People), "mappings", len(in.Mappings))
+		"people", len(in.People), "mappings", len(in.Mappings), "employees_read", len(employees))
 	return l, nil
+}
+
+// MaxNamed bounds the records a partial or targeted run reads one by one: changed
+// Staffomatic absences named by the change feed, and the Personio employees concerned.
+// Beyond it, listing (the window's absences, all employees) costs fewer calls.
+const MaxNamed = 50
+
+// parallel runs fns at once and returns the first error (after all ended).
+func parallel(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fn() }()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// reader collects the absences a run reads on both sides.
+type reader struct {
+	pc       *personio.Client
+	sc       *staffomatic.Client
+	lead     domain.System
+	loc      *time.Location
+	mapped   map[string]bool // source keys with a mapping
+	pWindow  personio.AbsencePeriodsOptions
+	sWindow  staffomatic.AbsenceFilter
+	mu       sync.Mutex
+	periods  []personio.AbsencePeriod
+	absences []staffomatic.Absence
+	deleted  []string
+}
+
+func (r *reader) readPeriods(ctx context.Context, o personio.AbsencePeriodsOptions) error {
+	ps, err := r.pc.AbsencePeriods(ctx, o)
+	if err != nil {
+		return fmt.Errorf("load Personio absence periods: %w", err)
+	}
+	r.mu.Lock()
+	r.periods = append(r.periods, ps...)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *reader) readAbsences(ctx context.Context, f staffomatic.AbsenceFilter) error {
+	xs, err := r.sc.ListAbsences(ctx, f)
+	if err != nil {
+		return fmt.Errorf("load Staffomatic absences: %w", err)
+	}
+	r.mu.Lock()
+	r.absences = append(r.absences, xs...)
+	r.mu.Unlock()
+	return nil
+}
+
+// sources reads the sources of a partial run (changed since since) or a targeted one
+// (named by targets).
+func (r *reader) sources(ctx context.Context, mode domain.Mode, since time.Time, targets []domain.Target) error {
+	if mode == domain.ModeTargeted {
+		for _, t := range targets {
+			if t.Kind != domain.KindAbsence {
+				continue
+			}
+			// A Staffomatic hint about a copy names its source by the mapping's source
+			// key (the API's reverse lookup); a bare id is the leading system's.
+			if sys, id, ok := strings.Cut(t.ID, "/"); ok {
+				if domain.System(sys) != r.lead {
+					continue // a record of the other direction (before a switch): not a source now
+				}
+				t.ID = id
+			}
+			if err := r.one(ctx, t.ID, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if r.lead == domain.SystemPersonio {
+		o := r.pWindow
+		o.UpdatedFrom = since
+		return r.readPeriods(ctx, o)
+	}
+	// Staffomatic's absences have no updated filter; its change feed names the absences
+	// created, changed, approved, declined or deleted since the cursor.
+	evs, err := r.sc.ListEvents(ctx, staffomatic.EventFilter{From: since, Types: []string{"absence"}})
+	if err != nil {
+		return fmt.Errorf("load Staffomatic absence events: %w", err)
+	}
+	var ids []int64
+	for _, e := range evs {
+		if strings.EqualFold(e.EventableType, "absence") && e.EventableID > 0 && !slices.Contains(ids, e.EventableID) {
+			ids = append(ids, e.EventableID)
+		}
+	}
+	if len(ids) > MaxNamed {
+		return r.readAbsences(ctx, r.sWindow)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := r.one(ctx, strconv.FormatInt(id, 10), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// one reads one source of the leading system by id; one it no longer has is a deletion
+// (told only when mapped, or when named: a webhook about it deserves its protocol entry).
+func (r *reader) one(ctx context.Context, id string, named bool) error {
+	key := SourceKey(r.lead, id)
+	if r.lead == domain.SystemPersonio {
+		ap, err := r.pc.AbsencePeriod(ctx, id)
+		switch {
+		case personio.IsNotFound(err):
+			r.deleted = append(r.deleted, key)
+		case err != nil:
+			return fmt.Errorf("load Personio absence period %s: %w", id, err)
+		default:
+			r.periods = append(r.periods, ap)
+		}
+		return nil
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return nil
+	}
+	x, err := r.sc.GetAbsence(ctx, n)
+	switch {
+	case staffomatic.IsNotFound(err):
+		if named || r.mapped[key] {
+			r.deleted = append(r.deleted, key)
+		}
+	case err != nil:
+		return fmt.Errorf("load Staffomatic absence %d: %w", n, err)
+	default:
+		r.absences = append(r.absences, x)
+	}
+	return nil
+}
+
+// targets reads the window's absences in the target system of the employees whose sources
+// were read (by the user mappings, so no employee list is needed for it).
+func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string) error {
+	if r.lead == domain.SystemPersonio {
+		ids := map[int64]bool{}
+		for _, ap := range r.periods {
+			if u, err := strconv.ParseInt(userOf[ap.PersonID], 10, 64); err == nil {
+				ids[u] = true
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		f := r.sWindow
+		for u := range ids {
+			f.UserIDs = append(f.UserIDs, u)
+		}
+		slices.Sort(f.UserIDs)
+		return r.readAbsences(ctx, f)
+	}
+	persons := map[string]bool{}
+	for _, x := range r.absences {
+		if pid := personOf[strconv.FormatInt(x.ApplicantID, 10)]; pid != "" {
+			persons[pid] = true
+		}
+	}
+	if len(persons) == 0 {
+		return nil
+	}
+	o := r.pWindow
+	for pid := range persons {
+		o.PersonIDs = append(o.PersonIDs, pid)
+	}
+	slices.Sort(o.PersonIDs)
+	return r.readPeriods(ctx, o)
+}
+
+// employees reads the Personio employees a partial or targeted run's sources concern: one
+// by one up to MaxNamed (an employee Personio no longer has is left out), else the list.
+func (r *reader) employees(ctx context.Context, personOf map[string]string) ([]personio.Employee, error) {
+	ids := map[int64]bool{}
+	for _, ap := range r.periods {
+		if n, err := strconv.ParseInt(ap.PersonID, 10, 64); err == nil {
+			ids[n] = true
+		}
+	}
+	for _, x := range r.absences {
+		if n, err := strconv.ParseInt(personOf[strconv.FormatInt(x.ApplicantID, 10)], 10, 64); err == nil {
+			ids[n] = true
+		}
+	}
+	if len(ids) > MaxNamed {
+		list, err := r.pc.Employees(ctx, personio.EmployeesOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("load Personio employees: %w", err)
+		}
+		return list.Employees, nil
+	}
+	sorted := make([]int64, 0, len(ids))
+	for id := range ids {
+		sorted = append(sorted, id)
+	}
+	slices.Sort(sorted)
+	out := make([]personio.Employee, 0, len(sorted))
+	for _, id := range sorted {
+		e, err := r.pc.Employee(ctx, id)
+		switch {
+		case personio.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("load Personio employee %d: %w", id, err)
+		default:
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // unitOf reads a Personio unit ("day", "hour", any case); "" when Personio did not say.

@@ -14,6 +14,7 @@ import (
 	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
+	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/usersync"
 )
@@ -437,5 +438,80 @@ func TestOlderCredentialBridgesSettingsByName(t *testing.T) {
 				t.Errorf("absence types read %d times", w.env.P.CallCount("GET /v2/absence-types"))
 			}
 		})
+	}
+}
+
+// staffomaticClient is a client of the demo account, as an admin working in Staffomatic
+// (its writes go through the API, so they appear in the change feed).
+func (w *world) staffomaticClient(t *testing.T) *staffomatic.Client {
+	t.Helper()
+	c, err := w.env.Vendors().Staffomatic("admin", w.env.Tenant(t).Staffomatic,
+		staffomatic.Credentials{Email: demo.StaffomaticEmail, Password: demo.StaffomaticPassword}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestStaffomaticLeadingPartialReadsTheChangeFeed: with Staffomatic leading, a partial run
+// learns the changed absences from the change feed (absence events since the cursor) and
+// reads those one by one, the employees concerned one by one and their Personio periods
+// by person, never the year's absences, the employee list or all periods; it creates the
+// new absence's period and removes the deleted absence's period.
+func TestStaffomaticLeadingPartialReadsTheChangeFeed(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	xs := w.staffomaticAbsences(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.marked())
+	w.env.Advance(10 * time.Minute)
+	sc := w.staffomaticClient(t)
+	loc := w.account().TimeZone()
+	created, err := sc.CreateAbsence(ctx, staffomatic.NewAbsence{ApplicantID: xs[0].ApplicantID, AbsenceTypeID: xs[0].AbsenceTypeID,
+		StartsAt: time.Date(2026, 6, 1, 0, 0, 0, 0, loc), EndsAt: time.Date(2026, 6, 2, 23, 59, 59, 0, loc), AllDay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.ApproveAbsence(ctx, created.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.DeleteAbsence(ctx, xs[0].ID); err != nil { // transferred: its period goes
+		t.Fatal(err)
+	}
+	w.env.Advance(10 * time.Minute)
+	w.resetCalls()
+	sum, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Counts[domain.OutcomeFailed] != 0 {
+		t.Fatalf("partial run: %v %v %+v", err, sum.Counts, entries)
+	}
+	by := tally(entries)
+	if by["create_absence/created"] != 1 || by["remove_absence/deleted"] != 1 || len(entries) != 2 {
+		t.Fatalf("partial run: %v %+v", by, entries)
+	}
+	if n := len(w.marked()); n != before {
+		t.Errorf("%d marked periods, want %d (one created, one removed)", n, before)
+	}
+	for _, c := range w.env.S.Calls() {
+		if c.Method == http.MethodGet && c.Route == "/absences" {
+			t.Errorf("the partial run listed absences: %s", c.Path)
+		}
+	}
+	for _, c := range w.env.P.Calls() {
+		if c.Endpoint == "GET /v1/company/employees" {
+			t.Errorf("the partial run read the employee list")
+		}
+		if c.Endpoint == "GET /v2/absence-periods" && !strings.Contains(c.Query, "person.id=") {
+			t.Errorf("the partial run read all periods: %s", c.Query)
+		}
+	}
+	if w.env.P.CallCount("GET /v1/company/employees/{id}") != 1 {
+		t.Errorf("employees read one by one: %d", w.env.P.CallCount("GET /v1/company/employees/{id}"))
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModePartial, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("second partial run: %v, %d writes, %+v", err, w.writes(), entries)
 	}
 }
