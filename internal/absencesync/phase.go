@@ -283,6 +283,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		if err := r.targets(ctx, userOf, personOf); err != nil {
 			return nil, err
 		}
+		in.TargetsRead = true
 		if employees, err = r.employees(ctx, personOf); err != nil {
 			return nil, err
 		}

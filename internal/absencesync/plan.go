@@ -95,6 +95,11 @@ type Input struct {
 	// reconcile): a mapped source missing beside a target that is present was deleted, and
 	// a mapped target missing beside its source was deleted in the target system.
 	Full bool
+	// TargetsRead says the mapped targets of every source read were read as well, in the
+	// whole window (a partial or targeted run reads the window's absences of the employees
+	// its sources concern): a mapped target missing beside its source was deleted in the
+	// target system, and is restored. A full run implies it.
+	TargetsRead bool
 	// People are the selected employees that have a Staffomatic user.
 	People []Person
 	// Types are the v2 absence types, TimeOffTypes the v1 ones (for the settings' ids).
@@ -634,11 +639,16 @@ func (pl *planner) fromPersonio() {
 				return nil, false
 			}
 			var ids []string
+			_, was := splitHash(m.Hash)
 			for _, t := range m.TargetIDs {
-				if x, ok := pl.absences[t]; ok && x.State == StateApproved {
+				x, ok := pl.absences[t]
+				switch {
+				case ok && x.State == StateApproved:
 					continue
-				} else if ok && x.State == StateDeclined {
+				case ok && x.State == StateDeclined:
 					return nil, false
+				case !ok && was == "approved":
+					continue // approved by an earlier run and not read now: nothing to do
 				}
 				ids = append(ids, t)
 			}
@@ -649,7 +659,7 @@ func (pl *planner) fromPersonio() {
 }
 
 // staffomaticDrift says why the mapped Staffomatic absences no longer show the source
-// although the hash is unchanged: deleted in Staffomatic (full runs only), or declined or
+// although the hash is unchanged: deleted in Staffomatic (when the targets were read), or declined or
 // approved there against Personio (Personio leads; edits in Staffomatic are overwritten).
 func (pl *planner) staffomaticDrift(m *domain.Mapping, spans []Span, approved bool) string {
 	if m == nil || m.State != domain.StateTransferred || len(m.TargetIDs) == 0 {
@@ -658,7 +668,7 @@ func (pl *planner) staffomaticDrift(m *domain.Mapping, spans []Span, approved bo
 	for _, t := range m.TargetIDs {
 		x, ok := pl.absences[t]
 		switch {
-		case !ok && pl.in.Full:
+		case !ok && (pl.in.Full || pl.in.TargetsRead):
 			return "deleted in Staffomatic"
 		case !ok:
 		case x.State == StateDeclined:
@@ -813,7 +823,7 @@ func (pl *planner) fromStaffomatic() {
 			approval = "approved"
 		}
 		drift := ""
-		if m != nil && m.State == domain.StateTransferred && in.Full {
+		if m != nil && m.State == domain.StateTransferred && (in.Full || in.TargetsRead) {
 			for _, t := range m.TargetIDs {
 				if _, ok := pl.periods[t]; !ok {
 					drift = "deleted in Personio"

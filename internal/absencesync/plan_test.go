@@ -379,6 +379,9 @@ func TestPersonioLeadingChanges(t *testing.T) {
 		{name: "deleted in Staffomatic (full run): created again", before: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved),
 			after: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved), full: true,
 			edit: func(in *Input) { in.Absences = nil }, kind: ActRecreate, writes: 3, reason: "deleted in Staffomatic"},
+		{name: "deleted in Staffomatic (targeted run, its targets read): created again", before: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved),
+			after: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved),
+			edit: func(in *Input) { in.Absences, in.TargetsRead = nil, true }, kind: ActRecreate, writes: 3, reason: "deleted in Staffomatic"},
 		{name: "declined in Staffomatic: overwritten", before: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalPending),
 			after: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalPending),
 			edit:  func(in *Input) { in.Absences[0].State = StateDeclined }, kind: ActRecreate, writes: 2, reason: "declined in Staffomatic"},
@@ -704,4 +707,31 @@ func TestPlannedAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`)
+}
+
+// TestUnreadTargetIsNoDeletion: a mapped target the run did not read (neither a full run
+// nor its targets read) is not taken for deleted: nothing is planned.
+func TestUnreadTargetIsNoDeletion(t *testing.T) {
+	for _, lead := range []domain.System{domain.SystemPersonio, domain.SystemStaffomatic} {
+		in := fixture(t, lead)
+		if lead == domain.SystemPersonio {
+			in.Periods = []Period{period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved)}
+		} else {
+			in.Absences = []Absence{{ID: "9", UserID: "U1", CategoryID: "C1", State: StateApproved, AllDay: true,
+				Start: time.Date(2026, 8, 3, 0, 0, 0, 0, in.Location), End: time.Date(2026, 8, 7, 23, 59, 59, 0, in.Location)}}
+		}
+		next := apply(in, Compute(in))
+		if lead == domain.SystemPersonio {
+			next.Absences = nil
+		} else {
+			next.Periods = nil
+		}
+		if p := Compute(next); p.Writes() != 0 {
+			t.Errorf("%s leading, targets not read: %s", lead, dump(p))
+		}
+		next.TargetsRead = true
+		if p := Compute(next); p.Count()[ActRecreate] != 1 {
+			t.Errorf("%s leading, targets read: %s", lead, dump(p))
+		}
+	}
 }

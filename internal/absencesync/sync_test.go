@@ -3,6 +3,7 @@ package absencesync_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -513,5 +514,65 @@ func TestStaffomaticLeadingPartialReadsTheChangeFeed(t *testing.T) {
 	w.resetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModePartial, false); err != nil || w.writes() != 0 || len(entries) != 0 {
 		t.Fatalf("second partial run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestTargetedRunRestoresADeletedCopy: a copy deleted in the target system is restored by
+// the targeted run of the webhook about it (the hint names the source by the mapping's
+// source key, the API's reverse lookup), in both directions, not only by the nightly full
+// run; the next targeted run writes nothing.
+func TestTargetedRunRestoresADeletedCopy(t *testing.T) {
+	for _, lead := range []domain.System{domain.SystemPersonio, domain.SystemStaffomatic} {
+		t.Run(string(lead)+" leading", func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			if lead == domain.SystemStaffomatic {
+				w.lead(t, lead)
+				w.staffomaticAbsences(t)
+			}
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatal(err)
+			}
+			maps, err := w.env.Store.LoadMappings(ctx, synctest.TenantID, domain.KindAbsence)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m domain.Mapping
+			for _, x := range maps {
+				if strings.HasPrefix(x.SourceID, string(lead)+"/") && x.State == domain.StateTransferred && len(x.TargetIDs) == 1 {
+					m = x
+					break
+				}
+			}
+			if m.SourceID == "" {
+				t.Fatalf("no transferred absence with one copy: %+v", maps)
+			}
+			before := w.marked()
+			if lead == domain.SystemPersonio {
+				id, _ := strconv.ParseInt(m.TargetIDs[0], 10, 64)
+				if err := w.staffomaticClient(t).DeleteAbsence(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := w.env.P.RemoveAbsencePeriod(m.TargetIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+			w.env.Advance(time.Minute)
+			w.resetCalls()
+			target := domain.Target{Kind: domain.KindAbsence, ID: m.SourceID}
+			_, entries, err := w.run(t, ctx, domain.ModeTargeted, false, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if by := tally(entries); by["recreate_absence/updated"] != 1 || len(entries) != 1 || !strings.Contains(entries[0].Reason, "deleted in") {
+				t.Fatalf("targeted run: %v %+v", by, entries)
+			}
+			if after := w.marked(); len(after) != len(before) {
+				t.Errorf("markers before %v, after %v", before, after)
+			}
+			w.resetCalls()
+			if _, entries, err := w.run(t, ctx, domain.ModeTargeted, false, target); err != nil || w.writes() != 0 || len(entries) != 0 {
+				t.Fatalf("second targeted run: %v, %d writes, %+v", err, w.writes(), entries)
+			}
+		})
 	}
 }
