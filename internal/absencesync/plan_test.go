@@ -381,7 +381,7 @@ func TestPersonioLeadingChanges(t *testing.T) {
 			edit: func(in *Input) { in.Absences = nil }, kind: ActRecreate, writes: 3, reason: "deleted in Staffomatic"},
 		{name: "deleted in Staffomatic (targeted run, its targets read): created again", before: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved),
 			after: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved),
-			edit: func(in *Input) { in.Absences, in.TargetsRead = nil, true }, kind: ActRecreate, writes: 3, reason: "deleted in Staffomatic"},
+			edit:  func(in *Input) { in.Absences, in.TargetsRead = nil, true }, kind: ActRecreate, writes: 3, reason: "deleted in Staffomatic"},
 		{name: "declined in Staffomatic: overwritten", before: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalPending),
 			after: period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalPending),
 			edit:  func(in *Input) { in.Absences[0].State = StateDeclined }, kind: ActRecreate, writes: 2, reason: "declined in Staffomatic"},
