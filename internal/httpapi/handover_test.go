@@ -32,7 +32,7 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 	if r := e.do(t, "PUT", base+"/settings", c.AdminToken, `{"enable_background_sync":true}`); r.Code != 200 {
 		t.Fatalf("settings: %d %s", r.Code, r.Body)
 	}
-	if r := e.do(t, "PUT", base+"/selection", c.AdminToken, `{"select":["1","2"],"auto_include":{"statuses":["active"]}}`); r.Code != 200 {
+	if r := e.do(t, "PUT", base+"/selection", c.AdminToken, `{"select":["1016","1017"],"auto_include":{"statuses":["active"]}}`); r.Code != 200 {
 		t.Fatalf("selection: %d %s", r.Code, r.Body)
 	}
 
@@ -107,7 +107,7 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		t.Errorf("tenant not among the background tenants after hand-over (%v)", err)
 	}
 	sel, _ := e.store.GetSelection(t.Context(), c.TenantID)
-	if !sel.Employees["1"] || !sel.Employees["2"] || len(sel.Rules) != 1 {
+	if !sel.Employees["1016"] || !sel.Employees["1017"] || len(sel.Rules) != 1 {
 		t.Errorf("selection after hand-over: %+v", sel)
 	}
 	wh := e.do(t, "POST", "/v1/webhooks/personio/"+c.TenantID, "", `{"event_name":"person.updated","payload":{"id":"1"}}`, "Authorization", c.WebhookSecrets.PersonioToken)
