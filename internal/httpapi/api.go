@@ -61,6 +61,9 @@ type Options struct {
 	// others and webhooks ignore them, so no run is queued that no function would ever
 	// pick up.
 	Phases []domain.Phase
+	// Throttle sets the per-tenant limits of Sync Now and webhook deliveries (zero values:
+	// the defaults).
+	Throttle Throttle
 }
 
 // API serves the routes under /v1.
@@ -79,6 +82,9 @@ type API struct {
 	// patterns lists the registered routes; query the query parameters each reads.
 	patterns []string
 	query    map[string][]string
+	// syncLimit and hookLimit are the per-tenant token buckets of Sync Now and of webhook
+	// deliveries in this process.
+	syncLimit, hookLimit *buckets
 }
 
 // New returns the API handler.
@@ -87,7 +93,9 @@ func New(opts Options) *API {
 		log: opts.Logger, mux: http.NewServeMux(), store: opts.Store, sealer: opts.Sealer, bus: opts.Bus,
 		vendors: opts.Vendors, opHash: strings.ToLower(strings.TrimSpace(opts.OperatorKeyHash)),
 		public: strings.TrimRight(opts.PublicBaseURL, "/"), loc: opts.Location, now: opts.Now,
-		phases: opts.Phases,
+		phases:    opts.Phases,
+		syncLimit: newBuckets(opts.Throttle.SyncNow, DefaultSyncNowLimit, opts.Throttle.Tenants, "Sync Now requests"),
+		hookLimit: newBuckets(opts.Throttle.Webhooks, DefaultWebhooksLimit, opts.Throttle.Tenants, "webhook deliveries"),
 	}
 	if a.phases == nil {
 		a.phases = domain.Phases

@@ -110,6 +110,9 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 	if h == "" || !(equalHash(h, sec.PersonioTokenHash) || equalHash(bearer(r), sec.PersonioTokenHash)) {
 		return errWebhookAuth
 	}
+	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {
+		return err
+	}
 	ev, err := personio.ParseWebhook(body)
 	if err != nil {
 		return badRequest("", "not a Personio webhook delivery: %v", err)
@@ -205,6 +208,10 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+	}
+	// Throttled before the replay claim, so that the sender's retry is not taken for a replay.
+	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {
+		return err
 	}
 	// The replay key and the run id come from the one digest that matched (VerifySignature
 	// drops the other v1 values the header may carry), so a replay with another or a
