@@ -685,6 +685,11 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request, t domain.Tenant)
 	if t.Settings.EnableBackgroundSync {
 		now := a.now()
 		for _, s := range domain.Timetable {
+			// Only runs that will do something: no function runs a phase this stack does not
+			// deploy, and a timesheets run with time tracking off only notes that it is off.
+			if !slices.Contains(a.phases, s.Phase) || s.Phase == domain.PhaseTimesheets && !t.Sources.TimeTracking {
+				continue
+			}
 			c, err := schedule.Parse(s.Expression)
 			if err != nil {
 				return fmt.Errorf("timetable %s: %w", s.Name, err)
