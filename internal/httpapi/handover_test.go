@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/seal"
 )
@@ -141,4 +142,29 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		t.Fatalf("set-up trail %s", trail.Body)
 	}
 	noSecrets(t, "set-up trail", string(trail.Body), benPass, carlPass, ho.AdminToken, c.AdminToken)
+}
+
+// TestHandOverToTheDemoSecondAdmin: the README's hand-over example works in the demo: the
+// demo account's second admin signs in with the demo's password, takes the integration
+// over, and the new admin token replaces the old one.
+func TestHandOverToTheDemoSecondAdmin(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	base := "/v1/tenants/" + c.TenantID
+	r := e.do(t, "POST", base+"/owner", c.AdminToken, map[string]any{"staffomatic": map[string]any{"email": demo.SecondAdminEmail, "password": demo.SecondAdminPassword}})
+	var out struct {
+		AdminToken string `json:"admin_token"`
+	}
+	r.json(t, &out)
+	if r.Code != http.StatusOK || out.AdminToken == "" {
+		t.Fatalf("hand-over to the demo's second admin: %d %s", r.Code, r.Body)
+	}
+	var v TenantView
+	e.do(t, "GET", base, out.AdminToken, nil).json(t, &v)
+	if !strings.EqualFold(v.Owner.Email, demo.SecondAdminEmail) || v.Owner.Name != "Greta Gastgeber" {
+		t.Fatalf("owner after hand-over: %+v", v.Owner)
+	}
+	if r := e.do(t, "GET", base, c.AdminToken, nil); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the old token after hand-over: %d", r.Code)
+	}
 }
