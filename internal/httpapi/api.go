@@ -46,8 +46,9 @@ type Options struct {
 	// clients under a deployed stack's policy (only the vendors' production hosts), with
 	// few retries for API Gateway's 29 s.
 	Vendors Vendors
-	// OperatorKeyHash is the hex SHA-256 of the operator key; empty refuses every
-	// operator request.
+	// OperatorKeyHash is the operator key's salted HMAC, hmac-sha256:<salt>:<hex>
+	// (OperatorKeyHash makes one), or the older hex SHA-256 of the key, still accepted;
+	// empty or malformed refuses every operator request.
 	OperatorKeyHash string
 	// PublicBaseURL is where vendors reach this API (https://…, no trailing slash).
 	// When set, a tenant's Personio webhook is registered on creation and rotation.
@@ -61,6 +62,9 @@ type Options struct {
 	// others and webhooks ignore them, so no run is queued that no function would ever
 	// pick up.
 	Phases []domain.Phase
+	// Throttle sets the per-tenant limits of Sync Now and webhook deliveries (zero values:
+	// the defaults).
+	Throttle Throttle
 }
 
 // API serves the routes under /v1.
@@ -71,7 +75,7 @@ type API struct {
 	sealer  seal.Sealer
 	bus     bus.Publisher
 	vendors Vendors
-	opHash  string
+	opHash  *operatorHash
 	public  string
 	loc     *time.Location
 	now     func() time.Time
@@ -79,21 +83,31 @@ type API struct {
 	// patterns lists the registered routes; query the query parameters each reads.
 	patterns []string
 	query    map[string][]string
+	// syncLimit and hookLimit are the per-tenant token buckets of Sync Now and of webhook
+	// deliveries in this process.
+	syncLimit, hookLimit *buckets
 }
 
 // New returns the API handler.
 func New(opts Options) *API {
 	a := &API{
 		log: opts.Logger, mux: http.NewServeMux(), store: opts.Store, sealer: opts.Sealer, bus: opts.Bus,
-		vendors: opts.Vendors, opHash: strings.ToLower(strings.TrimSpace(opts.OperatorKeyHash)),
-		public: strings.TrimRight(opts.PublicBaseURL, "/"), loc: opts.Location, now: opts.Now,
-		phases: opts.Phases,
+		vendors: opts.Vendors,
+		public:  strings.TrimRight(opts.PublicBaseURL, "/"), loc: opts.Location, now: opts.Now,
+		phases:    opts.Phases,
+		syncLimit: newBuckets(opts.Throttle.SyncNow, DefaultSyncNowLimit, opts.Throttle.Tenants, "Sync Now requests"),
+		hookLimit: newBuckets(opts.Throttle.Webhooks, DefaultWebhooksLimit, opts.Throttle.Tenants, "webhook deliveries"),
 	}
 	if a.phases == nil {
 		a.phases = domain.Phases
 	}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if h, err := parseOperatorHash(opts.OperatorKeyHash); err != nil {
+		a.log.Error("no operator access: "+err.Error(), "setting", "OPERATOR_KEY_HASH")
+	} else if a.opHash = h; h.legacy() {
+		a.log.Warn("OPERATOR_KEY_HASH is a plain SHA-256 of the operator key; replace it with the salted hmac-sha256:<salt>:<hmac> form (README, Deploying)")
 	}
 	if a.vendors == nil {
 		a.vendors = NewVendors(vendors.New(vendors.Options{Log: a.log, MaxRetries: APIMaxRetries}))

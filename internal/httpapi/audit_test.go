@@ -20,7 +20,7 @@ func TestSetUpTrail(t *testing.T) {
 		{"PUT", base + "/sources", map[string]any{"absences": "staffomatic"}},
 		{"PUT", base + "/sources", map[string]any{"absences": "staffomatic"}}, // no change
 		{"PUT", base + "/settings", map[string]any{"propagate_deletions": true}},
-		{"PUT", base + "/selection", map[string]any{"select": []string{"1001"}, "auto_include": map[string]any{"statuses": []string{"active"}}}},
+		{"PUT", base + "/selection", map[string]any{"select": []string{"1016"}, "auto_include": map[string]any{"statuses": []string{"active"}}}},
 		{"PUT", base + "/credentials", map[string]any{"personio": map[string]any{"client_id": e.demo.PersonioClientID, "client_secret": e.demo.PersonioClientSecret},
 			"staffomatic": map[string]any{"subdomain": e.demo.StaffomaticSubdomain, "email": e.demo.StaffomaticEmail, "password": e.demo.StaffomaticPassword}}},
 		{"POST", base + "/webhook-secrets", nil},
@@ -52,7 +52,7 @@ func TestSetUpTrail(t *testing.T) {
 	want := map[string]string{
 		"change_sources":         "absences: personio → staffomatic",
 		"change_settings":        "propagate_deletions: false → true",
-		"change_selection":       `switched on: 1001; auto-include rules set to {"match":"all","statuses":["active"]}`,
+		"change_selection":       `switched on: 1016; auto-include rules set to {"match":"all","statuses":["active"]}`,
 		"change_credentials":     "credentials replaced (values not recorded)",
 		"rotate_webhook_secrets": "webhook secrets rotated",
 	}

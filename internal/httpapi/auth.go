@@ -74,10 +74,8 @@ func (a *API) serve(h handler) http.HandlerFunc {
 	}
 }
 
-// isOperator compares the key's SHA-256 with the configured hash in constant time.
-func (a *API) isOperator(tok string) bool {
-	return tok != "" && a.opHash != "" && equalHash(tok, a.opHash)
-}
+// isOperator compares the key with the configured salted HMAC in constant time.
+func (a *API) isOperator(tok string) bool { return a.opHash.matches(tok) }
 
 // tenantOf returns the tenant whose valid admin token tok is.
 func (a *API) tenantOf(r *http.Request, tok string) (domain.Tenant, bool, error) {

@@ -62,12 +62,12 @@ func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s S
 	defer cancel()
 	list, err := p.Employees(ctx, personio.EmployeesOptions{})
 	if err != nil {
-		return m, vendorErr(err, domain.SystemPersonio, "")
+		return m, a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 	}
 	m.employees, m.missing = personio.People(list.Employees), list.Missing
 	users, err := s.ListUsers(ctx, staffomatic.UserFilter{})
 	if err != nil {
-		return m, vendorErr(err, domain.SystemStaffomatic, "")
+		return m, a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
 	}
 	m.users = make([]domain.User, len(users))
 	for i, u := range users {
@@ -260,6 +260,13 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	if err := sel.Validate(); err != nil {
 		return unprocessable("invalid_selection", "auto_include", "%v", err)
 	}
+	attribute := ""
+	if in.AutoInclude != nil && in.AutoInclude.Attribute != nil {
+		attribute = strings.TrimSpace(in.AutoInclude.Attribute.Key)
+	}
+	if err := a.checkSelectionInput(r.Context(), t, in, attribute); err != nil {
+		return err
+	}
 	if err := a.store.SaveSelection(r.Context(), &sel); err != nil {
 		return storeErr(err, "the selection")
 	}
@@ -282,12 +289,7 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 }
 
 // idList shows at most 20 ids and how many more there are.
-func idList(ids []string) string {
-	if len(ids) <= 20 {
-		return strings.Join(ids, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(ids[:20], ", "), len(ids)-20)
-}
+func idList(ids []string) string { return nameList(ids, 20) }
 
 // getSelection is GET /v1/tenants/{id}/selection: the switches and rules PUT stored.
 func (a *API) getSelection(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
@@ -389,11 +391,11 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	defer cancel()
 	types, err := p.TimeOffTypes(ctx)
 	if err != nil {
-		return vendorErr(err, domain.SystemPersonio, "")
+		return a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 	}
 	locs, err := s.ListLocations(ctx)
 	if err != nil {
-		return vendorErr(err, domain.SystemStaffomatic, "")
+		return a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
 	}
 	// Absence categories belong to locations; a type is matched when some location has
 	// its category (domain.CategoryFor decides what matches).
@@ -401,7 +403,7 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	for _, l := range locs {
 		ats, err := s.ListAbsenceTypes(ctx, l.ID)
 		if err != nil {
-			return vendorErr(err, domain.SystemStaffomatic, "")
+			return a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
 		}
 		perLocation = append(perLocation, ats)
 	}

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,8 +96,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			return nil
 		})
 	}
-	sum := sha256.Sum256([]byte(operatorKey))
-	o := Options{Logger: log, Store: e.store, Sealer: sealer, Bus: e.bus, OperatorKeyHash: hex.EncodeToString(sum[:]),
+	o := Options{Logger: log, Store: e.store, Sealer: sealer, Bus: e.bus, OperatorKeyHash: OperatorKeyHash(operatorKey),
 		Vendors: NewVendors(vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Log: log, PersonioBaseURL: e.pURL, StaffomaticBaseURL: e.sURL, MaxRetries: -1}))}
 	for _, f := range opts {
 		f(&o)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 	"github.com/staffsync/staffsync/internal/seal"
 )
@@ -32,7 +33,7 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 	if r := e.do(t, "PUT", base+"/settings", c.AdminToken, `{"enable_background_sync":true}`); r.Code != 200 {
 		t.Fatalf("settings: %d %s", r.Code, r.Body)
 	}
-	if r := e.do(t, "PUT", base+"/selection", c.AdminToken, `{"select":["1","2"],"auto_include":{"statuses":["active"]}}`); r.Code != 200 {
+	if r := e.do(t, "PUT", base+"/selection", c.AdminToken, `{"select":["1016","1017"],"auto_include":{"statuses":["active"]}}`); r.Code != 200 {
 		t.Fatalf("selection: %d %s", r.Code, r.Body)
 	}
 
@@ -107,7 +108,7 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		t.Errorf("tenant not among the background tenants after hand-over (%v)", err)
 	}
 	sel, _ := e.store.GetSelection(t.Context(), c.TenantID)
-	if !sel.Employees["1"] || !sel.Employees["2"] || len(sel.Rules) != 1 {
+	if !sel.Employees["1016"] || !sel.Employees["1017"] || len(sel.Rules) != 1 {
 		t.Errorf("selection after hand-over: %+v", sel)
 	}
 	wh := e.do(t, "POST", "/v1/webhooks/personio/"+c.TenantID, "", `{"event_name":"person.updated","payload":{"id":"1"}}`, "Authorization", c.WebhookSecrets.PersonioToken)
@@ -141,4 +142,29 @@ func TestHandOverToAnotherAdmin(t *testing.T) {
 		t.Fatalf("set-up trail %s", trail.Body)
 	}
 	noSecrets(t, "set-up trail", string(trail.Body), benPass, carlPass, ho.AdminToken, c.AdminToken)
+}
+
+// TestHandOverToTheDemoSecondAdmin: the README's hand-over example works in the demo: the
+// demo account's second admin signs in with the demo's password, takes the integration
+// over, and the new admin token replaces the old one.
+func TestHandOverToTheDemoSecondAdmin(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	base := "/v1/tenants/" + c.TenantID
+	r := e.do(t, "POST", base+"/owner", c.AdminToken, map[string]any{"staffomatic": map[string]any{"email": demo.SecondAdminEmail, "password": demo.SecondAdminPassword}})
+	var out struct {
+		AdminToken string `json:"admin_token"`
+	}
+	r.json(t, &out)
+	if r.Code != http.StatusOK || out.AdminToken == "" {
+		t.Fatalf("hand-over to the demo's second admin: %d %s", r.Code, r.Body)
+	}
+	var v TenantView
+	e.do(t, "GET", base, out.AdminToken, nil).json(t, &v)
+	if !strings.EqualFold(v.Owner.Email, demo.SecondAdminEmail) || v.Owner.Name != "Greta Gastgeber" {
+		t.Fatalf("owner after hand-over: %+v", v.Owner)
+	}
+	if r := e.do(t, "GET", base, c.AdminToken, nil); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the old token after hand-over: %d", r.Code)
+	}
 }

@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -49,8 +51,6 @@ var (
 		Message: "send Authorization: Bearer <key>: the operator key or the tenant's admin token"}
 	errBadToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "the key or token is not valid: check it was copied whole; it may belong to another deployment or to an earlier make run (each start of the local runner begins anew), or have been revoked by a hand-over"}
-	errVendorDown = &Error{Status: http.StatusBadGateway, Code: "vendor_unavailable",
-		Message: "Personio or Staffomatic did not answer in time or failed; nothing was changed, try again in a minute"}
 )
 
 // decode reads a JSON body into v, refusing unknown fields, trailing data and oversized
@@ -283,9 +283,10 @@ func storeErr(err error, what string) error {
 }
 
 // vendorErr explains a failed vendor call: wrong credentials are the admin's to fix (422,
-// naming the field), outages are not (502). The vendor's message is kept only where it
-// cannot contain a secret (Personio's error text never does).
-func vendorErr(err error, system domain.System, field string) error {
+// naming the field), outages are not (502, naming the vendor and the host the call went
+// to, from the tenant's base URL or the deployment's default). The vendor's message is kept
+// only where it cannot contain a secret (Personio's error text never does).
+func (a *API) vendorErr(err error, system domain.System, field, baseURL string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -327,7 +328,45 @@ func vendorErr(err error, system domain.System, field string) error {
 			return unprocessable("staffomatic_error", field, "Staffomatic answered %d to the check", s)
 		}
 	}
-	return errVendorDown
+	return vendorDown(err, system, a.vendorHost(system, baseURL))
+}
+
+// vendorHost is the host (with its port, if any) the clients of system reach for a
+// tenant's base URL.
+func (a *API) vendorHost(system domain.System, baseURL string) string {
+	if u, err := url.Parse(a.vendors.BaseURL(system, baseURL)); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "its API"
+}
+
+// vendorDown is the 502 of a vendor that could not be reached or failed: it names the
+// vendor, the host and what went wrong (no answer in time, no connection, or the HTTP
+// status it answered), never the vendor's body.
+func vendorDown(err error, system domain.System, host string) *Error {
+	name := "Personio"
+	if system == domain.SystemStaffomatic {
+		name = "Staffomatic"
+	}
+	status := 0
+	var pe *personio.Error
+	if errors.As(err, &pe) {
+		status = pe.StatusCode
+	} else if s := staffomatic.StatusOf(err); s > 0 {
+		status = s
+	}
+	what := "failed"
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		what = "did not answer in time"
+	case status > 0:
+		what = fmt.Sprintf("answered %d %s", status, http.StatusText(status))
+	case errors.As(err, new(*net.OpError)) || errors.As(err, new(*net.DNSError)):
+		what = "could not be reached (no connection)"
+	}
+	return &Error{Status: http.StatusBadGateway, Code: "vendor_unavailable",
+		Message: fmt.Sprintf("%s at %s %s; nothing was changed, try again in a minute", name, host, what)}
 }
 
 // refusedErr is a vendor URL or address the deployment's policy refused (a base URL off

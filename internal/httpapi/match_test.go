@@ -69,7 +69,7 @@ func TestGetSelection(t *testing.T) {
 	if len(empty.Selected) != 0 || len(empty.Deselected) != 0 || empty.AutoInclude.Statuses != nil {
 		t.Fatalf("new tenant's selection %+v", empty)
 	}
-	put := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1001"}, "deselect": []string{"1002"},
+	put := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1016"}, "deselect": []string{"1017"},
 		"auto_include": map[string]any{"statuses": []string{"active"}}})
 	if put.Code != 200 {
 		t.Fatalf("put: %d %s", put.Code, put.Body)
@@ -77,7 +77,7 @@ func TestGetSelection(t *testing.T) {
 	var got SelectionView
 	r := e.do(t, "GET", path, c.AdminToken, nil)
 	r.json(t, &got)
-	if r.Code != 200 || strings.Join(got.Selected, ",") != "1001" || strings.Join(got.Deselected, ",") != "1002" ||
+	if r.Code != 200 || strings.Join(got.Selected, ",") != "1016" || strings.Join(got.Deselected, ",") != "1017" ||
 		strings.Join(got.AutoInclude.Statuses, ",") != "active" || got.Version == 0 {
 		t.Fatalf("get: %d %+v", r.Code, got)
 	}
@@ -93,7 +93,7 @@ func TestSelectionRulesAreExplicit(t *testing.T) {
 	e := newEnv(t)
 	c := e.createDemo(t)
 	path := "/v1/tenants/" + c.TenantID + "/selection"
-	r := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1001", "1003"},
+	r := e.do(t, "PUT", path, c.AdminToken, map[string]any{"select": []string{"1016", "1018"},
 		"auto_include": map[string]any{"statuses": []string{"active"}, "attribute": map[string]any{"key": "shift_planning", "value": "ja"}}})
 	var v SelectionView
 	r.json(t, &v)
@@ -106,7 +106,7 @@ func TestSelectionRulesAreExplicit(t *testing.T) {
 	}{
 		{map[string]any{"auto_include": map[string]any{"statuses": []string{"aktiv"}}}, `"aktiv" is no Personio status: use active, onboarding, leave, inactive`},
 		{map[string]any{"auto_include": map[string]any{"match": "some", "statuses": []string{"active"}}}, "use all (every rule must match) or any"},
-		{map[string]any{"select": []string{"1004"}, "clear": []string{"1004"}}, "clear: 1004 is also in an earlier list"},
+		{map[string]any{"select": []string{"1019"}, "clear": []string{"1019"}}, "clear: 1019 is also in an earlier list"},
 	} {
 		r := e.do(t, "PUT", path, c.AdminToken, bad.body)
 		var body struct {
@@ -117,9 +117,9 @@ func TestSelectionRulesAreExplicit(t *testing.T) {
 			t.Errorf("%v: %d %s, want %q", bad.body, r.Code, r.Body, bad.want)
 		}
 	}
-	r = e.do(t, "PUT", path, c.AdminToken, map[string]any{"clear": []string{"1001"}, "auto_include": map[string]any{"match": "any", "statuses": []string{"active"}}})
+	r = e.do(t, "PUT", path, c.AdminToken, map[string]any{"clear": []string{"1016"}, "auto_include": map[string]any{"match": "any", "statuses": []string{"active"}}})
 	r.json(t, &v)
-	if r.Code != 200 || strings.Join(v.Selected, ",") != "1003" || v.AutoInclude.Match != "any" {
+	if r.Code != 200 || strings.Join(v.Selected, ",") != "1018" || v.AutoInclude.Match != "any" {
 		t.Fatalf("clear: %d %s", r.Code, r.Body)
 	}
 }

@@ -91,6 +91,9 @@ type SkippedPhase struct {
 }
 
 func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
+	if err := a.syncLimit.allow(w, t.ID, a.now()); err != nil {
+		return err
+	}
 	var phases []domain.Phase
 	skipped := []SkippedPhase{}
 	if p := r.PathValue("phase"); p == "all" {

@@ -176,7 +176,7 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 	}
 	rep, err := p.Verify(ctx)
 	if err != nil {
-		return c, vendorErr(err, domain.SystemPersonio, field)
+		return c, a.vendorErr(err, domain.SystemPersonio, field, c.personio.BaseURL)
 	}
 	for _, m := range rep.Missing {
 		c.MissingPersonioAttributes = append(c.MissingPersonioAttributes, AttributeInfo{Key: m.Key, Name: m.Name})
@@ -221,7 +221,7 @@ func (a *API) verifyStaffomatic(ctx context.Context, id string, conn domain.Staf
 	}
 	u, err := s.CurrentUser(ctx)
 	if err != nil {
-		return staffomatic.User{}, vendorErr(err, domain.SystemStaffomatic, field)
+		return staffomatic.User{}, a.vendorErr(err, domain.SystemStaffomatic, field, conn.BaseURL)
 	}
 	if u.Role != "" && u.Role != "admin" {
 		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, u.Role)
@@ -464,7 +464,7 @@ func (a *API) registerPersonio(ctx context.Context, id string, p domain.Personio
 		}
 	}
 	if err != nil {
-		return "", vendorErr(err, domain.SystemPersonio, "personio")
+		return "", a.vendorErr(err, domain.SystemPersonio, "personio", p.BaseURL)
 	}
 	return wh.ID, nil
 }
@@ -685,6 +685,11 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request, t domain.Tenant)
 	if t.Settings.EnableBackgroundSync {
 		now := a.now()
 		for _, s := range domain.Timetable {
+			// Only runs that will do something: no function runs a phase this stack does not
+			// deploy, and a timesheets run with time tracking off only notes that it is off.
+			if !slices.Contains(a.phases, s.Phase) || s.Phase == domain.PhaseTimesheets && !t.Sources.TimeTracking {
+				continue
+			}
 			c, err := schedule.Parse(s.Expression)
 			if err != nil {
 				return fmt.Errorf("timetable %s: %w", s.Name, err)
@@ -863,7 +868,7 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request, t domain.Tenan
 		defer cancel()
 		types, err := p.TimeOffTypes(ctx)
 		if err != nil {
-			return vendorErr(err, domain.SystemPersonio, "")
+			return a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 		}
 		known := map[int64]bool{}
 		var names []string

@@ -14,6 +14,10 @@ import (
 type PersonioAccount interface {
 	Verify(ctx context.Context) (*personio.AttributeReport, error)
 	Employees(ctx context.Context, opts personio.EmployeesOptions) (*personio.EmployeeList, error)
+	// Employee and AllowedAttributes check what a selection names (one id, the readable
+	// attributes) without listing the whole company.
+	Employee(ctx context.Context, id int64) (personio.Employee, error)
+	AllowedAttributes(ctx context.Context) (*personio.AttributeReport, error)
 	TimeOffTypes(ctx context.Context) ([]personio.TimeOffType, error)
 	RegisterWebhook(ctx context.Context, reg personio.WebhookRegistration) (personio.Webhook, error)
 	Webhooks(ctx context.Context) ([]personio.Webhook, error)
@@ -55,6 +59,9 @@ type Vendors interface {
 	// CheckBaseURL refuses a base URL the deployment does not admit (a
 	// *vendors.RefusedError), so that set-up answers 400 before storing it.
 	CheckBaseURL(system domain.System, baseURL string) error
+	// BaseURL is the base URL the clients use for a tenant's base URL (empty: the
+	// deployment's default), so that an error can name the host it could not reach.
+	BaseURL(system domain.System, baseURL string) string
 }
 
 // BuilderVendors serves the Vendors port with the process's one vendor builder
@@ -72,6 +79,11 @@ func (v BuilderVendors) Personio(conn PersonioConn, id, secret string) (Personio
 // Staffomatic implements Vendors.
 func (v BuilderVendors) Staffomatic(conn StaffomaticConn, creds staffomatic.Credentials) (StaffomaticAccount, error) {
 	return v.Builder.Staffomatic(conn.Tenant, domain.Staffomatic{BaseURL: conn.BaseURL, Subdomain: conn.Subdomain}, creds, nil)
+}
+
+// BaseURL implements Vendors.
+func (v BuilderVendors) BaseURL(system domain.System, baseURL string) string {
+	return v.Builder.BaseURL(system, baseURL)
 }
 
 // CheckBaseURL implements Vendors with the builder's policy. An empty base URL is the

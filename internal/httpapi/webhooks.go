@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -110,6 +112,9 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 	if h == "" || !(equalHash(h, sec.PersonioTokenHash) || equalHash(bearer(r), sec.PersonioTokenHash)) {
 		return errWebhookAuth
 	}
+	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {
+		return err
+	}
 	ev, err := personio.ParseWebhook(body)
 	if err != nil {
 		return badRequest("", "not a Personio webhook delivery: %v", err)
@@ -126,8 +131,77 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	req, reason = a.deployed(req, reason)
 	a.log.InfoContext(ctx, "personio webhook", "tenant_id", t.ID, "event", ev.EventName, "resource_id", ev.ResourceID, "ignored", req == nil)
-	return a.answerWebhook(w, ctx, req, reason, "")
+	if req == nil {
+		return a.answerWebhook(w, ctx, req, reason, "")
+	}
+	return a.personioOnce(w, ctx, t, ev, req)
+}
+
+// Personio repeats a delivery it thinks failed (a timeout, a 5xx: up to 14 requests over
+// three days), and one change can reach us twice at once. The same event (name, record and
+// occurred_at) queues one run: the first delivery claims the event in the store (a
+// conditional write, so of concurrent deliveries to several API instances one wins) for
+// personioDedupWindow; without occurred_at only the name and record identify the event and
+// the shorter personioDedupWindowUntimed applies, so a later change of the record is not
+// taken for a repeat.
+const (
+	personioDedupWindow        = time.Hour
+	personioDedupWindowUntimed = time.Minute
+)
+
+// personioEventKey identifies a Personio event: its name, record and time.
+func personioEventKey(ev personio.WebhookEvent) string {
+	at := ""
+	if !ev.OccurredAt.IsZero() {
+		at = ev.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	sum := sha256.Sum256([]byte(ev.EventName + "\x00" + ev.ResourceID + "\x00" + at))
+	return hex.EncodeToString(sum[:])
+}
+
+// personioOnce queues req for the event ev unless the same event was delivered before:
+// then the answer is 200 duplicate, naming the run the first delivery queued when it can be
+// found. With occurred_at the run id derives from the event, so even a repeat after the
+// claim expired finds the run (CreateRun is conditional too). A delivery that fails after
+// claiming releases its claim, so Personio's retry is processed.
+func (a *API) personioOnce(w http.ResponseWriter, ctx context.Context, t domain.Tenant, ev personio.WebhookEvent, req *domain.SyncRequest) error {
+	key := personioEventKey(ev)
+	window, runID := personioDedupWindowUntimed, ""
+	if !ev.OccurredAt.IsZero() {
+		window = personioDedupWindow
+		runID = ev.OccurredAt.UTC().Format("20060102T150405Z") + "-" + string(req.Phase) + "-wh" + key[:16]
+	}
+	duplicate := func() error {
+		ans := webhookAnswer{RunIDs: []string{}, Status: "duplicate",
+			Reason: "event " + ev.EventName + " of " + ev.ResourceID + " was delivered before; it queues one run"}
+		if runID != "" {
+			if _, err := a.store.GetRun(ctx, t.ID, runID); err == nil {
+				ans.RunIDs = []string{runID}
+			}
+		}
+		a.log.InfoContext(ctx, "personio webhook repeated", "tenant_id", t.ID, "event", ev.EventName, "resource_id", ev.ResourceID, "run_id", runID)
+		WriteJSON(w, http.StatusOK, ans)
+		return nil
+	}
+	claim := "personio:" + key
+	if err := a.store.ClaimOnce(ctx, t.ID, claim, window); errors.Is(err, store.ErrExists) {
+		return duplicate()
+	} else if err != nil {
+		return err
+	}
+	err := a.answerWebhook(w, ctx, req, "", runID)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == "conflict" {
+		return duplicate() // the run of this event exists: a repeat after the claim expired
+	}
+	if err != nil {
+		if rerr := a.store.ReleaseClaim(context.WithoutCancel(ctx), t.ID, claim); rerr != nil {
+			a.log.ErrorContext(ctx, "could not release a webhook claim; Personio's retry within the window will be taken for a repeat", "tenant_id", t.ID, "error", rerr)
+		}
+	}
+	return err
 }
 
 // personioIDOK accepts the ids Personio's webhooks name: a person's integer id as a
@@ -205,6 +279,10 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+	}
+	// Throttled before the replay claim, so that the sender's retry is not taken for a replay.
+	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {
+		return err
 	}
 	// The replay key and the run id come from the one digest that matched (VerifySignature
 	// drops the other v1 values the header may carry), so a replay with another or a

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,36 +165,107 @@ type RunPage struct {
 	Next string
 }
 
-// ListRuns returns a tenant's runs newest first (run ids start with their time), limit
-// per page, continuing after the page token next.
+// ListRuns returns a tenant's runs newest first, limit per page, continuing after the page
+// token next. Run ids begin with the second they were queued in, which orders the runs of
+// different seconds; runs of the same second (Sync Now of all phases queues four at once)
+// are ordered by start, newest first (runs not started yet first, later phases of the
+// timetable before earlier ones, as they will run in its order). A page therefore never ends inside a second: it
+// stops before the second the next run belongs to, or, when a single second holds more
+// than limit runs, takes that whole second.
 func (s *Store) ListRuns(ctx context.Context, tenant string, limit int32, next string) (RunPage, error) {
 	start, err := decodeCursor(next, func(pk, sk string) bool { return pk == tenantPK(tenant) && strings.HasPrefix(sk, skRun) })
 	if err != nil {
 		return RunPage{}, err
+	}
+	if limit < 1 {
+		limit = 1
 	}
 	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(tenantPK(tenant))).
 		And(expression.Key(AttrSK).BeginsWith(skRun))), "list runs")
 	if err != nil {
 		return RunPage{}, err
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.tables.Tenants), KeyConditionExpression: e.KeyCondition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit), ExclusiveStartKey: start,
-	})
-	if err != nil {
-		return RunPage{}, fmt.Errorf("list runs of %s: %w", tenant, err)
+	var runs []domain.RunSummary
+	// read adds up to n runs after start; more says whether any follow.
+	more := true
+	read := func(n int32) error {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.tables.Tenants), KeyConditionExpression: e.KeyCondition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ScanIndexForward: aws.Bool(false), Limit: aws.Int32(n), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return fmt.Errorf("list runs of %s: %w", tenant, err)
+		}
+		for _, raw := range out.Items {
+			var it runItem
+			if err := unmarshal(raw, &it); err != nil {
+				return fmt.Errorf("decode run: %w", err)
+			}
+			runs = append(runs, it.RunSummary)
+		}
+		start, more = out.LastEvaluatedKey, len(out.LastEvaluatedKey) > 0
+		return nil
+	}
+	// The page and one run beyond it, which tells whether the page's last second goes on.
+	for more && int32(len(runs)) <= limit {
+		if err := read(limit + 1 - int32(len(runs))); err != nil {
+			return RunPage{}, err
+		}
+	}
+	cut := len(runs)
+	if int32(len(runs)) > limit {
+		cut = int(limit)
+		for cut > 0 && runSecond(runs[cut-1]) == runSecond(runs[limit]) {
+			cut--
+		}
+		if cut == 0 {
+			// One second holds more than a page: take all of it.
+			sec := runSecond(runs[0])
+			for more && runSecond(runs[len(runs)-1]) == sec {
+				if err := read(limit); err != nil {
+					return RunPage{}, err
+				}
+			}
+			for cut < len(runs) && runSecond(runs[cut]) == sec {
+				cut++
+			}
+		}
 	}
 	var page RunPage
-	for _, raw := range out.Items {
-		var it runItem
-		if err := unmarshal(raw, &it); err != nil {
-			return RunPage{}, fmt.Errorf("decode run: %w", err)
+	if cut < len(runs) || more {
+		// The key order's last run of the page, before the page is sorted by start.
+		if page.Next, err = encodeCursor(key(tenantPK(tenant), skRun+runs[cut-1].RunID)); err != nil {
+			return RunPage{}, err
 		}
-		page.Runs = append(page.Runs, it.RunSummary)
 	}
-	page.Next, err = encodeCursor(out.LastEvaluatedKey)
-	return page, err
+	page.Runs = runs[:cut]
+	slices.SortStableFunc(page.Runs, newerRun)
+	return page, nil
+}
+
+// runSecond is the second a run was queued in, the start of its id.
+func runSecond(r domain.RunSummary) string {
+	t, _, _ := strings.Cut(r.RunID, "-")
+	return t
+}
+
+// newerRun orders runs newest first: by the second of their id, then by start (a run not
+// started yet starts after every one that has), then later phases of the timetable first
+// (a chain of Sync Now runs in that order), then by id.
+func newerRun(a, b domain.RunSummary) int {
+	at := func(r domain.RunSummary) time.Time {
+		if r.StartedAt.IsZero() {
+			return time.Unix(1<<40, 0)
+		}
+		return r.StartedAt
+	}
+	return cmp.Or(
+		cmp.Compare(runSecond(b), runSecond(a)),
+		at(b).Compare(at(a)),
+		cmp.Compare(slices.Index(domain.Phases, b.Phase), slices.Index(domain.Phases, a.Phase)),
+		cmp.Compare(b.RunID, a.RunID),
+	)
 }
 
 // PruneRuns deletes a tenant's run summaries that started before cutoff and returns how

@@ -978,6 +978,62 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("runs of one second sorted by start, pages never split a second", func(t *testing.T) {
+		s, c := newStore(t, b)
+		s1, s0 := c.Now().Truncate(time.Second), c.Now().Truncate(time.Second).Add(-time.Second)
+		run := func(p domain.Phase, queued time.Time, started time.Duration) domain.RunSummary {
+			r := domain.RunSummary{Tenant: "acme", RunID: domain.NewRunID(p, queued), Phase: p, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunQueued, QueuedAt: queued}
+			if started > 0 {
+				r.Status, r.StartedAt = domain.RunRunning, queued.Add(started)
+			}
+			if err := s.PutRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		// Newest first: not started yet (later phases first), then by start.
+		newer := []domain.RunSummary{
+			run(domain.PhaseAbsences, s1, 0), run(domain.PhaseTimesheets, s1, 0),
+			run(domain.PhaseUsers, s1, 900*time.Millisecond), run(domain.PhaseWorkspaces, s1, 300*time.Millisecond),
+		}
+		older := []domain.RunSummary{run(domain.PhaseWorkspaces, s0, 800*time.Millisecond), run(domain.PhaseUsers, s0, 100*time.Millisecond)}
+		ids := func(rs []domain.RunSummary) string {
+			var out []string
+			for _, r := range rs {
+				out = append(out, string(r.Phase))
+			}
+			return strings.Join(out, ",")
+		}
+		for _, tc := range []struct {
+			limit int32
+			pages []string
+		}{
+			{10, []string{ids(append(append([]domain.RunSummary{}, newer...), older...))}},
+			{5, []string{ids(newer), ids(older)}}, // stops before the second the 5th run belongs to
+			{3, []string{ids(newer), ids(older)}}, // one second holds more than a page: all of it
+			{1, []string{ids(newer), ids(older)}},
+		} {
+			var got []string
+			next := ""
+			for {
+				page, err := s.ListRuns(ctx, "acme", tc.limit, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ids(page.Runs))
+				if next = page.Next; next == "" {
+					break
+				}
+				if len(got) > 10 {
+					t.Fatalf("limit %d: pages do not end: %v", tc.limit, got)
+				}
+			}
+			if strings.Join(got, " | ") != strings.Join(tc.pages, " | ") {
+				t.Errorf("limit %d: pages %v, want %v", tc.limit, got, tc.pages)
+			}
+		}
+	})
+
 	t.Run("put run only over the summary read", func(t *testing.T) {
 		s, c := newStore(t, b)
 		r := domain.RunSummary{Tenant: "acme", RunID: domain.NewRunID(domain.PhaseUsers, c.Now()), Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual, Status: domain.RunSkipped}

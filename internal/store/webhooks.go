@@ -98,3 +98,14 @@ func (s *Store) ClaimOnce(ctx context.Context, tenant, claim string, ttl time.Du
 	return s.putIf(ctx, s.tables.Protocol, item, expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix()))), ErrExists, fmt.Sprintf("claim %q of %s", claim, tenant))
 }
+
+// ReleaseClaim removes a claim ClaimOnce recorded, so that the key can be claimed again at
+// once. A webhook receiver releases its claim when the delivery failed after claiming
+// (the queue was down): the sender's retry must then be processed, not taken for a
+// repeat. Releasing a claim that is not there is no error.
+func (s *Store) ReleaseClaim(ctx context.Context, tenant, claim string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.tables.Protocol), Key: key(replayPrefix+tenant, claim)}); err != nil {
+		return fmt.Errorf("release claim %q of %s: %w", claim, tenant, err)
+	}
+	return nil
+}

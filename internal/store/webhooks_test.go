@@ -49,6 +49,22 @@ func TestWebhookSecretsAndClaims(t *testing.T) {
 	if err := s.ClaimOnce(ctx, "acme", "sig-1", time.Minute); err != nil {
 		t.Fatalf("claim after expiry: %v", err)
 	}
+	// A released claim can be claimed again at once, and releasing twice is no error.
+	if err := s.ClaimOnce(ctx, "other", "sig-1", time.Minute); err != nil {
+		t.Fatalf("other tenant's claim after expiry: %v", err)
+	}
+	if err := s.ReleaseClaim(ctx, "acme", "sig-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseClaim(ctx, "acme", "sig-1"); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+	if err := s.ClaimOnce(ctx, "acme", "sig-1", time.Minute); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	if err := s.ClaimOnce(ctx, "other", "sig-1", time.Minute); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("releasing acme's claim released another tenant's: %v", err)
+	}
 	// Claims never show up in the protocol.
 	page, err := s.QueryProtocol(ctx, store.ProtocolQuery{Tenant: "acme", Area: domain.AreaUsers})
 	if err != nil || len(page.Entries) != 0 {

@@ -9,6 +9,7 @@
 package vendors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,16 +170,25 @@ func hostOf(base string) string {
 	return strings.ToLower(u.Host)
 }
 
+// BaseURL is the base URL a client of sys uses for a tenant whose own base URL is
+// tenantBase: that one, else the builder's (the simulators of tests and make run), else the
+// vendor's production API. Error messages name its host.
+func (b *Builder) BaseURL(sys domain.System, tenantBase string) string {
+	if tenantBase != "" {
+		return tenantBase
+	}
+	switch sys {
+	case domain.SystemPersonio:
+		return cmp.Or(b.o.PersonioBaseURL, personio.DefaultBaseURL)
+	default:
+		return cmp.Or(b.o.StaffomaticBaseURL, staffomatic.DefaultBaseURL)
+	}
+}
+
 // Personio returns a client of tenant's Personio company. count, when set, is called
 // for every request (the run's API-call figure).
 func (b *Builder) Personio(tenant string, conn domain.Personio, clientID, clientSecret string, count func(domain.System)) (*personio.Client, error) {
-	base := conn.BaseURL
-	if base == "" {
-		base = b.o.PersonioBaseURL
-	}
-	if base == "" {
-		base = personio.DefaultBaseURL
-	}
+	base := b.BaseURL(domain.SystemPersonio, conn.BaseURL)
 	if err := b.o.Policy.CheckURL(domain.SystemPersonio, base); err != nil {
 		return nil, err
 	}
@@ -195,13 +205,7 @@ func (b *Builder) Personio(tenant string, conn domain.Personio, clientID, client
 
 // Staffomatic returns a client of tenant's Staffomatic account.
 func (b *Builder) Staffomatic(tenant string, conn domain.Staffomatic, creds staffomatic.Credentials, count func(domain.System)) (*staffomatic.Client, error) {
-	base := conn.BaseURL
-	if base == "" {
-		base = b.o.StaffomaticBaseURL
-	}
-	if base == "" {
-		base = staffomatic.DefaultBaseURL
-	}
+	base := b.BaseURL(domain.SystemStaffomatic, conn.BaseURL)
 	if err := b.o.Policy.CheckURL(domain.SystemStaffomatic, base); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,11 @@ const (
 	StaffomaticSubdomain = "demo-gastro"
 	StaffomaticEmail     = "ada.adler@demo-gastro.example"
 	StaffomaticPassword  = "demo-staffomatic-password"
+	// SecondAdminEmail and SecondAdminPassword sign in the account's second admin, the
+	// proprietor, who is no Personio employee (the demo's unmatched user): the README hands
+	// the integration over to her.
+	SecondAdminEmail    = "greta.gastgeber@demo-gastro.example"
+	SecondAdminPassword = "demo-second-admin-password"
 )
 
 // MatchKind is how a pre-existing Staffomatic user relates to a Personio employee.
@@ -251,8 +256,10 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 	if err != nil {
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
-	unmatched, err := acc.AddUser(staffomaticsim.User{FirstName: "Aushilfe", LastName: "Sommerfest", Email: "aushilfe@demo-gastro.example",
-		InvitationState: "accepted", LocationIDs: []int64{locs[1].ID}})
+	// The second admin: the proprietor, who plans shifts but is not employed through Personio,
+	// so no employee matches her. She can sign in, so an integration can be handed over.
+	unmatched, err := acc.AddUser(staffomaticsim.User{FirstName: "Greta", LastName: "Gastgeber", Email: SecondAdminEmail, Password: SecondAdminPassword,
+		Role: "admin", InvitationState: "accepted", LocationIDs: []int64{locs[1].ID}})
 	if err != nil {
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
