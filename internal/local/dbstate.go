@@ -176,6 +176,11 @@ func (d *durableDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.append(target, body)
 	}
 	d.mu.Unlock()
+	sendRecorded(w, rec)
+}
+
+// sendRecorded writes a recorded answer to w.
+func sendRecorded(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}

@@ -2,7 +2,9 @@
 // a loopback port with the same handler as the Lambda function, an embedded DynamoDB, an
 // in-process event bus delivering to the registered phases (internal/phases) in the same
 // harness as their functions, the timetable scheduler, and optionally the simulated
-// Personio and Staffomatic with the demo company.
+// Personio and Staffomatic with the demo company. With a data folder (`make run`:
+// .staffsync/) it keeps all of that across restarts (state.go, dbstate.go) and ends at
+// the next start what a killed process left running (recover.go).
 package local
 
 import (

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -99,13 +100,19 @@ func portHint(err error, kept *sandboxState) error {
 	return fmt.Errorf("%w: the kept tenants' credentials name this address; free it, or start with FRESH=1", err)
 }
 
-// tracked marks the simulator changed after each request that may change it.
+// tracked marks the simulator changed by each request that may change it, before the
+// answer leaves: the client's next DynamoDB write (the mapping of what it created) then
+// saves the simulator first.
 func tracked(h http.Handler, dirty *atomic.Bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			dirty.Store(true)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
 		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		dirty.Store(true)
+		sendRecorded(w, rec)
 	})
 }
 

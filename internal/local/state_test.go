@@ -307,10 +307,11 @@ func TestDurableDBJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	compactAt := int64(1 << 40)
 	openErr := func() (*durableDB, *store.Store, func(), error) {
 		t.Helper()
 		d := &durableDB{h: miniserver.NewServer(), snapPath: filepath.Join(dir, dbSnapshotFile), journalPath: filepath.Join(dir, dbJournalFile),
-			log: slog.New(slog.DiscardHandler), compactAt: 1 << 40}
+			log: slog.New(slog.DiscardHandler), compactAt: compactAt}
 		for _, s := range cfg.Tables.Specs() {
 			d.tables = append(d.tables, s.Name)
 		}
@@ -366,6 +367,15 @@ func TestDurableDBJournal(t *testing.T) {
 	if err := st.DeleteTenant(ctx, tenant(2).ID); err != nil {
 		t.Fatal(err)
 	}
+	// More items than one scan page, so the snapshot pages through the table.
+	var entries []domain.ProtocolEntry
+	for i := range 1100 {
+		entries = append(entries, domain.ProtocolEntry{Tenant: tenant(0).ID, Area: domain.AreaUsers, RunID: "20261207T000000Z-users-0000000000",
+			Kind: domain.KindUser, SourceID: fmt.Sprint(i), Action: "create", Outcome: domain.OutcomeCreated})
+	}
+	if err := st.AppendProtocol(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.close(); err != nil { // a clean stop: snapshot, empty journal
 		t.Fatal(err)
 	}
@@ -381,7 +391,34 @@ func TestDurableDBJournal(t *testing.T) {
 	if _, err := st.GetTenant(ctx, tenant(0).ID); err != nil {
 		t.Errorf("tenant 0 from the snapshot: %v", err)
 	}
+	if n := protocolCount(t, st, tenant(0).ID); n != 1100 {
+		t.Errorf("protocol from the snapshot: %d entries, want 1100", n)
+	}
 	if err := st.CreateTenant(ctx, tenant(5)); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.journal.Close()
+	stop()
+
+	// A journal grown past compactAt is folded into the snapshot by the write that grew it.
+	compactAt = 1
+	d, st, stop = open()
+	if err := st.CreateTenant(ctx, tenant(6)); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, dbJournalFile)); err != nil || fi.Size() != 0 {
+		t.Errorf("journal past compactAt: %v %v, want compacted", fi.Size(), err)
+	}
+	_ = d.journal.Close() // killed right after
+	stop()
+	compactAt = 1 << 40
+	d, st, stop = open()
+	for _, i := range []int{0, 5, 6} {
+		if _, err := st.GetTenant(ctx, tenant(i).ID); err != nil {
+			t.Errorf("tenant %d after compaction and kill: %v", i, err)
+		}
+	}
+	if err := st.CreateTenant(ctx, tenant(7)); err != nil {
 		t.Fatal(err)
 	}
 	_ = d.journal.Close()
@@ -427,4 +464,24 @@ func TestRunKeptCredentialsNeedTheirKey(t *testing.T) {
 	if banner := startDev(t, dir, false, false).end(t); strings.Contains(banner, "do not open") || !strings.Contains(banner, "restored") {
 		t.Errorf("banner with the key they were sealed with:\n%s", banner)
 	}
+}
+
+// TestDataFolderIsLocked: a second staffsync dev on the same folder is refused (it would
+// interleave its journal with the first one's) and says how to go on; once the first
+// stops, the folder opens.
+func TestDataFolderIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	first, err := openDataDir(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openDataDir(dir, false); err == nil || !strings.Contains(err.Error(), "another staffsync dev") || !strings.Contains(err.Error(), "--data") {
+		t.Errorf("second open: %v", err)
+	}
+	first.close()
+	again, err := openDataDir(dir, false)
+	if err != nil {
+		t.Fatalf("open after the first closed: %v", err)
+	}
+	again.close()
 }
