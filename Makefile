@@ -44,10 +44,12 @@ build-AbsencesyncFunction:
 
 # ---------------------------------------------------------------- run locally
 # run builds the runner first and execs it, so Ctrl-C reaches it directly and a clean stop
-# exits 0 (go run would report exit status 1).
+# exits 0 (go run would report exit status 1). It keeps its state in .staffsync/ across
+# restarts; FRESH=1 discards it and starts anew.
+FRESH ?=
 run:
 	@$(GO) build -o $(BIN)/staffsync ./cmd/staffsync
-	@exec $(BIN)/staffsync dev
+	@exec $(BIN)/staffsync dev $(if $(filter-out 0,$(FRESH)),--fresh)
 
 # ---------------------------------------------------------------- test
 # tools installs what the tests need and checks for what cannot be installed with go.

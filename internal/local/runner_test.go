@@ -121,6 +121,7 @@ func TestRunDemoEndToEnd(t *testing.T) {
 }
 
 type runView struct {
+	ID         string         `json:"run_id"`
 	Phase      string         `json:"phase"`
 	Status     string         `json:"status"`
 	Counts     map[string]int `json:"counts"`
