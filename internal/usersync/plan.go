@@ -456,7 +456,7 @@ func compute(in Input) []Step {
 			invite := in.Settings.InviteStaffomaticUsers && !lock && want.Email != ""
 			reason := "new employee: " + m.Reason
 			if lock {
-				reason += "; created locked: " + lockReason
+				reason += "; locked: " + lockReason
 			}
 			add(Step{Kind: ActCreate, PersonioID: e.PersonioID, Match: domain.MatchNone, Fields: &want,
 				Lock: lock, Invite: invite, LockedBySync: lock, Reason: reason})
