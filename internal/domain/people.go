@@ -96,6 +96,9 @@ type User struct {
 	VacationDays *float64
 }
 
+// Name is the user's display name for the protocol (of a user without an employee).
+func (u User) Name() string { return strings.TrimSpace(u.FirstName + " " + u.LastName) }
+
 // HoursPerMonthFactor converts Personio's weekly hours into Staffomatic's
 // max_hours_per_month, the only writable working-time field a user has: 52 weeks / 12
 // months.

@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ProtocolRetention is how long protocol entries live (DESIGN §1.3: two months).
@@ -75,6 +77,11 @@ type ProtocolEntry struct {
 	Action  string  `json:"action"`
 	Outcome Outcome `json:"outcome"`
 	Reason  string  `json:"reason,omitempty"`
+	// Person, Workspace and Changes make the entry readable without looking the ids up:
+	// see PlannedAction, whose fields they are in a dry run.
+	Person    string        `json:"person,omitempty"`
+	Workspace string        `json:"workspace,omitempty"`
+	Changes   []FieldChange `json:"changes,omitempty"`
 	// ExpiresAt is when DynamoDB TTL may delete the entry; reads hide it from then on.
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -103,4 +110,93 @@ type PlannedAction struct {
 	SourceID string     `json:"source_id,omitempty"`
 	TargetID string     `json:"target_id,omitempty"`
 	Reason   string     `json:"reason,omitempty"`
+	// Person is the name of the person the action is about ("Frieda Fischer"), or for an
+	// action about several people the first few names and how many more (Names).
+	Person string `json:"person,omitempty"`
+	// Workspace is the name of the location or department the action is about.
+	Workspace string `json:"workspace,omitempty"`
+	// Changes is the field diff of the record: every field the action changes, once,
+	// however many writes it takes.
+	Changes []FieldChange `json:"changes,omitempty"`
+}
+
+// Entry is the protocol entry of the action with outcome o (the harness stores a dry
+// run's plan this way, with OutcomePlanned).
+func (a PlannedAction) Entry(o Outcome) ProtocolEntry {
+	return ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID, Action: a.Action, Outcome: o, Reason: a.Reason,
+		Person: a.Person, Workspace: a.Workspace, Changes: a.Changes}
+}
+
+// Planned is the planned action a dry run's protocol entry stores (the inverse of Entry).
+func (e ProtocolEntry) Planned() PlannedAction {
+	return PlannedAction{Kind: e.Kind, Action: e.Action, SourceID: e.SourceID, TargetID: e.TargetID, Reason: e.Reason,
+		Person: e.Person, Workspace: e.Workspace, Changes: e.Changes}
+}
+
+// FieldChange is one field a run changes (or, in a dry run, would change) on a record,
+// with its value before and after. Values are short (ShortValue), so a plan of thousands
+// of records stays a few hundred bytes per stored action.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// Change returns the change of field from → to with both values shortened (ShortValue).
+func Change(field, from, to string) FieldChange {
+	return FieldChange{Field: field, From: ShortValue(from), To: ShortValue(to)}
+}
+
+// MaxValueRunes bounds a value in a FieldChange or a list of names in an entry: a
+// protocol entry is one DynamoDB item (at most 400 KB), and a readable value is short.
+const MaxValueRunes = 120
+
+// ShortValue is s cut to MaxValueRunes runes, an ellipsis marking the cut.
+func ShortValue(s string) string {
+	if utf8.RuneCountInString(s) <= MaxValueRunes {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:MaxValueRunes-1]) + "…"
+}
+
+// MaxNames is how many names an entry about several people lists (Names).
+const MaxNames = 5
+
+// Names lists the first MaxNames of names, then how many more there are: "Anna Berg,
+// Carl Dorn and 12 more". Empty names are left out; no names is "".
+func Names(names []string) string {
+	var kept []string
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n != "" {
+			kept = append(kept, n)
+		}
+	}
+	if len(kept) <= MaxNames {
+		return strings.Join(kept, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(kept[:MaxNames], ", "), len(kept)-MaxNames)
+}
+
+// Wording tells an action in a protocol reason in the tense of its outcome: a dry run's
+// entry says what will happen ("will create user: new employee"), a real run's what
+// happened ("created user: new employee") or what could not be done. Do is the phrase in
+// the infinitive ("create user"), Done in the past ("created user").
+type Wording struct{ Do, Done string }
+
+// Reason tells the action with outcome o, followed by why (when not empty).
+func (w Wording) Reason(o Outcome, why string) string {
+	var s string
+	switch o {
+	case OutcomePlanned:
+		s = "will " + w.Do
+	case OutcomeFailed:
+		s = "could not " + w.Do
+	default:
+		s = w.Done
+	}
+	if why != "" {
+		s += ": " + why
+	}
+	return s
 }

@@ -21,6 +21,10 @@ type ProtocolEntryView struct {
 	Action   string            `json:"action"`
 	Outcome  domain.Outcome    `json:"outcome"`
 	Reason   string            `json:"reason"`
+	// Person, Workspace and Changes name what the ids stand for (domain.PlannedAction).
+	Person    string               `json:"person,omitempty"`
+	Workspace string               `json:"workspace,omitempty"`
+	Changes   []domain.FieldChange `json:"changes,omitempty"`
 }
 
 func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
@@ -60,7 +64,8 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	entries := make([]ProtocolEntryView, len(page.Entries))
 	for i, e := range page.Entries {
 		entries[i] = ProtocolEntryView{Time: e.Time.UTC(), Area: e.Area, RunID: e.RunID, Kind: e.Kind, SourceID: e.SourceID,
-			TargetID: e.TargetID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason}
+			TargetID: e.TargetID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason,
+			Person: e.Person, Workspace: e.Workspace, Changes: e.Changes}
 	}
 	if wantsCSV(r) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -70,16 +75,25 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		}
 		w.WriteHeader(http.StatusOK)
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"time", "area", "run_id", "kind", "source_id", "target_id", "action", "outcome", "reason"})
+		_ = cw.Write([]string{"time", "area", "run_id", "kind", "source_id", "target_id", "action", "outcome", "reason", "person", "workspace", "changes"})
 		for _, e := range entries {
 			_ = cw.Write([]string{e.Time.Format(time.RFC3339Nano), string(e.Area), e.RunID, string(e.Kind), cell(e.SourceID),
-				cell(e.TargetID), cell(e.Action), string(e.Outcome), cell(e.Reason)})
+				cell(e.TargetID), cell(e.Action), string(e.Outcome), cell(e.Reason), cell(e.Person), cell(e.Workspace), cell(changesCell(e.Changes))})
 		}
 		cw.Flush()
 		return nil
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_cursor": page.Next})
 	return nil
+}
+
+// changesCell is a field diff in one CSV cell: "first_name: Frida → Frieda; locked: no → yes".
+func changesCell(ch []domain.FieldChange) string {
+	parts := make([]string, len(ch))
+	for i, c := range ch {
+		parts[i] = c.Field + ": " + c.From + " → " + c.To
+	}
+	return strings.Join(parts, "; ")
 }
 
 // wantsCSV reports whether the client asked for CSV before JSON.

@@ -303,7 +303,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 		}
 		d.Plan = &PlanPage{Actions: []domain.PlannedAction{}, NextCursor: page.Next}
 		for _, e := range page.Entries {
-			d.Plan.Actions = append(d.Plan.Actions, domain.PlannedAction{Kind: e.Kind, Action: e.Action, SourceID: e.SourceID, TargetID: e.TargetID, Reason: e.Reason})
+			d.Plan.Actions = append(d.Plan.Actions, e.Planned())
 		}
 	}
 	WriteJSON(w, http.StatusOK, d)

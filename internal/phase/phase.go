@@ -321,8 +321,7 @@ func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
 	}
 	if run.Request.DryRun {
 		for _, a := range plan.Actions() {
-			if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID,
-				Action: a.Action, Outcome: domain.OutcomePlanned, Reason: a.Reason}); err != nil {
+			if err := run.Record(ctx, a.Entry(domain.OutcomePlanned)); err != nil {
 				return fmt.Errorf("store plan: %w", err)
 			}
 		}

@@ -30,7 +30,7 @@ func apply(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error {
 	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
 		outcome, targets, reason, err := one(ctx, l, p.SkipApproval, a)
 		return domain.ProtocolEntry{Kind: domain.KindTimer, SourceID: a.TimerID, TargetID: strings.Join(targets, ","),
-			Action: string(a.Kind), Outcome: outcome, Reason: reason}, err
+			Action: string(a.Kind), Outcome: outcome, Reason: a.Tell(outcome, reason), Person: a.Person}, err
 	})
 	if err != nil {
 		return fmt.Errorf("apply timesheets: %w", err)

@@ -85,8 +85,7 @@ type Planned struct {
 func (p Planned) Actions() []domain.PlannedAction {
 	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
 	for _, a := range p.Plan.Actions {
-		out = append(out, domain.PlannedAction{Kind: domain.KindTimer, Action: string(a.Kind), SourceID: a.TimerID,
-			TargetID: strings.Join(a.Targets().IDs(), ","), Reason: a.Reason})
+		out = append(out, a.Planned())
 	}
 	return out
 }

@@ -147,6 +147,8 @@ type Action struct {
 	TimerID  string     `json:"timer_id"`
 	UserID   string     `json:"user_id,omitempty"`
 	PersonID string     `json:"person_id,omitempty"`
+	// Person is the name of the timer's user (Input.Names), for the protocol.
+	Person string `json:"person,omitempty"`
 	// Date is the timer's local start date in the account's zone.
 	Date string `json:"date,omitempty"`
 	// Hash is the timer's content hash; apply stores it with a successful write.
@@ -191,10 +193,42 @@ func (a Action) Targets() Targets {
 // ActUnmapped). Both write the same fingerprint as the mapping's Reported, so the report
 // is written once and the timer is tried again only when it changes (its hash does).
 func (a Action) GiveUp(cause string, first time.Time) Action {
-	g := Action{Kind: ActGiveUp, TimerID: a.TimerID, UserID: a.UserID, PersonID: a.PersonID, Date: a.Date, Hash: a.Hash, Cause: cause}
+	g := Action{Kind: ActGiveUp, TimerID: a.TimerID, UserID: a.UserID, PersonID: a.PersonID, Person: a.Person, Date: a.Date, Hash: a.Hash, Cause: cause}
 	g.Reason = fmt.Sprintf("%s: given up after %s of failures since %s (last: %s)", head(a.Reason), retryDays, first.UTC().Format(time.DateOnly), cause)
 	g.Report = fingerprint(g)
 	return g
+}
+
+// Tell words the action's reason why for a protocol entry with outcome o: in a dry run
+// (OutcomePlanned) what will happen ("will create attendance periods: timer 5 of …"),
+// else what happened ("created attendance periods: …", "could not create attendance
+// periods: …; failed: …"); a timer reported instead of sent is "not transferred".
+func (a Action) Tell(o domain.Outcome, why string) string {
+	var w domain.Wording
+	switch a.Kind {
+	case ActCreate:
+		w = domain.Wording{Do: "create attendance periods", Done: "created attendance periods"}
+	case ActUpdate:
+		w = domain.Wording{Do: "update attendance periods", Done: "updated attendance periods"}
+	case ActDelete:
+		w = domain.Wording{Do: "delete attendance periods", Done: "deleted attendance periods"}
+	case ActSkip:
+		w = domain.Wording{Do: "skip the timer", Done: "skipped the timer"}
+	case ActDeletionKept:
+		w = domain.Wording{Do: "keep the Personio periods", Done: "kept the Personio periods"}
+	default: // unmapped, invalid, given up, too old: reported, never sent
+		if o == domain.OutcomePlanned {
+			return "will not transfer the timer: " + why
+		}
+		return "not transferred: " + why
+	}
+	return w.Reason(o, why)
+}
+
+// Planned is the action as a dry run stores it.
+func (a Action) Planned() domain.PlannedAction {
+	return domain.PlannedAction{Kind: domain.KindTimer, Action: string(a.Kind), SourceID: a.TimerID,
+		TargetID: strings.Join(a.Targets().IDs(), ","), Reason: a.Tell(domain.OutcomePlanned, a.Reason), Person: a.Person}
 }
 
 // Plan is the ordered list of actions of one run.
@@ -295,7 +329,7 @@ func Compute(in Input) Plan {
 func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 	person := in.Persons[t.UserID]
 	m, mapped := in.Mappings[t.ID]
-	a := Action{TimerID: t.ID, UserID: t.UserID, PersonID: person, Date: t.StartsAt.In(in.Location).Format(time.DateOnly)}
+	a := Action{TimerID: t.ID, UserID: t.UserID, PersonID: person, Person: strings.TrimSpace(in.Names[t.UserID]), Date: t.StartsAt.In(in.Location).Format(time.DateOnly)}
 	subject := describeTimer(in, t)
 	report := func(k ActionKind, cause string) (Action, bool) {
 		a.Kind, a.Cause, a.Reason = k, cause, subject+": "+cause
@@ -424,7 +458,7 @@ func planDeleted(in Input, d Deleted) (Action, bool) {
 	if len(targets.Periods) == 0 {
 		return Action{}, false // nothing of it is in Personio
 	}
-	a := Action{TimerID: d.ID, UserID: d.UserID, PersonID: targets.Person, Hash: m.Hash}
+	a := Action{TimerID: d.ID, UserID: d.UserID, PersonID: targets.Person, Person: strings.TrimSpace(in.Names[d.UserID]), Hash: m.Hash}
 	subject := "timer " + d.ID
 	if d.UserID != "" {
 		subject += " of " + name(in, d.UserID)

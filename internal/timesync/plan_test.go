@@ -540,3 +540,51 @@ func BenchmarkCompute(b *testing.B) {
 	b.ReportMetric(float64(len(in.Timers)), "timers")
 	b.ReportMetric(float64(p.Writes()), "writes")
 }
+
+// TestTimerActionsNameTheUser: every timer action carries the name of the timer's user,
+// and its reason says what will happen in a dry run and what happened in a real run.
+func TestTimerActionsNameTheUser(t *testing.T) {
+	running := timer(t, "101", "u3", StateVerified, "2026-04-01 09:00", "", 0)
+	unmapped := timer(t, "102", "u2", StateVerified, "2026-03-31 09:00", "2026-03-31 12:00", 0)
+	gone := shift(t)
+	gone.ID = "103"
+	in := baseInput(t)
+	in.Timers = []Timer{shift(t), running, unmapped}
+	in.Mappings["103"] = transferred(t, gone, "p1")
+	in.Deleted = []Deleted{{ID: "103", UserID: "u1", StartsAt: gone.StartsAt}}
+	in.Settings.PropagateDeletions = true
+	cases := []struct {
+		timer   string
+		kind    ActionKind
+		person  string
+		planned string // prefixes
+		done    string
+		o       domain.Outcome
+	}{
+		{"100", ActCreate, "Anna Schmidt", "will create attendance periods: timer 100 of Anna Schmidt (user u1)", "created attendance periods: timer 100", domain.OutcomeCreated},
+		{"102", ActUnmapped, "Ben Ohnemap", "will not transfer the timer: timer 102 of Ben Ohnemap", "not transferred: timer 102", domain.OutcomeFailed},
+		{"101", ActSkip, "Cem Yilmaz", "will skip the timer: timer 101 of Cem Yilmaz", "skipped the timer: timer 101", domain.OutcomeSkipped},
+		{"103", ActDelete, "Anna Schmidt", "will delete attendance periods: timer 103 of Anna Schmidt", "deleted attendance periods: timer 103", domain.OutcomeDeleted},
+	}
+	p := Compute(in)
+	planned := (Planned{Plan: p}).Actions()
+	if len(p.Actions) != len(cases) || len(planned) != len(cases) {
+		t.Fatalf("plan:\n%s", dump(p))
+	}
+	for i, c := range cases {
+		a, pa := p.Actions[i], planned[i]
+		if a.TimerID != c.timer || a.Kind != c.kind || a.Person != c.person || pa.Person != c.person || pa.SourceID != c.timer {
+			t.Errorf("action %d: %s %s of %q (stored as %+v), want %s %s of %q", i, a.Kind, a.TimerID, a.Person, pa, c.kind, c.timer, c.person)
+		}
+		if !strings.HasPrefix(pa.Reason, c.planned) {
+			t.Errorf("dry run of %s tells %q, want it to start %q", c.timer, pa.Reason, c.planned)
+		}
+		if got := a.Tell(c.o, a.Reason); !strings.HasPrefix(got, c.done) {
+			t.Errorf("real run of %s tells %q, want it to start %q", c.timer, got, c.done)
+		}
+	}
+	if got := p.Actions[0].Tell(domain.OutcomeFailed, p.Actions[0].Reason+"; failed: 409 overlap"); !strings.HasPrefix(got, "could not create attendance periods: timer 100 of Anna Schmidt") ||
+		!strings.HasSuffix(got, "; failed: 409 overlap") {
+		t.Errorf("failed create tells %q", got)
+	}
+}

@@ -223,6 +223,10 @@ func TestEditedTimerUpdatesExactlyItsPeriods(t *testing.T) {
 	if len(entries) != 1 || entries[0].SourceID != strconv.FormatInt(wt.ID, 10) || entries[0].Outcome != domain.OutcomeUpdated {
 		t.Fatalf("entries %+v", entries)
 	}
+	// The entry names the timer's user and tells what was done.
+	if e := entries[0]; e.Person == "" || !strings.HasPrefix(e.Reason, "updated attendance periods: timer "+e.SourceID+" of "+e.Person+" (user ") {
+		t.Fatalf("entry %+v", e)
+	}
 	if n := w.env.P.WriteCalls(); n < 1 || n > len(before) {
 		t.Fatalf("%d write calls for a timer of %d periods", n, len(before))
 	}

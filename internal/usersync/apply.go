@@ -37,20 +37,16 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 	a := &applier{r: r, l: l}
 	if len(p.Actions) == 1 && p.Actions[0].Kind == ActFail {
 		act := p.Actions[0]
-		a.record(ctx, act, "", domain.OutcomeFailed, act.Reason)
+		a.record(ctx, act, "", domain.OutcomeFailed, act.Tell(domain.OutcomeFailed, len(act.Steps), nil))
 		if a.err != nil {
 			return a.err
 		}
 		return fmt.Errorf("%w: %s", ErrRequiredAttributes, strings.Join(l.Input.MissingAttributes, ", "))
 	}
 
-	var order []string
-	groups := map[string][]Action{}
+	acted := make(map[string]bool, len(p.Actions))
 	for _, act := range p.Actions {
-		if _, ok := groups[act.PersonioID]; !ok {
-			order = append(order, act.PersonioID)
-		}
-		groups[act.PersonioID] = append(groups[act.PersonioID], act)
+		acted[act.PersonioID] = true
 	}
 	// The employees compared that need no action are counted without a protocol entry:
 	// as skipped when the planner left out their report because an earlier run wrote it
@@ -60,8 +56,8 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 		repeated[id] = true
 	}
 	for _, e := range l.Input.Employees {
-		switch _, acted := groups[e.PersonioID]; {
-		case acted:
+		switch {
+		case acted[e.PersonioID]:
 		case repeated[e.PersonioID]:
 			r.rec.Count(domain.OutcomeSkipped, 1)
 		default:
@@ -74,8 +70,8 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 	}
 	// A failed action is recorded by employee and is no error here; a panic in one
 	// employee becomes the run's error instead of ending the process.
-	err := phase.ForEach(ctx, n, order, func(ctx context.Context, pid string) error {
-		a.employee(ctx, groups[pid])
+	err := phase.ForEach(ctx, n, p.Actions, func(ctx context.Context, act Action) error {
+		a.employee(ctx, act)
 		return nil
 	})
 	if a.err != nil {
@@ -93,36 +89,49 @@ func apply(ctx context.Context, l *Loaded, p Plan) error {
 	return nil
 }
 
-// employee applies the actions of one employee in order; the first failure ends them,
-// because the later ones (lock, invite) assume the earlier ones (create, update) happened.
-func (a *applier) employee(ctx context.Context, acts []Action) {
-	link, linked := a.l.links[acts[0].PersonioID]
+// employee applies the steps of one employee's action in order and records the action
+// as one protocol entry. The first failure ends the steps, because the later ones (lock,
+// invite) assume the earlier ones (create, update) happened; the entry then says which
+// steps were done, which failed and which were not tried. An action stopped with the run
+// before its first step is not told (nothing happened); one stopped midway is a failure.
+func (a *applier) employee(ctx context.Context, act Action) {
+	link, linked := a.l.links[act.PersonioID]
 	if !linked {
-		link = domain.Link{PersonioID: acts[0].PersonioID}
+		link = domain.Link{PersonioID: act.PersonioID}
 	}
-	for _, act := range acts {
-		if ctx.Err() != nil {
-			return
+	done := 0
+	var err error
+	for _, st := range act.Steps {
+		if cerr := ctx.Err(); cerr != nil {
+			if done == 0 {
+				return
+			}
+			err = fmt.Errorf("the run was stopped: %w", cerr)
+			break
 		}
-		next, outcome, err := a.one(ctx, act, link)
-		if err != nil {
-			a.r.log().WarnContext(ctx, "user action failed", "action", act.Kind, "personio_id", act.PersonioID, "user_id", act.UserID, "error", err)
-			a.record(ctx, act, next.UserID, domain.OutcomeFailed, act.Reason+"; failed: "+err.Error())
-			a.mu.Lock()
-			a.failed++
-			a.mu.Unlock()
-			return
+		var next domain.Link
+		if next, err = a.one(ctx, st, link); err != nil {
+			a.r.log().WarnContext(ctx, "user action failed", "action", st.Kind, "personio_id", act.PersonioID, "user_id", st.UserID, "error", err)
+			if next.UserID != "" {
+				link = next
+			}
+			break
 		}
 		link = next
-		if outcome != "" {
-			a.record(ctx, act, link.UserID, outcome, act.Reason)
-		}
+		done++
 	}
+	o := act.Outcome()
+	if err != nil {
+		o = domain.OutcomeFailed
+		a.mu.Lock()
+		a.failed++
+		a.mu.Unlock()
+	}
+	a.record(ctx, act, link.UserID, o, act.Tell(o, done, err))
 }
 
-// one applies one action and returns the employee's link after it, and the outcome to
-// record ("" when nothing is to be reported).
-func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain.Link, domain.Outcome, error) {
+// one applies one step and returns the employee's link after it.
+func (a *applier) one(ctx context.Context, act Step, link domain.Link) (domain.Link, error) {
 	s := a.r.writer
 	switch act.Kind {
 	case ActCreate:
@@ -135,17 +144,17 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 			return a.putLink(mctx, link)
 		})
 		if errors.Is(err, phase.ErrNotMapped) {
-			return link, "", fmt.Errorf("user %s created, its mapping not stored (the next run matches it by custom_id): %w", uid, err)
+			return link, fmt.Errorf("user %s created, its mapping not stored (the next run matches it by custom_id): %w", uid, err)
 		}
 		if err != nil {
-			return link, "", fmt.Errorf("create user: %w", err)
+			return link, fmt.Errorf("create user: %w", err)
 		}
 		if act.Lock {
 			if err := s.LockUser(ctx, uid); err != nil {
-				return link, "", fmt.Errorf("user %s created, lock failed (the next run locks it): %w", uid, err)
+				return link, fmt.Errorf("user %s created, lock failed (the next run locks it): %w", uid, err)
 			}
 		}
-		return link, domain.OutcomeCreated, nil
+		return link, nil
 	case ActLink:
 		next := link
 		next.PersonioID, next.UserID = act.PersonioID, act.UserID
@@ -157,14 +166,14 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 			next.Invited, next.LockedBySync = act.MarkInvited, false
 		}
 		if err := a.putLink(ctx, next); err != nil {
-			return link, "", err
+			return link, err
 		}
-		return next, domain.OutcomeUpdated, nil
+		return next, nil
 	case ActUpdate:
 		if err := s.UpdateUser(ctx, act.UserID, *act.Fields); err != nil {
-			return link, "", fmt.Errorf("update user: %w", err)
+			return link, fmt.Errorf("update user: %w", err)
 		}
-		return link, domain.OutcomeUpdated, nil
+		return link, nil
 	case ActLock, ActUnlock, ActInvite:
 		var err error
 		next := link
@@ -180,23 +189,19 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 			next.Invited = true
 		}
 		if err != nil {
-			return link, "", fmt.Errorf("%s: %w", act.Kind, err)
+			return link, fmt.Errorf("%s: %w", act.Kind, err)
 		}
 		if next != link {
 			if err := a.putLink(ctx, next); err != nil {
-				return link, "", fmt.Errorf("%s done, mapping not stored: %w", act.Kind, err)
+				return link, fmt.Errorf("%s done, mapping not stored: %w", act.Kind, err)
 			}
 		}
-		return next, domain.OutcomeUpdated, nil
+		return next, nil
 	case ActConflict, ActSkip:
 		// The planner left out what was reported unchanged before: each report here is
 		// new, written to the protocol and remembered by its fingerprint.
-		outcome := domain.OutcomeSkipped
-		if act.Kind == ActConflict {
-			outcome = domain.OutcomeReported
-		}
 		if act.PersonioID == "" || act.Report == "" {
-			return link, outcome, nil
+			return link, nil
 		}
 		if link.UserID != "" {
 			// A mapped employee's conflict (a new e-mail taken by another user) or skip (a
@@ -205,18 +210,18 @@ func (a *applier) one(ctx context.Context, act Action, link domain.Link) (domain
 			next := link
 			next.Reported = act.Report
 			if err := a.putLink(ctx, next); err != nil {
-				return link, "", fmt.Errorf("store reported conflict: %w", err)
+				return link, fmt.Errorf("store reported conflict: %w", err)
 			}
-			return next, outcome, nil
+			return next, nil
 		}
 		m := domain.Mapping{Tenant: a.r.Tenant.ID, Kind: domain.KindUser, SourceID: act.PersonioID, Reported: act.Report,
 			State: domain.StateReported, LastError: act.Reason, UpdatedAt: a.r.Now}
 		if err := a.r.Store.PutMapping(ctx, m); err != nil {
-			return link, "", fmt.Errorf("store reported %s: %w", act.Kind, err)
+			return link, fmt.Errorf("store reported %s: %w", act.Kind, err)
 		}
-		return link, outcome, nil
+		return link, nil
 	}
-	return link, "", fmt.Errorf("unknown action %q", act.Kind)
+	return link, fmt.Errorf("unknown action %q", act.Kind)
 }
 
 func (a *applier) putLink(ctx context.Context, l domain.Link) error {
@@ -228,16 +233,12 @@ func (a *applier) putLink(ctx context.Context, l domain.Link) error {
 	return nil
 }
 
-// record writes one protocol entry (counted by the harness). It uses a context detached
-// from cancellation: what was done must be told even when the run is being stopped.
+// record writes the action's protocol entry (counted by the harness). It uses a context
+// detached from cancellation: what was done must be told even when the run is being
+// stopped.
 func (a *applier) record(ctx context.Context, act Action, userID string, o domain.Outcome, reason string) {
-	if userID == "" {
-		userID = act.UserID
-		if userID == "" && len(act.UserIDs) > 0 {
-			userID = strings.Join(act.UserIDs, ",")
-		}
-	}
-	e := domain.ProtocolEntry{Kind: domain.KindUser, SourceID: act.PersonioID, TargetID: userID, Action: string(act.Kind), Outcome: o, Reason: reason}
+	e := domain.ProtocolEntry{Kind: domain.KindUser, SourceID: act.PersonioID, TargetID: act.target(userID), Action: string(act.Kind),
+		Outcome: o, Reason: reason, Person: act.Person, Changes: act.Changes}
 	if err := a.r.rec.Record(context.WithoutCancel(ctx), e); err != nil {
 		a.mu.Lock()
 		if a.err == nil {

@@ -116,7 +116,7 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		case sel.Includes(e):
 			l.Input.Employees = append(l.Input.Employees, e)
 		case l.Mode == domain.ModeTargeted:
-			l.Input.Skips = append(l.Input.Skips, Action{Kind: ActSkip, PersonioID: e.PersonioID,
+			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: e.PersonioID,
 				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
 		}
 	}
@@ -192,7 +192,7 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 		}
 		id, err := strconv.ParseInt(strings.TrimSpace(t.ID), 10, 64)
 		if err != nil || id <= 0 {
-			l.Input.Skips = append(l.Input.Skips, Action{Kind: ActSkip, PersonioID: t.ID, Reason: "target " + strconv.Quote(t.ID) + " is not a Personio employee id"})
+			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: t.ID, Reason: "target " + strconv.Quote(t.ID) + " is not a Personio employee id"})
 			continue
 		}
 		if !want[id] {
@@ -242,8 +242,8 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 	return out, missing, nil
 }
 
-func notInPersonio(id int64) Action {
-	return Action{Kind: ActSkip, PersonioID: strconv.FormatInt(id, 10),
+func notInPersonio(id int64) Step {
+	return Step{Kind: ActSkip, PersonioID: strconv.FormatInt(id, 10),
 		Reason: "no Personio employee with this id; a Staffomatic user is never deleted by the sync"}
 }
 
@@ -314,7 +314,7 @@ func loadLinks(ctx context.Context, r *job, l *Loaded) error {
 	return nil
 }
 
-func skipIDs(skips []Action) []string {
+func skipIDs(skips []Step) []string {
 	var out []string
 	for _, s := range skips {
 		if s.PersonioID != "" {

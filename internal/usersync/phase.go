@@ -3,6 +3,7 @@ package usersync
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -36,43 +37,32 @@ type Planned struct {
 	state *Loaded
 }
 
-// Actions describes the plan for a dry run's protocol.
+// Actions describes the plan for a dry run's protocol: one action per employee, with
+// its name, its field diff, and a reason saying what will happen.
 func (p Planned) Actions() []domain.PlannedAction {
 	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
 	for _, a := range p.Plan.Actions {
-		target := a.UserID
-		if target == "" && len(a.UserIDs) > 0 {
-			target = joinIDs(a.UserIDs)
-		}
-		reason := a.Reason
-		if len(a.Changes) > 0 {
-			reason += " (" + describeChanges(a.Changes) + ")"
-		}
-		out = append(out, domain.PlannedAction{Kind: domain.KindUser, Action: string(a.Kind), SourceID: a.PersonioID, TargetID: target, Reason: reason})
+		out = append(out, domain.PlannedAction{Kind: domain.KindUser, Action: string(a.Kind), SourceID: a.PersonioID, TargetID: a.target(""),
+			Reason: a.Tell(domain.OutcomePlanned, 0, nil), Person: a.Person, Changes: a.Changes})
 	}
 	return out
 }
 
-func joinIDs(ids []string) string {
-	s := ""
-	for i, id := range ids {
-		if i > 0 {
-			s += ","
-		}
-		s += id
+// target is the protocol's target id of the action: userID (the user it ended with,
+// when known), else its user, else the users of its conflict.
+func (a Action) target(userID string) string {
+	if userID != "" {
+		return userID
 	}
-	return s
-}
-
-func describeChanges(ch []Change) string {
-	s := ""
-	for i, c := range ch {
-		if i > 0 {
-			s += "; "
-		}
-		s += c.Field + ": " + fmt.Sprintf("%q → %q", c.From, c.To)
+	if a.UserID != "" {
+		return a.UserID
 	}
-	return s
+	for _, s := range a.Steps {
+		if len(s.UserIDs) > 0 {
+			return strings.Join(s.UserIDs, ",")
+		}
+	}
+	return ""
 }
 
 // Name implements phase.Phase.

@@ -52,7 +52,7 @@ type Input struct {
 	SelfUserID string
 	// Skips are what the loader could not hand to the planner (targets that are no
 	// employee, or not selected); they are reported like the planner's own skips.
-	Skips []Action
+	Skips []Step
 	// Reported holds, per Personio id, the fingerprint of the report (conflict, skip) last
 	// written to the protocol: an unchanged one is not planned again, so a run without
 	// changes writes nothing but its summary.
@@ -101,15 +101,13 @@ type Fields struct {
 	VacationDays  *float64 `json:"vacation_days,omitempty"`
 }
 
-// Change is one field that differs, for the protocol and the dry-run preview.
-type Change struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
-}
+// Change is one field that differs, for the protocol and the dry-run preview; its values
+// are shortened (domain.Change).
+type Change = domain.FieldChange
 
-// Action is one planned step with its reason.
-type Action struct {
+// Step is one thing a run does for an employee: a Staffomatic write, a mapping write or a
+// report, with its reason. An employee's steps make up its Action.
+type Step struct {
 	Kind       ActionKind `json:"kind"`
 	PersonioID string     `json:"personio_id,omitempty"`
 	UserID     string     `json:"user_id,omitempty"`
@@ -127,24 +125,164 @@ type Action struct {
 	// MarkInvited sets the mapping's Invited flag (an invitation found already sent).
 	MarkInvited bool `json:"mark_invited,omitempty"`
 	// Report is the fingerprint a conflict or skip is remembered by once it is written
-	// (domain.ReportFingerprint); empty for other actions.
+	// (domain.ReportFingerprint); empty for other steps.
 	Report string `json:"report,omitempty"`
 	Reason string `json:"reason"`
 }
 
-// Calls is the number of Staffomatic write calls the action makes: a create of a user
-// that must start locked is the create and the lock.
+// Action is everything one run does for one employee: its steps in order (a link, an
+// update, a lock, an invitation, a report), told as one line of the plan and of the
+// protocol, with the employee's name and one field diff over all steps. 25 employees
+// with changes are 25 actions, however many writes each needs.
+type Action struct {
+	// Kind is the main step's kind (headline): a create, else an update, a lock, an
+	// unlock, an invitation, a link, a conflict, a skip, in this order.
+	Kind       ActionKind `json:"kind"`
+	PersonioID string     `json:"personio_id,omitempty"`
+	// UserID is the employee's user ("" before a create).
+	UserID string `json:"user_id,omitempty"`
+	// Person is the employee's name (or the user's, for a user without an employee).
+	Person string `json:"person,omitempty"`
+	// Changes is the field diff of all steps: the fields an update or create writes, and
+	// locked and invitation when they change.
+	Changes []Change `json:"changes,omitempty"`
+	Steps   []Step   `json:"steps"`
+}
+
+// headline lists the step kinds in the order one names an action by.
+var headline = []ActionKind{ActFail, ActCreate, ActUpdate, ActLock, ActUnlock, ActInvite, ActLink, ActConflict, ActSkip}
+
+// Calls is the number of Staffomatic write calls the action makes: the sum of its steps'.
 func (a Action) Calls() int {
+	n := 0
+	for _, s := range a.Steps {
+		n += s.Calls()
+	}
+	return n
+}
+
+// Outcome is what a successful apply of the action records: created for a create,
+// updated for any other write or a mapping, reported for a conflict, skipped for a skip.
+func (a Action) Outcome() domain.Outcome {
+	switch a.Kind {
+	case ActCreate:
+		return domain.OutcomeCreated
+	case ActConflict:
+		return domain.OutcomeReported
+	case ActSkip:
+		return domain.OutcomeSkipped
+	case ActFail:
+		return domain.OutcomeFailed
+	}
+	return domain.OutcomeUpdated
+}
+
+// Tell words the action for a protocol reason, step by step, each with its reason: in a
+// dry run (OutcomePlanned) what will happen ("will create user: new employee …"), else
+// what happened: the first done steps in the past ("created user: …"), the step that
+// failed with err ("could not lock user: …; failed: …"), and the steps not tried after it.
+func (a Action) Tell(o domain.Outcome, done int, err error) string {
+	parts := make([]string, 0, len(a.Steps))
+	for i, s := range a.Steps {
+		w := s.wording()
+		switch {
+		case o == domain.OutcomePlanned:
+			parts = append(parts, w.Reason(domain.OutcomePlanned, s.Reason))
+		case i < done:
+			parts = append(parts, w.Reason(domain.OutcomeUpdated, s.Reason))
+		case i == done && err != nil:
+			parts = append(parts, w.Reason(domain.OutcomeFailed, s.Reason)+"; failed: "+err.Error())
+		default:
+			parts = append(parts, "not tried: "+w.Do)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// wording is the step's phrase in both tenses.
+func (s Step) wording() domain.Wording {
+	switch s.Kind {
+	case ActCreate:
+		w := domain.Wording{Do: "create user", Done: "created user"}
+		if s.Lock {
+			w.Do, w.Done = w.Do+" locked", w.Done+" locked"
+		}
+		if s.Invite {
+			w.Do, w.Done = w.Do+" and send the invitation", w.Done+" and sent the invitation"
+		}
+		return w
+	case ActLink:
+		if s.MarkInvited {
+			return domain.Wording{Do: "note the invitation as sent", Done: "noted the invitation as sent"}
+		}
+		return domain.Wording{Do: "link user " + s.UserID, Done: "linked user " + s.UserID}
+	case ActUpdate:
+		names := changedNames(s.Changes)
+		return domain.Wording{Do: "update " + names, Done: "updated " + names}
+	case ActLock:
+		return domain.Wording{Do: "lock user", Done: "locked user"}
+	case ActUnlock:
+		return domain.Wording{Do: "unlock user", Done: "unlocked user"}
+	case ActInvite:
+		return domain.Wording{Do: "send the invitation", Done: "sent the invitation"}
+	case ActConflict:
+		return domain.Wording{Do: "report a conflict", Done: "reported a conflict"}
+	case ActSkip:
+		return domain.Wording{Do: "skip the employee", Done: "skipped the employee"}
+	case ActFail:
+		return domain.Wording{Do: "stop the run", Done: "stopped the run"}
+	}
+	return domain.Wording{Do: string(s.Kind), Done: string(s.Kind)}
+}
+
+// diffOf is the step's part of the action's field diff.
+func (s Step) diffOf() []Change {
+	switch s.Kind {
+	case ActCreate:
+		f := s.Fields
+		var ch []Change
+		for _, v := range []struct{ field, value string }{
+			{"first_name", f.FirstName}, {"last_name", f.LastName}, {"email", f.Email}, {"custom_id", f.CustomID},
+			{"location_id", f.LocationID}, {"department_ids", strings.Join(f.DepartmentIDs, ",")},
+			{"weekly_hours", fmtFloat(f.WeeklyHours)}, {"vacation_days", fmtFloat(f.VacationDays)},
+		} {
+			if v.value != "" {
+				ch = append(ch, domain.Change(v.field, "", v.value))
+			}
+		}
+		if s.Lock {
+			ch = append(ch, domain.Change("locked", "", "yes"))
+		}
+		if s.Invite {
+			ch = append(ch, domain.Change("invitation", "", "sent"))
+		}
+		return ch
+	case ActUpdate:
+		return s.Changes
+	case ActLock:
+		return []Change{domain.Change("locked", "no", "yes")}
+	case ActUnlock:
+		return []Change{domain.Change("locked", "yes", "no")}
+	case ActInvite:
+		return []Change{domain.Change("invitation", "not sent", "sent")}
+	}
+	return nil
+}
+
+// Calls is the number of Staffomatic write calls the step makes: a create of a user
+// that must start locked is the create and the lock.
+func (s Step) Calls() int {
 	switch {
-	case a.Kind == ActCreate && a.Lock:
+	case s.Kind == ActCreate && s.Lock:
 		return 2
-	case a.Kind.Writes():
+	case s.Kind.Writes():
 		return 1
 	}
 	return 0
 }
 
-// Plan is the ordered list of actions of one run.
+// Plan is the ordered list of actions of one run: one per employee, or the one action
+// of kind ActFail that stops the run.
 type Plan struct {
 	Actions []Action `json:"actions"`
 	// Repeated are the Personio ids whose report (conflict, skip) an earlier run wrote
@@ -174,16 +312,17 @@ func (p Plan) Count() map[ActionKind]int {
 // dates and last working days are calendar days of the account, not of UTC.
 func Today(now time.Time, loc *time.Location) string { return now.In(loc).Format(time.DateOnly) }
 
-// Compute plans the actions of one run: the planned ones, then the loader's skips, less
-// the reports already written unchanged.
+// Compute plans the actions of one run: the planned steps, then the loader's skips, less
+// the reports already written unchanged, grouped into one action per employee.
 func Compute(in Input) Plan {
-	p := compute(in)
-	if len(p.Actions) == 1 && p.Actions[0].Kind == ActFail {
-		return p
+	steps := compute(in)
+	if len(steps) == 1 && steps[0].Kind == ActFail {
+		return Plan{Actions: []Action{{Kind: ActFail, Steps: steps}}}
 	}
-	p.Actions = append(p.Actions, in.Skips...)
-	kept := p.Actions[:0]
-	for _, a := range p.Actions {
+	var p Plan
+	steps = append(steps, in.Skips...)
+	kept := steps[:0]
+	for _, a := range steps {
 		if a.Kind == ActConflict || a.Kind == ActSkip {
 			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
 			if a.PersonioID != "" && in.Reported[a.PersonioID] == a.Report {
@@ -193,17 +332,58 @@ func Compute(in Input) Plan {
 		}
 		kept = append(kept, a)
 	}
-	p.Actions = kept
+	p.Actions = group(kept, in)
 	return p
 }
 
-func compute(in Input) Plan {
+// group makes one action of each employee's steps (in the order of its first step; a
+// step without a Personio id is an action of its own), named after the employee.
+func group(steps []Step, in Input) []Action {
+	names := make(map[string]string, len(in.Employees))
+	for _, e := range in.Employees {
+		names[e.PersonioID] = e.Name()
+	}
+	userNames := map[string]string{}
+	for _, u := range in.Users {
+		userNames[u.ID] = u.Name()
+	}
+	var out []Action
+	at := map[string]int{}
+	for _, s := range steps {
+		i, ok := at[s.PersonioID]
+		if !ok || s.PersonioID == "" {
+			i = len(out)
+			at[s.PersonioID] = i
+			out = append(out, Action{PersonioID: s.PersonioID})
+		}
+		out[i].Steps = append(out[i].Steps, s)
+	}
+	for i := range out {
+		a := &out[i]
+		rank := len(headline)
+		for _, s := range a.Steps {
+			if r := slices.Index(headline, s.Kind); r >= 0 && r < rank {
+				rank, a.Kind = r, s.Kind
+			}
+			if a.UserID == "" {
+				a.UserID = s.UserID
+			}
+			a.Changes = append(a.Changes, s.diffOf()...)
+		}
+		if a.Person = names[a.PersonioID]; a.Person == "" {
+			a.Person = userNames[a.UserID]
+		}
+	}
+	return out
+}
+
+func compute(in Input) []Step {
 	if len(in.MissingAttributes) > 0 {
 		missing := slices.Clone(in.MissingAttributes)
 		slices.Sort(missing)
-		return Plan{Actions: []Action{{Kind: ActFail,
+		return []Step{{Kind: ActFail,
 			Reason: "the Personio credential does not expose these required attributes: " + strings.Join(missing, ", ") +
-				"; allow them in Personio (Settings → Integrations → API credentials → readable attributes); nothing was changed"}}}
+				"; allow them in Personio (Settings → Integrations → API credentials → readable attributes); nothing was changed"}}
 	}
 	matches := domain.MatchAll(in.Employees, in.Users, in.Links)
 	users := make(map[string]*domain.User, len(in.Users))
@@ -253,32 +433,32 @@ func compute(in Input) Plan {
 			domain.NormalizeEmail(email), strings.Join(others, ", "))
 	}
 
-	var plan Plan
-	add := func(a Action) { plan.Actions = append(plan.Actions, a) }
+	var steps []Step
+	add := func(a Step) { steps = append(steps, a) }
 	for _, e := range emps {
 		m := matches[e.PersonioID]
 		want := desired(e, in)
 		lock, lockReason := lockState(e, in)
 		switch m.Match {
 		case domain.MatchConflict:
-			add(Action{Kind: ActConflict, PersonioID: e.PersonioID, UserIDs: m.UserIDs, Match: domain.MatchConflict, Reason: m.Reason})
+			add(Step{Kind: ActConflict, PersonioID: e.PersonioID, UserIDs: m.UserIDs, Match: domain.MatchConflict, Reason: m.Reason})
 			continue
 		case domain.MatchNone:
 			if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
-				add(Action{Kind: ActSkip, PersonioID: e.PersonioID, Reason: "last working day " + e.LastWorkingDay +
+				add(Step{Kind: ActSkip, PersonioID: e.PersonioID, Reason: "last working day " + e.LastWorkingDay +
 					" has passed; no Staffomatic user is created for a leaver (every user counts towards the licence)"})
 				continue
 			}
 			if why := contested(e.PersonioID, want.Email); why != "" {
-				add(Action{Kind: ActConflict, PersonioID: e.PersonioID, Match: domain.MatchConflict, Reason: "not created: " + why})
+				add(Step{Kind: ActConflict, PersonioID: e.PersonioID, Match: domain.MatchConflict, Reason: "not created: " + why})
 				continue
 			}
 			invite := in.Settings.InviteStaffomaticUsers && !lock && want.Email != ""
 			reason := "new employee: " + m.Reason
 			if lock {
-				reason += "; created locked: " + lockReason
+				reason += "; locked: " + lockReason
 			}
-			add(Action{Kind: ActCreate, PersonioID: e.PersonioID, Match: domain.MatchNone, Fields: &want,
+			add(Step{Kind: ActCreate, PersonioID: e.PersonioID, Match: domain.MatchNone, Fields: &want,
 				Lock: lock, Invite: invite, LockedBySync: lock, Reason: reason})
 			continue
 		}
@@ -286,11 +466,11 @@ func compute(in Input) Plan {
 		u := users[m.UserID]
 		link, linked := links[e.PersonioID]
 		if !linked || link.UserID != u.ID {
-			add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, Reason: m.Reason})
+			add(Step{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, Reason: m.Reason})
 			link = domain.Link{PersonioID: e.PersonioID, UserID: u.ID}
 		}
 		f, changes := diff(*u, want)
-		var emailConflict *Action
+		var emailConflict *Step
 		if f.Email != "" {
 			// The new e-mail of a matched employee already belongs to another user:
 			// Staffomatic refuses a second user with it, and taking it over would be a guess.
@@ -307,46 +487,46 @@ func compute(in Input) Plan {
 				slices.Sort(others)
 				f.Email = ""
 				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
-				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID,
+				emailConflict = &Step{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID,
 					UserIDs: append([]string{u.ID}, others...), Match: domain.MatchConflict,
 					Reason: fmt.Sprintf("the new e-mail %s from Personio already belongs to Staffomatic user %s; the e-mail of user %s was not changed; change or remove the other user's e-mail",
 						domain.NormalizeEmail(want.Email), strings.Join(others, ", "), u.ID)}
 			case why != "":
 				f.Email = ""
 				changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Field == "email" })
-				emailConflict = &Action{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID, UserIDs: []string{u.ID}, Match: domain.MatchConflict,
+				emailConflict = &Step{Kind: ActConflict, PersonioID: e.PersonioID, UserID: u.ID, UserIDs: []string{u.ID}, Match: domain.MatchConflict,
 					Reason: "the e-mail of user " + u.ID + " was not changed: " + why}
 			}
 		}
 		if len(changes) > 0 {
-			add(Action{Kind: ActUpdate, PersonioID: e.PersonioID, UserID: u.ID, Fields: &f, Changes: changes,
-				Reason: "Personio is the leading system; overwriting " + changedNames(changes) + " in Staffomatic"})
+			add(Step{Kind: ActUpdate, PersonioID: e.PersonioID, UserID: u.ID, Fields: &f, Changes: changes,
+				Reason: "Personio is the leading system"})
 		}
 		if emailConflict != nil {
 			add(*emailConflict)
 		}
 		switch {
 		case lock && !u.Locked && u.ID == in.SelfUserID:
-			add(Action{Kind: ActSkip, PersonioID: e.PersonioID, UserID: u.ID, Reason: lockReason +
+			add(Step{Kind: ActSkip, PersonioID: e.PersonioID, UserID: u.ID, Reason: lockReason +
 				"; not locked: this is the Staffomatic admin staffsync signs in as, and a locked admin stops every sync; hand the integration over to another admin, then lock the user"})
 		case lock && !u.Locked:
-			add(Action{Kind: ActLock, PersonioID: e.PersonioID, UserID: u.ID, LockedBySync: true, Reason: lockReason})
+			add(Step{Kind: ActLock, PersonioID: e.PersonioID, UserID: u.ID, LockedBySync: true, Reason: lockReason})
 		case !lock && u.Locked && link.LockedBySync:
-			add(Action{Kind: ActUnlock, PersonioID: e.PersonioID, UserID: u.ID, Reason: unlockReason(e, in)})
+			add(Step{Kind: ActUnlock, PersonioID: e.PersonioID, UserID: u.ID, Reason: unlockReason(e, in)})
 		}
 		if in.Settings.InviteStaffomaticUsers && !link.Invited && !lock && (!u.Locked || link.LockedBySync) {
 			switch {
 			case domain.NormalizeEmail(want.Email) == "":
 			case u.InvitationState == "accepted" || u.InvitationState == "pending":
 				// Already invited outside staffsync: remember it, never send a second one.
-				add(Action{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, MarkInvited: true,
+				add(Step{Kind: ActLink, PersonioID: e.PersonioID, UserID: u.ID, Match: m.Match, MarkInvited: true,
 					Reason: "invitation already " + u.InvitationState + " in Staffomatic; not sent again"})
 			default:
-				add(Action{Kind: ActInvite, PersonioID: e.PersonioID, UserID: u.ID, Reason: "first sync of this user: invitation sent once"})
+				add(Step{Kind: ActInvite, PersonioID: e.PersonioID, UserID: u.ID, Reason: "first sync of this user; an invitation is sent once"})
 			}
 		}
 	}
-	return plan
+	return steps
 }
 
 // desired returns the master data Personio prescribes for the employee's user.
@@ -383,16 +563,16 @@ func lockState(e domain.Employee, in Input) (bool, string) {
 		return true, "hire date " + e.HireDate + " is in the future; the user stays locked and uninvited until then"
 	}
 	if in.Settings.EnablePersonioLastWorkingDay && e.LastWorkingDay != "" && in.Today > e.LastWorkingDay {
-		return true, "last working day " + e.LastWorkingDay + " has passed; user locked (a locked user is still billed by Staffomatic until deleted)"
+		return true, "last working day " + e.LastWorkingDay + " has passed (a locked user is still billed by Staffomatic until deleted)"
 	}
 	return false, ""
 }
 
 func unlockReason(e domain.Employee, in Input) string {
 	if in.Settings.EnablePersonioHireDate && e.HireDate != "" && in.Today >= e.HireDate {
-		return "hire date " + e.HireDate + " reached; user unlocked"
+		return "hire date " + e.HireDate + " reached"
 	}
-	return "the reason staffsync locked this user no longer holds; user unlocked"
+	return "the reason staffsync locked this user no longer holds"
 }
 
 // diff returns the fields of want that differ from u. Departments are only added, never
@@ -406,19 +586,19 @@ func diff(u domain.User, want Fields) (Fields, []Change) {
 	// send an empty name (an update of nothing but it fails), and a user needs a name.
 	if want.FirstName != "" && want.FirstName != u.FirstName {
 		f.FirstName = want.FirstName
-		ch = append(ch, Change{"first_name", u.FirstName, want.FirstName})
+		ch = append(ch, domain.Change("first_name", u.FirstName, want.FirstName))
 	}
 	if want.LastName != "" && want.LastName != u.LastName {
 		f.LastName = want.LastName
-		ch = append(ch, Change{"last_name", u.LastName, want.LastName})
+		ch = append(ch, domain.Change("last_name", u.LastName, want.LastName))
 	}
 	if want.Email != "" && domain.NormalizeEmail(want.Email) != domain.NormalizeEmail(u.Email) {
 		f.Email = want.Email
-		ch = append(ch, Change{"email", u.Email, want.Email})
+		ch = append(ch, domain.Change("email", u.Email, want.Email))
 	}
 	if want.CustomID != u.CustomID {
 		f.CustomID = want.CustomID
-		ch = append(ch, Change{"custom_id", u.CustomID, want.CustomID})
+		ch = append(ch, domain.Change("custom_id", u.CustomID, want.CustomID))
 	}
 	var missing []string
 	for _, d := range want.DepartmentIDs {
@@ -429,15 +609,15 @@ func diff(u domain.User, want Fields) (Fields, []Change) {
 	if len(missing) > 0 {
 		f.DepartmentIDs = append(domain.SortedCopy(u.DepartmentIDs), missing...)
 		slices.Sort(f.DepartmentIDs)
-		ch = append(ch, Change{"department_ids", strings.Join(domain.SortedCopy(u.DepartmentIDs), ","), strings.Join(f.DepartmentIDs, ",")})
+		ch = append(ch, domain.Change("department_ids", strings.Join(domain.SortedCopy(u.DepartmentIDs), ","), strings.Join(f.DepartmentIDs, ",")))
 	}
 	if want.WeeklyHours != nil && !floatEq(u.WeeklyHours, *want.WeeklyHours) {
 		f.WeeklyHours = want.WeeklyHours
-		ch = append(ch, Change{"weekly_hours", fmtFloat(u.WeeklyHours), fmtFloat(want.WeeklyHours)})
+		ch = append(ch, domain.Change("weekly_hours", fmtFloat(u.WeeklyHours), fmtFloat(want.WeeklyHours)))
 	}
 	if want.VacationDays != nil && !floatEq(u.VacationDays, *want.VacationDays) {
 		f.VacationDays = want.VacationDays
-		ch = append(ch, Change{"vacation_days", fmtFloat(u.VacationDays), fmtFloat(want.VacationDays)})
+		ch = append(ch, domain.Change("vacation_days", fmtFloat(u.VacationDays), fmtFloat(want.VacationDays)))
 	}
 	return f, ch
 }

@@ -1,6 +1,9 @@
 package usersync
 
 import (
+	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,20 +35,45 @@ type step struct {
 	changes string // comma-separated changed field names
 }
 
+// check holds the plan against the expected steps, in order, and holds that they make
+// one action per employee: the steps of one Personio id are one action (named after the
+// employee, its Kind the headline of its steps, its diff the steps' diffs), and the
+// actions come in the order of their first steps.
 func check(t *testing.T, got Plan, want []step) {
 	t.Helper()
-	if len(got.Actions) != len(want) {
-		t.Fatalf("got %d actions, want %d:\n%s", len(got.Actions), len(want), dump(got))
+	var pids []string
+	for i, w := range want {
+		if i == 0 || w.pid == "" || !slices.Contains(pids, w.pid) {
+			pids = append(pids, w.pid)
+		}
+	}
+	if len(got.Actions) != len(pids) {
+		t.Fatalf("got %d actions, want %d (one per employee):\n%s", len(got.Actions), len(pids), dump(got))
+	}
+	var steps []Step
+	for i, a := range got.Actions {
+		if a.PersonioID != pids[i] {
+			t.Errorf("action %d is employee %q's, want %q:\n%s", i, a.PersonioID, pids[i], dump(got))
+		}
+		for _, s := range a.Steps {
+			if s.PersonioID != a.PersonioID {
+				t.Errorf("action %d of employee %q holds a step of %q", i, a.PersonioID, s.PersonioID)
+			}
+		}
+		steps = append(steps, a.Steps...)
+	}
+	if len(steps) != len(want) {
+		t.Fatalf("got %d steps, want %d:\n%s", len(steps), len(want), dump(got))
 	}
 	for i, w := range want {
-		a := got.Actions[i]
+		a := steps[i]
 		if a.Kind != w.kind || a.PersonioID != w.pid || (w.uid != "" && a.UserID != w.uid) || (w.match != "" && a.Match != w.match) ||
 			a.Lock != w.lock || a.Invite != w.invite || !strings.Contains(a.Reason, w.reason) ||
 			(w.changes != "" && changedNames(a.Changes) != strings.ReplaceAll(w.changes, ",", ", ")) {
-			t.Errorf("action %d = %+v\nwant %+v\nplan:\n%s", i, a, w, dump(got))
+			t.Errorf("step %d = %+v\nwant %+v\nplan:\n%s", i, a, w, dump(got))
 		}
 		if a.Reason == "" {
-			t.Errorf("action %d has no reason", i)
+			t.Errorf("step %d has no reason", i)
 		}
 	}
 }
@@ -53,7 +81,10 @@ func check(t *testing.T, got Plan, want []step) {
 func dump(p Plan) string {
 	var b strings.Builder
 	for _, a := range p.Actions {
-		b.WriteString("  " + string(a.Kind) + " " + a.PersonioID + "→" + a.UserID + " " + string(a.Match) + " " + changedNames(a.Changes) + ": " + a.Reason + "\n")
+		b.WriteString("  " + string(a.Kind) + " " + a.PersonioID + " (" + a.Person + ")\n")
+		for _, s := range a.Steps {
+			b.WriteString("    " + string(s.Kind) + " " + s.PersonioID + "→" + s.UserID + " " + string(s.Match) + " " + changedNames(s.Changes) + ": " + s.Reason + "\n")
+		}
 	}
 	return b.String()
 }
@@ -74,7 +105,7 @@ func TestMatchingAndConflicts(t *testing.T) {
 			name: "stored mapping matches even when e-mail and custom_id differ",
 			in: Input{Employees: []domain.Employee{emp("1", "new@x.de")}, Users: []domain.User{usr("u1", "1", "old@x.de", "1")},
 				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
-			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "Personio is the leading system"}},
 		},
 		{
 			name: "stored mapping wins over custom_id on another user",
@@ -87,7 +118,7 @@ func TestMatchingAndConflicts(t *testing.T) {
 			name: "e-mail change of an already mapped employee updates the same user",
 			in: Input{Employees: []domain.Employee{emp("1", "anna.new@x.de")}, Users: []domain.User{usr("u1", "1", "anna@x.de", "1")},
 				Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}},
-			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "overwriting email"}},
+			want: []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "email", reason: "Personio is the leading system"}},
 		},
 		{
 			name: "new e-mail of a mapped employee taken by another user: conflict, other fields still synced",
@@ -250,7 +281,7 @@ func TestCreateCarriesAllFields(t *testing.T) {
 	if len(p.Actions) != 1 || p.Actions[0].Kind != ActCreate {
 		t.Fatalf("plan %s", dump(p))
 	}
-	got := p.Actions[0].Fields
+	got := p.Actions[0].Steps[0].Fields
 	if got.CustomID != "7" || got.Email != "g@x.de" || got.FirstName != "First7" || got.LocationID != "L1" ||
 		strings.Join(got.DepartmentIDs, ",") != "d1,d2" || *got.WeeklyHours != 38.5 || *got.VacationDays != 26.5 {
 		t.Fatalf("fields %+v", got)
@@ -283,8 +314,8 @@ func TestEntitlementSums(t *testing.T) {
 			if len(p.Actions) != c.changes {
 				t.Fatalf("plan %s", dump(p))
 			}
-			if c.want != nil && *p.Actions[0].Fields.VacationDays != *c.want {
-				t.Fatalf("vacation days %v, want %v", *p.Actions[0].Fields.VacationDays, *c.want)
+			if c.want != nil && *p.Actions[0].Steps[0].Fields.VacationDays != *c.want {
+				t.Fatalf("vacation days %v, want %v", *p.Actions[0].Steps[0].Fields.VacationDays, *c.want)
 			}
 		})
 	}
@@ -371,10 +402,10 @@ func TestTodayInAccountZone(t *testing.T) {
 	e := emp("1", "a@x.de")
 	e.HireDate = "2026-12-01"
 	settings := Settings{EnablePersonioHireDate: true}
-	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Lock {
+	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, berlin)}); p.Actions[0].Steps[0].Lock {
 		t.Fatal("locked although the hire date has begun in the account's zone")
 	}
-	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Lock {
+	if p := truthful(t, Input{Employees: []domain.Employee{e}, Settings: settings, Today: Today(now, time.UTC)}); !p.Actions[0].Steps[0].Lock {
 		t.Fatal("not locked on the day before the hire date")
 	}
 }
@@ -403,7 +434,7 @@ func TestInviteOnce(t *testing.T) {
 			p := truthful(t, Input{Employees: []domain.Employee{emp("1", c.email)}, Users: []domain.User{u},
 				Links: []domain.Link{{PersonioID: "1", UserID: "u1", Invited: c.invited}}, Settings: c.settings})
 			check(t, p, c.want)
-			if c.state != "" && !p.Actions[0].MarkInvited {
+			if c.state != "" && !p.Actions[0].Steps[0].MarkInvited {
 				t.Error("accepted invitation not marked in the mapping")
 			}
 		})
@@ -418,7 +449,7 @@ func TestDepartmentsAreOnlyAdded(t *testing.T) {
 	}
 	p := truthful(t, Input{Employees: []domain.Employee{emp("1", "a@x.de")}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}, Place: place})
 	check(t, p, []step{{kind: ActUpdate, pid: "1", uid: "u1", changes: "department_ids"}})
-	if got := strings.Join(p.Actions[0].Fields.DepartmentIDs, ","); got != "d1,d2,d9" {
+	if got := strings.Join(p.Actions[0].Steps[0].Fields.DepartmentIDs, ","); got != "d1,d2,d9" {
 		t.Fatalf("departments %s: the admin's d9 must stay", got)
 	}
 	u.DepartmentIDs = []string{"d1", "d2", "d9"}
@@ -479,23 +510,23 @@ func TestInviteOnceAtCreate(t *testing.T) {
 func TestReportsAreNotRepeated(t *testing.T) {
 	noEmail := Input{Employees: []domain.Employee{emp("1", "")}}
 	first := truthful(t, noEmail)
-	if len(first.Actions) != 1 || first.Actions[0].Kind != ActConflict || first.Actions[0].Report == "" {
+	if len(first.Actions) != 1 || first.Actions[0].Kind != ActConflict || first.Actions[0].Steps[0].Report == "" {
 		t.Fatalf("first plan %+v", first.Actions)
 	}
-	fp := first.Actions[0].Report
-	skip := Action{Kind: ActSkip, PersonioID: "9", Reason: "no Personio employee with this id"}
+	fp := first.Actions[0].Steps[0].Report
+	skip := Step{Kind: ActSkip, PersonioID: "9", Reason: "no Personio employee with this id"}
 	skipFP := domain.ReportFingerprint(string(ActSkip), nil, skip.Reason)
 	cases := []struct {
 		name     string
 		reported map[string]string
-		skips    []Action
+		skips    []Step
 		want     []step
 	}{
 		{"reported unchanged: nothing", map[string]string{"1": fp}, nil, nil},
 		{"another report earlier: reported again", map[string]string{"1": "report:0000000000000000"}, nil,
 			[]step{{kind: ActConflict, pid: "1", reason: "no e-mail"}}},
-		{"loader skip, new", map[string]string{"1": fp}, []Action{skip}, []step{{kind: ActSkip, pid: "9", reason: "no Personio employee"}}},
-		{"loader skip, reported unchanged", map[string]string{"1": fp, "9": skipFP}, []Action{skip}, nil},
+		{"loader skip, new", map[string]string{"1": fp}, []Step{skip}, []step{{kind: ActSkip, pid: "9", reason: "no Personio employee"}}},
+		{"loader skip, reported unchanged", map[string]string{"1": fp, "9": skipFP}, []Step{skip}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -503,10 +534,166 @@ func TestReportsAreNotRepeated(t *testing.T) {
 			in.Reported, in.Skips = c.reported, c.skips
 			p := truthful(t, in)
 			check(t, p, c.want)
-			for _, a := range p.Actions {
-				if a.Report != domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason) {
-					t.Errorf("action %+v carries fingerprint %q", a, a.Report)
+			for _, act := range p.Actions {
+				for _, a := range act.Steps {
+					if a.Report != domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason) {
+						t.Errorf("step %+v carries fingerprint %q", a, a.Report)
+					}
 				}
+			}
+		})
+	}
+}
+
+// TestOneActionPerEmployee: however many writes an employee needs (a link, an update of
+// several fields, a lock, an unlock, an invitation), the plan has one action for the
+// employee: named after them, with one field diff over all steps, and a dry-run reason
+// that says what will happen, step by step.
+func TestOneActionPerEmployee(t *testing.T) {
+	frieda := domain.Employee{PersonioID: "1", FirstName: "Frieda", LastName: "Fischer", Email: "frieda@x.de", Status: "active"}
+	place := func(domain.Employee) domain.Placement {
+		return domain.Placement{LocationID: "L1", DepartmentIDs: []string{"d2"}}
+	}
+	on := Settings{EnablePersonioHireDate: true, EnablePersonioLastWorkingDay: true, InviteStaffomaticUsers: true}
+	cases := []struct {
+		name   string
+		emp    func(domain.Employee) domain.Employee
+		user   *domain.User // nil: no user
+		link   *domain.Link
+		kind   ActionKind
+		steps  string // kinds of the steps, in order
+		diff   []Change
+		writes int
+		told   string // the dry run's reason
+	}{
+		{name: "matched by e-mail, renamed, new department, left: link, update and lock",
+			emp:  func(e domain.Employee) domain.Employee { e.LastWorkingDay = "2026-11-30"; return e },
+			user: &domain.User{ID: "u1", Email: "Frieda@x.de", FirstName: "Frida", LastName: "Fischer", DepartmentIDs: []string{"d1"}},
+			kind: ActUpdate, steps: "link_user update_user lock_user", writes: 2,
+			diff: []Change{{Field: "first_name", From: "Frida", To: "Frieda"}, {Field: "custom_id", From: "", To: "1"},
+				{Field: "department_ids", From: "d1", To: "d1,d2"}, {Field: "locked", From: "no", To: "yes"}},
+			told: "will link user u1: e-mail matches; will update first_name, custom_id, department_ids: Personio is the leading system; will lock user: last working day 2026-11-30 has passed"},
+		{name: "new employee hired next month: created locked",
+			emp:  func(e domain.Employee) domain.Employee { e.HireDate = "2027-01-01"; return e },
+			kind: ActCreate, steps: "create_user", writes: 2,
+			diff: []Change{{Field: "first_name", From: "", To: "Frieda"}, {Field: "last_name", From: "", To: "Fischer"},
+				{Field: "email", From: "", To: "frieda@x.de"}, {Field: "custom_id", From: "", To: "1"}, {Field: "location_id", From: "", To: "L1"},
+				{Field: "department_ids", From: "", To: "d2"}, {Field: "locked", From: "", To: "yes"}},
+			told: "will create user locked: new employee"},
+		{name: "new employee starting today: created and invited in one write",
+			emp:  func(e domain.Employee) domain.Employee { e.HireDate = "2026-12-01"; return e },
+			kind: ActCreate, steps: "create_user", writes: 1,
+			diff: []Change{{Field: "first_name", From: "", To: "Frieda"}, {Field: "last_name", From: "", To: "Fischer"},
+				{Field: "email", From: "", To: "frieda@x.de"}, {Field: "custom_id", From: "", To: "1"}, {Field: "location_id", From: "", To: "L1"},
+				{Field: "department_ids", From: "", To: "d2"}, {Field: "invitation", From: "", To: "sent"}},
+			told: "will create user and send the invitation: new employee"},
+		{name: "hire date reached: unlock and invitation",
+			emp:  func(e domain.Employee) domain.Employee { e.HireDate = "2026-12-01"; return e },
+			user: &domain.User{ID: "u1", CustomID: "1", Email: "frieda@x.de", FirstName: "Frieda", LastName: "Fischer", DepartmentIDs: []string{"d2"}, Locked: true},
+			link: &domain.Link{PersonioID: "1", UserID: "u1", LockedBySync: true},
+			kind: ActUnlock, steps: "unlock_user invite_user", writes: 2,
+			diff: []Change{{Field: "locked", From: "yes", To: "no"}, {Field: "invitation", From: "not sent", To: "sent"}},
+			told: "will unlock user: hire date 2026-12-01 reached; will send the invitation: first sync of this user"},
+		{name: "new e-mail taken by another user: the update tells the conflict",
+			emp:  func(e domain.Employee) domain.Employee { e.Email = "desk@x.de"; return e },
+			user: &domain.User{ID: "u1", CustomID: "1", Email: "frieda@x.de", FirstName: "Frida", LastName: "Fischer", DepartmentIDs: []string{"d2"}},
+			link: &domain.Link{PersonioID: "1", UserID: "u1", Invited: true},
+			kind: ActUpdate, steps: "update_user conflict", writes: 1,
+			diff: []Change{{Field: "first_name", From: "Frida", To: "Frieda"}},
+			told: "will update first_name: Personio is the leading system; will report a conflict: the new e-mail desk@x.de from Personio already belongs to Staffomatic user u9"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := Input{Employees: []domain.Employee{c.emp(frieda)}, Settings: on, Today: "2026-12-01", Place: place}
+			if c.user != nil {
+				in.Users = append(in.Users, *c.user)
+			}
+			in.Users = append(in.Users, domain.User{ID: "u9", Email: "desk@x.de", FirstName: "Front", LastName: "Desk"})
+			if c.link != nil {
+				in.Links = []domain.Link{*c.link}
+			}
+			p := truthful(t, in)
+			if len(p.Actions) != 1 {
+				t.Fatalf("%d actions for one employee:\n%s", len(p.Actions), dump(p))
+			}
+			a := p.Actions[0]
+			var kinds []string
+			for _, s := range a.Steps {
+				kinds = append(kinds, string(s.Kind))
+			}
+			if a.Kind != c.kind || strings.Join(kinds, " ") != c.steps || a.Person != "Frieda Fischer" || a.PersonioID != "1" || p.Writes() != c.writes {
+				t.Fatalf("action %s of %s (%s), steps %v, %d writes; want %s, steps %s, %d writes", a.Kind, a.PersonioID, a.Person, kinds, p.Writes(), c.kind, c.steps, c.writes)
+			}
+			if !slices.Equal(a.Changes, c.diff) {
+				t.Errorf("diff %+v\nwant %+v", a.Changes, c.diff)
+			}
+			if told := a.Tell(domain.OutcomePlanned, 0, nil); !strings.HasPrefix(told, c.told) {
+				t.Errorf("dry run tells %q\nwant it to start %q", told, c.told)
+			}
+			pa := (Planned{Plan: p}).Actions()
+			if len(pa) != 1 || pa[0].Person != "Frieda Fischer" || pa[0].Action != string(c.kind) || !slices.Equal(pa[0].Changes, c.diff) ||
+				!strings.HasPrefix(pa[0].Reason, "will ") || pa[0].SourceID != "1" {
+				t.Errorf("stored plan %+v", pa)
+			}
+		})
+	}
+}
+
+// TestTwentyFiveEmployeesTwentyFiveActions: an employee with several changes is still one
+// action, so 25 employees of whom three need several writes plan 25 actions (the
+// protocol of the run has 25 entries, checked by truthful).
+func TestTwentyFiveEmployeesTwentyFiveActions(t *testing.T) {
+	var in Input
+	in.Settings = Settings{EnablePersonioLastWorkingDay: true, InviteStaffomaticUsers: true}
+	in.Today = "2026-12-01"
+	for i := 1; i <= 25; i++ {
+		id := strconv.Itoa(i)
+		e, u := emp(id, id+"@x.de"), usr("u"+id, id, id+"@x.de", id)
+		u.LastName = "Old" // every user needs an update
+		if i <= 3 {
+			e.LastWorkingDay = "2026-11-01" // and three a lock
+		}
+		in.Employees, in.Users = append(in.Employees, e), append(in.Users, u)
+		in.Links = append(in.Links, domain.Link{PersonioID: id, UserID: "u" + id, Invited: i > 3})
+	}
+	p := truthful(t, in)
+	if len(p.Actions) != 25 || p.Writes() != 28 {
+		t.Fatalf("%d actions, %d writes; want 25 actions making 28 writes:\n%s", len(p.Actions), p.Writes(), dump(p))
+	}
+	for _, a := range p.Actions {
+		if a.Person != "First"+a.PersonioID+" Last"+a.PersonioID || a.Kind != ActUpdate {
+			t.Errorf("action %s of %s named %q", a.Kind, a.PersonioID, a.Person)
+		}
+	}
+}
+
+// TestToldByOutcome: one action told in a dry run (what will happen), after a real run
+// (what happened), and after a failure in its second step (what happened, what failed,
+// what was not tried).
+func TestToldByOutcome(t *testing.T) {
+	a := Action{Kind: ActUpdate, PersonioID: "1", Steps: []Step{
+		{Kind: ActUpdate, Changes: []Change{{Field: "last_name", From: "A", To: "B"}}, Reason: "Personio is the leading system"},
+		{Kind: ActLock, Reason: "last working day 2026-11-30 has passed"},
+		{Kind: ActInvite, Reason: "first sync"},
+	}}
+	cases := []struct {
+		name string
+		o    domain.Outcome
+		done int
+		err  error
+		want string
+	}{
+		{"dry run", domain.OutcomePlanned, 0, nil,
+			"will update last_name: Personio is the leading system; will lock user: last working day 2026-11-30 has passed; will send the invitation: first sync"},
+		{"real run", domain.OutcomeUpdated, 3, nil,
+			"updated last_name: Personio is the leading system; locked user: last working day 2026-11-30 has passed; sent the invitation: first sync"},
+		{"failed in the second step", domain.OutcomeFailed, 1, errors.New("429 too many requests"),
+			"updated last_name: Personio is the leading system; could not lock user: last working day 2026-11-30 has passed; failed: 429 too many requests; not tried: send the invitation"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := a.Tell(c.o, c.done, c.err); got != c.want {
+				t.Errorf("told %q\nwant %q", got, c.want)
 			}
 		})
 	}

@@ -111,11 +111,27 @@ func TestDemoFirstAndSecondSync(t *testing.T) {
 	if s := got["skip/skipped"]; !slices.Equal(s, []string{w.leaver}) {
 		t.Errorf("skips %v, want the leaver %s", s, w.leaver)
 	}
-	if l := got["link_user/updated"]; !slices.Contains(l, w.ada) || !slices.Contains(l, w.carla) {
-		t.Errorf("links %v, want Ada (e-mail) and Carla (custom_id)", l)
-	}
+	// Ada (matched by e-mail) and Carla (by custom_id) are linked and updated: one entry
+	// each, the update, telling the link and the update in the past, with the diff.
 	if u := got["update_user/updated"]; !slices.Equal(u, sortedOf(w.ada, w.carla)) {
 		t.Errorf("updates %v, want Ada and Carla", u)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if seen[e.SourceID] {
+			t.Errorf("employee %s has more than one entry: one employee's changes are one action", e.SourceID)
+		}
+		seen[e.SourceID] = true
+		if e.Person == "" || strings.HasPrefix(e.Reason, "will ") {
+			t.Errorf("entry without the person's name or in the future tense: %+v", e)
+		}
+		if (e.SourceID == w.ada || e.SourceID == w.carla) &&
+			(!strings.HasPrefix(e.Reason, "linked user ") || !strings.Contains(e.Reason, "; updated ") || len(e.Changes) == 0) {
+			t.Errorf("Ada's and Carla's entries must tell the link and the update with the diff: %+v", e)
+		}
+	}
+	if len(seen) != len(w.emps)-1 { // all but the deselected employee
+		t.Errorf("%d employees in the protocol, want %d", len(seen), len(w.emps)-1)
 	}
 	if len(got["failed"]) > 0 || sum.Counts[domain.OutcomeFailed] > 0 {
 		t.Errorf("failures: %+v", entries)
@@ -293,18 +309,18 @@ func TestNewEmailTakenByAnotherUser(t *testing.T) {
 		t.Fatalf("run: %v %+v", err, sum)
 	}
 	got := byAction(entries)
-	if !slices.Equal(got["update_user/updated"], []string{pid}) || !slices.Equal(got["conflict/reported"], []string{pid}) || len(entries) != 2 {
+	// One entry: the update, which tells the conflict of the e-mail it left alone.
+	if !slices.Equal(got["update_user/updated"], []string{pid}) || len(entries) != 1 || entries[0].Person != "Hanna Horn-Berg" ||
+		!slices.Equal(entries[0].Changes, []domain.FieldChange{{Field: "last_name", From: "Horn", To: "Horn-Berg"}}) {
 		t.Fatalf("entries %+v", entries)
 	}
 	user := usersByCustomID(t, env)[pid][0]
 	if user.LastName != "Horn-Berg" || user.Email != target.Email {
 		t.Errorf("user %+v: last name must follow Personio, the e-mail must stay", user)
 	}
-	for _, e := range entries {
-		if e.Action == "conflict" && (e.TargetID != strconv.FormatInt(user.ID, 10) ||
-			!strings.Contains(e.Reason, "already belongs to Staffomatic user "+strconv.FormatInt(env.Demo.StaffomaticAdminID, 10))) {
-			t.Errorf("conflict entry must name both users: %+v", e)
-		}
+	if e := entries[0]; e.TargetID != strconv.FormatInt(user.ID, 10) || !strings.Contains(e.Reason, "; reported a conflict: ") ||
+		!strings.Contains(e.Reason, "already belongs to Staffomatic user "+strconv.FormatInt(env.Demo.StaffomaticAdminID, 10)) {
+		t.Errorf("the entry must tell the conflict naming both users: %+v", e)
 	}
 	if n := env.S.WriteCalls(); n != 1 {
 		t.Errorf("%d write calls, want the one update", n)

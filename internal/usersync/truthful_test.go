@@ -55,15 +55,17 @@ func truthful(t *testing.T, in Input) Plan {
 	t.Helper()
 	p := Compute(in)
 	var want []string
-	for _, a := range p.Actions {
-		switch a.Kind {
-		case ActCreate:
-			want = append(want, string(ActCreate)+" "+a.Fields.CustomID)
-			if a.Lock {
-				want = append(want, string(ActLock)+" created:"+a.Fields.CustomID)
+	for _, act := range p.Actions {
+		for _, a := range act.Steps {
+			switch a.Kind {
+			case ActCreate:
+				want = append(want, string(ActCreate)+" "+a.Fields.CustomID)
+				if a.Lock {
+					want = append(want, string(ActLock)+" created:"+a.Fields.CustomID)
+				}
+			case ActUpdate, ActLock, ActUnlock, ActInvite:
+				want = append(want, string(a.Kind)+" "+a.UserID)
 			}
-		case ActUpdate, ActLock, ActUnlock, ActInvite:
-			want = append(want, string(a.Kind)+" "+a.UserID)
 		}
 	}
 	if len(want) != p.Writes() {
@@ -85,10 +87,58 @@ func truthful(t *testing.T, in Input) Plan {
 	if !slices.Equal(got, want) {
 		t.Fatalf("apply wrote\n  %s\nthe plan lists\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	// Every action is told in the protocol (the ones that write nothing too), except a
-	// planned action apply would not tell.
+	// Every action is told in the protocol (the ones that write nothing too): one entry
+	// per employee, with the planned action, name and diff, in the past tense.
 	if len(rec.Entries) != len(p.Actions) {
 		t.Fatalf("apply wrote %d protocol entries for %d planned actions", len(rec.Entries), len(p.Actions))
 	}
+	told := map[string]domain.ProtocolEntry{}
+	for _, e := range rec.Entries {
+		told[e.SourceID] = e
+	}
+	for _, a := range p.Actions {
+		e, ok := told[a.PersonioID]
+		if !ok || e.Action != string(a.Kind) || e.Person != a.Person || !slices.Equal(e.Changes, a.Changes) ||
+			e.Reason != a.Tell(e.Outcome, len(a.Steps), nil) || strings.HasPrefix(e.Reason, "will ") {
+			t.Fatalf("action %s of %s (%s) is told as %+v", a.Kind, a.PersonioID, a.Person, e)
+		}
+	}
 	return p
+}
+
+// failingLock is a recording writer whose lock calls fail.
+type failingLock struct{ callRecorder }
+
+func (r *failingLock) LockUser(_ context.Context, id string) error {
+	r.add(string(ActLock) + " " + id)
+	return errors.New("staffomatic: 503 service unavailable")
+}
+
+// TestFailedStepToldInTheEmployeesEntry: when the lock of an employee's update-and-lock
+// fails, the employee's one protocol entry is failed, names the person, keeps the diff,
+// and says what was done, what failed and why.
+func TestFailedStepToldInTheEmployeesEntry(t *testing.T) {
+	e := domain.Employee{PersonioID: "1", FirstName: "Frieda", LastName: "Fischer", Email: "f@x.de", LastWorkingDay: "2026-11-01"}
+	u := domain.User{ID: "u1", CustomID: "1", Email: "f@x.de", FirstName: "Frida", LastName: "Fischer"}
+	in := Input{Employees: []domain.Employee{e}, Users: []domain.User{u}, Links: []domain.Link{{PersonioID: "1", UserID: "u1"}},
+		Settings: Settings{EnablePersonioLastWorkingDay: true}, Today: "2026-12-01"}
+	p := Compute(in)
+	w, rec := &failingLock{}, &synctest.Recorder{}
+	j := &job{rec: rec, Tenant: domain.Tenant{ID: "acme"}, writer: w, Store: synctest.Store(t), Now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), Concurrency: 1}
+	l := &Loaded{Input: in, Mode: domain.ModeFull, links: map[string]domain.Link{"1": in.Links[0]}, job: j}
+	if err := apply(context.Background(), l, p); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(w.calls, []string{"update_user u1", "lock_user u1"}) {
+		t.Fatalf("calls %v", w.calls)
+	}
+	want := "updated first_name: Personio is the leading system; could not lock user: last working day 2026-11-01 has passed " +
+		"(a locked user is still billed by Staffomatic until deleted); failed: lock_user: staffomatic: 503 service unavailable"
+	if len(rec.Entries) != 1 {
+		t.Fatalf("entries %+v", rec.Entries)
+	}
+	if got := rec.Entries[0]; got.Outcome != domain.OutcomeFailed || got.Action != string(ActUpdate) || got.Person != "Frieda Fischer" ||
+		got.TargetID != "u1" || got.Reason != want || len(got.Changes) != 2 {
+		t.Fatalf("entry %+v\nwant reason %q", got, want)
+	}
 }

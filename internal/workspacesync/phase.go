@@ -49,15 +49,12 @@ type Planned struct {
 	state *Loaded
 }
 
-// Actions describes the plan for a dry run's protocol.
+// Actions describes the plan for a dry run's protocol: each action with the workspace's
+// name, the people concerned, and what will happen.
 func (p Planned) Actions() []domain.PlannedAction {
 	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
 	for _, a := range p.Plan.Actions {
-		reason := a.Reason
-		if len(a.UserIDs) > 0 && a.Kind != ActNotInLocation {
-			reason += " (users " + strings.Join(a.UserIDs, ", ") + ")"
-		}
-		out = append(out, domain.PlannedAction{Kind: a.Record(), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID, Reason: reason})
+		out = append(out, a.Planned())
 	}
 	return out
 }
@@ -192,9 +189,12 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 	createdLoc := map[string]string{} // office id → created location id
 	created := map[string]string{}    // source id → created department id
 	var failed int
-	record := func(a Action, target string, o domain.Outcome, reason string) error {
-		if err := rec.Record(context.WithoutCancel(ctx), domain.ProtocolEntry{Kind: a.Record(), SourceID: a.SourceID, TargetID: target,
-			Action: string(a.Kind), Outcome: o, Reason: reason}); err != nil {
+	// record tells the action with outcome o: the reason in the tense of o, then detail
+	// (a failure's error).
+	record := func(a Action, target string, o domain.Outcome, detail string) error {
+		e := a.Planned().Entry(o)
+		e.TargetID, e.Reason = target, a.Wording().Reason(o, a.Reason)+detail
+		if err := rec.Record(context.WithoutCancel(ctx), e); err != nil {
 			return fmt.Errorf("write protocol of %s %s: %w", a.Kind, a.SourceID, err)
 		}
 		return nil
@@ -214,7 +214,7 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 		if err := st.PutMapping(ctx, m); err != nil {
 			return fmt.Errorf("store report of %s: %w", a.SourceID, err)
 		}
-		return record(a, a.TargetID, domain.OutcomeReported, a.Reason)
+		return record(a, a.TargetID, domain.OutcomeReported, "")
 	}
 	link := func(ctx context.Context, kind domain.RecordKind, source, target string) error {
 		if err := st.PutMapping(ctx, domain.Mapping{Tenant: tid, Kind: kind, SourceID: source, TargetIDs: []string{target},
@@ -226,7 +226,7 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 	fail := func(a Action, err error) error {
 		failed++
 		log.WarnContext(ctx, "workspace action failed", "action", a.Kind, "source_id", a.SourceID, "error", err)
-		return record(a, a.TargetID, domain.OutcomeFailed, a.Reason+"; failed: "+err.Error())
+		return record(a, a.TargetID, domain.OutcomeFailed, "; failed: "+err.Error())
 	}
 	// create makes a workspace and records its mapping at once (phase.CreateThenMap), so
 	// a created workspace is never left unmapped by a stopped run.
@@ -240,7 +240,7 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 		case err != nil:
 			return "", fail(a, err)
 		}
-		return id, record(a, id, domain.OutcomeCreated, a.Reason)
+		return id, record(a, id, domain.OutcomeCreated, "")
 	}
 	for _, a := range plan.Actions {
 		if err := ctx.Err(); err != nil {
@@ -252,7 +252,7 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 			if e := link(ctx, a.Record(), a.SourceID, a.TargetID); e != nil {
 				err = fail(a, e)
 			} else {
-				err = record(a, a.TargetID, domain.OutcomeUpdated, a.Reason)
+				err = record(a, a.TargetID, domain.OutcomeUpdated, "")
 			}
 		case ActCreateLocation:
 			var id string
@@ -289,7 +289,7 @@ func apply(ctx context.Context, rec phase.Recorder, log *slog.Logger, st *store.
 				err = fail(a, aerr)
 				break
 			}
-			err = record(a, dep, domain.OutcomeUpdated, a.Reason+": added "+strings.Join(a.UserIDs, ", "))
+			err = record(a, dep, domain.OutcomeUpdated, "")
 		case ActMissing, ActConflict, ActUnplaced, ActNotInLocation:
 			err = report(a)
 		default:

@@ -115,9 +115,14 @@ type Action struct {
 	LocationID     string     `json:"location_id,omitempty"`
 	LocationSource string     `json:"location_source,omitempty"`
 	UserIDs        []string   `json:"user_ids,omitempty"`
+	// Person names the people of a membership or report action (domain.Names: the
+	// first few and how many more), from the selected employees.
+	Person string `json:"person,omitempty"`
 	// Report is the fingerprint a report is remembered by (domain.ReportFingerprint).
 	Report string `json:"report,omitempty"`
 	Reason string `json:"reason"`
+	// people are the Personio ids of an unplaced unit's employees (named in Person).
+	people []string
 }
 
 // Record is the kind of record the action is about: a location for an office, a
@@ -134,6 +139,39 @@ func (a Action) Record() domain.RecordKind {
 		return domain.KindDepartment
 	}
 	return domain.KindLocation
+}
+
+// Wording is the action's phrase in both tenses, for its protocol reason: "will create
+// location" in a dry run, "created location" after it.
+func (a Action) Wording() domain.Wording {
+	what := "location"
+	if a.Record() == domain.KindDepartment {
+		what = "department"
+	}
+	switch a.Kind {
+	case ActLinkLocation, ActLinkDepartment:
+		return domain.Wording{Do: "link " + what + " " + a.TargetID, Done: "linked " + what + " " + a.TargetID}
+	case ActCreateLocation, ActCreateDepartment:
+		return domain.Wording{Do: "create " + what, Done: "created " + what}
+	case ActAddMembers:
+		users := "users " + strings.Join(a.UserIDs, ", ")
+		return domain.Wording{Do: "add " + users + " to the department", Done: "added " + users + " to the department"}
+	case ActNotInLocation:
+		return domain.Wording{Do: "report users outside the location", Done: "reported users outside the location"}
+	case ActMissing:
+		return domain.Wording{Do: "report a missing " + what, Done: "reported a missing " + what}
+	case ActConflict:
+		return domain.Wording{Do: "report a conflict", Done: "reported a conflict"}
+	case ActUnplaced:
+		return domain.Wording{Do: "report employees without an office", Done: "reported employees without an office"}
+	}
+	return domain.Wording{Do: string(a.Kind), Done: string(a.Kind)}
+}
+
+// Planned is the action as a dry run stores it.
+func (a Action) Planned() domain.PlannedAction {
+	return domain.PlannedAction{Kind: a.Record(), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID,
+		Reason: a.Wording().Reason(domain.OutcomePlanned, a.Reason), Workspace: strings.TrimSpace(a.Name), Person: a.Person}
 }
 
 // Plan is the ordered list of actions of one run.
@@ -169,6 +207,7 @@ type unit struct {
 // without changes writes nothing but its summary.
 func Compute(in Input) Plan {
 	p := compute(in)
+	name(p.Actions, in)
 	repeated := map[string]bool{}
 	kept := p.Actions[:0]
 	for _, a := range p.Actions {
@@ -290,7 +329,7 @@ func compute(in Input) Plan {
 	for _, k := range sortedKeys(unplaced) {
 		u := unplaced[k]
 		ids := sortedUnique(unplacedIDs[k])
-		add(Action{Kind: ActUnplaced, SourceID: k, Name: u.name,
+		add(Action{Kind: ActUnplaced, SourceID: k, Name: u.name, people: ids,
 			Reason: fmt.Sprintf("%d employees of Personio %s %s have no office, so they join no Staffomatic department: set their office in Personio (employees %s)",
 				len(ids), u.kind, u.name, strings.Join(ids, ", "))})
 	}
@@ -397,6 +436,34 @@ func compute(in Input) Plan {
 	}
 	plan.compared = append(plan.compared, sortedKeys(offices)...)
 	return plan
+}
+
+// name sets the Person of the actions about people: the users of a membership action,
+// the employees of an unplaced unit (whose Personio ids its reason lists).
+func name(acts []Action, in Input) {
+	byPID := make(map[string]string, len(in.Employees))
+	byUser := make(map[string]string, len(in.UserOf))
+	for _, e := range in.Employees {
+		byPID[e.PersonioID] = e.Name()
+		if u := in.UserOf[e.PersonioID]; u != "" {
+			byUser[u] = e.Name()
+		}
+	}
+	for i := range acts {
+		a := &acts[i]
+		var names []string
+		switch a.Kind {
+		case ActAddMembers, ActNotInLocation:
+			for _, u := range a.UserIDs {
+				names = append(names, byUser[u])
+			}
+		case ActUnplaced:
+			for _, pid := range a.people {
+				names = append(names, byPID[pid])
+			}
+		}
+		a.Person = domain.Names(names)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -349,3 +349,71 @@ func TestUnchangedAndRepeated(t *testing.T) {
 		t.Fatalf("again: %d actions, unchanged %d, repeated %d", len(p.Actions), p.Unchanged, p.Repeated)
 	}
 }
+
+// TestNamesAndWording: every planned action carries the workspace's name, the actions
+// about people the names of the people (the first five and how many more), and a
+// dry-run reason saying what will happen.
+func TestNamesAndWording(t *testing.T) {
+	named := func(pid, first, last, office, dept string) domain.Employee {
+		x := e(pid, office, dept)
+		x.FirstName, x.LastName = first, last
+		return x
+	}
+	staff := []domain.Employee{named("1", "Anna", "Berg", "Berlin", "Kitchen"), named("2", "Ben", "Cole", "Berlin", "Kitchen")}
+	users := map[string]string{"1": "u1", "2": "u2"}
+	var many []domain.Employee
+	manyUsers := map[string]string{}
+	for i := 1; i <= 7; i++ {
+		pid := fmt.Sprint(i)
+		many = append(many, domain.Employee{PersonioID: pid, FirstName: "P", LastName: pid, DepartmentID: "d-Bar", Department: "Bar"})
+		manyUsers[pid] = "u" + pid
+	}
+	cases := []struct {
+		name   string
+		in     Input
+		want   []domain.PlannedAction // kind, action, workspace, person; reason is a prefix
+		writes int
+	}{
+		{name: "new office: location, department, members",
+			in: Input{Employees: staff, UserOf: users, CreateMissing: true},
+			want: []domain.PlannedAction{
+				{Kind: domain.KindLocation, Action: "create_location", Workspace: "Berlin", Reason: "will create location: office Berlin has no Staffomatic location"},
+				{Kind: domain.KindDepartment, Action: "create_department", Workspace: "Kitchen", Reason: "will create department: Personio department Kitchen has no department"},
+				{Kind: domain.KindMembership, Action: "add_department_members", Workspace: "Kitchen", Person: "Anna Berg, Ben Cole",
+					Reason: "will add users u1, u2 to the department: employees of department Kitchen are not yet members"},
+			}, writes: 3},
+		{name: "existing workspaces by name: linked",
+			in: Input{Employees: staff[:1], UserOf: users, Locations: []Location{{ID: "L1", Name: "berlin", UserIDs: []string{"u1"}}},
+				Departments: []Department{{ID: "D1", Name: "Kitchen", LocationID: "L1", UserIDs: []string{"u1"}}}},
+			want: []domain.PlannedAction{
+				{Kind: domain.KindLocation, Action: "link_location", Workspace: "Berlin", Reason: "will link location L1: location name matches office Berlin"},
+				{Kind: domain.KindDepartment, Action: "link_department", Workspace: "Kitchen", Reason: "will link department D1: department name matches"},
+			}},
+		{name: "missing, creation off: reported",
+			in: Input{Employees: staff, UserOf: users},
+			want: []domain.PlannedAction{
+				{Kind: domain.KindLocation, Action: "missing", Workspace: "Berlin", Reason: "will report a missing location: office Berlin has no Staffomatic location"},
+			}},
+		{name: "seven people without an office: five named and how many more",
+			in: Input{Employees: many, UserOf: manyUsers},
+			want: []domain.PlannedAction{
+				{Kind: domain.KindDepartment, Action: "unplaced", Workspace: "Bar", Person: "P 1, P 2, P 3, P 4, P 5 and 2 more",
+					Reason: "will report employees without an office: 7 employees of Personio department Bar have no office"},
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := truthful(t, c.in)
+			got := (Planned{Plan: p}).Actions()
+			if len(got) != len(c.want) || p.Writes() != c.writes {
+				t.Fatalf("planned %+v (%d writes), want %d actions (%d writes)", got, p.Writes(), len(c.want), c.writes)
+			}
+			for i, w := range c.want {
+				g := got[i]
+				if g.Kind != w.Kind || g.Action != w.Action || g.Workspace != w.Workspace || g.Person != w.Person || !strings.HasPrefix(g.Reason, w.Reason) {
+					t.Errorf("action %d = %+v\nwant      %+v", i, g, w)
+				}
+			}
+		})
+	}
+}

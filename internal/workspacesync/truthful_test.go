@@ -76,9 +76,15 @@ func truthful(t *testing.T, in Input) Plan {
 	if len(rec.Entries) != len(p.Actions) {
 		t.Fatalf("apply wrote %d protocol entries for %d planned actions: %+v", len(rec.Entries), len(p.Actions), rec.Entries)
 	}
-	for _, e := range rec.Entries {
+	for i, e := range rec.Entries {
 		if e.Outcome == domain.OutcomeFailed {
 			t.Fatalf("apply failed an action: %+v", e)
+		}
+		// Told in the past, with the workspace's name and the people, as planned.
+		a := p.Actions[i]
+		if e.Action != string(a.Kind) || e.Workspace != strings.TrimSpace(a.Name) || e.Person != a.Person ||
+			e.Reason != a.Wording().Reason(e.Outcome, a.Reason) || strings.HasPrefix(e.Reason, "will ") {
+			t.Fatalf("action %d %+v is told as %+v", i, a, e)
 		}
 	}
 	return p
