@@ -10,6 +10,7 @@
 package usersync
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -128,6 +129,8 @@ type Step struct {
 	// (domain.ReportFingerprint); empty for other steps.
 	Report string `json:"report,omitempty"`
 	Reason string `json:"reason"`
+	// person is the name of an employee the loader skips (not one of Input.Employees).
+	person string
 }
 
 // Action is everything one run does for one employee: its steps in order (a link, an
@@ -228,6 +231,9 @@ func (s Step) wording() domain.Wording {
 	case ActConflict:
 		return domain.Wording{Do: "report a conflict", Done: "reported a conflict"}
 	case ActSkip:
+		if s.UserID != "" { // a matched user not locked (the admin staffsync signs in as)
+			return domain.Wording{Do: "leave the user unlocked", Done: "left the user unlocked"}
+		}
 		return domain.Wording{Do: "skip the employee", Done: "skipped the employee"}
 	case ActFail:
 		return domain.Wording{Do: "stop the run", Done: "stopped the run"}
@@ -371,7 +377,7 @@ func group(steps []Step, in Input) []Action {
 			a.Changes = append(a.Changes, s.diffOf()...)
 		}
 		if a.Person = names[a.PersonioID]; a.Person == "" {
-			a.Person = userNames[a.UserID]
+			a.Person = cmp.Or(userNames[a.UserID], a.Steps[0].person)
 		}
 	}
 	return out
