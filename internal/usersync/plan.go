@@ -1,10 +1,11 @@
 // Package usersync is the users phase (Personio employees → Staffomatic users) as the
 // harness of internal/phase runs it. Its planner (plan.go) is a pure function: it takes the
 // selected Personio employees, the Staffomatic users and the stored user mappings and
-// returns the actions that make Staffomatic match Personio, each with its reason, so every
-// rule of DESIGN §1.3 is tested without a network. Load (load.go) reads the employees, the
-// users and the mappings; Apply (apply.go) performs the actions and records mapping and
-// protocol per action, making exactly the writes the plan lists. What it shares with the
+// returns the actions that make Staffomatic match Personio (one per employee, its steps
+// each with its reason), so every rule of DESIGN §1.3 is tested without a network. Load
+// (load.go) reads the employees, the users and the mappings; Apply (apply.go) performs the
+// steps, records the mapping per step and one protocol entry per employee, making exactly
+// the writes the plan lists. What it shares with the
 // other phases and the admin API (employees, users, matching, the selection, placement)
 // lives in internal/domain.
 package usersync
