@@ -611,7 +611,8 @@ func TestProtocol(t *testing.T) {
 	now := time.Now().UTC()
 	for i := range 5 {
 		if err := e.store.AppendProtocol(t.Context(), domain.ProtocolEntry{Tenant: c.TenantID, Area: domain.AreaTimesheets, RunID: "r", Kind: domain.KindTimer,
-			SourceID: fmt.Sprint(i), Action: "create_attendance", Outcome: domain.OutcomeCreated, Reason: "=HYPERLINK(1)", Time: now.Add(time.Duration(i-10) * time.Minute)}); err != nil {
+			SourceID: fmt.Sprint(i), Action: "create_attendance", Outcome: domain.OutcomeCreated, Reason: "=HYPERLINK(1)", Time: now.Add(time.Duration(i-10) * time.Minute),
+			Person: "Anna Berg", Changes: []domain.FieldChange{{Field: "end", From: "17:00", To: "17:30"}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -626,7 +627,8 @@ func TestProtocol(t *testing.T) {
 		NextCursor string `json:"next_cursor"`
 	}
 	r.json(t, &p)
-	if r.Code != 200 || len(p.Entries) != 3 || p.Entries[0].SourceID != "4" || p.NextCursor == "" {
+	if r.Code != 200 || len(p.Entries) != 3 || p.Entries[0].SourceID != "4" || p.NextCursor == "" || p.Entries[0].Person != "Anna Berg" ||
+		len(p.Entries[0].Changes) != 1 || p.Entries[0].Changes[0].To != "17:30" {
 		t.Fatalf("%d %s", r.Code, r.Body)
 	}
 	timesheetsCursor := p.NextCursor
@@ -673,6 +675,7 @@ func TestProtocol(t *testing.T) {
 	r = e.do(t, "GET", base+"?area=timesheets&limit=2", c.AdminToken, nil, "Accept", "text/csv")
 	lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
 	if r.Code != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "time,area,run_id") ||
+		!strings.HasSuffix(lines[0], ",reason,person,workspace,changes") || !strings.HasSuffix(lines[1], ",Anna Berg,,end: 17:00 → 17:30") ||
 		!strings.Contains(lines[1], "'=HYPERLINK(1)") || r.Header.Get("X-Next-Cursor") == "" {
 		t.Fatalf("csv %d %v %q", r.Code, r.Header, r.Body)
 	}

@@ -26,9 +26,9 @@ type applier struct {
 }
 
 // apply carries out the plan: employees concurrently (at most r.Concurrency at once), the
-// actions of one employee in order. Each Staffomatic write is followed by its mapping
-// write (a create's mapping immediately, so a crash never leads to a second create), and
-// each change, conflict and skip by one protocol entry. Unchanged conflicts and skips are
+// steps of one employee's action in order. Each Staffomatic write is followed by its
+// mapping write (a create's mapping immediately, so a crash never leads to a second
+// create), and each employee's action by one protocol entry. Unchanged conflicts and skips are
 // not reported again, so a run without changes writes nothing but its summary. When every
 // action succeeded, the run's start becomes the cursor of the next partial run; a failed
 // action leaves the cursor, so the next partial run reads the employee again.

@@ -116,7 +116,7 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		case sel.Includes(e):
 			l.Input.Employees = append(l.Input.Employees, e)
 		case l.Mode == domain.ModeTargeted:
-			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: e.PersonioID,
+			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: e.PersonioID, person: e.Name(),
 				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
 		}
 	}

@@ -92,13 +92,22 @@ func TestTargetedHandlesOnlyTheNamedPersons(t *testing.T) {
 	env := w.env
 	one := strconv.FormatInt(w.emps[10].ID, 10)
 	_, entries, err := w.run(t, context.Background(), domain.ModeTargeted, false,
-		domain.Target{Kind: domain.KindUser, ID: one}, domain.Target{Kind: domain.KindUser, ID: "999999"})
+		domain.Target{Kind: domain.KindUser, ID: one}, domain.Target{Kind: domain.KindUser, ID: "999999"},
+		domain.Target{Kind: domain.KindUser, ID: w.deselected})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := byAction(entries)
-	if len(got["create_user/created"]) != 1 || got["create_user/created"][0] != one || len(got["skip/skipped"]) != 1 {
+	if len(got["create_user/created"]) != 1 || got["create_user/created"][0] != one || !slices.Equal(got["skip/skipped"], sortedOf("999999", w.deselected)) {
 		t.Fatalf("targeted run: %v", got)
+	}
+	// Each line names its employee, the one the loader skipped (not selected) too.
+	for _, e := range entries {
+		want := map[string]string{one: w.emps[10].FirstName + " " + w.emps[10].LastName,
+			w.deselected: w.emps[5].FirstName + " " + w.emps[5].LastName, "999999": ""}[e.SourceID]
+		if e.Person != want {
+			t.Errorf("entry of %s names %q, want %q", e.SourceID, e.Person, want)
+		}
 	}
 	if n := len(env.S.Account(env.Demo.StaffomaticSubdomain).Users()); n != 4 {
 		t.Fatalf("%d users, want the 3 existing and the one targeted", n)

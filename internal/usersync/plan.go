@@ -1,15 +1,17 @@
 // Package usersync is the users phase (Personio employees → Staffomatic users) as the
 // harness of internal/phase runs it. Its planner (plan.go) is a pure function: it takes the
 // selected Personio employees, the Staffomatic users and the stored user mappings and
-// returns the actions that make Staffomatic match Personio, each with its reason, so every
-// rule of DESIGN §1.3 is tested without a network. Load (load.go) reads the employees, the
-// users and the mappings; Apply (apply.go) performs the actions and records mapping and
-// protocol per action, making exactly the writes the plan lists. What it shares with the
+// returns the actions that make Staffomatic match Personio (one per employee, its steps
+// each with its reason), so every rule of DESIGN §1.3 is tested without a network. Load
+// (load.go) reads the employees, the users and the mappings; Apply (apply.go) performs the
+// steps, records the mapping per step and one protocol entry per employee, making exactly
+// the writes the plan lists. What it shares with the
 // other phases and the admin API (employees, users, matching, the selection, placement)
 // lives in internal/domain.
 package usersync
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -128,6 +130,8 @@ type Step struct {
 	// (domain.ReportFingerprint); empty for other steps.
 	Report string `json:"report,omitempty"`
 	Reason string `json:"reason"`
+	// person is the name of an employee the loader skips (not one of Input.Employees).
+	person string
 }
 
 // Action is everything one run does for one employee: its steps in order (a link, an
@@ -228,6 +232,9 @@ func (s Step) wording() domain.Wording {
 	case ActConflict:
 		return domain.Wording{Do: "report a conflict", Done: "reported a conflict"}
 	case ActSkip:
+		if s.UserID != "" { // a matched user not locked (the admin staffsync signs in as)
+			return domain.Wording{Do: "leave the user unlocked", Done: "left the user unlocked"}
+		}
 		return domain.Wording{Do: "skip the employee", Done: "skipped the employee"}
 	case ActFail:
 		return domain.Wording{Do: "stop the run", Done: "stopped the run"}
@@ -371,7 +378,7 @@ func group(steps []Step, in Input) []Action {
 			a.Changes = append(a.Changes, s.diffOf()...)
 		}
 		if a.Person = names[a.PersonioID]; a.Person == "" {
-			a.Person = userNames[a.UserID]
+			a.Person = cmp.Or(userNames[a.UserID], a.Steps[0].person)
 		}
 	}
 	return out

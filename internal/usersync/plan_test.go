@@ -565,6 +565,7 @@ func TestOneActionPerEmployee(t *testing.T) {
 		diff   []Change
 		writes int
 		told   string // the dry run's reason
+		self   bool   // the user is the admin staffsync signs in as
 	}{
 		{name: "matched by e-mail, renamed, new department, left: link, update and lock",
 			emp:  func(e domain.Employee) domain.Employee { e.LastWorkingDay = "2026-11-30"; return e },
@@ -594,6 +595,13 @@ func TestOneActionPerEmployee(t *testing.T) {
 			kind: ActUnlock, steps: "unlock_user invite_user", writes: 2,
 			diff: []Change{{Field: "locked", From: "yes", To: "no"}, {Field: "invitation", From: "not sent", To: "sent"}},
 			told: "will unlock user: hire date 2026-12-01 reached; will send the invitation: first sync of this user"},
+		{name: "leaver who is the admin staffsync signs in as: updated, left unlocked",
+			emp:  func(e domain.Employee) domain.Employee { e.LastWorkingDay = "2026-11-30"; return e },
+			user: &domain.User{ID: "u1", CustomID: "1", Email: "frieda@x.de", FirstName: "Frida", LastName: "Fischer", DepartmentIDs: []string{"d2"}},
+			link: &domain.Link{PersonioID: "1", UserID: "u1", Invited: true}, self: true,
+			kind: ActUpdate, steps: "update_user skip", writes: 1,
+			diff: []Change{{Field: "first_name", From: "Frida", To: "Frieda"}},
+			told: "will update first_name: Personio is the leading system; will leave the user unlocked: last working day 2026-11-30 has passed"},
 		{name: "new e-mail taken by another user: the update tells the conflict",
 			emp:  func(e domain.Employee) domain.Employee { e.Email = "desk@x.de"; return e },
 			user: &domain.User{ID: "u1", CustomID: "1", Email: "frieda@x.de", FirstName: "Frida", LastName: "Fischer", DepartmentIDs: []string{"d2"}},
@@ -611,6 +619,9 @@ func TestOneActionPerEmployee(t *testing.T) {
 			in.Users = append(in.Users, domain.User{ID: "u9", Email: "desk@x.de", FirstName: "Front", LastName: "Desk"})
 			if c.link != nil {
 				in.Links = []domain.Link{*c.link}
+			}
+			if c.self {
+				in.SelfUserID = "u1"
 			}
 			p := truthful(t, in)
 			if len(p.Actions) != 1 {
