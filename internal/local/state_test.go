@@ -475,7 +475,7 @@ func TestDataFolderIsLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openDataDir(dir, false); err == nil || !strings.Contains(err.Error(), "another staffsync dev") || !strings.Contains(err.Error(), "--data") {
+	if _, err := openDataDir(dir, false); err == nil || !strings.Contains(err.Error(), "another staffsync dev") || !strings.Contains(err.Error(), "STAFFSYNC_DATA") {
 		t.Errorf("second open: %v", err)
 	}
 	first.close()
