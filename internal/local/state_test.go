@@ -167,6 +167,10 @@ func TestRunKeepsStateAcrossRestarts(t *testing.T) {
 	if again.Status != string(domain.RunSucceeded) || again.Counts["created"] != 0 || again.Counts["unchanged"] == 0 {
 		t.Errorf("sync after restart: %+v", again)
 	}
+	// A kept token that a hand-over replaced is not offered as if it worked.
+	if note := keptTokenNote(context.Background(), second.r.BaseURL, DemoTenant{ID: tenant, AdminToken: "sst_" + tenant + ".replaced"}); !strings.Contains(note, "no longer valid: a hand-over replaced it") {
+		t.Errorf("note for a replaced token: %q", note)
+	}
 	// With background sync on, the banner says exactly when the first scheduled run comes.
 	if err := call(context.Background(), http.MethodPut, second.r.BaseURL+"/v1/tenants/"+tenant+"/settings", token,
 		map[string]any{"enable_background_sync": true}, http.StatusOK, nil); err != nil {
