@@ -420,10 +420,7 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 		}
 		var h http.Handler = miniserver.NewServer()
 		if o.data != nil {
-			c.db = &durableDB{h: h, snapPath: o.data.file(dbSnapshotFile), journalPath: o.data.file(dbJournalFile), log: log}
-			for _, spec := range o.Config.Tables.Specs() {
-				c.db.tables = append(c.db.tables, spec.Name)
-			}
+			c.db = newDurableDB(h, o.Config.Tables, o.data.file(dbSnapshotFile), o.data.file(dbJournalFile), log)
 			h = c.db
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
