@@ -314,8 +314,8 @@ func dataText(kept *devState, discarded bool, core *Core, in Interrupted, keyNot
 		s = fmt.Sprintf("(restored, kept since %s: operator key, demo tenant, simulators; DynamoDB at %s keeps its own)", since, core.DBDesc)
 	}
 	s += keyNote
-	if n := len(in.Runs); n > 0 {
-		s += fmt.Sprintf("\n                 %d run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing)", n)
+	if n := len(in.Runs); n > 0 || in.Leases > 0 {
+		s += fmt.Sprintf("\n                 %d run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing), %d lease(s) released", n, in.Leases)
 	}
 	return s
 }

@@ -280,7 +280,7 @@ func TestRunAfterKill(t *testing.T) {
 	if _, err := second.core.Store.GetLease(ctx, tenant, domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("lease of the killed run: %v, want released", err)
 	}
-	if !strings.Contains(second.out.String(), "2 run(s) the stopped process left running or queued are marked failed") {
+	if !strings.Contains(second.out.String(), "2 run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing), 1 lease(s) released") {
 		t.Errorf("banner:\n%s", second.out.String())
 	}
 	if n := len(second.sb.Staffomatic.Account(second.sb.Demo.StaffomaticSubdomain).Users()); n != users {
