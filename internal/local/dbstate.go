@@ -11,8 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/store"
 )
 
 // durableDB keeps the embedded DynamoDB (minidyn, in memory) across restarts of
@@ -24,8 +28,12 @@ import (
 // journal entries, so the journal's order is the order minidyn applied them, and a replay
 // meets the same state each write met (its conditions decide alike).
 type durableDB struct {
-	h           http.Handler
-	tables      []string
+	h      http.Handler
+	tables []string
+	// ttl names each table's TTL attribute (epoch seconds): minidyn never expires items, so
+	// the snapshot leaves out the expired ones, as DynamoDB would have deleted them.
+	ttl         map[string]string
+	now         func() time.Time
 	snapPath    string
 	journalPath string
 	log         *slog.Logger
@@ -39,6 +47,18 @@ type durableDB struct {
 	seq     int64 // the last journal entry's sequence number
 	size    int64
 	failed  bool // a journal write failed once (logged once)
+}
+
+// newDurableDB keeps the tables of minidyn handler h in the files snap and journal.
+func newDurableDB(h http.Handler, tables store.Tables, snap, journal string, log *slog.Logger) *durableDB {
+	d := &durableDB{h: h, snapPath: snap, journalPath: journal, log: log, ttl: map[string]string{}}
+	for _, spec := range tables.Specs() {
+		d.tables = append(d.tables, spec.Name)
+		if spec.TTL != "" {
+			d.ttl[spec.Name] = spec.TTL
+		}
+	}
+	return d
 }
 
 // journalEntry is one line of the journal: a write request exactly as minidyn received it.
@@ -268,12 +288,36 @@ func (d *durableDB) scan(table string) ([]json.RawMessage, error) {
 		if err := json.Unmarshal(out, &page); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", table, err)
 		}
-		items = append(items, page.Items...)
+		for _, it := range page.Items {
+			if !d.expired(table, it) {
+				items = append(items, it)
+			}
+		}
 		if len(page.LastEvaluatedKey) == 0 || string(page.LastEvaluatedKey) == "null" || len(page.Items) == 0 {
 			return items, nil
 		}
 		start = page.LastEvaluatedKey
 	}
+}
+
+// expired reports whether item's TTL attribute lies in the past.
+func (d *durableDB) expired(table string, item json.RawMessage) bool {
+	attr := d.ttl[table]
+	if attr == "" {
+		return false
+	}
+	var it map[string]struct {
+		N string `json:"N"`
+	}
+	if err := json.Unmarshal(item, &it); err != nil {
+		return false
+	}
+	exp, err := strconv.ParseInt(it[attr].N, 10, 64)
+	now := time.Now
+	if d.now != nil {
+		now = d.now
+	}
+	return err == nil && exp > 0 && exp < now().Unix()
 }
 
 // call sends one request straight to minidyn (not journalled).

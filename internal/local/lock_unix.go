@@ -22,7 +22,7 @@ func lockDir(path string) (func(), error) {
 		b, _ := os.ReadFile(path)
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another staffsync dev (pid %s) uses it: stop that one, or give this one another folder (--data)", strings.TrimSpace(string(b)))
+			return nil, fmt.Errorf("another staffsync dev (pid %s) uses it: stop that one, or give this one another folder (STAFFSYNC_DATA or --data)", strings.TrimSpace(string(b)))
 		}
 		return nil, fmt.Errorf("lock: %w", err)
 	}

@@ -85,7 +85,7 @@ func failInterrupted(ctx context.Context, st *store.Store, r *domain.RunSummary,
 	r.FinishedAt = now.UTC()
 	if r.Status == domain.RunQueued {
 		r.Status = domain.RunFailed
-		r.Error = fmt.Sprintf("not started: the staffsync dev process stopped before this run began (killed or crashed); "+
+		r.Error = fmt.Sprintf("not started: the staffsync dev process stopped before this run began; "+
 			"marked failed when it started again at %s. Start the phase again (Sync Now) or wait for its next scheduled run", at)
 		return nil
 	}

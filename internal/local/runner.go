@@ -314,8 +314,8 @@ func dataText(kept *devState, discarded bool, core *Core, in Interrupted, keyNot
 		s = fmt.Sprintf("(restored, kept since %s: operator key, demo tenant, simulators; DynamoDB at %s keeps its own)", since, core.DBDesc)
 	}
 	s += keyNote
-	if n := len(in.Runs); n > 0 {
-		s += fmt.Sprintf("\n                 %d run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing)", n)
+	if n := len(in.Runs); n > 0 || in.Leases > 0 {
+		s += fmt.Sprintf("\n                 %d run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing), %d lease(s) released", n, in.Leases)
 	}
 	return s
 }
@@ -420,10 +420,7 @@ func NewCore(ctx context.Context, o Options, log *slog.Logger) (*Core, error) {
 		}
 		var h http.Handler = miniserver.NewServer()
 		if o.data != nil {
-			c.db = &durableDB{h: h, snapPath: o.data.file(dbSnapshotFile), journalPath: o.data.file(dbJournalFile), log: log}
-			for _, spec := range o.Config.Tables.Specs() {
-				c.db.tables = append(c.db.tables, spec.Name)
-			}
+			c.db = newDurableDB(h, o.Config.Tables, o.data.file(dbSnapshotFile), o.data.file(dbJournalFile), log)
 			h = c.db
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}

@@ -167,6 +167,10 @@ func TestRunKeepsStateAcrossRestarts(t *testing.T) {
 	if again.Status != string(domain.RunSucceeded) || again.Counts["created"] != 0 || again.Counts["unchanged"] == 0 {
 		t.Errorf("sync after restart: %+v", again)
 	}
+	// A kept token that a hand-over replaced is not offered as if it worked.
+	if note := keptTokenNote(context.Background(), second.r.BaseURL, DemoTenant{ID: tenant, AdminToken: "sst_" + tenant + ".replaced"}); !strings.Contains(note, "no longer valid: a hand-over replaced it") {
+		t.Errorf("note for a replaced token: %q", note)
+	}
 	// With background sync on, the banner says exactly when the first scheduled run comes.
 	if err := call(context.Background(), http.MethodPut, second.r.BaseURL+"/v1/tenants/"+tenant+"/settings", token,
 		map[string]any{"enable_background_sync": true}, http.StatusOK, nil); err != nil {
@@ -276,7 +280,7 @@ func TestRunAfterKill(t *testing.T) {
 	if _, err := second.core.Store.GetLease(ctx, tenant, domain.PhaseUsers); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("lease of the killed run: %v, want released", err)
 	}
-	if !strings.Contains(second.out.String(), "2 run(s) the stopped process left running or queued are marked failed") {
+	if !strings.Contains(second.out.String(), "2 run(s) the stopped process left running or queued are marked failed (GET .../runs/<id> says what is missing), 1 lease(s) released") {
 		t.Errorf("banner:\n%s", second.out.String())
 	}
 	if n := len(second.sb.Staffomatic.Account(second.sb.Demo.StaffomaticSubdomain).Users()); n != users {
@@ -308,13 +312,11 @@ func TestDurableDBJournal(t *testing.T) {
 	}
 	ctx := context.Background()
 	compactAt := int64(1 << 40)
+	clock := time.Now()
 	openErr := func() (*durableDB, *store.Store, func(), error) {
 		t.Helper()
-		d := &durableDB{h: miniserver.NewServer(), snapPath: filepath.Join(dir, dbSnapshotFile), journalPath: filepath.Join(dir, dbJournalFile),
-			log: slog.New(slog.DiscardHandler), compactAt: compactAt}
-		for _, s := range cfg.Tables.Specs() {
-			d.tables = append(d.tables, s.Name)
-		}
+		d := newDurableDB(miniserver.NewServer(), cfg.Tables, filepath.Join(dir, dbSnapshotFile), filepath.Join(dir, dbJournalFile), slog.New(slog.DiscardHandler))
+		d.compactAt, d.now = compactAt, func() time.Time { return clock }
 		srv := httptest.NewServer(d)
 		db, err := DynamoDB(ctx, srv.URL)
 		if err != nil {
@@ -394,6 +396,15 @@ func TestDurableDBJournal(t *testing.T) {
 	if n := protocolCount(t, st, tenant(0).ID); n != 1100 {
 		t.Errorf("protocol from the snapshot: %d entries, want 1100", n)
 	}
+	// Expired protocol entries (minidyn never deletes them) are left out of a snapshot.
+	clock = clock.Add(domain.ProtocolRetention + 24*time.Hour)
+	if err := d.compact(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, dbSnapshotFile)); bytes.Contains(b, []byte(`"create"`)) || !bytes.Contains(b, []byte(tenant(0).ID)) {
+		t.Errorf("snapshot after the protocol expired still holds its entries (%d bytes) or lost the tenants", len(b))
+	}
+	clock = time.Now()
 	if err := st.CreateTenant(ctx, tenant(5)); err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +486,7 @@ func TestDataFolderIsLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openDataDir(dir, false); err == nil || !strings.Contains(err.Error(), "another staffsync dev") || !strings.Contains(err.Error(), "--data") {
+	if _, err := openDataDir(dir, false); err == nil || !strings.Contains(err.Error(), "another staffsync dev") || !strings.Contains(err.Error(), "STAFFSYNC_DATA") {
 		t.Errorf("second open: %v", err)
 	}
 	first.close()
