@@ -29,13 +29,22 @@ type callRecorder struct {
 	calls  []DynamoDBCall
 }
 
+// awsRequest returns the operation of an AWS JSON request (X-Amz-Target) and its body,
+// leaving the body readable for the request itself.
+func awsRequest(req *http.Request) (op string, body []byte, err error) {
+	if body, err = io.ReadAll(req.Body); err != nil {
+		return "", nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	_, op, _ = strings.Cut(req.Header.Get("X-Amz-Target"), ".")
+	return op, body, nil
+}
+
 func (r *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(req.Body)
+	op, body, err := awsRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	_, op, _ := strings.Cut(req.Header.Get("X-Amz-Target"), ".")
 	var in struct {
 		TableName, IndexName string
 		RequestItems         map[string]json.RawMessage
