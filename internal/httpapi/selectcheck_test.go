@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +36,10 @@ func TestSelectionNamesUnknownEmployeesAndAttributes(t *testing.T) {
 			[]string{"424242", "GET /v1/tenants/" + c.TenantID + "/employees"}, 2, 0},
 		{"unknown id to deselect", map[string]any{"deselect": []string{"777777"}}, "unknown_employees", "deselect", []string{"777777"}, 1, 0},
 		{"many ids: one listing", map[string]any{"select": many}, "unknown_employees", "select", []string{"99999"}, 0, 1},
+		{"both lists looked up together, each id once", map[string]any{"select": []string{many[0], many[0], "555555"}, "deselect": []string{"666666"}},
+			"unknown_employees", "select", []string{"no Personio employee has the id 555555;"}, 3, 0},
+		{"both lists above ten ids: one listing", map[string]any{"select": many[:6], "deselect": append(slices.Clone(many[6:12]), "888888")},
+			"unknown_employees", "deselect", []string{"888888"}, 0, 1},
 		{"attribute the credential does not expose", map[string]any{"auto_include": map[string]any{"attribute": map[string]any{"key": "shift_plannnig", "value": "true"}}},
 			"unknown_attribute", "auto_include.attribute.key", []string{`"shift_plannnig"`, "first_name", "(shift_planning)"}, 0, 0},
 	}
