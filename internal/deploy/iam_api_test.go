@@ -199,10 +199,14 @@ func TestAPIPolicyCoversItsCalls(t *testing.T) {
 	// Webhooks: Personio queued, repeated, and failed while the queue is down (the claim is
 	// released); Staffomatic queued and replayed.
 	personio := "/v1/webhooks/personio/" + id
-	send("POST", personio, "", `{"event_name":"person.updated","occurred_at":"2026-12-07T01:00:00Z","payload":{"id":"1016"}}`, 202, "Authorization", created.WebhookSecrets.PersonioToken)
-	send("POST", personio, "", `{"event_name":"person.updated","occurred_at":"2026-12-07T01:00:00Z","payload":{"id":"1016"}}`, 200, "Authorization", created.WebhookSecrets.PersonioToken)
+	event := func(person string) string {
+		return `{"event_name":"person.updated","occurred_at":"` + time.Now().UTC().Add(-time.Minute).Truncate(time.Second).Format(time.RFC3339) + `","payload":{"id":"` + person + `"}}`
+	}
+	ev := event("1016")
+	send("POST", personio, "", ev, 202, "Authorization", created.WebhookSecrets.PersonioToken)
+	send("POST", personio, "", ev, 200, "Authorization", created.WebhookSecrets.PersonioToken)
 	bus.down.Store(true)
-	send("POST", personio, "", `{"event_name":"person.updated","occurred_at":"2026-12-07T01:05:00Z","payload":{"id":"1017"}}`, 503, "Authorization", created.WebhookSecrets.PersonioToken)
+	send("POST", personio, "", event("1017"), 503, "Authorization", created.WebhookSecrets.PersonioToken)
 	bus.down.Store(false)
 	hint := []byte(`{"kind":"user","id":` + jsonInt(info.StaffomaticAdminID) + `}`)
 	sig := staffomatic.Sign([]byte(created.WebhookSecrets.StaffomaticSecret), time.Now(), hint)
