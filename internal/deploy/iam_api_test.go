@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -165,6 +166,16 @@ func TestAPIPolicyCoversItsCalls(t *testing.T) {
 	var created httpapi.TenantCreated
 	decode(send("POST", "/v1/tenants", opKey, `{"name":"Demo Gastro",`+creds+`}`, 201), &created)
 	id, tok := created.TenantID, created.AdminToken
+	// Storing the webhook secrets fails: the half-created tenant is removed again.
+	rec.mu.Lock()
+	rec.refuse = func(op string, body []byte) bool {
+		return op == "PutItem" && bytes.Contains(body, []byte(`"WEBHOOKS"`))
+	}
+	rec.mu.Unlock()
+	send("POST", "/v1/tenants", opKey, `{"name":"Half Made",`+creds+`}`, 500)
+	rec.mu.Lock()
+	rec.refuse = nil
+	rec.mu.Unlock()
 	base := "/v1/tenants/" + id
 	send("GET", "/v1/tenants?limit=5", opKey, "", 200)
 	send("GET", base, tok, "", 200)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -27,6 +28,9 @@ type callRecorder struct {
 	mu     sync.Mutex
 	tables map[string]string // table name → logical id
 	calls  []DynamoDBCall
+	// refuse, when set, fails the requests it matches after noting them, as DynamoDB
+	// does when it is unavailable, so that a scenario reaches the code's error paths.
+	refuse func(op string, body []byte) bool
 }
 
 // awsRequest returns the operation of an AWS JSON request (X-Amz-Target) and its body,
@@ -70,7 +74,11 @@ func (r *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+	refused := r.refuse != nil && r.refuse(op, body)
 	r.mu.Unlock()
+	if refused {
+		return nil, errors.New("recorder: DynamoDB unavailable for this request")
+	}
 	return http.DefaultTransport.RoundTrip(req)
 }
 
