@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/httpapi"
 	"github.com/staffsync/staffsync/internal/lambdatest"
 	"github.com/staffsync/staffsync/internal/store"
 )
@@ -31,11 +30,10 @@ func TestLambdaRuntime(t *testing.T) {
 	if err := store.CreateTables(context.Background(), db, tables); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte("rie-operator-key"))
 	bootstrap := lambdatest.Build(t, "./functions/api")
 	emu := lambdatest.Start(t, bootstrap, map[string]string{
 		"DYNAMODB_ENDPOINT": mini.URL, "TENANTS_TABLE": tables.Tenants, "MAPPINGS_TABLE": tables.Mappings, "PROTOCOL_TABLE": tables.Protocol,
-		"OPERATOR_KEY_HASH": hex.EncodeToString(sum[:]), "STAFFSYNC_LOCAL_KEY": strings.Repeat("ab", 32),
+		"OPERATOR_KEY_HASH": httpapi.OperatorKeyHash("rie-operator-key"), "STAFFSYNC_LOCAL_KEY": strings.Repeat("ab", 32),
 	})
 	errCode := func(code string) func(t *testing.T, body string) {
 		return func(t *testing.T, body string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -27,15 +28,27 @@ type callRecorder struct {
 	mu     sync.Mutex
 	tables map[string]string // table name → logical id
 	calls  []DynamoDBCall
+	// refuse, when set, fails the requests it matches after noting them, as DynamoDB
+	// does when it is unavailable, so that a scenario reaches the code's error paths.
+	refuse func(op string, body []byte) bool
+}
+
+// awsRequest returns the operation of an AWS JSON request (X-Amz-Target) and its body,
+// leaving the body readable for the request itself.
+func awsRequest(req *http.Request) (op string, body []byte, err error) {
+	if body, err = io.ReadAll(req.Body); err != nil {
+		return "", nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	_, op, _ = strings.Cut(req.Header.Get("X-Amz-Target"), ".")
+	return op, body, nil
 }
 
 func (r *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(req.Body)
+	op, body, err := awsRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	_, op, _ := strings.Cut(req.Header.Get("X-Amz-Target"), ".")
 	var in struct {
 		TableName, IndexName string
 		RequestItems         map[string]json.RawMessage
@@ -61,7 +74,11 @@ func (r *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+	refused := r.refuse != nil && r.refuse(op, body)
 	r.mu.Unlock()
+	if refused {
+		return nil, errors.New("recorder: DynamoDB unavailable for this request")
+	}
 	return http.DefaultTransport.RoundTrip(req)
 }
 

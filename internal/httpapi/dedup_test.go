@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
@@ -33,7 +34,9 @@ func (f *failFirst) Publish(ctx context.Context, reqs ...domain.SyncRequest) err
 // record is queued. A delivery that failed (queue down) does not block Personio's retry.
 func TestPersonioDeliveriesDeduplicated(t *testing.T) {
 	flaky := &failFirst{}
-	e := newEnv(t, func(o *Options) { flaky.next = o.Bus; o.Bus = flaky })
+	// The events below happened minutes before this clock's now.
+	now := time.Date(2026, 12, 7, 1, 30, 0, 0, time.UTC)
+	e := newEnv(t, func(o *Options) { flaky.next = o.Bus; o.Bus = flaky; o.Now = func() time.Time { return now } })
 	c := e.createDemo(t)
 	path := "/v1/webhooks/personio/" + c.TenantID
 	send := func(body string) (int, webhookAnswer) {
@@ -95,6 +98,14 @@ func TestPersonioDeliveriesDeduplicated(t *testing.T) {
 	}
 	if n := len(e.events()); n != 4 {
 		t.Fatalf("%d runs published, want 4", n)
+	}
+	// An event dated far from now gets a run id of now, not of its date.
+	code, future := send(`{"event_name":"person.updated","occurred_at":"2099-01-01T00:00:00Z","payload":{"id":"1019"}}`)
+	if code != http.StatusAccepted || strings.HasPrefix(future.RunIDs[0], "2099") {
+		t.Fatalf("an event dated 2099: %d %+v", code, future)
+	}
+	if code, again := send(`{"event_name":"person.updated","occurred_at":"2099-01-01T00:00:00Z","payload":{"id":"1019"}}`); code != http.StatusOK || again.Status != "duplicate" {
+		t.Fatalf("its repeat: %d %+v", code, again)
 	}
 	// The queue is down for the first delivery: 503, and Personio's retry is processed.
 	flaky.n.Store(1)

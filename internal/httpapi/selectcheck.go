@@ -18,7 +18,7 @@ import (
 const lookupByIDMax = 10
 
 // unknownEmployees returns the ids of ids that name no employee of the tenant's Personio
-// company, in the order given.
+// company, in the order given (ids are distinct).
 func unknownEmployees(ctx context.Context, p PersonioAccount, ids []string) ([]string, error) {
 	var unknown []string
 	if len(ids) <= lookupByIDMax {
@@ -84,25 +84,43 @@ func (a *API) checkSelectionInput(ctx context.Context, t domain.Tenant, in Selec
 	defer cancel()
 	if attribute != "" {
 		rep, err := p.AllowedAttributes(ctx)
-		if err != nil {
+		switch {
+		case personio.IsNotFound(err):
+			// The attributes endpoint is unavailable: what the credential exposes cannot
+			// be told from what is empty (personio.Employees infers it the same way).
+			a.log.WarnContext(ctx, "Personio has no attributes endpoint; the auto-include attribute is not checked", "tenant_id", t.ID)
+		case err != nil:
 			return a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 		}
-		if ok, valid := attributeExposed(rep, attribute); !ok {
+		if ok, valid := attributeExposed(rep, attribute); rep != nil && !ok {
 			return unprocessable("unknown_attribute", "auto_include.attribute.key",
 				"auto_include.attribute.key: %q is not an attribute the Personio credential can read; readable: %s (a missing one is made readable in Personio under Settings > API credentials)",
 				attribute, nameList(valid, 40))
 		}
 	}
+	// Both lists are looked up together, each id once.
+	ids := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(in.Select), in.Deselect...))))
+	if len(ids) == 0 {
+		return nil
+	}
+	unknownIDs, err := unknownEmployees(ctx, p, ids)
+	if err != nil {
+		return a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
+	}
+	missing := make(map[string]bool, len(unknownIDs))
+	for _, id := range unknownIDs {
+		missing[id] = true
+	}
 	for _, f := range []struct {
 		name string
 		ids  []string
 	}{{"select", in.Select}, {"deselect", in.Deselect}} {
-		if len(f.ids) == 0 {
-			continue
-		}
-		unknown, err := unknownEmployees(ctx, p, f.ids)
-		if err != nil {
-			return a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
+		var unknown []string
+		for _, id := range f.ids {
+			if missing[id] {
+				unknown = append(unknown, id)
+				delete(missing, id) // named once
+			}
 		}
 		if len(unknown) > 0 {
 			return unprocessable("unknown_employees", f.name,

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 )
@@ -35,6 +37,10 @@ func TestSelectionNamesUnknownEmployeesAndAttributes(t *testing.T) {
 			[]string{"424242", "GET /v1/tenants/" + c.TenantID + "/employees"}, 2, 0},
 		{"unknown id to deselect", map[string]any{"deselect": []string{"777777"}}, "unknown_employees", "deselect", []string{"777777"}, 1, 0},
 		{"many ids: one listing", map[string]any{"select": many}, "unknown_employees", "select", []string{"99999"}, 0, 1},
+		{"both lists looked up together, each id once", map[string]any{"select": []string{many[0], many[0], "555555"}, "deselect": []string{"666666"}},
+			"unknown_employees", "select", []string{"no Personio employee has the id 555555;"}, 3, 0},
+		{"both lists above ten ids: one listing", map[string]any{"select": many[:6], "deselect": append(slices.Clone(many[6:12]), "888888")},
+			"unknown_employees", "deselect", []string{"888888"}, 0, 1},
 		{"attribute the credential does not expose", map[string]any{"auto_include": map[string]any{"attribute": map[string]any{"key": "shift_plannnig", "value": "true"}}},
 			"unknown_attribute", "auto_include.attribute.key", []string{`"shift_plannnig"`, "first_name", "(shift_planning)"}, 0, 0},
 	}
@@ -107,4 +113,45 @@ func TestSetUpVendorDownNamesVendorAndHost(t *testing.T) {
 	if len(list.Tenants) != 0 {
 		t.Fatalf("a failed set-up stored a tenant: %+v", list.Tenants)
 	}
+}
+
+// TestSelectionCheckAt5000Employees: switching hundreds of employees of a 5,000-person
+// company is checked with one listing of 100-employee pages projected to the status (no
+// full records). The client paces the 51 pages at Personio's documented 300 a minute
+// (burst 15), about 7 s, inside the check's 20 s budget (vendorTimeout) and API Gateway's
+// 29 s: the answer is the 422, not a 502.
+func TestSelectionCheckAt5000Employees(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	g := e.psim.Generate(personiosim.GenerateOptions{Seed: 5, Employees: 5000})
+	var ids []string
+	for _, em := range g.Employees[:500] {
+		ids = append(ids, fmt.Sprint(em.ID))
+	}
+	e.psim.ResetCalls()
+	start := time.Now()
+	r := e.do(t, "PUT", "/v1/tenants/"+c.TenantID+"/selection", c.AdminToken, map[string]any{"select": append(ids, "1")})
+	took := time.Since(start)
+	var b struct{ Error Error }
+	r.json(t, &b)
+	if r.Code != http.StatusUnprocessableEntity || b.Error.Code != "unknown_employees" || !strings.Contains(b.Error.Message, "the id 1;") {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	pages := 0
+	for _, call := range e.psim.Calls() {
+		if call.Endpoint != "GET /v1/company/employees" {
+			continue
+		}
+		pages++
+		if !strings.Contains(call.Query, "attributes%5B%5D=status") || !strings.Contains(call.Query, "limit=100") {
+			t.Errorf("a listing page without the projection: %s", call.Query)
+		}
+	}
+	if want := (5000 + e.demo.Employees + 99) / 100; pages != want {
+		t.Errorf("%d listing pages, want %d", pages, want)
+	}
+	if n := e.psim.CallCount("GET /v1/company/employees/{id}"); n != 0 {
+		t.Errorf("%d single lookups besides the listing", n)
+	}
+	t.Logf("501 ids of %d employees checked in %s with %d pages", 5000+e.demo.Employees, took, pages)
 }

@@ -171,7 +171,13 @@ func (a *API) personioOnce(w http.ResponseWriter, ctx context.Context, t domain.
 	window, runID := personioDedupWindowUntimed, ""
 	if !ev.OccurredAt.IsZero() {
 		window = personioDedupWindow
-		runID = ev.OccurredAt.UTC().Format("20060102T150405Z") + "-" + string(req.Phase) + "-wh" + key[:16]
+		// The run id starts with the event's time, unless that is far from now (a late
+		// redelivery, a wrong clock): a run dated years ahead would head the list of runs
+		// and outlive pruning. Such an event gets an ordinary run id; the claim still
+		// keeps its repeats out for the window.
+		if d := a.now().Sub(ev.OccurredAt); d <= window && d >= -window {
+			runID = ev.OccurredAt.UTC().Format("20060102T150405Z") + "-" + string(req.Phase) + "-wh" + key[:16]
+		}
 	}
 	duplicate := func() error {
 		ans := webhookAnswer{RunIDs: []string{}, Status: "duplicate",

@@ -36,7 +36,14 @@ func NewKMS(client KMSAPI, keyID string) (*KMS, error) {
 // Scheme implements Sealer.
 func (k *KMS) Scheme() string { return "kms" }
 
-func context4(tenantID string) map[string]string { return map[string]string{"tenant_id": tenantID} }
+// EncryptionContextKey is the one key of the encryption context every Encrypt and Decrypt
+// passes, with the tenant id as its value. The API function's IAM policy requires it
+// (kms:EncryptionContext:tenant_id; internal/deploy checks the two agree).
+const EncryptionContextKey = "tenant_id"
+
+func context4(tenantID string) map[string]string {
+	return map[string]string{EncryptionContextKey: tenantID}
+}
 
 // Seal implements Sealer.
 func (k *KMS) Seal(ctx context.Context, tenantID string, plaintext []byte) ([]byte, error) {
