@@ -10,7 +10,6 @@ package local
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -118,8 +117,7 @@ func Run(ctx context.Context, o Options) error {
 		_, _ = rand.Read(b)
 		key, generated = "op_"+hex.EncodeToString(b), true
 	}
-	sum := sha256.Sum256([]byte(key))
-	o.Config.OperatorKeyHash = hex.EncodeToString(sum[:])
+	o.Config.OperatorKeyHash = httpapi.OperatorKeyHash(key)
 
 	loc, err := schedule.LoadLocation(o.Config.ScheduleTimezone)
 	if err != nil {

@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,10 +27,11 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	defer cancel()
 	ready := make(chan Ready, 1)
 	var out bytes.Buffer
+	logs := &lockedBuffer{}
 	done := make(chan error, 1)
 	sbCh := make(chan *Sandbox, 1)
 	go func() {
-		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Ready: ready, Sandbox: true,
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: &out, Log: slog.New(slog.NewTextHandler(logs, nil)), Ready: ready, Sandbox: true,
 			KeyFile: t.TempDir() + "/key", Phases: DefaultPhases(), sandboxHook: func(sb *Sandbox) { sbCh <- sb }})
 	}()
 	var r Ready
@@ -51,6 +53,11 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	}
 	if r.Demo.ID == "" || r.Demo.AdminToken == "" {
 		t.Fatalf("no demo tenant: %+v", r.Demo)
+	}
+	// The generated operator key is configured in the salted HMAC form, so the API does not
+	// warn about a legacy plain SHA-256 at every start.
+	if l := logs.String(); strings.Contains(l, "plain SHA-256") {
+		t.Fatalf("make run configures a legacy operator key hash:\n%s", l)
 	}
 	acct := sb.Staffomatic.Account(sb.Demo.StaffomaticSubdomain)
 	before := len(acct.Users())
@@ -188,4 +195,22 @@ func TestSchedulerFiresAtScheduledTimes(t *testing.T) {
 			t.Errorf("firing %d at %s, want %s", i, at, want)
 		}
 	}
+}
+
+// lockedBuffer is a log sink the runner's goroutines write to while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
