@@ -208,6 +208,8 @@ async function credentialsBody() {
   if (credMode() === 'file') {
     const f = $('cred-file').files[0];
     if (!f) throw new Error(t('credNoFile'));
+    // The file carries the id and secret only: the API would use Personio's own address.
+    if (personioURL) throw new ApiError(0, 'invalid', t('credFileURL'), 'personio.base_url');
     body.personio_credentials_file = await f.text();
   } else if ($('cred-client-id').value.trim() || $('cred-client-secret').value) {
     body.personio = { client_id: $('cred-client-id').value.trim(), client_secret: $('cred-client-secret').value };
@@ -449,16 +451,22 @@ function renderSettings() {
 async function saveSettings(ev) {
   ev.preventDefault();
   await run($('set-save'), async () => {
+    // Only what the admin changed is sent: a setting left out keeps its value.
     const body = {};
-    for (const i of document.querySelectorAll('#set-form input[data-key]')) body[i.dataset.key] = i.checked;
+    const current = state.tenant.settings;
+    for (const i of document.querySelectorAll('#set-form input[data-key]')) {
+      if (i.checked !== !!current[i.dataset.key]) body[i.dataset.key] = i.checked;
+    }
     for (const i of document.querySelectorAll('#set-form input[data-ids]')) {
       const parts = splitList(i.value);
       if (parts.some((p) => !/^[1-9][0-9]*$/.test(p))) {
         i.focus();
         throw new ApiError(0, 'invalid', t('setBadIds', { name: t('setting_' + i.dataset.ids) }), i.dataset.ids);
       }
-      body[i.dataset.ids] = parts.map(Number);
+      const ids = parts.map(Number);
+      if (ids.join(',') !== (current[i.dataset.ids] || []).join(',')) body[i.dataset.ids] = ids;
     }
+    if (!Object.keys(body).length) { notice(t('saved')); show('checks'); return; }
     const res = await api('putSettings', {}, { body });
     state.tenant.settings = res.settings;
     await refreshTenant();
@@ -700,31 +708,41 @@ async function rotate() {
 
 // ------------------------------------------------------------------ dialogs
 
-/** confirmDialog asks a yes/no question in a modal dialog; Cancel has the focus. */
-function confirmDialog(text) {
-  const d = $('confirm-dialog');
-  $('confirm-text').textContent = text;
+/**
+ * modal shows dialog d until one of its buttons (or Escape) answers; the answer comes from
+ * the button's own click, not from the dialog's close event, which the browser fires later
+ * and which could reach the next question's listener.
+ */
+function modal(d, buttons, focus, onEscape) {
   return new Promise((resolve) => {
-    const done = (answer) => { d.removeEventListener('close', onClose); resolve(answer); };
-    const onClose = () => done(d.returnValue === 'ok');
-    d.returnValue = '';
-    d.addEventListener('close', onClose);
+    const handlers = buttons.map(([button, answer]) => [button, () => finish(answer)]);
+    const onCancel = (ev) => { ev.preventDefault(); finish(onEscape); };
+    function finish(answer) {
+      for (const [button, h] of handlers) button.removeEventListener('click', h);
+      d.removeEventListener('cancel', onCancel);
+      if (d.open) d.close();
+      resolve(answer);
+    }
+    for (const [button, h] of handlers) button.addEventListener('click', h);
+    d.addEventListener('cancel', onCancel);
     d.showModal();
-    $('confirm-cancel').focus();
+    focus.focus();
   });
 }
 
-/** secrets shows values that the API returns once; the dialog empties itself on close. */
-function secrets(values) {
-  const d = $('secret-dialog');
+/** confirmDialog asks a yes/no question; Cancel has the focus, Escape is no. */
+function confirmDialog(text) {
+  $('confirm-text').textContent = text;
+  return modal($('confirm-dialog'), [[$('confirm-ok'), true], [$('confirm-cancel'), false]], $('confirm-cancel'), false);
+}
+
+/** secrets shows values that the API returns once; they leave the page when it closes. */
+async function secrets(values) {
   const list = $('secret-list');
   list.replaceChildren(...Object.entries(values).filter(([, v]) => v).flatMap(([k, v]) =>
     [el('dt', { text: t('secret_' + k) }), el('dd', {}, el('code', { 'data-secret': k, text: v }))]));
-  return new Promise((resolve) => {
-    d.addEventListener('close', () => { clear(list); resolve(); }, { once: true });
-    d.showModal();
-    $('secret-done').focus();
-  });
+  await modal($('secret-dialog'), [[$('secret-done'), true]], $('secret-done'), true);
+  clear(list);
 }
 
 // ------------------------------------------------------------------ start
@@ -770,9 +788,21 @@ function wire() {
   $('proto-csv').addEventListener('click', downloadCSV);
   $('handover-form').addEventListener('submit', handOver);
   $('rot-submit').addEventListener('click', rotate);
-  $('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close('cancel'));
-  $('confirm-ok').addEventListener('click', () => $('confirm-dialog').close('ok'));
-  $('secret-done').addEventListener('click', () => $('secret-dialog').close());
+}
+
+/** linkToken reads a sign-in link's token from the fragment and removes it from the address. */
+function linkToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return '';
+  history.replaceState(null, '', location.pathname + location.search);
+  try { return decodeURIComponent(m[1]); } catch { return ''; }
+}
+
+async function signInWith(token) {
+  await run(null, async () => {
+    await signIn(token);
+    show(state.role === 'operator' ? 'credentials' : firstView());
+  });
 }
 
 async function start() {
@@ -780,20 +810,17 @@ async function start() {
   wire();
   // A sign-in link (make run prints one) carries the token in the fragment, which the
   // browser never sends; it is read once and removed from the address bar and history.
-  let token = '';
-  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (m) {
-    token = decodeURIComponent(m[1]);
-    history.replaceState(null, '', location.pathname + location.search);
-  } else {
+  // A link opened in a tab that shows the console already only changes the fragment.
+  window.addEventListener('hashchange', () => {
+    const token = linkToken();
+    if (token) signInWith(token);
+  });
+  let token = linkToken();
+  if (!token) {
     try { token = sessionStorage.getItem(TOKEN_KEY) || ''; } catch { /* storage off */ }
   }
-  if (!token) { show('signin', { focus: false }); document.body.dataset.ready = '1'; return; }
   show('signin', { focus: false });
-  await run(null, async () => {
-    await signIn(token);
-    show(state.role === 'operator' ? 'credentials' : firstView());
-  });
+  if (token) await signInWith(token);
   document.body.dataset.ready = '1';
 }
 
