@@ -340,6 +340,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if strings.Contains(msg, "{") || strings.Contains(msg, `"error"`) || !strings.Contains(msg, "Staffomatic refused the credentials") {
 		t.Errorf("API error shown as %q, want the API's sentence about Staffomatic", msg)
 	}
+	if invalid := evalAs[string](b, `[...document.querySelectorAll('[aria-invalid="true"]')].map(e => e.id).join()`); invalid != "cred-password" {
+		t.Errorf("the field the API names is not marked: %q", invalid)
+	}
 	b.shot("api-error")
 
 	// An uploaded credentials file: the API reads it (this one is not Personio's file, and
@@ -584,4 +587,73 @@ func TestConsoleEndToEnd(t *testing.T) {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// syncBuffer is an io.Writer safe to read while local.Run writes its banner.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMakeRunConsoleLink: the banner of make run (staffsync dev with the sandbox) has a
+// console line whose link signs the browser in as the demo tenant, with the token only
+// in the fragment (never in a query string a log would keep), gone from the address once
+// read.
+func TestMakeRunConsoleLink(t *testing.T) {
+	cfg, err := config.FromEnv(phases.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	ready := make(chan local.Ready, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- local.Run(ctx, local.Options{Addr: "127.0.0.1:0", Sandbox: true, Config: cfg, Out: &out, Ready: ready,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), KeyFile: filepath.Join(t.TempDir(), "key"), Phases: local.DefaultPhases()})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var r local.Ready
+	select {
+	case r = <-ready:
+	case err := <-done:
+		t.Fatalf("staffsync dev stopped: %v\n%s", err, out.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("staffsync dev did not start")
+	}
+	var link string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "console:"); ok {
+			link = strings.Fields(rest)[0]
+		}
+	}
+	if want := r.BaseURL + "/console/#token=" + r.Demo.AdminToken; link != want {
+		t.Fatalf("banner console link %q, want %q in:\n%s", link, want, out.String())
+	}
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(link))
+	b.waitJS(`document.body.dataset.ready`)
+	if name := b.text(`#tenant-name`); name != "Demo Gastro" {
+		t.Errorf("the link signed in as %q", name)
+	}
+	if href := evalAs[string](b, `location.href`); href != r.BaseURL+"/console/" {
+		t.Errorf("address after sign-in: %s", href)
+	}
+	// The demo has not synced yet: the console opens on the employee selection.
+	b.do(chromedp.WaitVisible(chromedp.ID("sel-h")))
+	b.waitJS(`document.querySelectorAll('#sel-body tr[data-pid]').length === 25`)
+	b.shot("make-run-link")
+	b.noProblems()
 }

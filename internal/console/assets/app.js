@@ -45,7 +45,11 @@ function clear(node) { node.replaceChildren(); }
 
 function showError(err) {
   const box = $('error');
+  for (const i of document.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
   if (!err) { box.textContent = ''; box.hidden = true; return; }
+  // The field the API names is marked in the form the admin is looking at.
+  const input = err.field ? document.querySelector(`#view-${state.view} [data-field="${CSS.escape(err.field)}"]`) : null;
+  if (input) input.setAttribute('aria-invalid', 'true');
   const msg = err instanceof ApiError || err instanceof Error ? err.message : String(err);
   box.replaceChildren(el('strong', { text: msg }));
   if (err.field) box.append(' ', el('span', { class: 'small', text: t('errField', { field: err.field }) }));
