@@ -24,6 +24,7 @@ import (
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/local"
 	"github.com/staffsync/staffsync/internal/phases"
+	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 )
 
 // chromiumPath is Debian's chromium, which `make tools` installs; STAFFSYNC_CHROMIUM names
@@ -307,9 +308,20 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.do(chromedp.WaitVisible(chromedp.ID("signin-token")))
 	b.shot("signin")
 
-	// A wrong token: the API's 401, said in words, and the page stays signed out.
-	b.typeIn(`#signin-token`, "sst_nobody-here.wrongsecret")
-	b.click(`#signin-form button[type=submit]`)
+	// With the keyboard alone: Tab reaches the skip link, the language, the token field
+	// (each with a visible focus ring), and Enter signs in. A wrong token: the API's 401,
+	// said in words, and the page stays signed out.
+	for _, want := range []string{"skip", "lang", "signin-token"} {
+		b.do(chromedp.KeyEvent("\t"))
+		got := evalAs[string](b, `document.activeElement.id || document.activeElement.className`)
+		if got != want {
+			t.Fatalf("Tab focused %q, want %q", got, want)
+		}
+		if style := evalAs[string](b, `getComputedStyle(document.activeElement).outlineStyle`); style == "none" {
+			t.Errorf("no visible focus on %s", want)
+		}
+	}
+	b.do(chromedp.KeyEvent("sst_nobody-here.wrongsecret\r"))
 	b.waitJS(errorShown)
 	msg := b.text(`#error`)
 	if !strings.Contains(msg, "not accepted") || strings.Contains(msg, "{") {
@@ -566,6 +578,42 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.click(`#secret-done`)
 	// The dialog empties itself when it closes (the close event follows close()).
 	b.waitJS(`!document.getElementById('secret-dialog').open && document.querySelectorAll('#secret-list *').length === 0`)
+
+	// Hand-over to another Staffomatic admin: confirmed, the new admin token shown once and
+	// used from now on; the old one no longer opens the tenant.
+	if _, err := acct.AddUser(staffomaticsim.User{Email: "nina.neu@demo-gastro.example", Password: "nina-password-1",
+		FirstName: "Nina", LastName: "Neu", Role: "admin", InvitationState: "accepted"}); err != nil {
+		t.Fatal(err)
+	}
+	b.typeIn(`#ho-email`, "nina.neu@demo-gastro.example")
+	b.typeIn(`#ho-password`, "nina-password-1")
+	b.click(`#ho-submit`)
+	if q := b.text(`#confirm-text`); !strings.Contains(q, "nina.neu@demo-gastro.example") {
+		t.Errorf("hand-over question: %q", q)
+	}
+	b.confirm()
+	b.do(chromedp.WaitVisible(chromedp.CSS(`#secret-dialog[open]`)))
+	newToken := b.text(`#secret-list code[data-secret="admin_token"]`)
+	b.shot("hand-over")
+	b.click(`#secret-done`)
+	b.waitJS(`document.getElementById('notice').textContent.includes('Handed over')`)
+	if newToken == adminToken || !strings.HasPrefix(newToken, "sst_"+tenantID+".") {
+		t.Fatalf("hand-over token %q", newToken)
+	}
+	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token')`); stored != newToken {
+		t.Errorf("after the hand-over the session holds %q", stored)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/v1/tenants/"+tenantID, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the old admin token after the hand-over: %d, want 401", res.StatusCode)
+	}
+	adminToken = newToken
 
 	// The sign-in link make run prints: signed in, the token gone from the address.
 	b.click(`#signout`)
