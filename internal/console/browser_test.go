@@ -496,6 +496,32 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if n := len(acct.Users()); n != usersBefore {
 		t.Fatalf("the dry run wrote: Staffomatic has %d users, had %d", n, usersBefore)
 	}
+	// Each line is the API's planned action: what, about whom, the field diff, why.
+	runID := evalAs[string](b, `document.getElementById('dry-run-status').dataset.run`)
+	var plan struct {
+		Plan struct {
+			Actions []struct {
+				Action, Person, Reason string
+				Changes                []struct{ Field, From, To string }
+			} `json:"actions"`
+		} `json:"plan"`
+	}
+	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID+"/runs/"+runID+"?limit=100", &plan)
+	lines := evalAs[[]string](b, `[...document.querySelectorAll('#dry-diff > li')].map(li => li.textContent)`)
+	if len(lines) != len(plan.Plan.Actions) {
+		t.Fatalf("the diff has %d lines, the plan %d actions", len(lines), len(plan.Plan.Actions))
+	}
+	for i, a := range plan.Plan.Actions {
+		want := []string{a.Action, a.Person, a.Reason}
+		for _, c := range a.Changes {
+			want = append(want, c.Field+": ", c.To)
+		}
+		for _, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("diff line %d %q lacks %q", i, lines[i], w)
+			}
+		}
+	}
 	b.shot("dry-run")
 
 	// Sync Now of the users, with its status followed until it ends.
@@ -543,8 +569,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) < 2 || lines[0] != "time,area,run_id,kind,source_id,target_id,action,outcome,reason" {
+	lines = strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "time,area,run_id,kind,source_id,target_id,action,outcome,reason") {
 		t.Fatalf("CSV %s: %q", csvFile, csv)
 	}
 	for _, l := range lines[1:] {

@@ -527,11 +527,27 @@ function diffClass(action) {
   return ['note', '·'];
 }
 
+/** changeList is a record's field diff (API field changes): field, old value, new value. */
+function changeList(changes) {
+  if (!changes || !changes.length) return null;
+  return el('ul', { class: 'changes' }, changes.map((c) => el('li', {},
+    el('span', { class: 'field', text: c.field + ': ' }),
+    c.from !== '' ? el('del', { text: c.from }) : null, c.from !== '' ? ' → ' : null,
+    el('ins', { text: c.to === '' ? '∅' : c.to }))));
+}
+
+/** recordName is who or what an action or entry is about, with its ids. */
+function recordName(a) {
+  const ids = a.source_id ? `${a.kind} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : a.kind;
+  const name = a.person || a.workspace || '';
+  return name ? `${name} (${ids})` : ids;
+}
+
 function diffLine(a) {
   const [cls, sign] = diffClass(a.action);
-  const ids = a.source_id ? `${a.kind} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : a.kind;
   return el('li', { class: cls, 'data-action': a.action },
-    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: a.action }), ' ', ids,
+    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: a.action }), ' ', recordName(a),
+    changeList(a.changes),
     a.reason ? el('div', { class: 'reason', text: a.reason }) : null);
 }
 
@@ -542,7 +558,7 @@ async function dryRun(phase, button) {
   await run(button, async () => {
     const q = await api('syncNow', { phase }, { body: { dry_run: true } });
     const runId = q.run_ids[0];
-    const line = el('p', { id: 'dry-run-status' });
+    const line = el('p', { id: 'dry-run-status', 'data-run': runId });
     status.replaceChildren(line);
     const r = await waitRun(runId, (r) => line.replaceChildren(t('phase_' + phase), ': ', statusBadge(r.status), ' ', countsText(r.counts)));
     if (r.error) status.append(el('p', { class: 'bad', text: r.error }));
@@ -649,10 +665,10 @@ async function loadProtocol(fresh) {
       body.append(el('tr', { 'data-area': e.area },
         el('td', { text: fmtTime(e.time) }),
         el('td', { text: t('phase_' + e.area) }),
-        el('td', { text: [e.kind, e.source_id, e.target_id ? '→ ' + e.target_id : ''].filter(Boolean).join(' ') }),
+        el('td', { text: recordName(e) }),
         el('td', { text: e.action }),
         el('td', { text: t('count_' + e.outcome) }),
-        el('td', { class: 'reason', text: e.reason })));
+        el('td', { class: 'reason' }, e.reason, changeList(e.changes))));
     }
     state.protoCursor = page.next_cursor;
     $('proto-more').hidden = !state.protoCursor;
