@@ -222,7 +222,8 @@ func (b *browserSession) shot(name string) {
 		return
 	}
 	b.n++
-	if err := os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.n, name)), png, 0o644); err != nil {
+	file := fmt.Sprintf("%s-%02d-%s.png", strings.TrimPrefix(b.t.Name(), "Test"), b.n, name)
+	if err := os.WriteFile(filepath.Join(b.shots, file), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
