@@ -485,7 +485,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.shot("checks")
 
 	// A dry run of the users: a diff, and nothing written to Staffomatic.
-	b.click(`button[data-view="dryrun"]`)
+	b.click(`#view-checks button[data-goto="dryrun"]`)
 	b.click(`#dry-buttons-users`)
 	b.waitJS(`document.querySelector('#dry-run-status [data-status="succeeded"]') && document.querySelectorAll('#dry-diff li').length > 0`)
 	if adds := evalAs[int](b, `document.querySelectorAll('#dry-diff li.add[data-action="create_user"]').length`); adds == 0 {
@@ -656,6 +656,28 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Errorf("signed in by link as %q", name)
 	}
 	b.do(chromedp.WaitVisible(chromedp.ID("view-sync")))
+
+	// The token stops working while the page is open (handed over elsewhere): the next
+	// call signs the page out and says why, instead of failing step after step.
+	body := strings.NewReader(`{"staffomatic":{"email":"` + demo.StaffomaticEmail + `","password":"` + demo.StaffomaticPassword + `"}}`)
+	req, _ = http.NewRequest(http.MethodPost, s.base+"/v1/tenants/"+tenantID+"/owner", body)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("hand-over back through the API: %d", res.StatusCode)
+	}
+	b.click(`button[data-view="runs"]`)
+	b.do(chromedp.WaitVisible(chromedp.ID("signin-token")))
+	if msg := b.text(`#error`); !strings.Contains(msg, "no longer valid") {
+		t.Errorf("a revoked token mid-session: %q", msg)
+	}
+	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token') || ''`); stored != "" {
+		t.Errorf("the revoked token stays in the session: %q", stored)
+	}
+	b.shot("token-revoked")
 	b.noProblems()
 }
 

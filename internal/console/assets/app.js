@@ -789,6 +789,7 @@ function wire() {
   for (const r of document.querySelectorAll('input[name="cred-mode"]')) r.addEventListener('change', toggleCredMode);
   $('cred-form').addEventListener('submit', saveCredentials);
   $('cred-next').addEventListener('click', () => show('sources'));
+  for (const b of document.querySelectorAll('button[data-goto]')) b.addEventListener('click', () => { showError(null); show(b.dataset.goto); });
   $('src-form').addEventListener('submit', saveSources);
   for (const id of ['sel-status', 'sel-show']) $(id).addEventListener('change', () => { state.shown = PAGE; drawEmployees(); });
   $('sel-search').addEventListener('input', () => { state.shown = PAGE; drawEmployees(); });
