@@ -740,6 +740,12 @@ func TestMakeRunConsoleLink(t *testing.T) {
 		t.Fatalf("banner console link %q, want %q in:\n%s", link, want, out.String())
 	}
 	b := newBrowser(t)
+	// /console leads to the page (in AWS too, where /console/{proxy+} needs a file name).
+	b.do(chromedp.Navigate(r.BaseURL + "/console"))
+	b.waitJS(`document.body.dataset.ready`)
+	if href := evalAs[string](b, `location.href`); href != r.BaseURL+"/console/index.html" {
+		t.Errorf("/console led to %s", href)
+	}
 	b.do(chromedp.Navigate(link))
 	b.waitJS(`document.body.dataset.ready`)
 	if name := b.text(`#tenant-name`); name != "Demo Gastro" {

@@ -85,8 +85,8 @@ func TestAssetsTypesAndHeaders(t *testing.T) {
 	}
 }
 
-// TestRoutingEdges: /console redirects to /console/ (relatively, so a stage prefix
-// survives), unknown files are 404, writes are 405, and the API's own routes still answer
+// TestRoutingEdges: /console redirects to /console/index.html (relatively, so a stage
+// prefix survives), unknown files are 404, writes are 405, and the API's own routes still answer
 // JSON.
 func TestRoutingEdges(t *testing.T) {
 	cases := []struct {
@@ -94,7 +94,7 @@ func TestRoutingEdges(t *testing.T) {
 		status       int
 		location     string
 	}{
-		{"GET", "/console", http.StatusMovedPermanently, "console/"},
+		{"GET", "/console", http.StatusMovedPermanently, "console/index.html"},
 		{"HEAD", "/console/app.js", http.StatusOK, ""},
 		{"GET", "/console/nope.js", http.StatusNotFound, ""},
 		{"GET", "/console/../v1/health", http.StatusNotFound, ""},

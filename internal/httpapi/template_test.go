@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/staffsync/staffsync/internal/console"
 	"github.com/staffsync/staffsync/internal/deploy"
 )
 
@@ -19,14 +20,21 @@ func TestTemplateHasEveryRoute(t *testing.T) {
 		t.Fatal("no ApiFunction")
 	}
 	events, _ := fn.Properties["Events"].(map[string]any)
-	var declared []string
+	var declared, consoleRoutes []string
 	for _, ev := range events {
 		m, _ := ev.(map[string]any)
 		if m["Type"] != "HttpApi" {
 			continue
 		}
 		p, _ := m["Properties"].(map[string]any)
+		if console.Owns(p["Path"].(string)) { // the console's files, not API routes
+			consoleRoutes = append(consoleRoutes, p["Method"].(string)+" "+p["Path"].(string))
+			continue
+		}
 		declared = append(declared, p["Method"].(string)+" "+p["Path"].(string))
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(consoleRoutes)), []string{"GET /console", "GET /console/{proxy+}"}) {
+		t.Errorf("the console's routes are %v, want GET /console and GET /console/{proxy+}", consoleRoutes)
 	}
 	routes := New(Options{}).patterns
 	for _, r := range routes {
