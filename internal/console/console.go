@@ -109,9 +109,9 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/console" {
-		// To the page by its file name: API Gateway's GET /console/{proxy+} route needs a
-		// segment after the slash. Relative, so that a stage prefix in front of /console is
-		// kept (http.Redirect would make it absolute).
+		// To the page by its file name, which API Gateway routes (template.yaml names each
+		// file). Relative, so that a stage prefix in front of /console is kept
+		// (http.Redirect would make it absolute).
 		h.Set("Location", "console/index.html")
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
