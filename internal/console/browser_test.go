@@ -240,11 +240,11 @@ func (b *browserSession) text(css string) string {
 }
 
 // evalAs evaluates a JavaScript expression of the page.
-func evalAs[T any](b *browserSession, expr string) T {
+func evalAs[T any](b *browserSession, expr string, opts ...chromedp.EvaluateOption) T {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		b.fail("evaluate %s: %v", expr, err)
 	}
@@ -465,6 +465,26 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.do(chromedp.WaitVisible(chromedp.ID("set-invite_staffomatic_users")))
 	if help := b.text(`#help-enable_background_sync`); !strings.Contains(help, "scheduled syncs") {
 		t.Errorf("background sync explanation: %q", help)
+	}
+	// Every setting the API returns is on the page with its label and explanation in both
+	// languages, and the two dictionaries have the same keys, each used in the page.
+	var keys []string
+	for k := range tenant.Settings {
+		keys = append(keys, k)
+		if evalAs[int](b, `document.querySelectorAll('#set-form #set-`+k+`').length`) != 1 {
+			t.Errorf("setting %s is not on the page", k)
+		}
+	}
+	missing := evalAs[[]string](b, `import('./i18n.js').then(m => {
+		const [en, de] = [m.dictionaries.en, m.dictionaries.de];
+		const want = [...document.querySelectorAll('[data-i18n]')].map(e => e.dataset.i18n);
+		for (const k of `+jsString(strings.Join(keys, ","))+`.split(',')) want.push('setting_' + k, 'help_' + k);
+		return [...want.filter(k => !(k in en) || !(k in de)).map(k => 'missing ' + k),
+			...Object.keys(en).filter(k => !(k in de)).map(k => 'no German ' + k),
+			...Object.keys(de).filter(k => !(k in en)).map(k => 'no English ' + k)];
+	})`, chromedp.EvalAwaitPromise)
+	for _, m := range missing {
+		t.Errorf("texts: %s", m)
 	}
 	b.shot("settings")
 	before := tenant.Settings["only_verified_staffomatic_work_timers"]

@@ -11,9 +11,6 @@ const STATUSES = ['active', 'onboarding', 'leave', 'inactive'];
 const TERMINAL = ['succeeded', 'partially_failed', 'failed', 'skipped'];
 const MAIN_FLAGS = ['enable_background_sync', 'enable_personio_hire_date', 'enable_personio_last_working_day',
   'only_approved_staffomatic_absences', 'only_verified_staffomatic_work_timers', 'invite_staffomatic_users'];
-const MORE_FLAGS = ['propagate_deletions', 'create_missing_workspaces', 'include_personio_teams'];
-const TYPE_IDS = ['fallback_personio_time_off_type_ids_for_entitlements',
-  'personio_time_off_type_ids_for_vacation_days_deduction', 'personio_time_off_type_ids_for_paid_vacations'];
 const TOKEN_KEY = 'staffsync.token';
 const PAGE = 200;
 
@@ -437,19 +434,29 @@ function settingRow(key, input) {
     el('p', { class: 'hint', id: help, text: t('help_' + key) }));
 }
 
+// The type-id lists the API's settings hold (every other setting is a switch).
+const TYPE_IDS = ['fallback_personio_time_off_type_ids_for_entitlements',
+  'personio_time_off_type_ids_for_vacation_days_deduction', 'personio_time_off_type_ids_for_paid_vacations'];
+
+/**
+ * renderSettings shows the guide's important settings first and every other setting the
+ * API returns under "further settings", so a setting the API adds is never hidden.
+ */
 function renderSettings() {
   if (!state.tenant) return;
   const s = state.tenant.settings;
   const flag = (k) => { const i = el('input', { type: 'checkbox', 'data-key': k }); i.checked = !!s[k]; return settingRow(k, i); };
-  $('set-flags').replaceChildren(...MAIN_FLAGS.map(flag));
-  const ids = TYPE_IDS.map((k) => {
+  const ids = (k) => {
     const help = 'help-' + k;
     return el('div', { class: 'setting row' },
       el('label', { for: 'set-' + k, text: t('setting_' + k) }),
       el('input', { type: 'text', id: 'set-' + k, 'data-ids': k, inputmode: 'numeric', value: (s[k] || []).join(', '), 'aria-describedby': help }),
       el('p', { class: 'hint', id: help, text: t('help_' + k) + ' ' + t('setTypeIdsHint') }));
-  });
-  $('set-more').replaceChildren(...MORE_FLAGS.map(flag), ...ids);
+  };
+  const others = [...new Set([...Object.keys(s), ...TYPE_IDS])].filter((k) => !MAIN_FLAGS.includes(k)).sort();
+  $('set-flags').replaceChildren(...MAIN_FLAGS.map(flag));
+  $('set-more').replaceChildren(...others.filter((k) => typeof s[k] === 'boolean').map(flag),
+    ...others.filter((k) => typeof s[k] !== 'boolean').map(ids));
 }
 
 async function saveSettings(ev) {
