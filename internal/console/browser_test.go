@@ -441,6 +441,12 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 	}
 	b.set(`#sel-status`, "")
+	b.set(`#sel-show`, "problem")
+	matches := evalAs[[]string](b, `[...document.querySelectorAll('#sel-body tr[data-pid] .badge')].map(e => e.className)`)
+	if len(matches) == 0 || slices.ContainsFunc(matches, func(c string) bool { return !strings.Contains(c, "m-none") && !strings.Contains(c, "m-conflict") }) {
+		t.Errorf("the filter 'no match or conflict' shows %v", matches)
+	}
+	b.set(`#sel-show`, "")
 	b.typeIn(`#sel-search`, "Bruno")
 	if n := evalAs[int](b, `document.querySelectorAll('#sel-body tr[data-pid]').length`); n != 1 {
 		t.Fatalf("search Bruno shows %d rows", n)
@@ -544,6 +550,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 	}
 	b.shot("dry-run")
+	b.click(`#dry-buttons-workspaces`)
+	b.waitJS(`document.querySelector('#dry-run-status [data-status="succeeded"]') && document.querySelector('#dry-diff li[data-action^="create_department"]')`)
+	b.shot("dry-run-workspaces")
 
 	// Sync Now of the users, with its status followed until it ends.
 	b.click(`button[data-view="sync"]`)
