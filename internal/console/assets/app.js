@@ -593,7 +593,7 @@ async function syncNow(phase, button) {
     const q = await api('syncNow', { phase }, { body: { mode: $('sync-mode').value } });
     const body = $('sync-body');
     const skipped = (q.skipped || []).map((s) => t('syncSkipped', { phase: t('phase_' + s.phase), reason: s.reason }));
-    notice([t('syncQueued', { n: q.queued.length }), ...skipped].join(' '));
+    notice([t(q.queued.length === 1 ? 'syncQueuedOne' : 'syncQueued', { n: q.queued.length }), ...skipped].join(' '));
     const watches = q.queued.map((item) => {
       const statusCell = el('td', {}, statusBadge('queued'));
       const countCell = el('td');
