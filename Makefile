@@ -59,6 +59,7 @@ tools:
 	  GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); fi
 	@command -v moto_server >/dev/null || { echo "moto_server is missing: install it with pip install 'moto[server]>=5,<6' (the store, bus and dispatch tests run against it)"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: install it with pip install cfn-lint (it validates template.yaml)"; exit 1; }
+	@[ -x /usr/bin/chromium ] || [ -n "$$STAFFSYNC_CHROMIUM" ] || { echo "installing chromium (the console's browser tests)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || { echo "chromium is missing and could not be installed: run apt-get install chromium as root (Debian), or set STAFFSYNC_CHROMIUM to a Chromium binary"; exit 1; }
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/bus"
+	"github.com/staffsync/staffsync/internal/console"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/schedule"
 	"github.com/staffsync/staffsync/internal/seal"
@@ -137,6 +138,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "an internal error occurred; nothing was changed"})
 		}
 	}()
+	if console.Owns(r.URL.Path) { // the admin console's page and files, not JSON routes
+		console.Handler.ServeHTTP(w, r)
+		return
+	}
 	if r.ContentLength > MaxBodyBytes {
 		WriteError(w, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the request body is larger than 256 KB; send less data per request"})
 		return

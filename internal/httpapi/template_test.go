@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/staffsync/staffsync/internal/console"
 	"github.com/staffsync/staffsync/internal/deploy"
 )
 
@@ -19,14 +20,30 @@ func TestTemplateHasEveryRoute(t *testing.T) {
 		t.Fatal("no ApiFunction")
 	}
 	events, _ := fn.Properties["Events"].(map[string]any)
-	var declared []string
+	var declared, consoleRoutes []string
 	for _, ev := range events {
 		m, _ := ev.(map[string]any)
 		if m["Type"] != "HttpApi" {
 			continue
 		}
 		p, _ := m["Properties"].(map[string]any)
+		if console.Owns(p["Path"].(string)) { // the console's files, not API routes
+			consoleRoutes = append(consoleRoutes, p["Method"].(string)+" "+p["Path"].(string))
+			continue
+		}
 		declared = append(declared, p["Method"].(string)+" "+p["Path"].(string))
+	}
+	// The console's page and each of its files by name ("/console/" itself may not reach a
+	// route in API Gateway; /console leads to /console/index.html).
+	wantConsole := []string{"GET /console"}
+	for _, p := range console.Paths() {
+		if p != console.Prefix {
+			wantConsole = append(wantConsole, "GET "+p)
+		}
+	}
+	slices.Sort(wantConsole)
+	if slices.Sort(consoleRoutes); !slices.Equal(consoleRoutes, wantConsole) {
+		t.Errorf("template.yaml routes the console's %v, the console serves %v", consoleRoutes, wantConsole)
 	}
 	routes := New(Options{}).patterns
 	for _, r := range routes {

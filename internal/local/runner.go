@@ -245,6 +245,7 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "  demo tenant:   %s   admin token: %s%s\n", demoTenant.ID, demoTenant.AdminToken, tokenNote)
 		fmt.Fprintf(o.Out, "  background sync: %s\n", backgroundText(ctx, core.Store, demoTenant.ID, next))
 		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret)
+		fmt.Fprintf(o.Out, "  console:       %s/console/#token=%s   (signs in as the demo tenant)\n", base, demoTenant.AdminToken)
 		fmt.Fprintf(o.Out, "\n  try:\n")
 		// The variable names are the README's, so its walk-through can be pasted as it is.
 		fmt.Fprintf(o.Out, "    export B=%s OP=%s T=%s TOK=%s\n", base, key, demoTenant.ID, demoTenant.AdminToken)
