@@ -81,8 +81,47 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // Items use the domain types' JSON names as attribute names, so the table and the API
 // speak the same vocabulary.
+//
+// Empty lists and maps are left out at every depth: an empty slice or map reads back as
+// the zero value anyway, and minidyn (make run's embedded DynamoDB) reads an empty L or M
+// back as another type, which made every later read of the item fail to decode.
 func marshal(v any) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+	m, err := attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+	if err != nil {
+		return nil, err
+	}
+	pruneEmpty(m)
+	return m, nil
+}
+
+// pruneEmpty removes the empty lists and maps of m and of the maps and lists inside it.
+func pruneEmpty(m map[string]types.AttributeValue) {
+	for k, v := range m {
+		if empty(v) {
+			delete(m, k)
+		}
+	}
+}
+
+// empty prunes v's members and reports whether nothing is left of a list or map.
+func empty(v types.AttributeValue) bool {
+	switch t := v.(type) {
+	case *types.AttributeValueMemberM:
+		pruneEmpty(t.Value)
+		return len(t.Value) == 0
+	case *types.AttributeValueMemberL:
+		kept := t.Value[:0]
+		for _, e := range t.Value {
+			// A list keeps its positions: an empty element stays (as NULL), it is not dropped.
+			if empty(e) {
+				e = &types.AttributeValueMemberNULL{Value: true}
+			}
+			kept = append(kept, e)
+		}
+		t.Value = kept
+		return len(t.Value) == 0
+	}
+	return false
 }
 
 func unmarshal(item map[string]types.AttributeValue, v any) error {

@@ -114,6 +114,36 @@ func beforeEach(db *dynamodb.Client, fn func(in any)) *dynamodb.Client {
 func runSuite(t *testing.T, b backend) {
 	ctx := context.Background()
 
+	t.Run("empty lists in settings and tenants read back (minidyn read an empty list as a bool)", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		tn := tenant("acme", false)
+		tn.Settings.PersonioTimeOffTypeIDsForPaidVacations = []int64{}
+		if err := s.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.GetTenant(ctx, "acme")
+		if err != nil {
+			t.Fatalf("tenant created with an empty list: %v", err)
+		}
+		cases := []domain.Settings{a.Settings, {}}
+		cases[0].PersonioTimeOffTypeIDsForVacationDaysDeduction = []int64{}
+		cases[0].FallbackPersonioTimeOffTypeIDsForEntitlements = []int64{}
+		for i, set := range cases {
+			v, err := s.UpdateSettings(ctx, "acme", a.Version, set)
+			if err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			got, err := s.GetTenant(ctx, "acme")
+			if err != nil || got.Version != v {
+				t.Fatalf("case %d: tenant unreadable after settings with empty lists: %v", i, err)
+			}
+			if len(got.Settings.PersonioTimeOffTypeIDsForVacationDaysDeduction) != 0 || got.Settings.EnableBackgroundSync != set.EnableBackgroundSync {
+				t.Fatalf("case %d: settings read back as %+v", i, got.Settings)
+			}
+			a = got
+		}
+	})
+
 	t.Run("a selection stored before match existed keeps combining its rules with or", func(t *testing.T) {
 		s, _ := newStore(t, b)
 		rules := []domain.AutoInclude{{Field: domain.RuleStatus, Values: []string{"active"}}, {Field: domain.RuleOffice, Values: []string{"Berlin"}}}

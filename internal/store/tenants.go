@@ -117,7 +117,11 @@ func (s *Store) UpdateSettings(ctx context.Context, id string, version int64, se
 	if err != nil {
 		return 0, fmt.Errorf("update settings %s: %w", id, err)
 	}
-	upd := expression.Set(expression.Name("settings"), expression.Value(av["s"])).
+	sv, ok := av["s"]
+	if !ok { // every setting at its zero value: nothing is left of the map
+		sv = &types.AttributeValueMemberNULL{Value: true}
+	}
+	upd := expression.Set(expression.Name("settings"), expression.Value(sv)).
 		Set(expression.Name(attrVersion), expression.Value(version+1)).
 		Set(expression.Name(attrUpdatedAt), expression.Value(s.now().UTC()))
 	if settings.EnableBackgroundSync {
