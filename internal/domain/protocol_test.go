@@ -71,10 +71,14 @@ func TestChangeValuesAreShort(t *testing.T) {
 // API reads them back as actions: every field survives, the names and the diff included.
 func TestPlannedActionRoundTrip(t *testing.T) {
 	a := PlannedAction{Kind: KindUser, Action: "update_user", SourceID: "1", TargetID: "u1", Reason: "will update first_name: …",
-		Person: "Frieda Fischer", Workspace: "Kitchen", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}}
+		Person: "Frieda Fischer", Workspace: "Kitchen", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}, Writes: 2}
 	e := a.Entry(OutcomePlanned)
 	if e.Outcome != OutcomePlanned || !reflect.DeepEqual(e.Planned(), a) {
 		t.Fatalf("entry %+v gives back %+v", e, e.Planned())
+	}
+	// A real run's entry tells what was done: the planned write count is no part of it.
+	if e := a.Entry(OutcomeUpdated); e.Writes != 0 || e.Person != a.Person {
+		t.Fatalf("a real run's entry %+v", e)
 	}
 	// Every field of PlannedAction is carried (a field added later must be added to both).
 	ab, _ := json.Marshal(a)

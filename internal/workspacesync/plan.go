@@ -168,10 +168,22 @@ func (a Action) Wording() domain.Wording {
 	return domain.Wording{Do: string(a.Kind), Done: string(a.Kind)}
 }
 
-// Planned is the action as a dry run stores it.
+// Planned is the action as a dry run stores it, with the Staffomatic write calls apply
+// makes for it (Calls).
 func (a Action) Planned() domain.PlannedAction {
 	return domain.PlannedAction{Kind: a.Record(), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID,
-		Reason: a.Wording().Reason(domain.OutcomePlanned, a.Reason), Workspace: strings.TrimSpace(a.Name), Person: a.Person}
+		Reason: a.Wording().Reason(domain.OutcomePlanned, a.Reason), Workspace: strings.TrimSpace(a.Name), Person: a.Person,
+		Writes: a.Calls()}
+}
+
+// Calls is the number of Staffomatic write calls apply makes for the action: one for a
+// create, and one for a membership action however many users it adds (add_users takes
+// them all at once); none for a link or a report.
+func (a Action) Calls() int {
+	if a.Kind.Writes() {
+		return 1
+	}
+	return 0
 }
 
 // Plan is the ordered list of actions of one run.
@@ -190,9 +202,7 @@ type Plan struct {
 func (p Plan) Writes() int {
 	n := 0
 	for _, a := range p.Actions {
-		if a.Kind.Writes() {
-			n++
-		}
+		n += a.Calls()
 	}
 	return n
 }
