@@ -1,0 +1,96 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/staffsync/staffsync/internal/config"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phases"
+	"github.com/staffsync/staffsync/internal/store"
+)
+
+// TestJournalTornTailThenKilledAgain: a kill leaves the journal's last line cut short
+// (or whole but without its newline); the next start ignores (or keeps) it, and the
+// writes it then journals must not be glued onto that line: after a second kill, without
+// any snapshot in between, a third start finds every write and does not call the journal
+// damaged.
+func TestJournalTornTailThenKilledAgain(t *testing.T) {
+	for _, tail := range []struct{ name, text string }{
+		{"cut short", `{"seq":99,"target":"DynamoDB_20120810.PutItem","body":{"TableN`},
+		{"whole line without newline", ""}, // the last entry's newline is cut (set below)
+	} {
+		t.Run(tail.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, err := config.FromEnv(phases.Names())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			journal := filepath.Join(dir, dbJournalFile)
+			// open starts the embedded DynamoDB on dir; kill ends it as a killed process
+			// would: no snapshot.
+			open := func() (*store.Store, func()) {
+				t.Helper()
+				d := newDurableDB(miniserver.NewServer(), cfg.Tables, filepath.Join(dir, dbSnapshotFile), journal, slog.New(slog.DiscardHandler))
+				srv := httptest.NewServer(d)
+				db, err := DynamoDB(ctx, srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := store.CreateTables(ctx, db, cfg.Tables); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := d.restore(); err != nil {
+					srv.Close()
+					t.Fatalf("start: %v", err)
+				}
+				return store.New(db, cfg.Tables), func() { _ = d.journal.Close(); srv.Close() }
+			}
+			tenant := func(i int) *domain.Tenant {
+				return &domain.Tenant{ID: fmt.Sprintf("tenant%02d", i), Owner: domain.Owner{Email: "o@x.de"}, Settings: domain.DefaultSettings(), Sources: domain.DefaultSources()}
+			}
+
+			st, kill := open()
+			for i := range 2 {
+				if err := st.CreateTenant(ctx, tenant(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kill()
+			b, err := os.ReadFile(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tail.text == "" {
+				b = b[:len(b)-1]
+			} else {
+				b = append(b, tail.text...)
+			}
+			if err := os.WriteFile(journal, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			st, kill = open()
+			if err := st.CreateTenant(ctx, tenant(2)); err != nil {
+				t.Fatal(err)
+			}
+			kill()
+
+			st, kill = open()
+			defer kill()
+			for i := range 3 {
+				if _, err := st.GetTenant(ctx, tenant(i).ID); err != nil {
+					t.Errorf("tenant %d after two kills: %v", i, err)
+				}
+			}
+		})
+	}
+}
