@@ -39,20 +39,12 @@ func TestJournalTornTailThenKilledAgain(t *testing.T) {
 			// would: no snapshot.
 			open := func() (*store.Store, func()) {
 				t.Helper()
-				d := newDurableDB(miniserver.NewServer(), cfg.Tables, filepath.Join(dir, dbSnapshotFile), journal, slog.New(slog.DiscardHandler))
-				srv := httptest.NewServer(d)
-				db, err := DynamoDB(ctx, srv.URL)
+				d, st, stop, err := startDurable(t, dir, cfg.Tables, nil)
 				if err != nil {
-					t.Fatal(err)
-				}
-				if err := store.CreateTables(ctx, db, cfg.Tables); err != nil {
-					t.Fatal(err)
-				}
-				if _, _, err := d.restore(); err != nil {
-					srv.Close()
+					stop()
 					t.Fatalf("start: %v", err)
 				}
-				return store.New(db, cfg.Tables), func() { _ = d.journal.Close(); srv.Close() }
+				return st, func() { _ = d.journal.Close(); stop() }
 			}
 			tenant := func(i int) *domain.Tenant {
 				return &domain.Tenant{ID: fmt.Sprintf("tenant%02d", i), Owner: domain.Owner{Email: "o@x.de"}, Settings: domain.DefaultSettings(), Sources: domain.DefaultSources()}
@@ -93,4 +85,25 @@ func TestJournalTornTailThenKilledAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startDurable starts the embedded DynamoDB kept in dir behind a test server, tune (if
+// set) adjusting it before its restore; stop ends the server. The error is restore's.
+func startDurable(t *testing.T, dir string, tables store.Tables, tune func(*durableDB)) (*durableDB, *store.Store, func(), error) {
+	t.Helper()
+	ctx := context.Background()
+	d := newDurableDB(miniserver.NewServer(), tables, filepath.Join(dir, dbSnapshotFile), filepath.Join(dir, dbJournalFile), slog.New(slog.DiscardHandler))
+	if tune != nil {
+		tune(d)
+	}
+	srv := httptest.NewServer(d)
+	db, err := DynamoDB(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateTables(ctx, db, tables); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = d.restore()
+	return d, store.New(db, tables), srv.Close, err
 }
