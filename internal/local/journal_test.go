@@ -2,11 +2,13 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	miniserver "github.com/truora/minidyn/server"
@@ -106,4 +108,44 @@ func startDurable(t *testing.T, dir string, tables store.Tables, tune func(*dura
 	}
 	_, _, err = d.restore()
 	return d, store.New(db, tables), srv.Close, err
+}
+
+// TestWriteFileAtomicFlushesBeforeAndAfterTheRename: the new content is flushed to the
+// disk before it replaces the file (else a power cut can leave the renamed file empty,
+// after the journal it replaced was emptied), and the rename is flushed with its folder.
+func TestWriteFileAtomicFlushesBeforeAndAfterTheRename(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dynamodb.json")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var flushes []string
+	orig := fsync
+	defer func() { fsync = orig }()
+	fsync = func(f *os.File) error {
+		cur, _ := os.ReadFile(path)
+		flushes = append(flushes, fmt.Sprintf("%s while %s holds %s", filepath.Base(f.Name()), filepath.Base(path), cur))
+		return orig(f)
+	}
+	if err := writeFileAtomic(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if len(flushes) != 2 || !strings.HasPrefix(flushes[0], ".dynamodb.json.") || !strings.HasSuffix(flushes[0], "holds old") ||
+		flushes[1] != filepath.Base(dir)+" while dynamodb.json holds new" {
+		t.Fatalf("flushes %q; want the temporary file's before the rename, then the folder's", flushes)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("content %q", b)
+	}
+	// A failed flush leaves the old file and no temporary one.
+	fsync = func(*os.File) error { return errors.New("disk full") }
+	if err := writeFileAtomic(path, []byte("newer")); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("a failed flush: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("content after a failed flush %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("folder after a failed flush: %v", ents)
+	}
 }
