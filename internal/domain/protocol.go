@@ -176,19 +176,37 @@ func ShortValue(s string) string {
 // MaxNames is how many names an entry about several people lists (Names).
 const MaxNames = 5
 
-// Names lists the first MaxNames of names, then how many more there are: "Anna Berg,
-// Carl Dorn and 12 more". Empty names are left out; no names is "".
+// Names lists the first MaxNames of names, each cut to MaxValueRunes (ShortValue), then
+// how many more there are: "Anna Berg, Carl Dorn and 12 more". Empty names are left out;
+// no names is "".
 func Names(names []string) string {
-	var kept []string
-	for _, n := range names {
-		if n = strings.TrimSpace(n); n != "" {
-			kept = append(kept, n)
+	kept := make([]string, 0, min(len(names), MaxNames))
+	n := 0
+	for _, name := range names {
+		if name = strings.TrimSpace(name); name != "" {
+			if n++; len(kept) < MaxNames {
+				kept = append(kept, ShortValue(name))
+			}
 		}
 	}
-	if len(kept) <= MaxNames {
-		return strings.Join(kept, ", ")
+	return IDsOf(kept, n)
+}
+
+// MaxIDs is how many ids a reason lists (IDs): a protocol entry and a report's mapping
+// are one DynamoDB item each (at most 400 KB), and a plan holds one line per record.
+const MaxIDs = 10
+
+// IDs lists ids for a reason: all of them up to MaxIDs, else the first MaxIDs and how
+// many more there are ("101, 102, …, 110 and 4990 more").
+func IDs(ids []string) string { return IDsOf(ids[:min(len(ids), MaxIDs)], len(ids)) }
+
+// IDsOf lists first, the first items of total, and how many more there are.
+func IDsOf(first []string, total int) string {
+	s := strings.Join(first, ", ")
+	if total > len(first) {
+		s += fmt.Sprintf(" and %d more", total-len(first))
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(kept[:MaxNames], ", "), len(kept)-MaxNames)
+	return s
 }
 
 // Wording tells an action in a protocol reason in the tense of its outcome: a dry run's

@@ -154,7 +154,9 @@ func (a Action) Wording() domain.Wording {
 	case ActCreateLocation, ActCreateDepartment:
 		return domain.Wording{Do: "create " + what, Done: "created " + what}
 	case ActAddMembers:
-		users := "users " + strings.Join(a.UserIDs, ", ")
+		// The line names ten users and counts the rest (the write adds them all): one
+		// line about a department of thousands stays short (domain.IDs).
+		users := "users " + domain.IDs(a.UserIDs)
 		return domain.Wording{Do: "add " + users + " to the department", Done: "added " + users + " to the department"}
 	case ActNotInLocation:
 		return domain.Wording{Do: "report users outside the location", Done: "reported users outside the location"}
@@ -222,7 +224,13 @@ func Compute(in Input) Plan {
 	kept := p.Actions[:0]
 	for _, a := range p.Actions {
 		if a.Kind.Reports() {
-			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+			ids := a.UserIDs
+			if len(a.people) > domain.MaxIDs {
+				// The reason lists only the first employees: the fingerprint covers all,
+				// so a change among the others is reported too.
+				ids = a.people
+			}
+			a.Report = domain.ReportFingerprint(string(a.Kind), ids, a.Reason)
 			if in.Reported[ReportKey(a.Record(), a.SourceID)] == a.Report {
 				p.Repeated++
 				repeated[a.SourceID] = true
@@ -341,7 +349,7 @@ func compute(in Input) Plan {
 		ids := sortedUnique(unplacedIDs[k])
 		add(Action{Kind: ActUnplaced, SourceID: k, Name: u.name, people: ids,
 			Reason: fmt.Sprintf("%d employees of Personio %s %s have no office, so they join no Staffomatic department: set their office in Personio (employees %s)",
-				len(ids), u.kind, u.name, strings.Join(ids, ", "))})
+				len(ids), u.kind, u.name, domain.IDs(ids))})
 	}
 
 	// Units → departments in their office's location.
@@ -441,7 +449,7 @@ func compute(in Input) Plan {
 			continue
 		}
 		add(Action{Kind: ActNotInLocation, SourceID: oid, TargetID: locOf[oid], Name: offices[oid], UserIDs: rest,
-			Reason: "users " + strings.Join(rest, ", ") + " belong to office " + offices[oid] +
+			Reason: "users " + domain.IDs(rest) + " belong to office " + offices[oid] +
 				" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"})
 	}
 	plan.compared = append(plan.compared, sortedKeys(offices)...)
