@@ -21,8 +21,8 @@ func TestLinesAbout5000PeopleStayShort(t *testing.T) {
 	in := Input{Locations: []Location{berlin}, Departments: []Department{kitchen}, UserOf: map[string]string{}}
 	for i := range n {
 		for g, emp := range []domain.Employee{
-			e(fmt.Sprint(100000+i), "Berlin", "Kitchen"), // joins Kitchen
-			{PersonioID: fmt.Sprint(200000 + i), OfficeID: "o-Berlin", Office: "Berlin"}, // no department: outside the location
+			e(fmt.Sprint(100000+i), "Berlin", "Kitchen"),                                   // joins Kitchen
+			{PersonioID: fmt.Sprint(200000 + i), OfficeID: "o-Berlin", Office: "Berlin"},   // no department: outside the location
 			{PersonioID: fmt.Sprint(300000 + i), DepartmentID: "d-Bar", Department: "Bar"}, // no office
 		} {
 			emp.FirstName, emp.LastName = "Person", fmt.Sprint(g, i)
