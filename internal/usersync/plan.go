@@ -435,9 +435,20 @@ func compute(in Input) []Step {
 		if len(ids) < 2 {
 			return ""
 		}
-		others := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pid })
+		// Ten of the others are named and the rest counted: with a shared inbox on
+		// thousands of employees, listing all would make each reason as long as the
+		// company (domain.IDs).
+		others, n := make([]string, 0, domain.MaxIDs), 0
+		for _, id := range ids {
+			if id == pid {
+				continue
+			}
+			if n++; len(others) < domain.MaxIDs {
+				others = append(others, id)
+			}
+		}
 		return fmt.Sprintf("the e-mail %s is also the e-mail of Personio employee %s in this sync, and Staffomatic keeps an e-mail on one user only; give each employee its own e-mail in Personio",
-			domain.NormalizeEmail(email), strings.Join(others, ", "))
+			domain.NormalizeEmail(email), domain.IDsOf(others, n))
 	}
 
 	var steps []Step
