@@ -287,7 +287,13 @@ func TestNoSecretInLogsOrProtocol(t *testing.T) {
 	all = append(all, entries...)
 	text := env.Logs.String() + sum.Error
 	for _, e := range all {
-		text += e.Reason + e.TargetID + e.SourceID
+		text += e.Reason + e.TargetID + e.SourceID + e.Person + e.Workspace
+		for _, c := range e.Changes {
+			text += c.Field + c.From + c.To
+		}
+	}
+	if len(all) == 0 {
+		t.Fatal("no protocol entries to look at")
 	}
 	for _, secret := range []string{demo.PersonioClientSecret, demo.StaffomaticPassword} {
 		if strings.Contains(text, secret) {
