@@ -1,10 +1,13 @@
 package usersync
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/staffsync/staffsync/internal/synctest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 )
@@ -43,5 +46,40 @@ func TestSharedEmailOf5000StaysShort(t *testing.T) {
 		if conflicts != n {
 			t.Errorf("mapped %v: %d of %d lines name ten and count the rest:\n%s", mapped, conflicts, n, dump(p)[:2000])
 		}
+	}
+}
+
+// TestTwoReportsOfOneEmployeeAreReportedOnce: an employee with two reports in one line
+// (the admin staffsync signs in as has left and is not locked, and their new e-mail
+// belongs to another user) is remembered by one fingerprint of both: the mapping keeps
+// one fingerprint per employee, and with one per report the next run found the other
+// one new, and so on, writing the same two reports in turn on every run.
+func TestTwoReportsOfOneEmployeeAreReportedOnce(t *testing.T) {
+	e := domain.Employee{PersonioID: "1", FirstName: "Frieda", LastName: "Fischer", Email: "desk@x.de", LastWorkingDay: "2026-11-30"}
+	in := Input{Employees: []domain.Employee{e}, Today: "2026-12-01", SelfUserID: "u1",
+		Settings: Settings{EnablePersonioLastWorkingDay: true},
+		Users: []domain.User{{ID: "u1", CustomID: "1", Email: "frieda@x.de", FirstName: "Frieda", LastName: "Fischer"},
+			{ID: "u9", Email: "desk@x.de", FirstName: "Front", LastName: "Desk"}},
+		Links: []domain.Link{{PersonioID: "1", UserID: "u1"}}}
+	st := synctest.Store(t)
+	for run := 1; run <= 3; run++ {
+		p := Compute(in)
+		w, rec := &callRecorder{}, &synctest.Recorder{}
+		j := &job{rec: rec, Tenant: domain.Tenant{ID: "acme"}, writer: w, Store: st, Now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), Concurrency: 1}
+		l := &Loaded{Input: in, Mode: domain.ModeFull, links: map[string]domain.Link{"1": in.Links[0]}, job: j}
+		if err := apply(context.Background(), l, p); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case run == 1 && (len(rec.Entries) != 1 || !strings.Contains(rec.Entries[0].Reason, "reported a conflict") || !strings.Contains(rec.Entries[0].Reason, "left the user unlocked")):
+			t.Fatalf("first run: %+v", rec.Entries)
+		case run > 1 && len(rec.Entries) != 0:
+			t.Fatalf("run %d reports again what is unchanged: %+v", run, rec.Entries)
+		}
+		ms, err := st.LoadMappings(context.Background(), "acme", domain.KindUser)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("mappings %v %+v", err, ms)
+		}
+		in.Reported = map[string]string{"1": ms[0].Reported}
 	}
 }
