@@ -240,8 +240,14 @@ func (d *durableDB) append(target string, body []byte) {
 		_, err = d.journal.Write(append(line, '\n'))
 	}
 	if err != nil {
+		// A write that failed part-way (a full disk) may have left the start of its line:
+		// cut it, or the next entry would be glued onto it and lost with it at the next
+		// start.
+		if terr := d.journal.Truncate(d.size); terr != nil {
+			err = errors.Join(err, terr)
+		}
 		if !d.failed {
-			d.log.Error("the DynamoDB journal could not be written: writes from now on are lost when the process stops", "file", d.journalPath, "error", err)
+			d.log.Error("the DynamoDB journal could not be written: this write, and any later one that fails too, is lost when the process stops", "file", d.journalPath, "error", err)
 			d.failed = true
 		}
 		return
