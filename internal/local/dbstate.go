@@ -113,7 +113,10 @@ func (d *durableDB) restore() (items, replayed int, err error) {
 			for _, it := range its {
 				body, _ := json.Marshal(map[string]any{"TableName": table, "Item": it})
 				if status, out := d.call("PutItem", body); status != http.StatusOK {
-					return items, 0, fmt.Errorf("restore an item of %s: %d %s", table, status, out)
+					// A table this start does not create (its name was changed, e.g.
+					// TENANTS_TABLE) or an item minidyn refuses: say how to go on.
+					return items, 0, fmt.Errorf("restore an item of table %s from the DynamoDB snapshot %s: %d %s (were the table names changed? start with the earlier ones, or with FRESH=1 to discard the kept state)",
+						table, d.snapPath, status, truncate(out, 200))
 				}
 				items++
 			}

@@ -149,3 +149,23 @@ func TestWriteFileAtomicFlushesBeforeAndAfterTheRename(t *testing.T) {
 		t.Fatalf("folder after a failed flush: %v", ents)
 	}
 }
+
+// TestSnapshotOfAnotherTableNamesTheWayOut: a snapshot naming a table this start does not
+// create (the table names were changed) refuses the start with the way out, not with
+// minidyn's bare answer.
+func TestSnapshotOfAnotherTableNamesTheWayOut(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.FromEnv(phases.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := `{"version":1,"seq":1,"tables":{"old-tenants":[{"pk":{"S":"t"},"sk":{"S":"t"}}]}}`
+	if err := os.WriteFile(filepath.Join(dir, dbSnapshotFile), []byte(snap), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop, err := startDurable(t, dir, cfg.Tables, nil)
+	stop()
+	if err == nil || !strings.Contains(err.Error(), "old-tenants") || !strings.Contains(err.Error(), "table names") || !strings.Contains(err.Error(), "FRESH=1") {
+		t.Fatalf("start on a snapshot of another table: %v", err)
+	}
+}
