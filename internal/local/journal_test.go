@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -167,5 +168,32 @@ func TestSnapshotOfAnotherTableNamesTheWayOut(t *testing.T) {
 	stop()
 	if err == nil || !strings.Contains(err.Error(), "old-tenants") || !strings.Contains(err.Error(), "table names") || !strings.Contains(err.Error(), "FRESH=1") {
 		t.Fatalf("start on a snapshot of another table: %v", err)
+	}
+}
+
+// TestKeptWebhookSecretsAfterARotation: the banner of a restart shows the demo tenant's
+// webhook secrets as make run kept them; after a rotation they no longer work, and the
+// banner says so instead of offering them for the README's webhook examples.
+func TestKeptWebhookSecretsAfterARotation(t *testing.T) {
+	dir := t.TempDir()
+	first := startDev(t, dir, false, false)
+	tenant, token := first.r.Demo.ID, first.r.Demo.AdminToken
+	if err := call(context.Background(), http.MethodPost, first.r.BaseURL+"/v1/tenants/"+tenant+"/webhook-secrets", token, nil, http.StatusOK, nil); err != nil {
+		t.Fatal(err)
+	}
+	first.end(t)
+	second := startDev(t, dir, false, false)
+	banner := second.end(t)
+	_, line, _ := strings.Cut(banner, "  webhooks:")
+	line, _, _ = strings.Cut(line, "\n")
+	if !strings.Contains(line, "no longer valid: replaced since") || !strings.Contains(line, "FRESH=1") {
+		t.Errorf("webhooks line after a rotation: %q", line)
+	}
+	third := startDev(t, t.TempDir(), false, false)
+	banner = third.end(t)
+	_, line, _ = strings.Cut(banner, "  webhooks:")
+	line, _, _ = strings.Cut(line, "\n")
+	if strings.Contains(line, "no longer valid") || !strings.Contains(line, third.r.Demo.PersonioToken) {
+		t.Errorf("webhooks line of a new demo tenant: %q", line)
 	}
 }
