@@ -230,7 +230,7 @@ func MatchAll(employees []Employee, users []User, links []Link) map[string]Match
 		}
 		if pids := sharedEmail[email]; len(pids) > 1 {
 			out[e.PersonioID] = Matching{Match: MatchConflict, UserIDs: SortedCopy(byEmail[email]),
-				Reason: fmt.Sprintf("e-mail %s belongs to %d Personio employees (%s); give each its own e-mail", email, len(pids), strings.Join(pids, ", "))}
+				Reason: fmt.Sprintf("e-mail %s belongs to %d Personio employees (%s); give each its own e-mail", email, len(pids), IDs(pids))}
 			continue
 		}
 		switch ids := byEmail[email]; len(ids) {

@@ -82,6 +82,9 @@ type ProtocolEntry struct {
 	Person    string        `json:"person,omitempty"`
 	Workspace string        `json:"workspace,omitempty"`
 	Changes   []FieldChange `json:"changes,omitempty"`
+	// Writes is a dry run's planned action's count of write calls (PlannedAction.Writes);
+	// entries of a real run leave it zero.
+	Writes int `json:"writes,omitempty"`
 	// ExpiresAt is when DynamoDB TTL may delete the entry; reads hide it from then on.
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -118,19 +121,29 @@ type PlannedAction struct {
 	// Changes is the field diff of the record: every field the action changes, once,
 	// however many writes it takes.
 	Changes []FieldChange `json:"changes,omitempty"`
+	// Writes is the number of write calls (to Staffomatic or Personio) the real run makes
+	// for this action: a dry run lists exactly the writes the real run makes, and this is
+	// how a reader (and a test) counts them, without parsing reasons. Set by each phase's
+	// planner; zero (and left out of JSON) for an action that writes nothing.
+	Writes int `json:"writes,omitempty"`
 }
 
 // Entry is the protocol entry of the action with outcome o (the harness stores a dry
-// run's plan this way, with OutcomePlanned).
+// run's plan this way, with OutcomePlanned). Only a planned entry keeps Writes: a real
+// run's entry tells what was done, not what was planned.
 func (a PlannedAction) Entry(o Outcome) ProtocolEntry {
-	return ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID, Action: a.Action, Outcome: o, Reason: a.Reason,
+	e := ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID, Action: a.Action, Outcome: o, Reason: a.Reason,
 		Person: a.Person, Workspace: a.Workspace, Changes: a.Changes}
+	if o == OutcomePlanned {
+		e.Writes = a.Writes
+	}
+	return e
 }
 
 // Planned is the planned action a dry run's protocol entry stores (the inverse of Entry).
 func (e ProtocolEntry) Planned() PlannedAction {
 	return PlannedAction{Kind: e.Kind, Action: e.Action, SourceID: e.SourceID, TargetID: e.TargetID, Reason: e.Reason,
-		Person: e.Person, Workspace: e.Workspace, Changes: e.Changes}
+		Person: e.Person, Workspace: e.Workspace, Changes: e.Changes, Writes: e.Writes}
 }
 
 // FieldChange is one field a run changes (or, in a dry run, would change) on a record,
@@ -163,19 +176,37 @@ func ShortValue(s string) string {
 // MaxNames is how many names an entry about several people lists (Names).
 const MaxNames = 5
 
-// Names lists the first MaxNames of names, then how many more there are: "Anna Berg,
-// Carl Dorn and 12 more". Empty names are left out; no names is "".
+// Names lists the first MaxNames of names, each cut to MaxValueRunes (ShortValue), then
+// how many more there are: "Anna Berg, Carl Dorn and 12 more". Empty names are left out;
+// no names is "".
 func Names(names []string) string {
-	var kept []string
-	for _, n := range names {
-		if n = strings.TrimSpace(n); n != "" {
-			kept = append(kept, n)
+	kept := make([]string, 0, min(len(names), MaxNames))
+	n := 0
+	for _, name := range names {
+		if name = strings.TrimSpace(name); name != "" {
+			if n++; len(kept) < MaxNames {
+				kept = append(kept, ShortValue(name))
+			}
 		}
 	}
-	if len(kept) <= MaxNames {
-		return strings.Join(kept, ", ")
+	return IDsOf(kept, n)
+}
+
+// MaxIDs is how many ids a reason lists (IDs): a protocol entry and a report's mapping
+// are one DynamoDB item each (at most 400 KB), and a plan holds one line per record.
+const MaxIDs = 10
+
+// IDs lists ids for a reason: all of them up to MaxIDs, else the first MaxIDs and how
+// many more there are ("101, 102, …, 110 and 4990 more").
+func IDs(ids []string) string { return IDsOf(ids[:min(len(ids), MaxIDs)], len(ids)) }
+
+// IDsOf lists first, the first items of total, and how many more there are.
+func IDsOf(first []string, total int) string {
+	s := strings.Join(first, ", ")
+	if total > len(first) {
+		s += fmt.Sprintf(" and %d more", total-len(first))
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(kept[:MaxNames], ", "), len(kept)-MaxNames)
+	return s
 }
 
 // Wording tells an action in a protocol reason in the tense of its outcome: a dry run's

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,11 +47,42 @@ func TestNamesAreBounded(t *testing.T) {
 		{"five", []string{"A", "B", "C", "D", "E"}, "A, B, C, D, E"},
 		{"seven", []string{"A", "B", "C", "D", "E", "F", "G"}, "A, B, C, D, E and 2 more"},
 		{"five thousand", many, strings.Repeat("Person Number, ", 4) + "Person Number and 4995 more"},
+		{"a long name cut", []string{strings.Repeat("x", 400), "Anna Berg"}, strings.Repeat("x", MaxValueRunes-1) + "…, Anna Berg"},
 	}
 	for _, c := range cases {
 		if got := Names(c.names); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestIDsAreBounded: a reason listing ids (the users a membership line adds, the
+// employees sharing an e-mail) names MaxIDs of them and counts the rest, so one line
+// about 5,000 people stays short and a plan of 5,000 such lines does not hold 5,000²
+// ids.
+func TestIDsAreBounded(t *testing.T) {
+	many := make([]string, 5000)
+	for i := range many {
+		many[i] = fmt.Sprint(100000 + i)
+	}
+	cases := []struct {
+		name string
+		ids  []string
+		want string
+	}{
+		{"none", nil, ""},
+		{"three", []string{"u1", "u2", "u3"}, "u1, u2, u3"},
+		{"ten", many[:10], strings.Join(many[:10], ", ")},
+		{"eleven", many[:11], strings.Join(many[:10], ", ") + " and 1 more"},
+		{"five thousand", many, strings.Join(many[:10], ", ") + " and 4990 more"},
+	}
+	for _, c := range cases {
+		if got := IDs(c.ids); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := IDsOf(many[:3], 7); got != strings.Join(many[:3], ", ")+" and 4 more" {
+		t.Errorf("the first three of seven: %q", got)
 	}
 }
 
@@ -71,10 +103,14 @@ func TestChangeValuesAreShort(t *testing.T) {
 // API reads them back as actions: every field survives, the names and the diff included.
 func TestPlannedActionRoundTrip(t *testing.T) {
 	a := PlannedAction{Kind: KindUser, Action: "update_user", SourceID: "1", TargetID: "u1", Reason: "will update first_name: …",
-		Person: "Frieda Fischer", Workspace: "Kitchen", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}}
+		Person: "Frieda Fischer", Workspace: "Kitchen", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}, Writes: 2}
 	e := a.Entry(OutcomePlanned)
 	if e.Outcome != OutcomePlanned || !reflect.DeepEqual(e.Planned(), a) {
 		t.Fatalf("entry %+v gives back %+v", e, e.Planned())
+	}
+	// A real run's entry tells what was done: the planned write count is no part of it.
+	if e := a.Entry(OutcomeUpdated); e.Writes != 0 || e.Person != a.Person {
+		t.Fatalf("a real run's entry %+v", e)
 	}
 	// Every field of PlannedAction is carried (a field added later must be added to both).
 	ab, _ := json.Marshal(a)

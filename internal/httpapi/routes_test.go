@@ -567,7 +567,7 @@ func TestRunsAndDryRunPlan(t *testing.T) {
 	for i := range 3 {
 		if err := e.store.AppendProtocol(t.Context(), domain.ProtocolEntry{Tenant: c.TenantID, Area: domain.AreaUsers, RunID: id, Kind: domain.KindUser,
 			SourceID: fmt.Sprint(100 + i), Action: "create_user", Outcome: domain.OutcomePlanned, Reason: "will create user: no matching user", Time: time.Now().Add(time.Duration(i) * time.Millisecond),
-			Person: "Anna Berg", Changes: []domain.FieldChange{{Field: "first_name", To: "Anna"}}}); err != nil {
+			Person: "Anna Berg", Changes: []domain.FieldChange{{Field: "first_name", To: "Anna"}}, Writes: 1 + i}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -575,7 +575,8 @@ func TestRunsAndDryRunPlan(t *testing.T) {
 	var d RunDetail
 	r.json(t, &d)
 	if r.Code != 200 || d.Status != domain.RunSucceeded || d.Plan == nil || len(d.Plan.Actions) != 2 || d.Plan.NextCursor == "" || d.Plan.Actions[0].SourceID != "100" ||
-		d.Plan.Actions[0].Person != "Anna Berg" || len(d.Plan.Actions[0].Changes) != 1 || d.Plan.Actions[0].Changes[0].To != "Anna" {
+		d.Plan.Actions[0].Person != "Anna Berg" || len(d.Plan.Actions[0].Changes) != 1 || d.Plan.Actions[0].Changes[0].To != "Anna" ||
+		d.Plan.Actions[0].Writes != 1 || d.Plan.Actions[1].Writes != 2 || !strings.Contains(string(r.Body), `"writes":2`) {
 		t.Fatalf("run: %d %s", r.Code, r.Body)
 	}
 	r = e.do(t, "GET", base+"/runs/"+id+"?limit=2&cursor="+d.Plan.NextCursor, c.AdminToken, nil)

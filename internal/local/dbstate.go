@@ -113,15 +113,20 @@ func (d *durableDB) restore() (items, replayed int, err error) {
 			for _, it := range its {
 				body, _ := json.Marshal(map[string]any{"TableName": table, "Item": it})
 				if status, out := d.call("PutItem", body); status != http.StatusOK {
-					return items, 0, fmt.Errorf("restore an item of %s: %d %s", table, status, out)
+					// A table this start does not create (its name was changed, e.g.
+					// TENANTS_TABLE) or an item minidyn refuses: say how to go on.
+					return items, 0, fmt.Errorf("restore an item of table %s from the DynamoDB snapshot %s: %d %s (were the table names changed? start with the earlier ones, or with FRESH=1 to discard the kept state)",
+						table, d.snapPath, status, truncate(out, 200))
 				}
 				items++
 			}
 		}
 	}
+	var good int64 // the journal's length up to the end of its last whole entry
+	var newline bool
 	f, err := os.Open(d.journalPath)
 	if err == nil {
-		replayed, err = d.replay(f)
+		replayed, good, newline, err = d.replay(f)
 		_ = f.Close()
 		if err != nil {
 			return items, replayed, err
@@ -132,29 +137,51 @@ func (d *durableDB) restore() (items, replayed int, err error) {
 	if d.journal, err = os.OpenFile(d.journalPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
 		return items, replayed, fmt.Errorf("open the DynamoDB journal: %w", err)
 	}
-	if fi, err := d.journal.Stat(); err == nil {
-		d.size = fi.Size()
+	// What a kill left after the last whole entry goes, and a whole last entry whose
+	// newline was cut gets it: otherwise the next entry would be appended to that line,
+	// and the next start would drop both (or refuse the journal as damaged).
+	if fi, err := d.journal.Stat(); err == nil && fi.Size() > good {
+		if err := d.journal.Truncate(good); err != nil {
+			return items, replayed, fmt.Errorf("cut the DynamoDB journal's broken last line: %w", err)
+		}
 	}
+	if newline {
+		if _, err := d.journal.Write([]byte{'\n'}); err != nil {
+			return items, replayed, fmt.Errorf("end the DynamoDB journal's last line: %w", err)
+		}
+		good++
+	}
+	d.size = good
 	return items, replayed, nil
 }
 
 // replay applies the journal's entries after the snapshot's. A last line cut short (the
-// process was killed while writing it) is ignored: its write was never answered.
-func (d *durableDB) replay(r io.Reader) (int, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	n, line := 0, 0
+// process was killed while writing it) is ignored: its write was never answered. It
+// returns the entries applied, the length of the journal up to the end of its last whole
+// entry, and whether that entry lacks its newline (the kill cut just that).
+func (d *durableDB) replay(r io.Reader) (n int, good int64, newline bool, err error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	line := 0
 	var pending error
-	for sc.Scan() {
+	for {
+		b, rerr := br.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return n, good, false, fmt.Errorf("read the DynamoDB journal: %w", rerr)
+		}
+		if len(b) == 0 {
+			break
+		}
 		line++
 		if pending != nil {
-			return n, pending // a broken line that is not the last one
+			return n, good, false, pending // a broken line that is not the last one
 		}
 		var e journalEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if err := json.Unmarshal(bytes.TrimSuffix(b, []byte{'\n'}), &e); err != nil {
 			pending = fmt.Errorf("the DynamoDB journal %s is damaged at line %d: %w (start with FRESH=1 to discard it)", d.journalPath, line, err)
 			continue
 		}
+		good += int64(len(b))
+		newline = b[len(b)-1] != '\n'
 		if e.Seq <= d.seq {
 			continue // already in the snapshot
 		}
@@ -166,10 +193,7 @@ func (d *durableDB) replay(r io.Reader) (int, error) {
 		d.seq = e.Seq
 		n++
 	}
-	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("read the DynamoDB journal: %w", err)
-	}
-	return n, nil
+	return n, good, newline, nil
 }
 
 // ServeHTTP answers a request; a write is applied and journalled under the lock before
@@ -219,8 +243,14 @@ func (d *durableDB) append(target string, body []byte) {
 		_, err = d.journal.Write(append(line, '\n'))
 	}
 	if err != nil {
+		// A write that failed part-way (a full disk) may have left the start of its line:
+		// cut it, or the next entry would be glued onto it and lost with it at the next
+		// start.
+		if terr := d.journal.Truncate(d.size); terr != nil {
+			err = errors.Join(err, terr)
+		}
 		if !d.failed {
-			d.log.Error("the DynamoDB journal could not be written: writes from now on are lost when the process stops", "file", d.journalPath, "error", err)
+			d.log.Error("the DynamoDB journal could not be written: this write, and any later one that fails too, is lost when the process stops", "file", d.journalPath, "error", err)
 			d.failed = true
 		}
 		return

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
-// protocolBatch is how many entries a run keeps before it writes them (phase.Run.Record):
-// a process that dies mid-run loses at most one batch less one.
-const protocolBatch = 25
+// protocolBatch is how many entries a run keeps before it writes them: a process that
+// dies mid-run loses at most one batch less one.
+const protocolBatch = phase.ProtocolBatch
 
 // Interrupted is what a start found left over by a `staffsync dev` that stopped without
 // ending its runs (killed, crashed, the machine went down).

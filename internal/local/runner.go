@@ -10,6 +10,8 @@ package local
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -165,11 +167,12 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- server.Serve(l) }()
 	base := "http://" + l.Addr().String()
 	var demoTenant DemoTenant
-	tokenNote := ""
+	tokenNote, hookNote := "", ""
 	if sb != nil {
 		if keptSandbox != nil && keptDemo(ctx, core.Store, keptSandbox.Tenant.ID) {
 			demoTenant = keptSandbox.Tenant
 			tokenNote = keptTokenNote(ctx, base, demoTenant)
+			hookNote = keptWebhookNote(ctx, core.Store, demoTenant)
 		} else if demoTenant, err = createDemoTenant(ctx, base, key, sb); err != nil {
 			_ = server.Close()
 			return err
@@ -244,7 +247,7 @@ func Run(ctx context.Context, o Options) error {
 	if sb != nil {
 		fmt.Fprintf(o.Out, "  demo tenant:   %s   admin token: %s%s\n", demoTenant.ID, demoTenant.AdminToken, tokenNote)
 		fmt.Fprintf(o.Out, "  background sync: %s\n", backgroundText(ctx, core.Store, demoTenant.ID, next))
-		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret)
+		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s%s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret, hookNote)
 		fmt.Fprintf(o.Out, "  console:       %s/console/#token=%s   (signs in as the demo tenant)\n", base, demoTenant.AdminToken)
 		fmt.Fprintf(o.Out, "\n  try:\n")
 		// The variable names are the README's, so its walk-through can be pasted as it is.
@@ -354,6 +357,22 @@ func keptTokenNote(ctx context.Context, base string, t DemoTenant) string {
 		return "   (kept)"
 	}
 	return "   (no longer valid: a hand-over replaced it; use the token the hand-over returned, or FRESH=1)"
+}
+
+// keptWebhookNote checks the kept demo webhook secrets against the stored ones: a
+// rotation (or a new Personio credential) may have replaced them since, and the banner
+// must not offer secrets that answer 401. The Personio token is compared by its stored
+// hash; a rotation replaces both secrets.
+func keptWebhookNote(ctx context.Context, st *store.Store, t DemoTenant) string {
+	sec, err := st.GetWebhookSecrets(ctx, t.ID)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(t.PersonioToken))
+	if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(sec.PersonioTokenHash)) == 1 {
+		return ""
+	}
+	return "   (no longer valid: replaced since, by a rotation or a new Personio credential; use the secrets that call returned, or FRESH=1)"
 }
 
 // backgroundText says whether the demo tenant's background sync is on and, if so, when

@@ -120,8 +120,10 @@ func (d *dataDir) close() {
 }
 
 // writeFileAtomic replaces path with data (mode 0600): written to a temporary file in
-// the same folder and renamed over path, so a reader, or the next start after a kill,
-// finds the old or the new file, never a half-written one.
+// the same folder, flushed to the disk, and renamed over path, and the rename flushed
+// too, so a reader, or the next start after a kill or a power cut, finds the old or the
+// new file, never a half-written or empty one. The DynamoDB snapshot relies on it: the
+// journal is emptied right after the snapshot is written.
 func writeFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -129,6 +131,9 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
+	if err == nil {
+		err = fsync(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -142,5 +147,15 @@ func writeFileAtomic(path string, data []byte) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		err = fsync(dir)
+		_ = dir.Close()
+		if err != nil {
+			return fmt.Errorf("write %s: flush its folder: %w", path, err)
+		}
+	}
 	return nil
 }
+
+// fsync flushes f to the disk (a variable so that a test can see the order of flushes).
+var fsync = (*os.File).Sync

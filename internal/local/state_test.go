@@ -5,16 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/domain"
@@ -315,18 +311,9 @@ func TestDurableDBJournal(t *testing.T) {
 	clock := time.Now()
 	openErr := func() (*durableDB, *store.Store, func(), error) {
 		t.Helper()
-		d := newDurableDB(miniserver.NewServer(), cfg.Tables, filepath.Join(dir, dbSnapshotFile), filepath.Join(dir, dbJournalFile), slog.New(slog.DiscardHandler))
-		d.compactAt, d.now = compactAt, func() time.Time { return clock }
-		srv := httptest.NewServer(d)
-		db, err := DynamoDB(ctx, srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := store.CreateTables(ctx, db, cfg.Tables); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = d.restore()
-		return d, store.New(db, cfg.Tables), srv.Close, err
+		return startDurable(t, dir, cfg.Tables, func(d *durableDB) {
+			d.compactAt, d.now = compactAt, func() time.Time { return clock }
+		})
 	}
 	open := func() (*durableDB, *store.Store, func()) {
 		t.Helper()

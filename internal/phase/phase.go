@@ -431,15 +431,20 @@ func (r *Run) Credentials(ctx context.Context) (domain.Credentials, error) {
 	return seal.OpenCredentials(ctx, r.sealer, r.Tenant.ID, r.Tenant.Sealed)
 }
 
+// ProtocolBatch is how many protocol entries a run keeps before it writes them (Record):
+// a process that dies mid-run loses at most ProtocolBatch-1 of them (the local runner
+// says so of a run a killed process left).
+const ProtocolBatch = 25
+
 // Record adds a protocol entry for this run and counts its outcome. Entries are written
-// in batches of 25 and at the end of the run.
+// in batches of ProtocolBatch and at the end of the run.
 func (r *Run) Record(ctx context.Context, e domain.ProtocolEntry) error {
 	e.Tenant, e.Area, e.RunID = r.Request.Tenant, domain.AreaOf(r.Request.Phase), r.Request.RunID
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.counts[e.Outcome]++
 	r.pending = append(r.pending, e)
-	if len(r.pending) >= 25 {
+	if len(r.pending) >= ProtocolBatch {
 		return r.flushLocked(ctx)
 	}
 	return nil

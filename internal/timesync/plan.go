@@ -225,10 +225,12 @@ func (a Action) Tell(o domain.Outcome, why string) string {
 	return w.Reason(o, why)
 }
 
-// Planned is the action as a dry run stores it.
+// Planned is the action as a dry run stores it, with the Personio write calls apply
+// makes for it (Calls: one per period created, patched or deleted).
 func (a Action) Planned() domain.PlannedAction {
 	return domain.PlannedAction{Kind: domain.KindTimer, Action: string(a.Kind), SourceID: a.TimerID,
-		TargetID: strings.Join(a.Targets().IDs(), ","), Reason: a.Tell(domain.OutcomePlanned, a.Reason), Person: a.Person}
+		TargetID: strings.Join(a.Targets().IDs(), ","), Reason: a.Tell(domain.OutcomePlanned, a.Reason), Person: a.Person,
+		Writes: a.Calls()}
 }
 
 // Plan is the ordered list of actions of one run.

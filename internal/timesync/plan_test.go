@@ -104,12 +104,17 @@ func check(t *testing.T, got Plan, want []step) {
 		if a.Kind.Reports() && a.Calls() != 0 {
 			t.Errorf("report action %d writes", i)
 		}
-		writes += strings.Count(w.create, ",") + strings.Count(w.patch, ",") + strings.Count(w.delete, ",")
+		n := strings.Count(w.create, ",") + strings.Count(w.patch, ",") + strings.Count(w.delete, ",")
 		for _, s := range []string{w.create, w.patch, w.delete} {
 			if s != "" {
-				writes++
+				n++
 			}
 		}
+		// The dry run's line counts the writes the case lists for the timer.
+		if pw := a.Planned().Writes; pw != n {
+			t.Errorf("action %d (%s %s): the dry-run line counts %d writes, want %d", i, a.Kind, a.TimerID, pw, n)
+		}
+		writes += n
 	}
 	if got.Writes() != writes {
 		t.Errorf("Writes() = %d, want %d", got.Writes(), writes)

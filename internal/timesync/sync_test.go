@@ -68,10 +68,14 @@ func TestDemoTimersTransferOnce(t *testing.T) {
 	if err != nil || w.env.P.WriteCalls() != 0 {
 		t.Fatalf("dry run: %v, %d writes", err, w.env.P.WriteCalls())
 	}
-	listed := 0
+	listed, listedCreates := 0, 0 // the write calls the dry run lists, its creating lines
 	for _, e := range planned {
-		if timesync.ActionKind(e.Action).Writes() {
-			listed++
+		listed += e.Writes
+		if timesync.ActionKind(e.Action).Writes() != (e.Writes > 0) {
+			t.Errorf("dry-run line %s of timer %s lists %d writes", e.Action, e.SourceID, e.Writes)
+		}
+		if e.Action == string(timesync.ActCreate) {
+			listedCreates++
 		}
 	}
 	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
@@ -96,9 +100,11 @@ func TestDemoTimersTransferOnce(t *testing.T) {
 	if w.env.P.WriteCalls() != periods || periods < 2*by["create_attendance/created"] {
 		t.Fatalf("%d write calls, %d periods for %d timers", w.env.P.WriteCalls(), periods, by["create_attendance/created"])
 	}
-	// The dry run listed the creates (one write per period) the run made.
-	if listed != by["create_attendance/created"] {
-		t.Errorf("the dry run listed %d creating actions, the run made %d", listed, by["create_attendance/created"])
+	// A dry run is a promise: the run made exactly the writes it listed (one per period),
+	// and created the timers it listed.
+	if listed != w.env.P.WriteCalls() || listedCreates != by["create_attendance/created"] {
+		t.Errorf("the dry run listed %d writes in %d creating lines, the run made %d writes creating %d timers",
+			listed, listedCreates, w.env.P.WriteCalls(), by["create_attendance/created"])
 	}
 	w.env.P.ResetCalls()
 	sum, entries, err = w.run(t, ctx, domain.ModeFull, false)

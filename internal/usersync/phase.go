@@ -38,12 +38,13 @@ type Planned struct {
 }
 
 // Actions describes the plan for a dry run's protocol: one action per employee, with
-// its name, its field diff, and a reason saying what will happen.
+// its name, its field diff, a reason saying what will happen, and the Staffomatic write
+// calls apply makes for it (Action.Calls: a locked create is two).
 func (p Planned) Actions() []domain.PlannedAction {
 	out := make([]domain.PlannedAction, 0, len(p.Plan.Actions))
 	for _, a := range p.Plan.Actions {
 		out = append(out, domain.PlannedAction{Kind: domain.KindUser, Action: string(a.Kind), SourceID: a.PersonioID, TargetID: a.target(""),
-			Reason: a.Tell(domain.OutcomePlanned, 0, nil), Person: a.Person, Changes: a.Changes})
+			Reason: a.Tell(domain.OutcomePlanned, 0, nil), Person: a.Person, Changes: a.Changes, Writes: a.Calls()})
 	}
 	return out
 }

@@ -328,10 +328,23 @@ func Compute(in Input) Plan {
 	}
 	var p Plan
 	steps = append(steps, in.Skips...)
+	isReport := func(s Step) bool { return s.Kind == ActConflict || s.Kind == ActSkip }
+	reports := map[string][]string{} // Personio id → the fingerprints of its reports
+	for i, a := range steps {
+		if isReport(a) {
+			steps[i].Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+			reports[a.PersonioID] = append(reports[a.PersonioID], steps[i].Report)
+		}
+	}
 	kept := steps[:0]
 	for _, a := range steps {
-		if a.Kind == ActConflict || a.Kind == ActSkip {
-			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+		if isReport(a) {
+			if fps := reports[a.PersonioID]; a.PersonioID != "" && len(fps) > 1 {
+				// The mapping remembers one fingerprint per employee: an employee with
+				// several reports is remembered by one of all, so they are planned again
+				// together, or not at all.
+				a.Report = domain.ReportFingerprint("reports", fps, "")
+			}
 			if a.PersonioID != "" && in.Reported[a.PersonioID] == a.Report {
 				p.Repeated = append(p.Repeated, a.PersonioID) // written earlier and unchanged
 				continue
@@ -435,9 +448,20 @@ func compute(in Input) []Step {
 		if len(ids) < 2 {
 			return ""
 		}
-		others := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pid })
+		// Ten of the others are named and the rest counted: with a shared inbox on
+		// thousands of employees, listing all would make each reason as long as the
+		// company (domain.IDs).
+		others, n := make([]string, 0, domain.MaxIDs), 0
+		for _, id := range ids {
+			if id == pid {
+				continue
+			}
+			if n++; len(others) < domain.MaxIDs {
+				others = append(others, id)
+			}
+		}
 		return fmt.Sprintf("the e-mail %s is also the e-mail of Personio employee %s in this sync, and Staffomatic keeps an e-mail on one user only; give each employee its own e-mail in Personio",
-			domain.NormalizeEmail(email), strings.Join(others, ", "))
+			domain.NormalizeEmail(email), domain.IDsOf(others, n))
 	}
 
 	var steps []Step

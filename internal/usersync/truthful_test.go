@@ -55,7 +55,9 @@ func truthful(t *testing.T, in Input) Plan {
 	t.Helper()
 	p := Compute(in)
 	var want []string
-	for _, act := range p.Actions {
+	planned := Planned{Plan: p}.Actions()
+	for i, act := range p.Actions {
+		before := len(want)
 		for _, a := range act.Steps {
 			switch a.Kind {
 			case ActCreate:
@@ -66,6 +68,10 @@ func truthful(t *testing.T, in Input) Plan {
 			case ActUpdate, ActLock, ActUnlock, ActInvite:
 				want = append(want, string(a.Kind)+" "+a.UserID)
 			}
+		}
+		// The dry run's line of the employee counts exactly the calls listed for it.
+		if planned[i].Writes != len(want)-before {
+			t.Fatalf("the dry-run line of %s (%s) counts %d writes, its steps list %d: %v", act.PersonioID, act.Kind, planned[i].Writes, len(want)-before, want[before:])
 		}
 	}
 	if len(want) != p.Writes() {

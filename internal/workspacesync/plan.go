@@ -154,7 +154,9 @@ func (a Action) Wording() domain.Wording {
 	case ActCreateLocation, ActCreateDepartment:
 		return domain.Wording{Do: "create " + what, Done: "created " + what}
 	case ActAddMembers:
-		users := "users " + strings.Join(a.UserIDs, ", ")
+		// The line names ten users and counts the rest (the write adds them all): one
+		// line about a department of thousands stays short (domain.IDs).
+		users := "users " + domain.IDs(a.UserIDs)
 		return domain.Wording{Do: "add " + users + " to the department", Done: "added " + users + " to the department"}
 	case ActNotInLocation:
 		return domain.Wording{Do: "report users outside the location", Done: "reported users outside the location"}
@@ -168,10 +170,22 @@ func (a Action) Wording() domain.Wording {
 	return domain.Wording{Do: string(a.Kind), Done: string(a.Kind)}
 }
 
-// Planned is the action as a dry run stores it.
+// Planned is the action as a dry run stores it, with the Staffomatic write calls apply
+// makes for it (Calls).
 func (a Action) Planned() domain.PlannedAction {
 	return domain.PlannedAction{Kind: a.Record(), Action: string(a.Kind), SourceID: a.SourceID, TargetID: a.TargetID,
-		Reason: a.Wording().Reason(domain.OutcomePlanned, a.Reason), Workspace: strings.TrimSpace(a.Name), Person: a.Person}
+		Reason: a.Wording().Reason(domain.OutcomePlanned, a.Reason), Workspace: strings.TrimSpace(a.Name), Person: a.Person,
+		Writes: a.Calls()}
+}
+
+// Calls is the number of Staffomatic write calls apply makes for the action: one for a
+// create, and one for a membership action however many users it adds (add_users takes
+// them all at once); none for a link or a report.
+func (a Action) Calls() int {
+	if a.Kind.Writes() {
+		return 1
+	}
+	return 0
 }
 
 // Plan is the ordered list of actions of one run.
@@ -190,9 +204,7 @@ type Plan struct {
 func (p Plan) Writes() int {
 	n := 0
 	for _, a := range p.Actions {
-		if a.Kind.Writes() {
-			n++
-		}
+		n += a.Calls()
 	}
 	return n
 }
@@ -212,7 +224,13 @@ func Compute(in Input) Plan {
 	kept := p.Actions[:0]
 	for _, a := range p.Actions {
 		if a.Kind.Reports() {
-			a.Report = domain.ReportFingerprint(string(a.Kind), a.UserIDs, a.Reason)
+			ids := a.UserIDs
+			if len(a.people) > domain.MaxIDs {
+				// The reason lists only the first employees: the fingerprint covers all,
+				// so a change among the others is reported too.
+				ids = a.people
+			}
+			a.Report = domain.ReportFingerprint(string(a.Kind), ids, a.Reason)
 			if in.Reported[ReportKey(a.Record(), a.SourceID)] == a.Report {
 				p.Repeated++
 				repeated[a.SourceID] = true
@@ -331,7 +349,7 @@ func compute(in Input) Plan {
 		ids := sortedUnique(unplacedIDs[k])
 		add(Action{Kind: ActUnplaced, SourceID: k, Name: u.name, people: ids,
 			Reason: fmt.Sprintf("%d employees of Personio %s %s have no office, so they join no Staffomatic department: set their office in Personio (employees %s)",
-				len(ids), u.kind, u.name, strings.Join(ids, ", "))})
+				len(ids), u.kind, u.name, domain.IDs(ids))})
 	}
 
 	// Units → departments in their office's location.
@@ -431,7 +449,7 @@ func compute(in Input) Plan {
 			continue
 		}
 		add(Action{Kind: ActNotInLocation, SourceID: oid, TargetID: locOf[oid], Name: offices[oid], UserIDs: rest,
-			Reason: "users " + strings.Join(rest, ", ") + " belong to office " + offices[oid] +
+			Reason: "users " + domain.IDs(rest) + " belong to office " + offices[oid] +
 				" but are not members of its location, and have no department there; Staffomatic's API adds a user to a location only with a department: add them in Staffomatic"})
 	}
 	plan.compared = append(plan.compared, sortedKeys(offices)...)

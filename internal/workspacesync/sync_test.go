@@ -90,8 +90,9 @@ func TestDemoWorkspaces(t *testing.T) {
 		if e.Outcome != domain.OutcomePlanned {
 			t.Fatalf("dry run entry %+v", e)
 		}
-		if workspacesync.ActionKind(e.Action).Writes() {
-			plannedWrites++
+		plannedWrites += e.Writes
+		if workspacesync.ActionKind(e.Action).Writes() != (e.Writes > 0) {
+			t.Errorf("dry-run line %s of %s lists %d writes", e.Action, e.SourceID, e.Writes)
 		}
 	}
 

@@ -49,11 +49,16 @@ func truthful(t *testing.T, in Input) Plan {
 	p := Compute(in)
 	var want []string
 	for _, a := range p.Actions {
+		before := len(want)
 		switch a.Kind {
 		case ActCreateLocation, ActCreateDepartment:
 			want = append(want, string(a.Kind)+" "+strings.TrimSpace(a.Name))
 		case ActAddMembers:
 			want = append(want, string(a.Kind)+" "+strings.Join(a.UserIDs, ","))
+		}
+		// The dry run's line counts exactly the calls listed for it.
+		if n := a.Planned().Writes; n != len(want)-before {
+			t.Fatalf("the dry-run line of %s %s counts %d writes, the plan lists %d", a.Kind, a.SourceID, n, len(want)-before)
 		}
 	}
 	if len(want) != p.Writes() {
