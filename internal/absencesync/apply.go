@@ -201,7 +201,8 @@ func (l *Loaded) createAbsence(ctx context.Context, key string, i int, x NewAbse
 	}
 	locID, _ := strconv.ParseInt(x.LocationID, 10, 64)
 	created, err := l.sw.CreateAbsence(ctx, staffomatic.NewAbsence{LocationID: locID, ApplicantID: user, AbsenceTypeID: cat,
-		StartsAt: x.Start, EndsAt: x.End, AllDay: x.AllDay, Paid: x.Paid, Vacation: x.Vacation, Justification: Marker(key, i)})
+		StartsAt: x.Start, EndsAt: x.End, AllDay: x.AllDay, IncludeWeekends: x.IncludeWeekends, Paid: x.Paid, Vacation: x.Vacation,
+		Justification: Marker(key, i)})
 	if err != nil {
 		return "", err
 	}

@@ -158,6 +158,11 @@ type NewAbsence struct {
 	Span
 	Paid     bool `json:"paid"`
 	Vacation bool `json:"vacation"`
+	// IncludeWeekends is set when the absence covers a Saturday or Sunday: Personio's
+	// period covers every day of its range, so its copy must block the weekend's shifts
+	// too, whatever the category's default (false when it covers weekdays only, so an
+	// ordinary weekday absence is written as before).
+	IncludeWeekends bool `json:"include_weekends,omitempty"`
 	// Approve: approve it (do: approve) right after the create.
 	Approve bool `json:"approve,omitempty"`
 }
@@ -464,6 +469,18 @@ func fmtPeriodSpan(p PeriodSpan) string {
 	return fmtPeriod(p.Start, p.StartHalf, &e, p.EndHalf)
 }
 
+// coversWeekend reports whether a span touches a Saturday or a Sunday in loc.
+func coversWeekend(s Span, loc *time.Location) bool {
+	last := dateOf(s.End.In(loc))
+	for d := dateOf(s.Start.In(loc)); !last.before(d); d = d.add(1) {
+		switch d.at(0, time.UTC).Weekday() {
+		case time.Saturday, time.Sunday:
+			return true
+		}
+	}
+	return false
+}
+
 func halfName(h Half) string {
 	if h == FirstHalf {
 		return "first half"
@@ -609,6 +626,14 @@ func (pl *planner) fromPersonio() {
 		approved := p.Status == ApprovalApproved
 		vac, paid := pl.vacation[typ.ID], pl.paid[typ.ID]
 		content := hashOf(person.UserID, person.LocationID, cat.ID, vac, paid, spans)
+		weekends := make([]bool, len(spans))
+		for i, sp := range spans {
+			weekends[i] = coversWeekend(sp, in.Location)
+		}
+		if slices.Contains(weekends, true) {
+			// Copies written before include_weekends was set are recreated once.
+			content = hashOf(person.UserID, person.LocationID, cat.ID, vac, paid, spans, weekends)
+		}
 		approval := "pending"
 		if approved {
 			approval = "approved"
@@ -620,9 +645,9 @@ func (pl *planner) fromPersonio() {
 		desc += " (" + status + " in Personio)"
 		drift := pl.staffomaticDrift(m, spans, approved)
 		pl.decide(key, domain.SystemStaffomatic, m, content, approval, desc, func(a *Action) {
-			for _, s := range spans {
+			for i, s := range spans {
 				a.Absences = append(a.Absences, NewAbsence{UserID: person.UserID, LocationID: person.LocationID, CategoryID: cat.ID,
-					Span: s, Paid: paid, Vacation: vac, Approve: approved})
+					Span: s, Paid: paid, Vacation: vac, IncludeWeekends: weekends[i], Approve: approved})
 			}
 			parts := make([]string, len(spans))
 			for i, s := range spans {

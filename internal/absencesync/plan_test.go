@@ -453,6 +453,12 @@ func TestStaffomaticLeading(t *testing.T) {
 		}, "remove_absence", 1, func(t *testing.T, p Plan) {
 			contains(t, p.Actions[0].Reason, "declined in Staffomatic; removed from Personio")
 		}},
+		{"all requests: declined after transfer (pending in Personio) is removed from Personio", false, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C1", "2026-08-03T00:00:00", "2026-08-07T23:59:59", true, StateDeclined)}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "staffomatic/11", TargetIDs: []string{"P1"}, State: domain.StateTransferred, Hash: "x.pending"}}
+		}, "remove_absence", 1, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "declined in Staffomatic; removed from Personio")
+		}},
 		{"declined, never transferred: nothing", true, func(in *Input) {
 			in.Absences = []Absence{ab("11", "U1", "C1", "2026-08-03T00:00:00", "2026-08-07T23:59:59", true, StateDeclined)}
 		}, "", 0, nil},
@@ -733,5 +739,36 @@ func TestUnreadTargetIsNoDeletion(t *testing.T) {
 		if p := Compute(next); p.Count()[ActRecreate] != 1 {
 			t.Errorf("%s leading, targets read: %s", lead, dump(p))
 		}
+	}
+}
+
+// TestIncludeWeekends: a copy covering a Saturday or Sunday is written with
+// include_weekends, so Staffomatic blocks the weekend's shifts as Personio's period
+// covers those days; a weekday-only copy is not.
+func TestIncludeWeekends(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		start, end string
+		startHalf  Half
+		want       []bool
+	}{
+		{"Monday to Friday", "2026-08-03T00:00", "2026-08-07T00:00", "", []bool{false}},
+		{"Friday to Monday", "2026-08-07T00:00", "2026-08-10T00:00", "", []bool{true}},
+		{"Saturday alone", "2026-08-08T00:00", "2026-08-08T00:00", "", []bool{true}},
+		{"half Friday, whole weekend and Monday", "2026-08-07T00:00", "2026-08-10T00:00", SecondHalf, []bool{false, true}},
+		{"a Sunday half day", "2026-08-09T00:00", "2026-08-09T00:00", SecondHalf, []bool{true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := fixture(t, domain.SystemPersonio)
+			in.Periods = []Period{period("p1", "1", "u-vac", c.start, c.startHalf, c.end, "", ApprovalApproved)}
+			a := only(t, Compute(in), ActCreate)
+			var got []bool
+			for _, x := range a.Absences {
+				got = append(got, x.IncludeWeekends)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("include_weekends %v, want %v\n%+v", got, c.want, a.Absences)
+			}
+		})
 	}
 }
