@@ -290,14 +290,18 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	in.Deleted = r.deleted
 
-	// People: the selected employees with a Staffomatic user, placed in its location.
-	// No work schedule is read: half days use DefaultHalfDays (08:00–12:00, 12:00–16:00).
-	for _, e := range personio.People(employees) {
+	// People: the selected employees with a Staffomatic user, placed in its location, with
+	// the half days of their work schedule (DefaultHalfDays without one).
+	for i, e := range personio.People(employees) {
 		uid := userOf[e.PersonioID]
 		if !sel.Includes(e) || uid == "" {
 			continue
 		}
-		in.People = append(in.People, Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]})
+		pp := Person{PersonioID: e.PersonioID, UserID: uid, Name: e.Name(), LocationID: locOf[uid]}
+		if ws, ok := employees[i].WorkSchedule(); ok {
+			pp.HalfDays = HalfDaysFrom(ws.Hours)
+		}
+		in.People = append(in.People, pp)
 	}
 
 	// Adoption: a source whose last attempt was cut short (pending) or failed may have

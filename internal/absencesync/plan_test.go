@@ -261,7 +261,7 @@ func TestPersonioLeading(t *testing.T) {
 			}
 		}}},
 		{"half day from the employee's work schedule", func(in *Input) {
-			in.People[0].HalfDays = HalfDays{7 * time.Hour, 11 * time.Hour, 11 * time.Hour, 15 * time.Hour}
+			in.People[0].HalfDays = HalfDays{MorningStart: 7 * time.Hour, MorningEnd: 11 * time.Hour, AfternoonStart: 11 * time.Hour, AfternoonEnd: 15 * time.Hour}
 			in.Periods = []Period{period("p1", "1", "u-vac", "2026-09-04T00:00", SecondHalf, "2026-09-04T00:00", "", ApprovalPending)}
 		}, want{"create_absence", 1, func(t *testing.T, p Plan) {
 			x := only(t, p, ActCreate).Absences[0]
