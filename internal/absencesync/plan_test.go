@@ -705,14 +705,54 @@ func TestPlannedAndJSON(t *testing.T) {
 		t.Error(a.Absences[0])
 	}
 	pa := a.Planned()
-	if pa.Kind != domain.KindAbsence || pa.Action != "create_absence" || pa.SourceID != "personio/p1" || pa.Reason != a.Reason {
+	if pa.Kind != domain.KindAbsence || pa.Action != "create_absence" || pa.SourceID != "personio/p1" || pa.Reason != "will create and approve the Staffomatic absence: "+a.Reason {
 		t.Errorf("%+v", pa)
+	}
+	if a.Person != "Bob Builder" || a.AbsenceType != "Krankheit" {
+		t.Errorf("names %q %q", a.Person, a.AbsenceType)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`)
+	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`, `"person":"Bob Builder"`, `"absence_type":"Krankheit"`)
+}
+
+// TestTell: every action kind reads as what will happen in a dry run, what happened in a
+// real run and what could not be done when it failed.
+func TestTell(t *testing.T) {
+	abs := []NewAbsence{{Approve: true}}
+	for _, c := range []struct {
+		a                     Action
+		planned, done, failed string
+	}{
+		{Action{Kind: ActCreate, To: domain.SystemStaffomatic, Absences: abs, Reason: "x"},
+			"will create and approve the Staffomatic absence: x", "created and approved the Staffomatic absence: x", "could not create and approve the Staffomatic absence: x"},
+		{Action{Kind: ActCreate, To: domain.SystemStaffomatic, Absences: []NewAbsence{{}, {}}, Reason: "x"},
+			"will create 2 Staffomatic absences: x", "created 2 Staffomatic absences: x", "could not create 2 Staffomatic absences: x"},
+		{Action{Kind: ActCreate, To: domain.SystemPersonio, Periods: []NewPeriod{{}, {}}, Reason: "x"},
+			"will create 2 Personio absence periods: x", "created 2 Personio absence periods: x", "could not create 2 Personio absence periods: x"},
+		{Action{Kind: ActApprove, To: domain.SystemStaffomatic, Approve: []string{"1"}, Reason: "x"},
+			"will approve the Staffomatic absence: x", "approved the Staffomatic absence: x", "could not approve the Staffomatic absence: x"},
+		{Action{Kind: ActRecreate, To: domain.SystemPersonio, Delete: []string{"a"}, Periods: []NewPeriod{{}}, Reason: "x"},
+			"will replace the copy by the Personio absence period: x", "replaced the copy by the Personio absence period: x", "could not replace the copy by the Personio absence period: x"},
+		{Action{Kind: ActRemove, To: domain.SystemStaffomatic, Delete: []string{"1", "2"}, Reason: "x"},
+			"will remove 2 Staffomatic absences: x", "removed 2 Staffomatic absences: x", "could not remove 2 Staffomatic absences: x"},
+		{Action{Kind: ActForget, Reason: "x"}, "will forget the absence (no copy is left): x", "forgot the absence (no copy was left): x", "could not forget the absence (no copy is left): x"},
+		{Action{Kind: ActReport, Reason: "x"}, "will report: x", "reported: x", "could not report: x"},
+	} {
+		t.Run(string(c.a.Kind), func(t *testing.T) {
+			if got := c.a.Tell(domain.OutcomePlanned, ""); got != c.planned {
+				t.Errorf("planned %q, want %q", got, c.planned)
+			}
+			if got := c.a.Tell(domain.OutcomeCreated, ""); got != c.done {
+				t.Errorf("done %q, want %q", got, c.done)
+			}
+			if got := c.a.Tell(domain.OutcomeFailed, "; failed: no"); got != c.failed+"; failed: no" {
+				t.Errorf("failed %q, want %q", got, c.failed)
+			}
+		})
+	}
 }
 
 // TestUnreadTargetIsNoDeletion: a mapped target the run did not read (neither a full run

@@ -113,6 +113,18 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 	if len(planned) != len(entries) {
 		t.Errorf("the dry run planned %d actions, the run recorded %d", len(planned), len(entries))
 	}
+	// The dry run says what will happen, the run what happened, both naming the employee.
+	for _, e := range planned {
+		if !strings.HasPrefix(e.Reason, "will ") || !strings.Contains(e.Reason, "'s ") {
+			t.Errorf("planned: %s", e.Reason)
+		}
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Reason, "will ") || !(strings.HasPrefix(e.Reason, "created and approved the Staffomatic absence: ") ||
+			strings.HasPrefix(e.Reason, "created the Staffomatic absence: ") || strings.HasPrefix(e.Reason, "reported: ")) {
+			t.Errorf("applied: %s", e.Reason)
+		}
+	}
 	var report string
 	for _, e := range entries {
 		if e.Action == "report" {
