@@ -262,16 +262,26 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		// The three long reads at once: each vendor's client paces its own endpoints, so
 		// the run takes as long as the slowest of them instead of their sum.
 		var list *personio.EmployeeList
-		err = parallel(
-			func() (err error) {
-				if list, err = pc.Employees(ctx, personio.EmployeesOptions{}); err != nil {
-					err = fmt.Errorf("load Personio employees: %w", err)
+		readEmployees := func() (err error) {
+			if list, err = pc.Employees(ctx, personio.EmployeesOptions{}); err != nil {
+				err = fmt.Errorf("load Personio employees: %w", err)
+			}
+			return err
+		}
+		if lead == domain.SystemPersonio {
+			err = parallel(readEmployees,
+				func() error { return r.readPeriods(ctx, r.pWindow) },
+				func() error { return r.readAbsences(ctx, r.sWindow) })
+		} else {
+			// The periods after the absences: their window must reach the parts of an
+			// absence across New Year that lie outside the current year.
+			err = parallel(readEmployees, func() error {
+				if err := r.readAbsences(ctx, r.sWindow); err != nil {
+					return err
 				}
-				return err
-			},
-			func() error { return r.readPeriods(ctx, r.pWindow) },
-			func() error { return r.readAbsences(ctx, r.sWindow) },
-		)
+				return r.readPeriods(ctx, r.widen(r.pWindow))
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -510,6 +520,26 @@ func (r *reader) one(ctx context.Context, id string, named bool) error {
 	return nil
 }
 
+// widen extends a Personio window to the days of the Staffomatic absences read: an
+// absence across New Year overlaps the current year, but its copy's part in the other
+// year lies outside it, and a copy not read would be taken for deleted (and created
+// again, which Personio refuses as a conflict).
+func (r *reader) widen(o personio.AbsencePeriodsOptions) personio.AbsencePeriodsOptions {
+	for _, x := range r.absences {
+		s := x.StartsAt.In(r.loc)
+		first := personio.NewLocalDateTime(time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC))
+		if first.In(time.UTC).Before(o.OverlapFrom.In(time.UTC)) {
+			o.OverlapFrom = first
+		}
+		e := x.EndsAt.In(r.loc)
+		after := personio.NewLocalDateTime(time.Date(e.Year(), e.Month(), e.Day()+1, 0, 0, 0, 0, time.UTC))
+		if after.In(time.UTC).After(o.OverlapTo.In(time.UTC)) {
+			o.OverlapTo = after
+		}
+	}
+	return o
+}
+
 // targets reads the window's absences in the target system of the employees whose sources
 // were read (by the user mappings, so no employee list is needed for it).
 func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string) error {
@@ -539,7 +569,7 @@ func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string
 	if len(persons) == 0 {
 		return nil
 	}
-	o := r.pWindow
+	o := r.widen(r.pWindow)
 	for pid := range persons {
 		o.PersonIDs = append(o.PersonIDs, pid)
 	}

@@ -57,6 +57,17 @@ func (w *world) resetCalls() {
 	w.env.S.ResetCalls()
 }
 
+// copies are the Staffomatic absences staffsync wrote (those with its marker).
+func (w *world) copies() []staffomaticsim.Absence {
+	var out []staffomaticsim.Absence
+	for _, x := range w.account().Absences() {
+		if strings.HasPrefix(x.Justification, absencesync.MarkerPrefix) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // marked counts the records per staffsync marker in both systems.
 func (w *world) marked() map[string]int {
 	out := map[string]int{}
@@ -136,7 +147,7 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 	}
 	states := map[string]int{}
 	timed := 0
-	for _, x := range w.account().Absences() {
+	for _, x := range w.copies() {
 		states[x.State]++
 		if !x.AllDay {
 			timed++
@@ -252,8 +263,8 @@ func TestCrashAfterEachCreateDuplicatesNothing(t *testing.T) {
 			t.Errorf("marker %s on %d absences after the crashes", m, n)
 		}
 	}
-	if n := len(w.account().Absences()); n != 7 {
-		t.Errorf("%d Staffomatic absences, want 7", n)
+	if n := len(w.copies()) + w.env.Demo.StaffomaticAbsences; n != len(w.account().Absences()) || len(w.copies()) != 7 {
+		t.Errorf("%d Staffomatic absences, %d of them copies, want 7 copies beside the demo's %d", len(w.account().Absences()), len(w.copies()), w.env.Demo.StaffomaticAbsences)
 	}
 	w.resetCalls()
 	if _, entries, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
@@ -333,7 +344,9 @@ func TestStaffomaticLeading(t *testing.T) {
 		t.Fatalf("run: %v %v %+v\n%s", err, sum.Counts, entries, w.env.Logs.String())
 	}
 	// With only_approved_staffomatic_absences (the default) the three approved ones move,
-	// the one across New Year as two periods (Dec 30–31 and Jan 1); the new one waits.
+	// the one across New Year as two periods (Dec 30–31 and Jan 1); the new one waits. The
+	// demo's own Staffomatic absences move too (demo: 5 periods, its Schulung is reported).
+	demo := 5
 	checkMarks := func(want int) {
 		t.Helper()
 		marks := w.marked()
@@ -349,7 +362,7 @@ func TestStaffomaticLeading(t *testing.T) {
 			t.Errorf("%d Personio periods, want %d", n, periodsBefore+want)
 		}
 	}
-	checkMarks(4)
+	checkMarks(4 + demo)
 	halves := 0
 	for _, p := range w.env.P.AbsencePeriods() {
 		if !strings.HasPrefix(p.Comment, absencesync.MarkerPrefix) {
@@ -365,8 +378,8 @@ func TestStaffomaticLeading(t *testing.T) {
 			t.Errorf("period %s crosses the year boundary: %v to %v", p.Comment, p.Start, p.End)
 		}
 	}
-	if halves != 1 {
-		t.Errorf("%d afternoon half days, want 1", halves)
+	if halves != 2 { // ours and the demo's
+		t.Errorf("%d afternoon half days, want 2", halves)
 	}
 	w.resetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
@@ -378,7 +391,7 @@ func TestStaffomaticLeading(t *testing.T) {
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.env.P.WriteCalls() != 1 || w.env.S.WriteCalls() != 0 {
 		t.Fatalf("run with all requests: %v, %d/%d writes, %+v", err, w.env.P.WriteCalls(), w.env.S.WriteCalls(), entries)
 	}
-	checkMarks(5)
+	checkMarks(5 + demo)
 	w.resetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
 		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
@@ -586,5 +599,35 @@ func TestTargetedRunRestoresADeletedCopy(t *testing.T) {
 				t.Fatalf("second targeted run: %v, %d writes, %+v", err, w.writes(), entries)
 			}
 		})
+	}
+}
+
+// TestDemoAbsencesStaffomaticLeading: with Staffomatic leading, the demo's own Staffomatic
+// absences move once: the vacation week, the afternoon half day, the sick day and the one
+// across New Year (as one period per year); the category without a Personio type
+// (Schulung) is reported with the absence it holds back; a second run writes nothing.
+func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	ctx := context.Background()
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := tally(entries)
+	if by["create_absence/created"] != 4 || by["report/reported"] != 1 || len(entries) != 5 {
+		t.Fatalf("first run: %v %+v", by, entries)
+	}
+	for _, e := range entries {
+		if e.Action == "report" && !strings.Contains(e.Reason, `"`+w.env.Demo.MissingType+`"`) {
+			t.Errorf("report: %s", e.Reason)
+		}
+	}
+	if n := len(w.marked()); n != 5 {
+		t.Errorf("%d Personio periods written, want 5: %v", n, w.marked())
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
 	}
 }
