@@ -153,6 +153,16 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 			timed++
 		}
 	}
+	// The half day is Hanna Horn's afternoon: her work schedule has 6-hour days, so it
+	// covers 11:00–14:00 (08:00 plus half of 6 hours, to the day's end).
+	for _, x := range w.copies() {
+		if !x.AllDay {
+			loc := w.account().TimeZone()
+			if f, e := x.StartsAt.In(loc).Format("15:04"), x.EndsAt.In(loc).Format("15:04"); f != "11:00" || e != "14:00" {
+				t.Errorf("half day %s–%s, want 11:00–14:00 from the work schedule", f, e)
+			}
+		}
+	}
 	// 7 periods, the one across New Year is one absence; the pending one stays new.
 	if states["approved"] != 6 || states["new"] != 1 || timed != 1 {
 		t.Errorf("Staffomatic absences: states %v, %d timed", states, timed)

@@ -184,6 +184,10 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 			e.TerminationDate = e.LastWorkingDay
 		case 24: // no e-mail: a conflict the set-up reports instead of guessing
 			e.Email = ""
+		case 7: // part-time, 6 hours Monday to Friday: her half day covers half of that
+			h := 6 * time.Hour
+			e.WeeklyHours = 30
+			e.WorkSchedule = &personiosim.WorkSchedule{ID: 31, Name: "Teilzeit 30 Stunden", Hours: [7]time.Duration{0, h, h, h, h, h, 0}}
 		}
 		emps = append(emps, p.AddEmployee(e))
 	}
