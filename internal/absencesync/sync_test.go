@@ -641,3 +641,52 @@ func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
 		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
 	}
 }
+
+// TestStaffomaticLeadingPartialManyChanges: when the change feed names more than MaxNamed
+// absences, the partial run lists the year's absences once instead of reading each, and
+// transfers them all.
+func TestStaffomaticLeadingPartialManyChanges(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	xs := w.staffomaticAbsences(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Advance(10 * time.Minute)
+	sc := w.staffomaticClient(t)
+	loc := w.account().TimeZone()
+	n := absencesync.MaxNamed + 1
+	for i := range n {
+		day := time.Date(2026, 7, 1+i, 0, 0, 0, 0, loc)
+		x, err := sc.CreateAbsence(ctx, staffomatic.NewAbsence{ApplicantID: xs[0].ApplicantID, AbsenceTypeID: xs[0].AbsenceTypeID,
+			StartsAt: day, EndsAt: day.Add(24*time.Hour - time.Second), AllDay: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.ApproveAbsence(ctx, x.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.env.Advance(10 * time.Minute)
+	w.resetCalls()
+	_, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := tally(entries); by["create_absence/created"] != n || len(entries) != n {
+		t.Fatalf("partial run: %v", by)
+	}
+	lists, gets := 0, 0
+	for _, c := range w.env.S.Calls() {
+		switch {
+		case c.Method == http.MethodGet && c.Route == "/absences":
+			lists++
+		case c.Method == http.MethodGet && c.Route == "/absences/{id}":
+			gets++
+		}
+	}
+	if lists == 0 || gets != 0 {
+		t.Errorf("%d list pages and %d single reads of absences, want the list only", lists, gets)
+	}
+}
