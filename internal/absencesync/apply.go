@@ -34,9 +34,9 @@ func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error
 		n = 4
 	}
 	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
-		outcome, targets, reason, err := one(ctx, l, a)
+		outcome, targets, extra, err := one(ctx, l, a)
 		return domain.ProtocolEntry{Kind: domain.KindAbsence, SourceID: a.Source, TargetID: strings.Join(targets, ","),
-			Action: string(a.Kind), Outcome: outcome, Reason: reason}, err
+			Action: string(a.Kind), Outcome: outcome, Reason: a.Tell(outcome, extra)}, err
 	})
 	if err != nil {
 		return fmt.Errorf("apply absences: %w", err)
@@ -47,8 +47,9 @@ func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error
 	return nil
 }
 
-// one applies one action and returns its outcome, the source's target ids and the reason
-// to record; an error is a failed mapping write (the run's problem, not the absence's).
+// one applies one action and returns its outcome, the source's target ids and what to add
+// to its reason (why it failed); an error is a failed mapping write (the run's problem, not
+// the absence's).
 func one(ctx context.Context, l *Loaded, a Action) (domain.Outcome, []string, string, error) {
 	l0, mapped := l.mappings[a.Source]
 	m := l0
@@ -69,13 +70,13 @@ func one(ctx context.Context, l *Loaded, a Action) (domain.Outcome, []string, st
 		if err := put(m); err != nil {
 			return "", nil, "", err
 		}
-		return domain.OutcomeReported, m.TargetIDs, a.Reason, nil
+		return domain.OutcomeReported, m.TargetIDs, "", nil
 	case ActForget:
 		m.State, m.TargetIDs, m.Hash = domain.StateDeleted, nil, ""
 		if err := put(m); err != nil {
 			return "", nil, "", err
 		}
-		return domain.OutcomeSkipped, nil, a.Reason, nil
+		return domain.OutcomeSkipped, nil, "", nil
 	}
 
 	targets := slices.Clone(m.TargetIDs)
@@ -92,12 +93,12 @@ func one(ctx context.Context, l *Loaded, a Action) (domain.Outcome, []string, st
 			if err := put(m); err != nil {
 				return "", nil, "", err
 			}
-			return domain.OutcomeFailed, targets, a.Reason + "; stopped before it ended: " + msg, nil
+			return domain.OutcomeFailed, targets, "; stopped before it ended: " + msg, nil
 		}
 		if a.Hash != "" {
 			m.Hash = a.Hash
 		}
-		reason := a.Reason + "; failed: " + msg
+		reason := "; failed: " + msg
 		if !m.RecordFailure(l.now, msg, domain.RetryWindow) {
 			reason += fmt.Sprintf("; given up after %d attempts since %s", m.Attempts, m.FirstFailureAt.Format(time.DateOnly))
 		}
@@ -163,7 +164,7 @@ func one(ctx context.Context, l *Loaded, a Action) (domain.Outcome, []string, st
 	if err := put(m); err != nil {
 		return "", nil, "", err
 	}
-	return outcome, targets, a.Reason, nil
+	return outcome, targets, "", nil
 }
 
 // delete deletes one target; one already gone counts as deleted.
@@ -201,7 +202,8 @@ func (l *Loaded) createAbsence(ctx context.Context, key string, i int, x NewAbse
 	}
 	locID, _ := strconv.ParseInt(x.LocationID, 10, 64)
 	created, err := l.sw.CreateAbsence(ctx, staffomatic.NewAbsence{LocationID: locID, ApplicantID: user, AbsenceTypeID: cat,
-		StartsAt: x.Start, EndsAt: x.End, AllDay: x.AllDay, Paid: x.Paid, Vacation: x.Vacation, Justification: Marker(key, i)})
+		StartsAt: x.Start, EndsAt: x.End, AllDay: x.AllDay, IncludeWeekends: x.IncludeWeekends, Paid: x.Paid, Vacation: x.Vacation,
+		Justification: Marker(key, i)})
 	if err != nil {
 		return "", err
 	}

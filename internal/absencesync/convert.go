@@ -21,17 +21,59 @@ const (
 type HalfDays struct {
 	MorningStart, MorningEnd     time.Duration
 	AfternoonStart, AfternoonEnd time.Duration
+	// Week, when set, holds each weekday's half days (indexed by time.Weekday) from the
+	// employee's work schedule (HalfDaysFrom); a day without valid hours there uses the
+	// fields above, or DefaultHalfDays when those are zero.
+	Week *[7]HalfDays
 }
 
 // DefaultHalfDays is used when the loader has no work schedule for the employee: an
 // eight-hour day 08:00–16:00 split at noon, i.e. 08:00–12:00 and 12:00–16:00 local.
-var DefaultHalfDays = HalfDays{8 * time.Hour, 12 * time.Hour, 12 * time.Hour, 16 * time.Hour}
+var DefaultHalfDays = HalfDays{MorningStart: 8 * time.Hour, MorningEnd: 12 * time.Hour, AfternoonStart: 12 * time.Hour, AfternoonEnd: 16 * time.Hour}
 
-func (h HalfDays) orDefault() HalfDays {
-	if h == (HalfDays{}) || !(h.MorningStart < h.MorningEnd && h.MorningEnd <= h.AfternoonStart && h.AfternoonStart < h.AfternoonEnd && h.AfternoonEnd < 24*time.Hour) {
+// DayStart is when a working day begins for the half days of a work schedule. Personio's
+// work_schedule says how long each weekday's working time is ("06:00"), not when it
+// begins, so a day of length L is taken to run from 08:00 (like DefaultHalfDays) and
+// split in the middle: 08:00 to 08:00+L/2 and on to 08:00+L.
+const DayStart = 8 * time.Hour
+
+// HalfDaysFrom returns the half days of a weekly work schedule (the working time of each
+// weekday, indexed by time.Weekday); a day off, or a day too long to fit after DayStart,
+// uses DefaultHalfDays. A schedule without any working day gives the zero HalfDays.
+func HalfDaysFrom(hours [7]time.Duration) HalfDays {
+	var week [7]HalfDays
+	found := false
+	for d, l := range hours {
+		if l <= 0 || DayStart+l >= 24*time.Hour {
+			continue
+		}
+		half := (l / 2).Truncate(time.Minute)
+		week[d] = HalfDays{MorningStart: DayStart, MorningEnd: DayStart + half, AfternoonStart: DayStart + half, AfternoonEnd: DayStart + l.Truncate(time.Minute)}
+		found = true
+	}
+	if !found {
+		return HalfDays{}
+	}
+	return HalfDays{Week: &week}
+}
+
+func (h HalfDays) valid() bool {
+	return h.MorningStart < h.MorningEnd && h.MorningEnd <= h.AfternoonStart && h.AfternoonStart < h.AfternoonEnd && h.AfternoonEnd < 24*time.Hour
+}
+
+// on returns the half days of day d.
+func (h HalfDays) on(d date) HalfDays {
+	if h.Week != nil {
+		if w := h.Week[d.at(0, time.UTC).Weekday()]; w.valid() {
+			return w
+		}
+	}
+	base := h
+	base.Week = nil
+	if !base.valid() {
 		return DefaultHalfDays
 	}
-	return h
+	return base
 }
 
 // Span is one Staffomatic absence's time range: all day (00:00:00 on the first day to
@@ -105,7 +147,6 @@ const endOfDay = 23*time.Hour + 59*time.Minute + 59*time.Second
 // Hour-unit periods keep their times as one timed absence. An open-ended period (End nil,
 // e.g. long sick leave) is shown until openEnd's date (the last day the run looks at).
 func ToStaffomatic(start time.Time, startHalf Half, end *time.Time, endHalf Half, unit Unit, h HalfDays, loc *time.Location, openEnd time.Time) ([]Span, error) {
-	h = h.orDefault()
 	if end == nil {
 		if unit == UnitHour {
 			return nil, errors.New("an hour-unit period without an end has no time range")
@@ -125,8 +166,14 @@ func ToStaffomatic(start time.Time, startHalf Half, end *time.Time, endHalf Half
 	if last.before(first) {
 		return nil, fmt.Errorf("the period ends (%s) before it starts (%s)", last, first)
 	}
-	morning := func(d date) Span { return Span{Start: d.at(h.MorningStart, loc), End: d.at(h.MorningEnd, loc)} }
-	afternoon := func(d date) Span { return Span{Start: d.at(h.AfternoonStart, loc), End: d.at(h.AfternoonEnd, loc)} }
+	morning := func(d date) Span {
+		x := h.on(d)
+		return Span{Start: d.at(x.MorningStart, loc), End: d.at(x.MorningEnd, loc)}
+	}
+	afternoon := func(d date) Span {
+		x := h.on(d)
+		return Span{Start: d.at(x.AfternoonStart, loc), End: d.at(x.AfternoonEnd, loc)}
+	}
 	whole := func(a, b date) Span { return Span{Start: a.at(0, loc), End: b.at(endOfDay, loc), AllDay: true} }
 	if first == last {
 		switch {
@@ -173,7 +220,6 @@ func ToStaffomatic(start time.Time, startHalf Half, end *time.Time, endHalf Half
 // Dec 31 (Personio's times are minutes: one minute is lost rather than the period ending
 // in the next year). An all-day absence has no hours to give an hour-unit type: an error.
 func ToPersonio(s Span, unit Unit, h HalfDays, loc *time.Location) ([]PeriodSpan, error) {
-	h = h.orDefault()
 	start, end := s.Start.In(loc), s.End.In(loc)
 	if !start.Before(end) {
 		return nil, fmt.Errorf("the absence ends (%s) before it starts (%s)", end.Format("2006-01-02 15:04"), start.Format("2006-01-02 15:04"))
@@ -201,19 +247,20 @@ func ToPersonio(s Span, unit Unit, h HalfDays, loc *time.Location) ([]PeriodSpan
 		last = last.add(-1)
 	}
 	if !s.AllDay {
+		hs, he := h.on(first), h.on(last) // the half days of the first and the last day
 		switch sc {
-		case 0, h.MorningStart:
-		case h.AfternoonStart:
+		case 0, hs.MorningStart:
+		case hs.AfternoonStart:
 			sh = SecondHalf
 		default:
-			return nil, fmt.Errorf("it starts at %s, which is neither the start of a day nor of a half day (%s or %s)", hm(sc), hm(h.MorningStart), hm(h.AfternoonStart))
+			return nil, fmt.Errorf("it starts at %s, which is neither the start of a day nor of a half day (%s or %s)", hm(sc), hm(hs.MorningStart), hm(hs.AfternoonStart))
 		}
 		switch ec {
-		case 0, endOfDay, 23*time.Hour + 59*time.Minute, h.AfternoonEnd:
-		case h.MorningEnd:
+		case 0, endOfDay, 23*time.Hour + 59*time.Minute, he.AfternoonEnd:
+		case he.MorningEnd:
 			eh = FirstHalf
 		default:
-			return nil, fmt.Errorf("it ends at %s, which is neither the end of a day nor of a half day (%s or %s)", hm(ec), hm(h.MorningEnd), hm(h.AfternoonEnd))
+			return nil, fmt.Errorf("it ends at %s, which is neither the end of a day nor of a half day (%s or %s)", hm(ec), hm(he.MorningEnd), hm(he.AfternoonEnd))
 		}
 		if first == last && sh == SecondHalf && eh == FirstHalf {
 			return nil, errors.New("it covers no half day")

@@ -241,3 +241,46 @@ func TestBridgeTypeIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestHalfDaysFromWorkSchedule: Personio's work schedule gives each weekday's working
+// time; a half day covers the first or second half of it from DayStart (08:00), a day off
+// or no schedule uses DefaultHalfDays, and ToPersonio reads those hours back as halves.
+func TestHalfDaysFromWorkSchedule(t *testing.T) {
+	loc := berlin(t)
+	// Monday 6 h, Tuesday 8 h, Wednesday 4.5 h, Friday 0 (day off).
+	week := HalfDaysFrom([7]time.Duration{time.Monday: 6 * time.Hour, time.Tuesday: 8 * time.Hour, time.Wednesday: 4*time.Hour + 30*time.Minute})
+	for _, c := range []struct {
+		name             string
+		h                HalfDays
+		day              string // 2026-06-01 is a Monday
+		half             Half
+		wantFrom, wantTo string
+	}{
+		{"Monday 6 h, morning", week, "2026-06-01", FirstHalf, "08:00", "11:00"},
+		{"Monday 6 h, afternoon", week, "2026-06-01", SecondHalf, "11:00", "14:00"},
+		{"Tuesday 8 h, afternoon", week, "2026-06-02", SecondHalf, "12:00", "16:00"},
+		{"Wednesday 4.5 h, afternoon", week, "2026-06-03", SecondHalf, "10:15", "12:30"},
+		{"Friday off: the default", week, "2026-06-05", FirstHalf, "08:00", "12:00"},
+		{"no schedule: the default", HalfDaysFrom([7]time.Duration{}), "2026-06-01", SecondHalf, "12:00", "16:00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sh, eh := Half(""), Half("")
+			if c.half == SecondHalf {
+				sh = SecondHalf
+			} else {
+				eh = FirstHalf
+			}
+			got, err := ToStaffomatic(wall(c.day+"T00:00"), sh, wallp(c.day+"T00:00"), eh, UnitDay, c.h, loc, time.Time{})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("%v %v", got, err)
+			}
+			if f, to := got[0].Start.Format("15:04"), got[0].End.Format("15:04"); f != c.wantFrom || to != c.wantTo || got[0].AllDay {
+				t.Fatalf("%s–%s, want %s–%s", f, to, c.wantFrom, c.wantTo)
+			}
+			back, err := ToPersonio(got[0], UnitDay, c.h, loc)
+			if err != nil || len(back) != 1 || back[0].StartHalf != sh || back[0].EndHalf != eh {
+				t.Fatalf("back: %+v %v", back, err)
+			}
+		})
+	}
+}

@@ -158,6 +158,11 @@ type NewAbsence struct {
 	Span
 	Paid     bool `json:"paid"`
 	Vacation bool `json:"vacation"`
+	// IncludeWeekends is set when the absence covers a Saturday or Sunday: Personio's
+	// period covers every day of its range, so its copy must block the weekend's shifts
+	// too, whatever the category's default (false when it covers weekdays only, so an
+	// ordinary weekday absence is written as before).
+	IncludeWeekends bool `json:"include_weekends,omitempty"`
 	// Approve: approve it (do: approve) right after the create.
 	Approve bool `json:"approve,omitempty"`
 }
@@ -196,6 +201,12 @@ type Action struct {
 	Hash string `json:"hash,omitempty"`
 	// Report is the fingerprint of a report (domain.ReportFingerprint).
 	Report string `json:"report,omitempty"`
+	// Person and AbsenceType name the employee and the absence's type or category beside
+	// the ids (empty for a report about many absences or none).
+	Person      string `json:"person,omitempty"`
+	AbsenceType string `json:"absence_type,omitempty"`
+	// Reason is why, without the verb: Tell puts what will happen (dry run) or what
+	// happened (real run) in front of it.
 	Reason string `json:"reason"`
 }
 
@@ -219,7 +230,73 @@ func (a Action) Planned() domain.PlannedAction {
 	} else if len(a.Approve) > 0 {
 		target = a.Approve[0]
 	}
-	return domain.PlannedAction{Kind: domain.KindAbsence, Action: string(a.Kind), SourceID: a.Source, TargetID: target, Reason: a.Reason}
+	return domain.PlannedAction{Kind: domain.KindAbsence, Action: string(a.Kind), SourceID: a.Source, TargetID: target, Reason: a.Tell(domain.OutcomePlanned, "")}
+}
+
+// wording is an action's phrase in both tenses.
+type wording struct{ do, done string }
+
+// Wording is the action's phrase in both tenses: "create the Staffomatic absence" (will …
+// in a dry run), "created the Staffomatic absence" (after it).
+func (a Action) Wording() (do, done string) {
+	var w wording
+	n := len(a.Absences) + len(a.Periods)
+	if a.Kind == ActApprove {
+		n = len(a.Approve)
+	} else if a.Kind == ActRemove {
+		n = len(a.Delete)
+	}
+	what := "Staffomatic absence"
+	if a.To == domain.SystemPersonio {
+		what = "Personio absence period"
+	}
+	if n > 1 {
+		what = fmt.Sprintf("%d %ss", n, what)
+	} else {
+		what = "the " + what
+	}
+	approve := ""
+	if len(a.Absences) > 0 && a.Absences[0].Approve {
+		approve = " and approve"
+	}
+	switch a.Kind {
+	case ActCreate:
+		w = wording{"create" + approve + " " + what, "created" + strings.Replace(approve, "approve", "approved", 1) + " " + what}
+	case ActApprove:
+		w = wording{"approve " + what, "approved " + what}
+	case ActRecreate:
+		w = wording{"replace the copy by " + what, "replaced the copy by " + what}
+	case ActRemove:
+		w = wording{"remove " + what, "removed " + what}
+	case ActForget:
+		w = wording{"forget the absence (no copy is left)", "forgot the absence (no copy was left)"}
+	case ActReport:
+		w = wording{"report", "reported"}
+	default:
+		w = wording{string(a.Kind), string(a.Kind)}
+	}
+	return w.do, w.done
+}
+
+// Tell words the action for a protocol entry with outcome o, followed by its reason and
+// extra: what will happen in a dry run (OutcomePlanned: "will create and approve the
+// Staffomatic absence: Ada Lovelace's …"), what happened after it ("created and approved
+// …"), or what could not be done ("could not create …; failed: …").
+func (a Action) Tell(o domain.Outcome, extra string) string {
+	do, done := a.Wording()
+	var s string
+	switch o {
+	case domain.OutcomePlanned:
+		s = "will " + do
+	case domain.OutcomeFailed:
+		s = "could not " + do
+	default:
+		s = done
+	}
+	if a.Reason != "" {
+		s += ": " + a.Reason
+	}
+	return s + extra
 }
 
 // Plan is the ordered list of actions of one run.
@@ -304,6 +381,8 @@ type planner struct {
 	absences  map[string]Absence
 	deleted   map[string]bool
 	seen      map[string]bool
+	// person and typ name the source being planned (Action.Person, Action.AbsenceType).
+	person, typ string
 	// missingOf collects, per report key, the reason and the absences a missing category
 	// (or type) holds back: one report per category, listing them.
 	missingOf map[string]*missing
@@ -401,7 +480,15 @@ func otherOf(sourceKey string) domain.System {
 
 func targetKey(sys domain.System, id string) string { return string(sys) + "/" + id }
 
-func (pl *planner) add(a Action) { pl.plan.Actions = append(pl.plan.Actions, a) }
+func (pl *planner) add(a Action) {
+	if a.Person == "" && a.AbsenceType == "" && a.Source != "" && !strings.Contains(a.Source, "|") {
+		a.Person, a.AbsenceType = pl.person, pl.typ
+	}
+	pl.plan.Actions = append(pl.plan.Actions, a)
+}
+
+// naming sets the names of the source planned next ("" "": none).
+func (pl *planner) naming(person, typ string) { pl.person, pl.typ = person, strings.TrimSpace(typ) }
 
 // foreign reports whether a record of sys was written by staffsync (a target of a mapping).
 func (pl *planner) foreign(sys domain.System, id string) bool {
@@ -462,6 +549,18 @@ func fmtPeriod(start time.Time, sh Half, end *time.Time, eh Half) string {
 func fmtPeriodSpan(p PeriodSpan) string {
 	e := p.End
 	return fmtPeriod(p.Start, p.StartHalf, &e, p.EndHalf)
+}
+
+// coversWeekend reports whether a span touches a Saturday or a Sunday in loc.
+func coversWeekend(s Span, loc *time.Location) bool {
+	last := dateOf(s.End.In(loc))
+	for d := dateOf(s.Start.In(loc)); !last.before(d); d = d.add(1) {
+		switch d.at(0, time.UTC).Weekday() {
+		case time.Saturday, time.Sunday:
+			return true
+		}
+	}
+	return false
 }
 
 func halfName(h Half) string {
@@ -578,6 +677,7 @@ func (pl *planner) fromPersonio() {
 			typeName = "type " + p.TypeID
 		}
 		desc := fmt.Sprintf("%s's %s %s", name, strings.TrimSpace(typeName), fmtPeriod(p.Start, p.StartHalf, p.End, p.EndHalf))
+		pl.naming(name, typeName)
 		if pl.deleted[key] {
 			pl.remove(key, domain.SystemStaffomatic, m, desc+": deleted in Personio; removed from Staffomatic")
 			continue
@@ -609,6 +709,14 @@ func (pl *planner) fromPersonio() {
 		approved := p.Status == ApprovalApproved
 		vac, paid := pl.vacation[typ.ID], pl.paid[typ.ID]
 		content := hashOf(person.UserID, person.LocationID, cat.ID, vac, paid, spans)
+		weekends := make([]bool, len(spans))
+		for i, sp := range spans {
+			weekends[i] = coversWeekend(sp, in.Location)
+		}
+		if slices.Contains(weekends, true) {
+			// Copies written before include_weekends was set are recreated once.
+			content = hashOf(person.UserID, person.LocationID, cat.ID, vac, paid, spans, weekends)
+		}
 		approval := "pending"
 		if approved {
 			approval = "approved"
@@ -620,9 +728,9 @@ func (pl *planner) fromPersonio() {
 		desc += " (" + status + " in Personio)"
 		drift := pl.staffomaticDrift(m, spans, approved)
 		pl.decide(key, domain.SystemStaffomatic, m, content, approval, desc, func(a *Action) {
-			for _, s := range spans {
+			for i, s := range spans {
 				a.Absences = append(a.Absences, NewAbsence{UserID: person.UserID, LocationID: person.LocationID, CategoryID: cat.ID,
-					Span: s, Paid: paid, Vacation: vac, Approve: approved})
+					Span: s, Paid: paid, Vacation: vac, IncludeWeekends: weekends[i], Approve: approved})
 			}
 			parts := make([]string, len(spans))
 			for i, s := range spans {
@@ -655,6 +763,7 @@ func (pl *planner) fromPersonio() {
 			return ids, true
 		}, drift)
 	}
+	pl.naming("", "")
 	pl.deletions(domain.SystemPersonio, domain.SystemStaffomatic, "Personio", func(id string) bool { _, ok := pl.absences[id]; return ok })
 }
 
@@ -706,17 +815,20 @@ func (pl *planner) deletions(from, to domain.System, fromName string, present fu
 		}
 		if gone {
 			what := fromName + " absence " + strings.TrimPrefix(k, string(from)+"/")
-			if d := pl.describeTargets(to, m.TargetIDs); d != "" {
+			d, name, typ := pl.describeTargets(to, m.TargetIDs)
+			if d != "" {
 				what = d
 			}
+			pl.naming(name, typ)
 			pl.remove(k, to, m, fmt.Sprintf("%s: deleted in %s; its copy in %s is removed", what, fromName, to))
+			pl.naming("", "")
 		}
 	}
 }
 
 // describeTargets names a gone source by its copies that were read: the employee, the
-// type and the dates ("" when none was read).
-func (pl *planner) describeTargets(sys domain.System, ids []string) string {
+// type and the dates ("" when none was read), and the employee's and type's names.
+func (pl *planner) describeTargets(sys domain.System, ids []string) (desc, person, typeName string) {
 	var parts []string
 	name, typ := "", ""
 	for _, id := range ids {
@@ -743,12 +855,13 @@ func (pl *planner) describeTargets(sys domain.System, ids []string) string {
 		parts = append(parts, fmtPeriod(x.Start, x.StartHalf, x.End, x.EndHalf))
 	}
 	if len(parts) == 0 {
-		return ""
+		return "", "", ""
 	}
-	if name == "" {
-		name = "an employee"
+	who := name
+	if who == "" {
+		who = "an employee"
 	}
-	return fmt.Sprintf("%s's %s %s", name, typ, strings.Join(parts, " + "))
+	return fmt.Sprintf("%s's %s %s", who, typ, strings.Join(parts, " + ")), name, typ
 }
 
 // ---- Staffomatic leading ---------------------------------------------------------------
@@ -785,6 +898,7 @@ func (pl *planner) fromStaffomatic() {
 			catName = "category " + x.CategoryID
 		}
 		desc := fmt.Sprintf("%s's %s %s (%s in Staffomatic)", name, strings.TrimSpace(catName), fmtSpan(Span{x.Start, x.End, x.AllDay}, in.Location), x.State)
+		pl.naming(name, catName)
 		if pl.deleted[key] {
 			pl.remove(key, domain.SystemPersonio, m, desc+": deleted in Staffomatic; removed from Personio")
 			continue
@@ -847,6 +961,7 @@ func (pl *planner) fromStaffomatic() {
 			}
 		}, nil, drift)
 	}
+	pl.naming("", "")
 	pl.deletions(domain.SystemStaffomatic, domain.SystemPersonio, "Staffomatic", func(id string) bool { _, ok := pl.periods[id]; return ok })
 }
 

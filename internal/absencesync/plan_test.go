@@ -261,7 +261,7 @@ func TestPersonioLeading(t *testing.T) {
 			}
 		}}},
 		{"half day from the employee's work schedule", func(in *Input) {
-			in.People[0].HalfDays = HalfDays{7 * time.Hour, 11 * time.Hour, 11 * time.Hour, 15 * time.Hour}
+			in.People[0].HalfDays = HalfDays{MorningStart: 7 * time.Hour, MorningEnd: 11 * time.Hour, AfternoonStart: 11 * time.Hour, AfternoonEnd: 15 * time.Hour}
 			in.Periods = []Period{period("p1", "1", "u-vac", "2026-09-04T00:00", SecondHalf, "2026-09-04T00:00", "", ApprovalPending)}
 		}, want{"create_absence", 1, func(t *testing.T, p Plan) {
 			x := only(t, p, ActCreate).Absences[0]
@@ -450,6 +450,12 @@ func TestStaffomaticLeading(t *testing.T) {
 		{"only approved: declined after transfer is removed from Personio", true, func(in *Input) {
 			in.Absences = []Absence{ab("11", "U1", "C1", "2026-08-03T00:00:00", "2026-08-07T23:59:59", true, StateDeclined)}
 			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "staffomatic/11", TargetIDs: []string{"P1"}, State: domain.StateTransferred, Hash: "x.y"}}
+		}, "remove_absence", 1, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "declined in Staffomatic; removed from Personio")
+		}},
+		{"all requests: declined after transfer (pending in Personio) is removed from Personio", false, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C1", "2026-08-03T00:00:00", "2026-08-07T23:59:59", true, StateDeclined)}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "staffomatic/11", TargetIDs: []string{"P1"}, State: domain.StateTransferred, Hash: "x.pending"}}
 		}, "remove_absence", 1, func(t *testing.T, p Plan) {
 			contains(t, p.Actions[0].Reason, "declined in Staffomatic; removed from Personio")
 		}},
@@ -699,14 +705,54 @@ func TestPlannedAndJSON(t *testing.T) {
 		t.Error(a.Absences[0])
 	}
 	pa := a.Planned()
-	if pa.Kind != domain.KindAbsence || pa.Action != "create_absence" || pa.SourceID != "personio/p1" || pa.Reason != a.Reason {
+	if pa.Kind != domain.KindAbsence || pa.Action != "create_absence" || pa.SourceID != "personio/p1" || pa.Reason != "will create and approve the Staffomatic absence: "+a.Reason {
 		t.Errorf("%+v", pa)
+	}
+	if a.Person != "Bob Builder" || a.AbsenceType != "Krankheit" {
+		t.Errorf("names %q %q", a.Person, a.AbsenceType)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`)
+	contains(t, string(b), `"kind":"create_absence"`, `"all_day":true`, `"approve":true`, `"category_id":"C2"`, `"person":"Bob Builder"`, `"absence_type":"Krankheit"`)
+}
+
+// TestTell: every action kind reads as what will happen in a dry run, what happened in a
+// real run and what could not be done when it failed.
+func TestTell(t *testing.T) {
+	abs := []NewAbsence{{Approve: true}}
+	for _, c := range []struct {
+		a                     Action
+		planned, done, failed string
+	}{
+		{Action{Kind: ActCreate, To: domain.SystemStaffomatic, Absences: abs, Reason: "x"},
+			"will create and approve the Staffomatic absence: x", "created and approved the Staffomatic absence: x", "could not create and approve the Staffomatic absence: x"},
+		{Action{Kind: ActCreate, To: domain.SystemStaffomatic, Absences: []NewAbsence{{}, {}}, Reason: "x"},
+			"will create 2 Staffomatic absences: x", "created 2 Staffomatic absences: x", "could not create 2 Staffomatic absences: x"},
+		{Action{Kind: ActCreate, To: domain.SystemPersonio, Periods: []NewPeriod{{}, {}}, Reason: "x"},
+			"will create 2 Personio absence periods: x", "created 2 Personio absence periods: x", "could not create 2 Personio absence periods: x"},
+		{Action{Kind: ActApprove, To: domain.SystemStaffomatic, Approve: []string{"1"}, Reason: "x"},
+			"will approve the Staffomatic absence: x", "approved the Staffomatic absence: x", "could not approve the Staffomatic absence: x"},
+		{Action{Kind: ActRecreate, To: domain.SystemPersonio, Delete: []string{"a"}, Periods: []NewPeriod{{}}, Reason: "x"},
+			"will replace the copy by the Personio absence period: x", "replaced the copy by the Personio absence period: x", "could not replace the copy by the Personio absence period: x"},
+		{Action{Kind: ActRemove, To: domain.SystemStaffomatic, Delete: []string{"1", "2"}, Reason: "x"},
+			"will remove 2 Staffomatic absences: x", "removed 2 Staffomatic absences: x", "could not remove 2 Staffomatic absences: x"},
+		{Action{Kind: ActForget, Reason: "x"}, "will forget the absence (no copy is left): x", "forgot the absence (no copy was left): x", "could not forget the absence (no copy is left): x"},
+		{Action{Kind: ActReport, Reason: "x"}, "will report: x", "reported: x", "could not report: x"},
+	} {
+		t.Run(string(c.a.Kind), func(t *testing.T) {
+			if got := c.a.Tell(domain.OutcomePlanned, ""); got != c.planned {
+				t.Errorf("planned %q, want %q", got, c.planned)
+			}
+			if got := c.a.Tell(domain.OutcomeCreated, ""); got != c.done {
+				t.Errorf("done %q, want %q", got, c.done)
+			}
+			if got := c.a.Tell(domain.OutcomeFailed, "; failed: no"); got != c.failed+"; failed: no" {
+				t.Errorf("failed %q, want %q", got, c.failed)
+			}
+		})
+	}
 }
 
 // TestUnreadTargetIsNoDeletion: a mapped target the run did not read (neither a full run
@@ -733,5 +779,36 @@ func TestUnreadTargetIsNoDeletion(t *testing.T) {
 		if p := Compute(next); p.Count()[ActRecreate] != 1 {
 			t.Errorf("%s leading, targets read: %s", lead, dump(p))
 		}
+	}
+}
+
+// TestIncludeWeekends: a copy covering a Saturday or Sunday is written with
+// include_weekends, so Staffomatic blocks the weekend's shifts as Personio's period
+// covers those days; a weekday-only copy is not.
+func TestIncludeWeekends(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		start, end string
+		startHalf  Half
+		want       []bool
+	}{
+		{"Monday to Friday", "2026-08-03T00:00", "2026-08-07T00:00", "", []bool{false}},
+		{"Friday to Monday", "2026-08-07T00:00", "2026-08-10T00:00", "", []bool{true}},
+		{"Saturday alone", "2026-08-08T00:00", "2026-08-08T00:00", "", []bool{true}},
+		{"half Friday, whole weekend and Monday", "2026-08-07T00:00", "2026-08-10T00:00", SecondHalf, []bool{false, true}},
+		{"a Sunday half day", "2026-08-09T00:00", "2026-08-09T00:00", SecondHalf, []bool{true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := fixture(t, domain.SystemPersonio)
+			in.Periods = []Period{period("p1", "1", "u-vac", c.start, c.startHalf, c.end, "", ApprovalApproved)}
+			a := only(t, Compute(in), ActCreate)
+			var got []bool
+			for _, x := range a.Absences {
+				got = append(got, x.IncludeWeekends)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("include_weekends %v, want %v\n%+v", got, c.want, a.Absences)
+			}
+		})
 	}
 }

@@ -57,6 +57,17 @@ func (w *world) resetCalls() {
 	w.env.S.ResetCalls()
 }
 
+// copies are the Staffomatic absences staffsync wrote (those with its marker).
+func (w *world) copies() []staffomaticsim.Absence {
+	var out []staffomaticsim.Absence
+	for _, x := range w.account().Absences() {
+		if strings.HasPrefix(x.Justification, absencesync.MarkerPrefix) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // marked counts the records per staffsync marker in both systems.
 func (w *world) marked() map[string]int {
 	out := map[string]int{}
@@ -113,6 +124,18 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 	if len(planned) != len(entries) {
 		t.Errorf("the dry run planned %d actions, the run recorded %d", len(planned), len(entries))
 	}
+	// The dry run says what will happen, the run what happened, both naming the employee.
+	for _, e := range planned {
+		if !strings.HasPrefix(e.Reason, "will ") || !strings.Contains(e.Reason, "'s ") {
+			t.Errorf("planned: %s", e.Reason)
+		}
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Reason, "will ") || !(strings.HasPrefix(e.Reason, "created and approved the Staffomatic absence: ") ||
+			strings.HasPrefix(e.Reason, "created the Staffomatic absence: ") || strings.HasPrefix(e.Reason, "reported: ")) {
+			t.Errorf("applied: %s", e.Reason)
+		}
+	}
 	var report string
 	for _, e := range entries {
 		if e.Action == "report" {
@@ -124,10 +147,20 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 	}
 	states := map[string]int{}
 	timed := 0
-	for _, x := range w.account().Absences() {
+	for _, x := range w.copies() {
 		states[x.State]++
 		if !x.AllDay {
 			timed++
+		}
+	}
+	// The half day is Hanna Horn's afternoon: her work schedule has 6-hour days, so it
+	// covers 11:00–14:00 (08:00 plus half of 6 hours, to the day's end).
+	for _, x := range w.copies() {
+		if !x.AllDay {
+			loc := w.account().TimeZone()
+			if f, e := x.StartsAt.In(loc).Format("15:04"), x.EndsAt.In(loc).Format("15:04"); f != "11:00" || e != "14:00" {
+				t.Errorf("half day %s–%s, want 11:00–14:00 from the work schedule", f, e)
+			}
 		}
 	}
 	// 7 periods, the one across New Year is one absence; the pending one stays new.
@@ -240,8 +273,8 @@ func TestCrashAfterEachCreateDuplicatesNothing(t *testing.T) {
 			t.Errorf("marker %s on %d absences after the crashes", m, n)
 		}
 	}
-	if n := len(w.account().Absences()); n != 7 {
-		t.Errorf("%d Staffomatic absences, want 7", n)
+	if n := len(w.copies()) + w.env.Demo.StaffomaticAbsences; n != len(w.account().Absences()) || len(w.copies()) != 7 {
+		t.Errorf("%d Staffomatic absences, %d of them copies, want 7 copies beside the demo's %d", len(w.account().Absences()), len(w.copies()), w.env.Demo.StaffomaticAbsences)
 	}
 	w.resetCalls()
 	if _, entries, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
@@ -321,7 +354,9 @@ func TestStaffomaticLeading(t *testing.T) {
 		t.Fatalf("run: %v %v %+v\n%s", err, sum.Counts, entries, w.env.Logs.String())
 	}
 	// With only_approved_staffomatic_absences (the default) the three approved ones move,
-	// the one across New Year as two periods (Dec 30–31 and Jan 1); the new one waits.
+	// the one across New Year as two periods (Dec 30–31 and Jan 1); the new one waits. The
+	// demo's own Staffomatic absences move too (demo: 5 periods, its Schulung is reported).
+	demo := 5
 	checkMarks := func(want int) {
 		t.Helper()
 		marks := w.marked()
@@ -337,7 +372,7 @@ func TestStaffomaticLeading(t *testing.T) {
 			t.Errorf("%d Personio periods, want %d", n, periodsBefore+want)
 		}
 	}
-	checkMarks(4)
+	checkMarks(4 + demo)
 	halves := 0
 	for _, p := range w.env.P.AbsencePeriods() {
 		if !strings.HasPrefix(p.Comment, absencesync.MarkerPrefix) {
@@ -353,8 +388,8 @@ func TestStaffomaticLeading(t *testing.T) {
 			t.Errorf("period %s crosses the year boundary: %v to %v", p.Comment, p.Start, p.End)
 		}
 	}
-	if halves != 1 {
-		t.Errorf("%d afternoon half days, want 1", halves)
+	if halves != 2 { // ours and the demo's
+		t.Errorf("%d afternoon half days, want 2", halves)
 	}
 	w.resetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
@@ -366,7 +401,7 @@ func TestStaffomaticLeading(t *testing.T) {
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.env.P.WriteCalls() != 1 || w.env.S.WriteCalls() != 0 {
 		t.Fatalf("run with all requests: %v, %d/%d writes, %+v", err, w.env.P.WriteCalls(), w.env.S.WriteCalls(), entries)
 	}
-	checkMarks(5)
+	checkMarks(5 + demo)
 	w.resetCalls()
 	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
 		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
@@ -574,5 +609,84 @@ func TestTargetedRunRestoresADeletedCopy(t *testing.T) {
 				t.Fatalf("second targeted run: %v, %d writes, %+v", err, w.writes(), entries)
 			}
 		})
+	}
+}
+
+// TestDemoAbsencesStaffomaticLeading: with Staffomatic leading, the demo's own Staffomatic
+// absences move once: the vacation week, the afternoon half day, the sick day and the one
+// across New Year (as one period per year); the category without a Personio type
+// (Schulung) is reported with the absence it holds back; a second run writes nothing.
+func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	ctx := context.Background()
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := tally(entries)
+	if by["create_absence/created"] != 4 || by["report/reported"] != 1 || len(entries) != 5 {
+		t.Fatalf("first run: %v %+v", by, entries)
+	}
+	for _, e := range entries {
+		if e.Action == "report" && !strings.Contains(e.Reason, `"`+w.env.Demo.MissingType+`"`) {
+			t.Errorf("report: %s", e.Reason)
+		}
+	}
+	if n := len(w.marked()); n != 5 {
+		t.Errorf("%d Personio periods written, want 5: %v", n, w.marked())
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestStaffomaticLeadingPartialManyChanges: when the change feed names more than MaxNamed
+// absences, the partial run lists the year's absences once instead of reading each, and
+// transfers them all.
+func TestStaffomaticLeadingPartialManyChanges(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	xs := w.staffomaticAbsences(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Advance(10 * time.Minute)
+	sc := w.staffomaticClient(t)
+	loc := w.account().TimeZone()
+	n := absencesync.MaxNamed + 1
+	for i := range n {
+		day := time.Date(2026, 7, 1+i, 0, 0, 0, 0, loc)
+		x, err := sc.CreateAbsence(ctx, staffomatic.NewAbsence{ApplicantID: xs[0].ApplicantID, AbsenceTypeID: xs[0].AbsenceTypeID,
+			StartsAt: day, EndsAt: day.Add(24*time.Hour - time.Second), AllDay: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.ApproveAbsence(ctx, x.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.env.Advance(10 * time.Minute)
+	w.resetCalls()
+	_, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := tally(entries); by["create_absence/created"] != n || len(entries) != n {
+		t.Fatalf("partial run: %v", by)
+	}
+	lists, gets := 0, 0
+	for _, c := range w.env.S.Calls() {
+		switch {
+		case c.Method == http.MethodGet && c.Route == "/absences":
+			lists++
+		case c.Method == http.MethodGet && c.Route == "/absences/{id}":
+			gets++
+		}
+	}
+	if lists == 0 || gets != 0 {
+		t.Errorf("%d list pages and %d single reads of absences, want the list only", lists, gets)
 	}
 }

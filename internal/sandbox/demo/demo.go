@@ -1,8 +1,8 @@
 // Package demo seeds the deterministic demo company that `make run` shows: a Personio
 // company ("Demo Gastro GmbH", 25 employees in 2 offices and 4 departments, time-off
 // types and absences) and the Staffomatic account it is synchronised with (2 locations,
-// same-named absence categories except one, 3 pre-existing users and a week of work
-// timers). Everything is derived from the given `now`, so that the same `now` always
+// same-named absence categories except one, a category without a Personio type, 3
+// pre-existing users with their own absences and a week of work timers). Everything is derived from the given `now`, so that the same `now` always
 // gives the same records, and dates stay relevant whenever the demo is started.
 package demo
 
@@ -70,6 +70,11 @@ type Info struct {
 	Locations       []string
 	AbsenceTypes    []string // names, per location
 	MissingCategory string   // the Personio type without a Staffomatic category
+	// StaffomaticAbsences are the absences entered in Staffomatic (what moves when the
+	// admin lets Staffomatic lead): a vacation week, a half day, a sick day, one across
+	// New Year and one of MissingType, the category without a Personio type.
+	StaffomaticAbsences int
+	MissingType         string
 	// HalfDayAbsenceID and YearBoundaryAbsenceID are the Personio v2 ids of the two
 	// special absences.
 	HalfDayAbsenceID      string
@@ -184,6 +189,10 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 			e.TerminationDate = e.LastWorkingDay
 		case 24: // no e-mail: a conflict the set-up reports instead of guessing
 			e.Email = ""
+		case 7: // part-time, 6 hours Monday to Friday: her half day covers half of that
+			h := 6 * time.Hour
+			e.WeeklyHours = 30
+			e.WorkSchedule = &personiosim.WorkSchedule{ID: 31, Name: "Teilzeit 30 Stunden", Hours: [7]time.Duration{0, h, h, h, h, h, 0}}
 		}
 		emps = append(emps, p.AddEmployee(e))
 	}
@@ -264,6 +273,35 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
 	info.StaffomaticAdminID = admin.ID
+
+	// Absences entered in Staffomatic, all approved: they move to Personio when the admin
+	// lets Staffomatic lead. Dates keep clear of the Personio absences of the same people.
+	cats := map[string]int64{}
+	for _, at := range acc.AbsenceTypes() {
+		if at.LocationID == locs[0].ID {
+			cats[at.Name] = at.ID
+		}
+	}
+	training, err := acc.AddAbsenceType(staffomaticsim.AbsenceType{LocationID: locs[0].ID, Name: "Schulung", UserSelectable: true, Visibility: "staff"})
+	if err != nil {
+		return Info{}, fmt.Errorf("demo: %w", err)
+	}
+	info.MissingType = training.Name
+	at := func(d time.Time, h int) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), h, 0, 0, 0, berlin) }
+	endOf := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 0, berlin) }
+	for _, x := range []staffomaticsim.Absence{
+		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(monday.AddDate(0, 0, 42), 0), EndsAt: endOf(monday.AddDate(0, 0, 46)), AllDay: true, Vacation: true, Paid: true},
+		{ApplicantID: admin.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(monday.AddDate(0, 0, 44), 12), EndsAt: at(monday.AddDate(0, 0, 44), 16), Vacation: true, Paid: true},
+		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Krankheit"], StartsAt: at(monday.AddDate(0, 0, 3), 0), EndsAt: endOf(monday.AddDate(0, 0, 3)), AllDay: true, Paid: true},
+		{ApplicantID: admin.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(newYear.AddDate(0, 0, -2), 0), EndsAt: endOf(newYear.AddDate(0, 0, 1)), AllDay: true, Vacation: true, Paid: true},
+		{ApplicantID: admin.ID, AbsenceTypeID: training.ID, StartsAt: at(monday.AddDate(0, 0, 50), 0), EndsAt: endOf(monday.AddDate(0, 0, 50)), AllDay: true},
+	} {
+		x.State, x.LocationID = staffomaticsim.StateApproved, &locs[0].ID
+		if _, err := acc.AddAbsence(x); err != nil {
+			return Info{}, fmt.Errorf("demo: %w", err)
+		}
+		info.StaffomaticAbsences++
+	}
 	info.ExistingUsers = []ExistingUser{
 		{StaffomaticUserID: admin.ID, Email: admin.Email, PersonioEmployeeID: emps[0].ID, Match: MatchEmail},
 		{StaffomaticUserID: byCustom.ID, Email: byCustom.Email, PersonioEmployeeID: emps[2].ID, Match: MatchCustomID},

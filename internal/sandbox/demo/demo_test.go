@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +116,30 @@ func TestSeedContents(t *testing.T) {
 			}
 			if matched != 3 {
 				t.Fatalf("%d Personio types have a Staffomatic category in both locations, want 3", matched)
+			}
+			// The category without a Personio type, and the absences entered in Staffomatic
+			// (all approved; a timed half day and one across New Year among them).
+			if names[info.MissingType] != 1 || slices.ContainsFunc(types, func(tt personiosim.TimeOffType) bool { return tt.Name == info.MissingType }) {
+				t.Fatalf("category %q: %d, or a Personio type of that name", info.MissingType, names[info.MissingType])
+			}
+			xs, err := c.ListAbsences(ctx, staffomatic.AbsenceFilter{})
+			if err != nil || len(xs) != info.StaffomaticAbsences || info.StaffomaticAbsences != 5 {
+				t.Fatalf("Staffomatic absences = %d (info %d), %v", len(xs), info.StaffomaticAbsences, err)
+			}
+			timed, crossing := 0, 0
+			for _, x := range xs {
+				if x.State != "approved" {
+					t.Fatalf("absence %d is %s", x.ID, x.State)
+				}
+				if !x.AllDay {
+					timed++
+				}
+				if x.StartsAt.In(info.Now.Location()).Year() != x.EndsAt.In(info.Now.Location()).Year() {
+					crossing++
+				}
+			}
+			if timed != 1 || crossing != 1 {
+				t.Fatalf("%d timed, %d across New Year, want 1 and 1", timed, crossing)
 			}
 
 			// The three pre-existing users and how they match (custom_id first, then e-mail).

@@ -62,6 +62,14 @@ type TimeOffType struct {
 	ApprovalRequired bool
 }
 
+// WorkSchedule is an employee's work schedule: the working time of each weekday, indexed
+// by time.Weekday (Sunday first).
+type WorkSchedule struct {
+	ID    int64
+	Name  string
+	Hours [7]time.Duration
+}
+
 // Employee is a person of the simulated company (v1 employee, v2 person).
 // Zero time values render as null; zero org-unit ids render as null.
 type Employee struct {
@@ -89,6 +97,9 @@ type Employee struct {
 
 	WeeklyHours        float64
 	VacationDayBalance float64
+	// WorkSchedule, when set, is rendered as the v1 work_schedule attribute (notes §2.1:
+	// a WorkSchedule with the working time of each weekday, "08:00" … "00:00").
+	WorkSchedule *WorkSchedule
 	// Entitlements maps a time-off type id (v1) to the yearly entitlement in
 	// the type's unit.
 	Entitlements map[int64]float64

@@ -127,7 +127,7 @@ var standardLabels = map[string]string{
 	"subcompany": "Subcompany", "office": "Office", "department": "Department", "cost_centers": "Cost center",
 	"holiday_calendar": "Public holidays", "absence_entitlement": "Absence entitlement",
 	"vacation_day_balance": "Vacation day balance", "last_working_day": "Last day of work",
-	"profile_picture": "Profile Picture", "team": "Team",
+	"profile_picture": "Profile Picture", "team": "Team", "work_schedule": "Work schedule",
 }
 
 var standardTypes = map[string]string{
@@ -196,6 +196,14 @@ func (s *Server) renderAttributes(e *Employee) map[string]any {
 			"id": 2, "name": "Deutschland (Bayern) Feiertage", "country": "DE", "state": "Bayern"}}),
 		"last_working_day": wrapped("last_working_day", v1Date(e.LastWorkingDay)),
 		"profile_picture":  wrapped("profile_picture", fmt.Sprintf("https://api.personio.de/v1/company/employees/%d/profile-picture", e.ID)),
+	}
+	if ws := e.WorkSchedule; ws != nil {
+		attrs := map[string]any{"id": ws.ID, "name": ws.Name, "valid_from": nil}
+		for d := time.Sunday; d <= time.Saturday; d++ {
+			h := ws.Hours[d]
+			attrs[strings.ToLower(d.String())] = fmt.Sprintf("%02d:%02d", int(h/time.Hour), int(h%time.Hour/time.Minute))
+		}
+		a["work_schedule"] = wrapped("work_schedule", map[string]any{"type": "WorkSchedule", "attributes": attrs})
 	}
 	if s.cfg.LegacyVacationDayBalance {
 		a["vacation_day_balance"] = wrapped("vacation_day_balance", e.VacationDayBalance)
