@@ -36,7 +36,7 @@ func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error
 	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
 		outcome, targets, extra, err := one(ctx, l, a)
 		return domain.ProtocolEntry{Kind: domain.KindAbsence, SourceID: a.Source, TargetID: strings.Join(targets, ","),
-			Action: string(a.Kind), Outcome: outcome, Reason: a.Tell(outcome, extra)}, err
+			Action: string(a.Kind), Outcome: outcome, Reason: a.Tell(outcome, extra), Person: a.Person, AbsenceType: a.AbsenceType}, err
 	})
 	if err != nil {
 		return fmt.Errorf("apply absences: %w", err)

@@ -230,7 +230,8 @@ func (a Action) Planned() domain.PlannedAction {
 	} else if len(a.Approve) > 0 {
 		target = a.Approve[0]
 	}
-	return domain.PlannedAction{Kind: domain.KindAbsence, Action: string(a.Kind), SourceID: a.Source, TargetID: target, Reason: a.Tell(domain.OutcomePlanned, "")}
+	return domain.PlannedAction{Kind: domain.KindAbsence, Action: string(a.Kind), SourceID: a.Source, TargetID: target,
+		Reason: a.Tell(domain.OutcomePlanned, ""), Person: a.Person, AbsenceType: a.AbsenceType, Writes: a.Calls()}
 }
 
 // wording is an action's phrase in both tenses.

@@ -124,10 +124,21 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 	if len(planned) != len(entries) {
 		t.Errorf("the dry run planned %d actions, the run recorded %d", len(planned), len(entries))
 	}
-	// The dry run says what will happen, the run what happened, both naming the employee.
+	// The dry run says what will happen, the run what happened, both naming the employee
+	// (in the reason and in the person field) and the absence type.
+	plannedWrites := 0
 	for _, e := range planned {
 		if !strings.HasPrefix(e.Reason, "will ") || !strings.Contains(e.Reason, "'s ") {
 			t.Errorf("planned: %s", e.Reason)
+		}
+		if e.Action == "create_absence" && (e.Person == "" || e.AbsenceType == "" || e.Writes < 1) {
+			t.Errorf("planned line without person, absence type or writes: %+v", e)
+		}
+		plannedWrites += e.Writes
+	}
+	for _, e := range entries {
+		if e.Action == "create_absence" && (e.Person == "" || e.AbsenceType == "" || e.Writes != 0) {
+			t.Errorf("protocol entry without person or absence type, or with a planned count: %+v", e)
 		}
 	}
 	for _, e := range entries {
@@ -172,9 +183,9 @@ func TestDemoAbsencesPersonioLeading(t *testing.T) {
 			t.Errorf("marker %s on %d absences", m, n)
 		}
 	}
-	// Writes: 7 creates and 6 approvals.
-	if w.env.S.WriteCalls() != 13 || w.env.P.WriteCalls() != 0 {
-		t.Errorf("writes: Staffomatic %d, Personio %d", w.env.S.WriteCalls(), w.env.P.WriteCalls())
+	// Writes: 7 creates and 6 approvals, exactly the writes the dry run's lines counted.
+	if w.env.S.WriteCalls() != 13 || w.env.P.WriteCalls() != 0 || plannedWrites != 13 {
+		t.Errorf("writes: Staffomatic %d, Personio %d; the dry run listed %d", w.env.S.WriteCalls(), w.env.P.WriteCalls(), plannedWrites)
 	}
 	w.resetCalls()
 	sum, entries, err = w.run(t, ctx, domain.ModeFull, false)

@@ -79,9 +79,11 @@ type ProtocolEntry struct {
 	Reason  string  `json:"reason,omitempty"`
 	// Person, Workspace and Changes make the entry readable without looking the ids up:
 	// see PlannedAction, whose fields they are in a dry run.
-	Person    string        `json:"person,omitempty"`
-	Workspace string        `json:"workspace,omitempty"`
-	Changes   []FieldChange `json:"changes,omitempty"`
+	Person    string `json:"person,omitempty"`
+	Workspace string `json:"workspace,omitempty"`
+	// AbsenceType is the name of the absence's Personio type or Staffomatic category.
+	AbsenceType string        `json:"absence_type,omitempty"`
+	Changes     []FieldChange `json:"changes,omitempty"`
 	// Writes is a dry run's planned action's count of write calls (PlannedAction.Writes);
 	// entries of a real run leave it zero.
 	Writes int `json:"writes,omitempty"`
@@ -118,6 +120,9 @@ type PlannedAction struct {
 	Person string `json:"person,omitempty"`
 	// Workspace is the name of the location or department the action is about.
 	Workspace string `json:"workspace,omitempty"`
+	// AbsenceType is the name of the absence type (Personio) or category (Staffomatic) an
+	// absence action is about.
+	AbsenceType string `json:"absence_type,omitempty"`
 	// Changes is the field diff of the record: every field the action changes, once,
 	// however many writes it takes.
 	Changes []FieldChange `json:"changes,omitempty"`
@@ -133,7 +138,7 @@ type PlannedAction struct {
 // run's entry tells what was done, not what was planned.
 func (a PlannedAction) Entry(o Outcome) ProtocolEntry {
 	e := ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: a.TargetID, Action: a.Action, Outcome: o, Reason: a.Reason,
-		Person: a.Person, Workspace: a.Workspace, Changes: a.Changes}
+		Person: a.Person, Workspace: a.Workspace, AbsenceType: a.AbsenceType, Changes: a.Changes}
 	if o == OutcomePlanned {
 		e.Writes = a.Writes
 	}
@@ -143,7 +148,7 @@ func (a PlannedAction) Entry(o Outcome) ProtocolEntry {
 // Planned is the planned action a dry run's protocol entry stores (the inverse of Entry).
 func (e ProtocolEntry) Planned() PlannedAction {
 	return PlannedAction{Kind: e.Kind, Action: e.Action, SourceID: e.SourceID, TargetID: e.TargetID, Reason: e.Reason,
-		Person: e.Person, Workspace: e.Workspace, Changes: e.Changes, Writes: e.Writes}
+		Person: e.Person, Workspace: e.Workspace, AbsenceType: e.AbsenceType, Changes: e.Changes, Writes: e.Writes}
 }
 
 // FieldChange is one field a run changes (or, in a dry run, would change) on a record,

@@ -103,7 +103,7 @@ func TestChangeValuesAreShort(t *testing.T) {
 // API reads them back as actions: every field survives, the names and the diff included.
 func TestPlannedActionRoundTrip(t *testing.T) {
 	a := PlannedAction{Kind: KindUser, Action: "update_user", SourceID: "1", TargetID: "u1", Reason: "will update first_name: …",
-		Person: "Frieda Fischer", Workspace: "Kitchen", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}, Writes: 2}
+		Person: "Frieda Fischer", Workspace: "Kitchen", AbsenceType: "Urlaub", Changes: []FieldChange{{"first_name", "Frida", "Frieda"}}, Writes: 2}
 	e := a.Entry(OutcomePlanned)
 	if e.Outcome != OutcomePlanned || !reflect.DeepEqual(e.Planned(), a) {
 		t.Fatalf("entry %+v gives back %+v", e, e.Planned())

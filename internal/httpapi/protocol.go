@@ -22,9 +22,10 @@ type ProtocolEntryView struct {
 	Outcome  domain.Outcome    `json:"outcome"`
 	Reason   string            `json:"reason"`
 	// Person, Workspace and Changes name what the ids stand for (domain.PlannedAction).
-	Person    string               `json:"person,omitempty"`
-	Workspace string               `json:"workspace,omitempty"`
-	Changes   []domain.FieldChange `json:"changes,omitempty"`
+	Person      string               `json:"person,omitempty"`
+	Workspace   string               `json:"workspace,omitempty"`
+	AbsenceType string               `json:"absence_type,omitempty"`
+	Changes     []domain.FieldChange `json:"changes,omitempty"`
 }
 
 func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
@@ -65,7 +66,7 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	for i, e := range page.Entries {
 		entries[i] = ProtocolEntryView{Time: e.Time.UTC(), Area: e.Area, RunID: e.RunID, Kind: e.Kind, SourceID: e.SourceID,
 			TargetID: e.TargetID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason,
-			Person: e.Person, Workspace: e.Workspace, Changes: e.Changes}
+			Person: e.Person, Workspace: e.Workspace, AbsenceType: e.AbsenceType, Changes: e.Changes}
 	}
 	if wantsCSV(r) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -75,10 +76,10 @@ func (a *API) protocol(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		}
 		w.WriteHeader(http.StatusOK)
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"time", "area", "run_id", "kind", "source_id", "target_id", "action", "outcome", "reason", "person", "workspace", "changes"})
+		_ = cw.Write([]string{"time", "area", "run_id", "kind", "source_id", "target_id", "action", "outcome", "reason", "person", "workspace", "changes", "absence_type"})
 		for _, e := range entries {
 			_ = cw.Write([]string{e.Time.Format(time.RFC3339Nano), string(e.Area), e.RunID, string(e.Kind), cell(e.SourceID),
-				cell(e.TargetID), cell(e.Action), string(e.Outcome), cell(e.Reason), cell(e.Person), cell(e.Workspace), cell(changesCell(e.Changes))})
+				cell(e.TargetID), cell(e.Action), string(e.Outcome), cell(e.Reason), cell(e.Person), cell(e.Workspace), cell(changesCell(e.Changes)), cell(e.AbsenceType)})
 		}
 		cw.Flush()
 		return nil

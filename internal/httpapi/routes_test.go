@@ -676,7 +676,7 @@ func TestProtocol(t *testing.T) {
 	r = e.do(t, "GET", base+"?area=timesheets&limit=2", c.AdminToken, nil, "Accept", "text/csv")
 	lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
 	if r.Code != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "time,area,run_id") ||
-		!strings.HasSuffix(lines[0], ",reason,person,workspace,changes") || !strings.HasSuffix(lines[1], ",Anna Berg,,end: 17:00 → 17:30") ||
+		!strings.HasSuffix(lines[0], ",reason,person,workspace,changes,absence_type") || !strings.HasSuffix(lines[1], ",Anna Berg,,end: 17:00 → 17:30,") ||
 		!strings.Contains(lines[1], "'=HYPERLINK(1)") || r.Header.Get("X-Next-Cursor") == "" {
 		t.Fatalf("csv %d %v %q", r.Code, r.Header, r.Body)
 	}
