@@ -405,6 +405,12 @@ func equalHash(secret, storedHex string) bool {
 	return subtle.ConstantTimeCompare(got[:], want) == 1
 }
 
+// PersonioTokenValid says whether token is the Personio webhook token sec was stored
+// for, so the local runner can tell a kept demo token that a rotation replaced.
+func PersonioTokenValid(token string, sec store.WebhookSecrets) bool {
+	return equalHash(token, sec.PersonioTokenHash)
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // intParam reads an optional positive integer query parameter bounded by max.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -120,10 +121,16 @@ func TestRunDemoEndToEnd(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees", "demo tenant:", r.Demo.AdminToken,
-		"export B=" + r.BaseURL + " OP=", " T=" + r.Demo.ID + " TOK=" + r.Demo.AdminToken} {
+		"export B=" + r.BaseURL + " OP=", " T=" + r.Demo.ID + " TOK=" + r.Demo.AdminToken,
+		"export PERSONIO_TOKEN=" + r.Demo.PersonioToken + " STAFFOMATIC_SECRET=" + r.Demo.StaffomaticSecret + " PERSONIO_URL=http://127.0.0.1:",
+		" STAFFOMATIC_URL=http://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The URLs are the set-up steps' base_url values: Staffomatic's with /v3, without the subdomain.
+	if !regexp.MustCompile(`PERSONIO_URL=http://127\.0\.0\.1:\d+ STAFFOMATIC_URL=http://127\.0\.0\.1:\d+/v3\n`).MatchString(out.String()) {
+		t.Errorf("banner's simulator URLs are not the base_url values:\n%s", out.String())
 	}
 }
 
