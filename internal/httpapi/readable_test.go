@@ -31,6 +31,22 @@ func TestAnswersReadAsWritten(t *testing.T) {
 		t.Errorf("unknown attribute: %d %s", bad.Code, bad.Body)
 	}
 
+	// The README's placeholders pasted as they are: the "…" is named, not its first byte.
+	for _, body := range []string{`{"personio":{…},"staffomatic":{…}}`, `{"name":"Acme","staffomatic":{…}}`} {
+		r := e.do(t, "PUT", base+"/credentials", c.AdminToken, body)
+		var b struct {
+			Error struct{ Code, Message string }
+		}
+		r.json(t, &b)
+		if r.Code != http.StatusBadRequest || !strings.Contains(b.Error.Message, `unexpected '…' outside a string`) || strings.Contains(b.Error.Message, "â") {
+			t.Errorf("placeholder body %s: %d %s", body, r.Code, r.Body)
+		}
+	}
+	// Other syntax errors keep encoding/json's words.
+	if r := e.do(t, "PUT", base+"/credentials", c.AdminToken, `{"personio":}`); r.Code != http.StatusBadRequest || !strings.Contains(string(r.Body), "invalid character '}'") {
+		t.Errorf("syntax error: %d %s", r.Code, r.Body)
+	}
+
 	r := e.do(t, "GET", base, "sst_"+c.TenantID+".not-the-token", nil)
 	var b struct {
 		Error struct{ Code, Message string }
