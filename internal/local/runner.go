@@ -258,6 +258,10 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/protocol?area=users\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -u '%s:%s' -H 'User-Agent: demo' %s/%s/users.json   # the simulated Staffomatic's users\n",
 			sb.Demo.StaffomaticEmail, sb.Demo.StaffomaticPassword, sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain)
+	} else {
+		// Without the simulators there is no demo tenant; the README's set-up steps start
+		// from the operator key.
+		fmt.Fprintf(o.Out, "\n  try:\n    export B=%s OP=%s\n", base, key)
 	}
 	if o.coreHook != nil {
 		o.coreHook(core)
