@@ -418,12 +418,6 @@ func syntaxText(body []byte, se *json.SyntaxError) string {
 	return se.Error()
 }
 
-// PersonioTokenValid says whether token is the Personio webhook token sec was stored
-// for, so the local runner can tell a kept demo token that a rotation replaced.
-func PersonioTokenValid(token string, sec store.WebhookSecrets) bool {
-	return equalHash(token, sec.PersonioTokenHash)
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // intParam reads an optional positive integer query parameter bounded by max.

@@ -244,12 +244,11 @@ func Run(ctx context.Context, o Options) error {
 	if sb != nil {
 		fmt.Fprintf(o.Out, "  demo tenant:   %s   admin token: %s%s\n", demoTenant.ID, demoTenant.AdminToken, tokenNote)
 		fmt.Fprintf(o.Out, "  background sync: %s\n", backgroundText(ctx, core.Store, demoTenant.ID, next))
-		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s%s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret,
-			keptWebhookNote(ctx, core.Store, demoTenant))
+		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret)
 		fmt.Fprintf(o.Out, "\n  try:\n")
-		// The variable names are the README's, so its walk-through (webhooks and the
-		// set-up steps against the simulators included) can be pasted as it is.
+		// The variable names are the README's, so its walk-through can be pasted as it is.
 		fmt.Fprintf(o.Out, "    export B=%s OP=%s T=%s TOK=%s\n", base, key, demoTenant.ID, demoTenant.AdminToken)
+		// The webhook examples' secrets, and the base_url values of the set-up steps against the simulators.
 		fmt.Fprintf(o.Out, "    export PERSONIO_TOKEN=%s STAFFOMATIC_SECRET=%s PERSONIO_URL=%s STAFFOMATIC_URL=%s\n",
 			demoTenant.PersonioToken, demoTenant.StaffomaticSecret, sb.PersonioURL, sb.StaffomaticURL)
 		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/employees\n", base)
@@ -361,16 +360,6 @@ func keptTokenNote(ctx context.Context, base string, t DemoTenant) string {
 		return "   (kept)"
 	}
 	return "   (no longer valid: a hand-over replaced it; use the token the hand-over returned, or FRESH=1)"
-}
-
-// keptWebhookNote marks kept demo webhook secrets that a rotation (POST
-// /webhook-secrets) replaced: the new ones were shown once, in the rotation's answer.
-func keptWebhookNote(ctx context.Context, st *store.Store, t DemoTenant) string {
-	sec, err := st.GetWebhookSecrets(ctx, t.ID)
-	if err != nil || httpapi.PersonioTokenValid(t.PersonioToken, sec) {
-		return ""
-	}
-	return "   (no longer valid: a rotation replaced them; use the secrets it returned, or FRESH=1)"
 }
 
 // backgroundText says whether the demo tenant's background sync is on and, if so, when

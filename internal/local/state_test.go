@@ -171,17 +171,6 @@ func TestRunKeepsStateAcrossRestarts(t *testing.T) {
 	if note := keptTokenNote(context.Background(), second.r.BaseURL, DemoTenant{ID: tenant, AdminToken: "sst_" + tenant + ".replaced"}); !strings.Contains(note, "no longer valid: a hand-over replaced it") {
 		t.Errorf("note for a replaced token: %q", note)
 	}
-	// Kept webhook secrets are offered while they work, and marked once a rotation
-	// replaced them (the README's webhook examples use them).
-	if note := keptWebhookNote(context.Background(), second.core.Store, second.r.Demo); note != "" {
-		t.Errorf("note for the kept webhook secrets: %q, want none", note)
-	}
-	if err := call(context.Background(), http.MethodPost, second.r.BaseURL+"/v1/tenants/"+tenant+"/webhook-secrets", token, nil, http.StatusOK, nil); err != nil {
-		t.Fatal(err)
-	}
-	if note := keptWebhookNote(context.Background(), second.core.Store, second.r.Demo); !strings.Contains(note, "no longer valid: a rotation replaced them") {
-		t.Errorf("note for rotated webhook secrets: %q", note)
-	}
 	// With background sync on, the banner says exactly when the first scheduled run comes.
 	if err := call(context.Background(), http.MethodPut, second.r.BaseURL+"/v1/tenants/"+tenant+"/settings", token,
 		map[string]any{"enable_background_sync": true}, http.StatusOK, nil); err != nil {
