@@ -51,7 +51,7 @@ var (
 	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "send Authorization: Bearer <key>: the operator key or the tenant's admin token"}
 	errBadToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-		Message: "the key or token is not valid: check it was copied whole; it may belong to another deployment or to a make run whose state was discarded (FRESH=1 or another data folder), or have been replaced by a hand-over"}
+		Message: "the key or token is not valid: check it was copied whole; it may belong to another deployment, to a make run whose state was discarded since (FRESH=1, or another data folder), or have been revoked by a hand-over"}
 )
 
 // decode reads a JSON body into v, refusing unknown fields, trailing data and oversized
