@@ -254,7 +254,8 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/employees\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" -d '{\"dry_run\":true}' %s/v1/tenants/$T/sync/users\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/sync/all\n", base)
-		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/protocol?area=users\n", base)
+		// Quoted, as in the README: zsh (macOS's shell) takes a bare ? for a glob.
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" \"%s/v1/tenants/$T/protocol?area=users\"\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -u '%s:%s' -H 'User-Agent: demo' %s/%s/users.json   # the simulated Staffomatic's users\n",
 			sb.Demo.StaffomaticEmail, sb.Demo.StaffomaticPassword, sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain)
 	} else {

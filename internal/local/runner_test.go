@@ -129,6 +129,14 @@ func TestRunDemoEndToEnd(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Every URL with a query is quoted: zsh takes a bare ? for a glob ("no matches found").
+	for _, line := range strings.Split(out.String(), "\n") {
+		for _, word := range strings.Fields(line) {
+			if strings.HasPrefix(strings.TrimSpace(line), "curl ") && strings.Contains(word, "?") && !strings.HasPrefix(word, `"`) && !strings.HasPrefix(word, "'") {
+				t.Errorf("banner line with an unquoted ?: %s", line)
+			}
+		}
+	}
 	// The URLs are the set-up steps' base_url values: Staffomatic's with /v3, without the subdomain.
 	if !regexp.MustCompile(`PERSONIO_URL=http://127\.0\.0\.1:\d+ STAFFOMATIC_URL=http://127\.0\.0\.1:\d+/v3\n`).MatchString(out.String()) {
 		t.Errorf("banner's simulator URLs are not the base_url values:\n%s", out.String())
