@@ -57,6 +57,19 @@ func (r *kmsRecorder) recorded() []KMSCall {
 	return append([]KMSCall(nil), r.calls...)
 }
 
+// recordingSealer is a KMS sealer on moto under keyID whose requests rec notes.
+func recordingSealer(t *testing.T, moto *awstest.Moto, keyID string, rec *kmsRecorder) seal.Sealer {
+	client := kms.NewFromConfig(moto.Config(), func(o *kms.Options) {
+		o.BaseEndpoint = aws.String(moto.URL)
+		o.HTTPClient = &http.Client{Transport: rec}
+	})
+	s, err := seal.NewKMS(client, keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // switchBus is the event bus, refusing publications while down is set.
 type switchBus struct {
 	down      atomic.Bool
@@ -95,14 +108,7 @@ func TestAPIPolicyCoversItsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	kmsRec := &kmsRecorder{}
-	kmsClient := kms.NewFromConfig(moto.Config(), func(o *kms.Options) {
-		o.BaseEndpoint = aws.String(moto.URL)
-		o.HTTPClient = &http.Client{Transport: kmsRec}
-	})
-	sealer, err := seal.NewKMS(kmsClient, *key.KeyMetadata.KeyId)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := recordingSealer(t, moto, *key.KeyMetadata.KeyId, kmsRec)
 
 	psim := personiosim.New(personiosim.Config{NoRateLimits: true})
 	ssim := staffomaticsim.New(staffomaticsim.Config{})

@@ -6,9 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/staffsync/staffsync/internal/absencesync"
+	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/seal"
 	"github.com/staffsync/staffsync/internal/store"
 	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/timesync"
@@ -18,25 +23,47 @@ import (
 
 // TestPhasePoliciesCoverTheirCalls runs the users, workspaces, timesheets and absences phases through the
 // harness (full runs, a partial run, a dry run and a repeated run) against the demo
-// company and checks that each function's policies allow every DynamoDB request it made.
+// company, with the tenant's credentials sealed under KMS (moto) as a deployed stack
+// seals them, and checks that each function's policies allow every DynamoDB request it
+// made and every KMS request with the encryption context it passed, and that each KMS
+// grant requires the tenant context.
 func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 	env := synctest.New(t, synctest.Options{})
 	env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding"}})
 	env.UpdateSettings(t, func(s *domain.Settings) { s.CreateMissingWorkspaces = true })
 	ctx := context.Background()
 
+	moto := awstest.StartMoto(t)
+	key, err := moto.KMS().CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("staffsync phases test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmsSealer := func(rec *kmsRecorder) seal.Sealer { return recordingSealer(t, moto, *key.KeyMetadata.KeyId, rec) }
+	tn := env.Tenant(t)
+	creds, err := seal.OpenCredentials(ctx, env.Sealer, tn.ID, tn.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn.Sealed, err = seal.SealCredentials(ctx, kmsSealer(&kmsRecorder{}), tn.ID, creds); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.SaveTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+
 	usersRec, wsRec, tsRec, asRec := &callRecorder{}, &callRecorder{}, &callRecorder{}, &callRecorder{}
 	usersStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, usersRec, store.WithClock(env.Clock))
 	wsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, wsRec, store.WithClock(env.Clock))
 	tsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, tsRec, store.WithClock(env.Clock))
 	asStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, asRec, store.WithClock(env.Clock))
-	deps := func(st *store.Store) phase.Deps {
-		return phase.Deps{Store: st, Sealer: env.Sealer, Log: env.Log, LeaseTTL: 10 * time.Minute}
+	usersKMS, wsKMS, tsKMS, asKMS := &kmsRecorder{}, &kmsRecorder{}, &kmsRecorder{}, &kmsRecorder{}
+	deps := func(st *store.Store, k *kmsRecorder) phase.Deps {
+		return phase.Deps{Store: st, Sealer: kmsSealer(k), Log: env.Log, LeaseTTL: 10 * time.Minute}
 	}
-	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: usersStore, Vendors: env.Vendors(), Now: env.Clock}), deps(usersStore))
-	ws := phase.New[*workspacesync.Loaded, workspacesync.Planned](workspacesync.NewPhase(workspacesync.Deps{Store: wsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(wsStore))
-	ts := phase.New[*timesync.Loaded, timesync.Planned](timesync.NewPhase(timesync.Deps{Store: tsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(tsStore))
-	as := phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: asStore, Vendors: env.Vendors(), Now: env.Clock}), deps(asStore))
+	users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: usersStore, Vendors: env.Vendors(), Now: env.Clock}), deps(usersStore, usersKMS))
+	ws := phase.New[*workspacesync.Loaded, workspacesync.Planned](workspacesync.NewPhase(workspacesync.Deps{Store: wsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(wsStore, wsKMS))
+	ts := phase.New[*timesync.Loaded, timesync.Planned](timesync.NewPhase(timesync.Deps{Store: tsStore, Vendors: env.Vendors(), Now: env.Clock}), deps(tsStore, tsKMS))
+	as := phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: asStore, Vendors: env.Vendors(), Now: env.Clock}), deps(asStore, asKMS))
 
 	runs := []struct {
 		run  func(context.Context, domain.SyncRequest) (domain.RunSummary, error)
@@ -92,16 +119,25 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		}
 	}
 	tpl := load(t)
-	for _, p := range CheckDynamoDBAccess(tpl, "UsersyncFunction", usersRec.recorded(), true) {
-		t.Error(p)
-	}
-	for _, p := range CheckDynamoDBAccess(tpl, "WorkspacesyncFunction", wsRec.recorded(), true) {
-		t.Error(p)
-	}
-	for _, p := range CheckDynamoDBAccess(tpl, "TimesyncFunction", tsRec.recorded(), true) {
-		t.Error(p)
-	}
-	for _, p := range CheckDynamoDBAccess(tpl, "AbsencesyncFunction", asRec.recorded(), true) {
-		t.Error(p)
+	for _, f := range []struct {
+		fn  string
+		db  *callRecorder
+		kms *kmsRecorder
+	}{
+		{"UsersyncFunction", usersRec, usersKMS},
+		{"WorkspacesyncFunction", wsRec, wsKMS},
+		{"TimesyncFunction", tsRec, tsKMS},
+		{"AbsencesyncFunction", asRec, asKMS},
+	} {
+		for _, p := range CheckDynamoDBAccess(tpl, f.fn, f.db.recorded(), true) {
+			t.Error(p)
+		}
+		calls := f.kms.recorded()
+		if len(calls) == 0 {
+			t.Errorf("%s: the runs never opened the credentials through KMS", f.fn)
+		}
+		for _, p := range CheckKMSAccess(tpl, f.fn, calls, seal.EncryptionContextKey) {
+			t.Error(p)
+		}
 	}
 }

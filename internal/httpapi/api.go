@@ -196,12 +196,18 @@ func WriteError(w http.ResponseWriter, err error) {
 	WriteJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
-// WriteJSON writes v as a JSON response with the given status.
+// WriteJSON writes v as a JSON response with the given status. '<', '>' and '&' stay as
+// they are (an owner "Ada <ada@…>", "Settings > API credentials") instead of Go's HTML-safe
+// \u003c escapes, which an admin reading curl's output cannot read; the response is
+// JSON (nosniff), never HTML.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // statusOnly records the status and headers ServeMux's fallback handler would send.

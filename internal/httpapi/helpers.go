@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -114,7 +115,7 @@ func decodeBytes(body []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			return badRequest("", "the body is not valid JSON (at byte %d): %v", se.Offset, err)
+			return badRequest("", "the body is not valid JSON (at byte %d): %s", se.Offset, syntaxText(body, se))
 		case errors.As(err, &te):
 			f := jsonPath(te.Field)
 			return badRequest(f, "field %s: expected %s, got JSON %s", f, te.Type, te.Value)
@@ -403,6 +404,18 @@ func equalHash(secret, storedHex string) bool {
 	}
 	got := sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(got[:], want) == 1
+}
+
+// syntaxText explains a JSON syntax error. encoding/json names the offending byte as if it
+// were a character, so a "…" left from an example reads as 'â': a character outside ASCII
+// is named whole instead, and where it can only be (inside strings).
+func syntaxText(body []byte, se *json.SyntaxError) string {
+	if at := se.Offset - 1; at >= 0 && at < int64(len(body)) && body[at] >= utf8.RuneSelf {
+		if r, _ := utf8.DecodeRune(body[at:]); r != utf8.RuneError {
+			return fmt.Sprintf("unexpected %q outside a string (a placeholder left in?); JSON allows such characters only inside quotes", r)
+		}
+	}
+	return se.Error()
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -111,6 +112,21 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 		}
 		if len(phases) == 0 {
 			return unprocessable("phase_unavailable", "phase", "no sync phase can run for this tenant: %s", skippedText(skipped))
+		}
+		// The chain's first run starts at once: while a run of that phase is going, the
+		// new one would only be skipped by the lease (the README's Sync Now of users
+		// followed by Sync Now of all did that), so the phase is left out, naming the run
+		// to follow, and the chain starts with the next one.
+		for len(phases) > 0 {
+			var busy *Error
+			if err := a.runInProgress(r.Context(), t.ID, phases[0]); !errors.As(err, &busy) {
+				break
+			}
+			if len(phases) == 1 {
+				return busy
+			}
+			skipped = append(skipped, SkippedPhase{phases[0], busy.Message})
+			phases = phases[1:]
 		}
 	} else {
 		ph, err := domain.ParsePhase(p)

@@ -188,6 +188,23 @@ func TestSyncNowWhileARunIsInProgress(t *testing.T) {
 	if r.Code != http.StatusConflict || er.Error.Code != "run_in_progress" || !strings.Contains(er.Error.Message, req.RunID) {
 		t.Fatalf("%d %s", r.Code, r.Body)
 	}
+	// Sync Now of all leaves the busy first phase out, naming its run, and starts with the
+	// next one instead of queuing a users run the lease would skip.
+	all := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, nil)
+	var queued struct {
+		Queued  []PhaseRef     `json:"queued"`
+		Skipped []SkippedPhase `json:"skipped"`
+	}
+	all.json(t, &queued)
+	if all.Code != http.StatusAccepted || len(queued.Queued) == 0 || queued.Queued[0].Phase != domain.PhaseWorkspaces ||
+		len(queued.Skipped) != 1 || queued.Skipped[0].Phase != domain.PhaseUsers || !strings.Contains(queued.Skipped[0].Reason, "in progress (run "+req.RunID) {
+		t.Fatalf("sync all while users runs: %d %s", all.Code, all.Body)
+	}
+	for _, q := range queued.Queued {
+		if q.Phase == domain.PhaseUsers {
+			t.Fatalf("a users run was queued beside the one in progress: %s", all.Body)
+		}
+	}
 	if err := e.store.ReleaseLease(ctx, lease); err != nil {
 		t.Fatal(err)
 	}

@@ -252,12 +252,20 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "\n  try:\n")
 		// The variable names are the README's, so its walk-through can be pasted as it is.
 		fmt.Fprintf(o.Out, "    export B=%s OP=%s T=%s TOK=%s\n", base, key, demoTenant.ID, demoTenant.AdminToken)
+		// The webhook examples' secrets, and the base_url values of the set-up steps against the simulators.
+		fmt.Fprintf(o.Out, "    export PERSONIO_TOKEN=%s STAFFOMATIC_SECRET=%s PERSONIO_URL=%s STAFFOMATIC_URL=%s\n",
+			demoTenant.PersonioToken, demoTenant.StaffomaticSecret, sb.PersonioURL, sb.StaffomaticURL)
 		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/employees\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" -d '{\"dry_run\":true}' %s/v1/tenants/$T/sync/users\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -X POST -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/sync/all\n", base)
-		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" %s/v1/tenants/$T/protocol?area=users\n", base)
+		// Quoted, as in the README: zsh (macOS's shell) takes a bare ? for a glob.
+		fmt.Fprintf(o.Out, "    curl -s -H \"Authorization: Bearer $TOK\" \"%s/v1/tenants/$T/protocol?area=users\"\n", base)
 		fmt.Fprintf(o.Out, "    curl -s -u '%s:%s' -H 'User-Agent: demo' %s/%s/users.json   # the simulated Staffomatic's users\n",
 			sb.Demo.StaffomaticEmail, sb.Demo.StaffomaticPassword, sb.StaffomaticURL, sb.Demo.StaffomaticSubdomain)
+	} else {
+		// Without the simulators there is no demo tenant; the README's set-up steps start
+		// from the operator key.
+		fmt.Fprintf(o.Out, "\n  try:\n    export B=%s OP=%s\n", base, key)
 	}
 	if o.coreHook != nil {
 		o.coreHook(core)

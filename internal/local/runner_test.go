@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -120,10 +122,58 @@ func TestRunDemoEndToEnd(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	for _, want := range []string{"operator key:", "UsersFullDaily", "staffsync dev stopped", "Europe/Berlin", "demo company: 25 employees", "demo tenant:", r.Demo.AdminToken,
-		"export B=" + r.BaseURL + " OP=", " T=" + r.Demo.ID + " TOK=" + r.Demo.AdminToken} {
+		"export B=" + r.BaseURL + " OP=", " T=" + r.Demo.ID + " TOK=" + r.Demo.AdminToken,
+		"export PERSONIO_TOKEN=" + r.Demo.PersonioToken + " STAFFOMATIC_SECRET=" + r.Demo.StaffomaticSecret + " PERSONIO_URL=http://127.0.0.1:",
+		" STAFFOMATIC_URL=http://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Every URL with a query is quoted: zsh takes a bare ? for a glob ("no matches found").
+	for _, line := range strings.Split(out.String(), "\n") {
+		for _, word := range strings.Fields(line) {
+			if strings.HasPrefix(strings.TrimSpace(line), "curl ") && strings.Contains(word, "?") && !strings.HasPrefix(word, `"`) && !strings.HasPrefix(word, "'") {
+				t.Errorf("banner line with an unquoted ?: %s", line)
+			}
+		}
+	}
+	// The URLs are the set-up steps' base_url values: Staffomatic's with /v3, without the subdomain.
+	if !regexp.MustCompile(`PERSONIO_URL=http://127\.0\.0\.1:\d+ STAFFOMATIC_URL=http://127\.0\.0\.1:\d+/v3\n`).MatchString(out.String()) {
+		t.Errorf("banner's simulator URLs are not the base_url values:\n%s", out.String())
+	}
+}
+
+// TestRunWithoutSandboxExportsTheOperatorKey: make run with STAFFSYNC_SANDBOX=off has no
+// demo tenant, but its banner still sets the README's B and OP for the set-up steps.
+func TestRunWithoutSandboxExportsTheOperatorKey(t *testing.T) {
+	cfg, err := config.FromEnv(phases.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bytes.Buffer{}
+	ready, done := make(chan Ready, 1), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Config: cfg, Out: out, Ready: ready, KeyFile: filepath.Join(dir, KeyFileName),
+			DataDir: dir, Phases: DefaultPhases()})
+	}()
+	var r Ready
+	select {
+	case r = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run returned early: %v\n%s", err, out.String())
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("not ready")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !regexp.MustCompile(`sandbox:       off .*\n(?s:.*)\n    export B=` + regexp.QuoteMeta(r.BaseURL) + ` OP=op_[0-9a-f]+\n`).MatchString(out.String()) {
+		t.Errorf("banner without sandbox lacks the export line:\n%s", out.String())
 	}
 }
 

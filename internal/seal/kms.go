@@ -37,7 +37,7 @@ func NewKMS(client KMSAPI, keyID string) (*KMS, error) {
 func (k *KMS) Scheme() string { return "kms" }
 
 // EncryptionContextKey is the one key of the encryption context every Encrypt and Decrypt
-// passes, with the tenant id as its value. The API function's IAM policy requires it
+// passes, with the tenant id as its value. The IAM policies of the API and phase functions require it
 // (kms:EncryptionContext:tenant_id; internal/deploy checks the two agree).
 const EncryptionContextKey = "tenant_id"
 
