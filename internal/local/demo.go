@@ -53,7 +53,10 @@ func createDemoTenant(ctx context.Context, base, operatorKey string, sb *Sandbox
 	if err := call(ctx, http.MethodPut, tenantURL+"/selection", t.AdminToken, selection, http.StatusOK, nil); err != nil {
 		return t, fmt.Errorf("select the demo employees: %w", err)
 	}
-	settings := map[string]any{"enable_background_sync": false, "invite_staffomatic_users": true}
+	settings := map[string]any{"enable_background_sync": false, "invite_staffomatic_users": true,
+		"personio_time_off_type_ids_for_vacation_days_deduction": sb.Demo.VacationTypeIDs,
+		"personio_time_off_type_ids_for_paid_vacations":          sb.Demo.PaidTypeIDs,
+		"fallback_personio_time_off_type_ids_for_entitlements":   sb.Demo.VacationTypeIDs}
 	if err := call(ctx, http.MethodPut, tenantURL+"/settings", t.AdminToken, settings, http.StatusOK, nil); err != nil {
 		return t, fmt.Errorf("set the demo settings: %w", err)
 	}

@@ -64,6 +64,22 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	acct := sb.Staffomatic.Account(sb.Demo.StaffomaticSubdomain)
 	before := len(acct.Users())
 
+	// The demo tenant is set up as the guide says: its settings name the vacation type for
+	// the entitlement and vacation-day deduction, and the paid types (the README's examples
+	// and the absences' vacation/paid flags follow from them).
+	var view struct {
+		Settings map[string]any `json:"settings"`
+	}
+	if err := call(ctx, http.MethodGet, r.BaseURL+"/v1/tenants/"+r.Demo.ID, r.Demo.AdminToken, nil, http.StatusOK, &view); err != nil {
+		t.Fatal(err)
+	}
+	settings := view.Settings
+	for _, k := range []string{"fallback_personio_time_off_type_ids_for_entitlements", "personio_time_off_type_ids_for_vacation_days_deduction", "personio_time_off_type_ids_for_paid_vacations"} {
+		if ids, _ := settings[k].([]any); len(ids) == 0 {
+			t.Errorf("demo setting %s is unset: %v", k, settings)
+		}
+	}
+
 	var queued struct {
 		RunIDs []string `json:"run_ids"`
 	}

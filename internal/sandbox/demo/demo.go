@@ -59,10 +59,15 @@ type Info struct {
 	// employee matched by e-mail).
 	StaffomaticAdminID int64
 
-	Employees       int
-	Offices         []string
-	Departments     []string
-	TimeOffTypes    []string
+	Employees    int
+	Offices      []string
+	Departments  []string
+	TimeOffTypes []string
+	// VacationTypeIDs and PaidTypeIDs are the v1 ids of the time-off types the demo tenant's
+	// settings name for vacation-day deduction (Bezahlter Urlaub) and paid absences
+	// (Bezahlter Urlaub, Krankheit), as an admin following the guide would set them.
+	VacationTypeIDs []int64
+	PaidTypeIDs     []int64
 	AbsencePeriods  int
 	ExistingUsers   []ExistingUser
 	WorkTimers      int
@@ -164,6 +169,8 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 		info.TimeOffTypes = append(info.TimeOffTypes, t.Name)
 	}
 	vacation := types["Bezahlter Urlaub"]
+	info.VacationTypeIDs = []int64{vacation.ID}
+	info.PaidTypeIDs = []int64{vacation.ID, types["Krankheit"].ID}
 
 	var emps []personiosim.Employee
 	for i, pp := range people {
