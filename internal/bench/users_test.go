@@ -1,0 +1,119 @@
+package bench_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/staffsync/staffsync/internal/bench"
+	"github.com/staffsync/staffsync/internal/domain"
+	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
+	"github.com/staffsync/staffsync/internal/usersync"
+	"github.com/staffsync/staffsync/internal/vendors"
+)
+
+// Rate-limit scales of the users scenarios (k calls where the vendor allows one), chosen
+// so that each floor lies between 5 and 20 s: the first run is bound by Staffomatic's
+// creates, the no-op run by Personio's employee pages (300/min, burst 15).
+const (
+	kUsersFirst = 4
+	kUsersNoop  = 0.4
+	kUsers10k   = 12
+)
+
+// usersConcurrency is the users phase's concurrency in the benchmark: the production
+// default (8) keeps Staffomatic's 50 calls a second busy at a real latency of about
+// 150 ms; with the benchmark's 20 ms and its limits scaled by up to 12, the same
+// in-flight share of the budget needs 16.
+const usersConcurrency = 16
+
+func usersHarness(w *world, vb *vendors.Builder) *phase.Harness[*usersync.Loaded, usersync.Planned] {
+	return phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: w.env.Store, Vendors: vb,
+		Now: w.env.Clock, Concurrency: usersConcurrency}), w.deps())
+}
+
+// usersToCreate counts from the seeded company the employees that need a Staffomatic
+// user: every selected one (all are) except a leaver whose last working day has passed;
+// and of them the future hires, which get no access before their hire date. Staffomatic
+// documents no way to create a user locked (a create's "do" is send_invitation only,
+// staffomatic-api-notes.md §5.4 and docs-examples/users.json), so a future hire's user
+// is two writes: the create and a lock.
+func usersToCreate(w *world) (creates, locks int) {
+	today := w.env.Clock().In(berlin).Format(time.DateOnly)
+	for _, e := range w.env.P.Employees() {
+		if !e.LastWorkingDay.IsZero() && e.LastWorkingDay.Format(time.DateOnly) < today {
+			continue
+		}
+		creates++
+		if e.HireDate.Format(time.DateOnly) > today {
+			locks++
+		}
+	}
+	return creates, locks
+}
+
+// usersFloor: Personio's token, attribute list and employee pages (100 a page); the
+// Staffomatic account (time zone), user pages (50 a page), locations and departments
+// (placement); then the writes of the new users.
+func usersFloor(budgets map[string]bench.Budget, employees, users, writes int) bench.Floor {
+	return bench.Floor{Budgets: budgets, Latency: Latency, Stages: [][]bench.Need{
+		{{Budget: bAuthV1, Calls: 1}, {Budget: bEmployees, Calls: 1 + (employees+99)/100},
+			{Budget: bStaffomatic, Calls: 1 + pages(users, 50) + 1 + 1}},
+		{{Budget: bStaffomatic, Calls: writes}},
+	}}
+}
+
+// benchUsers: users-first (2,000 employees, an account with only its admin) and
+// users-noop (the same again).
+func benchUsers(b *testing.B) {
+	const n = 2000
+	w := newWorld(b, n)
+	creates, locks := usersToCreate(w)
+	acc := w.env.S.Account(demo.StaffomaticSubdomain)
+	before := len(acc.Users())
+
+	vb, budgets := w.measured(kUsersFirst)
+	h := usersHarness(w, vb)
+	r := bench.Result{Scenario: "users-first", Records: n}
+	r.Wall, r.PeakHeap = measure(b, func() error { return run(b, h, w.env.Request(domain.PhaseUsers, domain.ModeFull, false)) })
+	w.result(b, r, usersFloor(budgets, n, before, creates+locks))
+
+	after := len(acc.Users())
+	vb, budgets = w.measured(kUsersNoop)
+	h = usersHarness(w, vb)
+	r = bench.Result{Scenario: "users-noop", Records: n}
+	r.Wall, r.PeakHeap = measure(b, func() error { return run(b, h, w.env.Request(domain.PhaseUsers, domain.ModeFull, false)) })
+	w.result(b, r, usersFloor(budgets, n, after, 0))
+}
+
+// benchUsers10k: users-10k-memory, a first run and a no-op run of 10,000 employees; the
+// line sums both runs' calls and times. The heap figure is the product's share: the peak
+// of the process during the runs minus what the simulators and minidyn hold (the live
+// heap after the runs, after a collection, when the product holds nothing any more).
+func benchUsers10k(b *testing.B) {
+	const n = 10000
+	w := newWorld(b, n)
+	creates, locks := usersToCreate(w)
+	before := len(w.env.S.Account(demo.StaffomaticSubdomain).Users())
+	vb, budgets := w.measured(kUsers10k)
+	h := usersHarness(w, vb)
+	first, peak1 := measure(b, func() error { return run(b, h, w.env.Request(domain.PhaseUsers, domain.ModeFull, false)) })
+	after := len(w.env.S.Account(demo.StaffomaticSubdomain).Users())
+	noop, peak2 := measure(b, func() error { return run(b, h, w.env.Request(domain.PhaseUsers, domain.ModeFull, false)) })
+	world := liveHeap()
+	peak := max(peak1, peak2)
+	share := uint64(0)
+	if peak > world {
+		share = peak - world
+	}
+	f1, f2 := usersFloor(budgets, n, before, creates+locks), usersFloor(budgets, n, after, 0)
+	f := bench.Floor{Budgets: budgets, Latency: Latency, Stages: append(f1.Stages, f2.Stages...)}
+	r := bench.Result{Scenario: "users-10k-memory", Records: n, Wall: first + noop, PeakHeap: share}
+	r.CallsPersonio, r.CallsStaffomatic, r.Writes = w.count.Counts()
+	// The two runs are two floors one after the other (the second starts with a full
+	// budget only in the best case, so the sum of both ideals is the floor).
+	r.MinCalls, r.Ideal = f.MinCalls(), f1.Ideal()+f2.Ideal()
+	b.Logf("users-10k-memory: first run %.2fs (floor %.2fs), no-op %.2fs (floor %.2fs), peak heap %d MiB, world %d MiB",
+		first.Seconds(), f1.Ideal().Seconds(), noop.Seconds(), f2.Ideal().Seconds(), peak>>20, world>>20)
+	printLine(b, r)
+}
