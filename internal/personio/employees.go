@@ -393,6 +393,26 @@ var companyLocation = func() *time.Location {
 // required attributes the credential does not expose. It fails as a whole
 // if any page fails: a sync must not mistake a partial list for the company.
 func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*EmployeeList, error) {
+	list := &EmployeeList{}
+	missing, pages, err := c.EachEmployee(ctx, opts, func(e Employee) error {
+		list.Employees = append(list.Employees, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	list.Missing, list.Pages = missing, pages
+	return list, nil
+}
+
+// EachEmployee calls fn for every employee matching opts, page by page as
+// Employees reads them, and returns the required attributes the credential
+// does not expose and the pages read. Only one page is held at a time, so a
+// caller that keeps a reduced form of each employee (Employee.Person without
+// the attributes it does not need) holds that and no raw attribute JSON. An
+// error of fn or of any page ends the listing and is returned: what fn saw
+// until then is not the company.
+func (c *Client) EachEmployee(ctx context.Context, opts EmployeesOptions, fn func(Employee) error) ([]RequiredAttribute, int, error) {
 	limit := opts.PageSize
 	if limit <= 0 || limit > 100 {
 		limit = 100 // max enforced by Personio since 2025-01-31
@@ -404,7 +424,7 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 	case errors.As(err, &perr) && perr.StatusCode == http.StatusNotFound:
 		rep = nil // endpoint unavailable: infer from the keys received below
 	default:
-		return nil, err
+		return nil, 0, err
 	}
 	base := url.Values{"limit": {strconv.Itoa(limit)}}
 	if !opts.UpdatedSince.IsZero() {
@@ -415,7 +435,7 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 	for _, a := range opts.Attributes {
 		base.Add("attributes[]", a)
 	}
-	list := &EmployeeList{}
+	pages := 0
 	seen := map[int64]bool{}
 	keys := map[string]bool{}
 	for offset := 0; ; {
@@ -432,23 +452,28 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 			Data []rawEmployee `json:"data"`
 		}
 		if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/company/employees", query: q, gen: 1, family: FamilyEmployees}, &page); err != nil {
-			return nil, fmt.Errorf("personio: employees page at offset %d: %w", offset, err)
+			return nil, pages, fmt.Errorf("personio: employees page at offset %d: %w", offset, err)
 		}
-		list.Pages++
+		pages++
 		fresh := 0
-		for _, r := range page.Data {
+		for i, r := range page.Data {
 			e, err := decodeEmployee(r)
 			if err != nil {
-				return nil, err
+				return nil, pages, err
 			}
-			for k := range e.Attributes {
-				keys[k] = true
+			page.Data[i] = rawEmployee{} // the raw attributes go as soon as they are decoded
+			if rep == nil {
+				for k := range e.Attributes {
+					keys[k] = true
+				}
 			}
 			// Records can shift between pages while HR edits; keep the first.
 			if !seen[e.ID] {
 				seen[e.ID] = true
-				list.Employees = append(list.Employees, e)
 				fresh++
+				if err := fn(e); err != nil {
+					return nil, pages, err
+				}
 			}
 		}
 		// Loop guard: a full page of records already read means the server
@@ -459,7 +484,7 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 			if len(page.Data) > limit {
 				break
 			}
-			return nil, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
+			return nil, pages, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
 		}
 		offset += limit
 		if len(page.Data) == 0 || len(page.Data) < limit ||
@@ -468,11 +493,9 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 		}
 	}
 	if rep != nil {
-		list.Missing = rep.Missing
-	} else {
-		list.Missing = missingOf(func(k string) bool { return keys[k] })
+		return rep.Missing, pages, nil
 	}
-	return list, nil
+	return missingOf(func(k string) bool { return keys[k] }), pages, nil
 }
 
 func (c *Client) location() *time.Location {
