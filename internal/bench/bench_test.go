@@ -1,14 +1,16 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
 	"runtime"
-	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/phase"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	personiosim "github.com/staffsync/staffsync/internal/sandbox/personio"
 	"github.com/staffsync/staffsync/internal/synctest"
 	"github.com/staffsync/staffsync/internal/vendors"
@@ -54,7 +57,7 @@ func newWorld(b *testing.B, employees int) *world {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := &world{env: env, count: &bench.Counter{Next: env.Transport, PersonioHost: u.Host}, quiet: slog.New(slog.DiscardHandler)}
+	w := &world{env: env, count: &bench.Counter{Next: env.Transport, PersonioHost: u.Host}, quiet: quiet}
 	w.unlimited()
 	return w
 }
@@ -89,16 +92,22 @@ func (w *world) setup() *vendors.Builder {
 
 // measured sets the simulators to Latency and the documented limits scaled by k (k calls
 // where the vendor allows one), and returns a vendor builder paced the same way whose
-// calls are counted, with the floor's budgets. Staffomatic's window stays 10 s and its
-// budget is scaled: its X-RateLimit-Reset counts whole seconds, so a shorter window would
-// make that rounding weigh more than it does against the real API.
+// calls are counted, with the floor's budgets.
 func (w *world) measured(k float64) (*vendors.Builder, map[string]bench.Budget) {
+	budgets := w.limitSimulators(k)
+	return w.client(k), budgets
+}
+
+// limitSimulators sets the simulators' latency and limits scaled by k and returns them as
+// the floor's budgets. Staffomatic's window stays 10 s and its budget is scaled: its
+// X-RateLimit-Reset counts whole seconds, so a shorter window would make that rounding
+// weigh more than it does against the real API.
+func (w *world) limitSimulators(k float64) map[string]bench.Budget {
 	budgets := map[string]bench.Budget{}
-	const win = 10 * time.Second
 	limit := max(1, int(math.Round(500*k)))
-	w.env.S.SetRateLimit(limit, win)
+	w.env.S.SetRateLimit(limit, staffomaticWindow)
 	w.env.S.SetLatency(Latency)
-	budgets[bStaffomatic] = bench.Budget{Limit: limit, Window: win}
+	budgets[bStaffomatic] = bench.Budget{Limit: limit, Window: staffomaticWindow}
 	for f, l := range personiosim.DefaultRateLimits() {
 		l.PerSecond *= k
 		l.Burst = max(1, int(math.Round(float64(l.Burst)*k)))
@@ -107,14 +116,30 @@ func (w *world) measured(k float64) (*vendors.Builder, map[string]bench.Budget) 
 		w.env.P.SetLatency(f, Latency)
 		budgets["personio:"+string(f)] = bench.Budget{Rate: l.PerSecond, Burst: l.Burst}
 	}
-	client := map[personio.Family]personio.Limit{}
-	for f, l := range personio.DefaultLimits() {
-		client[f] = personio.Limit{PerSecond: l.PerSecond * k, Burst: max(1, int(math.Round(float64(l.Burst)*k)))}
-	}
-	reg := vendors.NewRegistry(0, nil).WithPersonioLimits(client).WithStaffomaticLimit(limit, win)
-	w.count.Reset()
-	return vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Transport: w.count, Timeout: time.Minute, Log: w.quiet, Limiters: reg}), budgets
+	return budgets
 }
+
+// staffomaticWindow is Staffomatic's documented rate window.
+const staffomaticWindow = 10 * time.Second
+
+// client is a vendor builder paced like the simulators at scale k, whose calls are
+// counted from zero.
+func (w *world) client(k float64) *vendors.Builder {
+	pacing := map[personio.Family]personio.Limit{}
+	for f, l := range personio.DefaultLimits() {
+		pacing[f] = personio.Limit{PerSecond: l.PerSecond * k, Burst: max(1, int(math.Round(float64(l.Burst)*k)))}
+	}
+	reg := vendors.NewRegistry(0, nil).WithPersonioLimits(pacing).WithStaffomaticLimit(max(1, int(math.Round(500*k))), staffomaticWindow)
+	w.count.Reset()
+	return vendors.New(vendors.Options{Policy: vendors.Policy{Open: true}, Transport: w.count, Timeout: time.Minute, Log: w.quiet, Limiters: reg})
+}
+
+// defaultNow is synctest's business date, which the world process's simulators use too.
+var defaultNow = time.Date(2026, 3, 11, 9, 30, 0, 0, time.UTC)
+
+// quiet is the benchmark's logger: a log buffer would be heap the product does not hold
+// in Lambda.
+var quiet = slog.New(slog.DiscardHandler)
 
 // measure runs f with the heap sampled and returns the wall time and peak heap.
 func measure(b *testing.B, f func() error) (time.Duration, uint64) {
@@ -129,14 +154,6 @@ func measure(b *testing.B, f func() error) (time.Duration, uint64) {
 		b.Fatal(err)
 	}
 	return wall, peak
-}
-
-// liveHeap is the heap after a collection: what the process holds at rest.
-func liveHeap() uint64 {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 // result fills the counts of the measured builder into r and prints the line.
@@ -210,5 +227,32 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"users", benchUsers},
+	{"timesheets", benchTimesheets},
 	{"users-10k-memory", benchUsers10k},
+}
+
+// simPut changes a record through the simulated Staffomatic's API as its admin would
+// (not counted: it is the scenario's input, not the product's call).
+func simPut(w *world, path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPut, w.env.StaffomaticURL+"/"+demo.StaffomaticSubdomain+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(demo.StaffomaticEmail, demo.StaffomaticPassword)
+	req.Header.Set("User-Agent", "staffsync bench")
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("PUT %s: %d %s", path, res.StatusCode, msg)
+	}
+	return nil
 }
