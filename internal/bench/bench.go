@@ -120,15 +120,15 @@ func (r Result) Line() string {
 }
 
 // Counter is an http.RoundTripper that counts the calls the product makes per vendor
-// (told apart by host) and its writes: every method but GET and HEAD, except the token
-// requests, which change nothing.
+// (told apart by host), every attempt, and its writes: the calls with a method other
+// than GET and HEAD that the vendor accepted (a 2xx; a throttled attempt that is retried
+// writes once), except the token requests, which change nothing.
 type Counter struct {
-	Next          http.RoundTripper
-	PersonioHost  string
-	personio      atomic.Int64
-	staffomatic   atomic.Int64
-	writes        atomic.Int64
-	personioWrite atomic.Int64
+	Next         http.RoundTripper
+	PersonioHost string
+	personio     atomic.Int64
+	staffomatic  atomic.Int64
+	writes       atomic.Int64
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -136,16 +136,14 @@ func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.Contains(r.URL.Path, "/auth")
 	if r.URL.Host == c.PersonioHost {
 		c.personio.Add(1)
-		if write {
-			c.personioWrite.Add(1)
-		}
 	} else {
 		c.staffomatic.Add(1)
 	}
-	if write {
+	resp, err := c.Next.RoundTrip(r)
+	if write && err == nil && resp.StatusCode < 300 {
 		c.writes.Add(1)
 	}
-	return c.Next.RoundTrip(r)
+	return resp, err
 }
 
 // Counts returns the calls per vendor and the writes since the last Reset.
@@ -158,7 +156,6 @@ func (c *Counter) Reset() {
 	c.personio.Store(0)
 	c.staffomatic.Store(0)
 	c.writes.Store(0)
-	c.personioWrite.Store(0)
 }
 
 // heapMetric is the bytes of heap objects, live and not yet swept: what the Go heap

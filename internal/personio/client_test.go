@@ -808,3 +808,42 @@ func TestParseWebhookShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestEachEmployeeAhead: with Ahead the employees come in the order of the pages, each
+// once, reduced by the callback as they come; no page past the total is asked for; a
+// failing page still fails the listing; a callback's error ends it.
+func TestEachEmployeeAhead(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, personiosim.Config{}, nil)
+	e.sim.Generate(personiosim.GenerateOptions{Employees: 450, Seed: 5, Year: 2026})
+	want, err := e.cl.Employees(ctx, personio.EmployeesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetCalls()
+	var got []int64
+	_, pages, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(em personio.Employee) error {
+		got = append(got, em.ID)
+		return nil
+	})
+	if err != nil || len(got) != len(want.Employees) || pages != 5 {
+		t.Fatalf("EachEmployee: %d employees in %d pages, %v; Employees: %d", len(got), pages, err, len(want.Employees))
+	}
+	for i, em := range want.Employees {
+		if got[i] != em.ID {
+			t.Fatalf("employee %d is %d, want %d", i, got[i], em.ID)
+		}
+	}
+	if n := e.sim.CallCount("GET /v1/company/employees"); n != 5 {
+		t.Errorf("%d page requests for 450 employees, want 5", n)
+	}
+	stop := errors.New("enough")
+	if _, _, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(personio.Employee) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("the callback's error ended nothing: %v", err)
+	}
+	e.sim.InjectFault("GET /v1/company/employees", 2, personiosim.Fault{})
+	e.sim.InjectFault("GET /v1/company/employees", 100, personiosim.Fault{Status: http.StatusInternalServerError})
+	if _, _, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(personio.Employee) error { return nil }); err == nil {
+		t.Fatal("a failing page did not fail the listing")
+	}
+}

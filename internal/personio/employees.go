@@ -370,6 +370,10 @@ type EmployeesOptions struct {
 	Attributes []string
 	// PageSize is the page limit (default and maximum 100).
 	PageSize int
+	// Ahead is how many pages are asked for at once once the first page has told the
+	// total (default 1: one after the other). The pacer still paces them; a large list
+	// then costs about pages/Ahead latencies instead of one per page.
+	Ahead int
 }
 
 // EmployeeList is the result of Employees.
@@ -435,33 +439,64 @@ func (c *Client) EachEmployee(ctx context.Context, opts EmployeesOptions, fn fun
 	for _, a := range opts.Attributes {
 		base.Add("attributes[]", a)
 	}
-	pages := 0
-	seen := map[int64]bool{}
-	keys := map[string]bool{}
-	for offset := 0; ; {
+	type page struct {
+		Metadata *struct {
+			TotalElements int `json:"total_elements"`
+			TotalPages    int `json:"total_pages"`
+		} `json:"metadata"`
+		Data []rawEmployee `json:"data"`
+		err  error
+	}
+	// Once the first page has told the total, opts.Ahead pages are asked for at once. No
+	// page past the total is asked for; without a total the pages are read one by one.
+	ahead := max(1, opts.Ahead)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetch := func(offset int) <-chan page {
+		ch := make(chan page, 1)
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v
 		}
 		q.Set("offset", strconv.Itoa(offset))
-		var page struct {
-			Metadata *struct {
-				TotalElements int `json:"total_elements"`
-				TotalPages    int `json:"total_pages"`
-			} `json:"metadata"`
-			Data []rawEmployee `json:"data"`
+		go func() {
+			var p page
+			p.err = c.do(ctx, call{method: http.MethodGet, path: "/v1/company/employees", query: q, gen: 1, family: FamilyEmployees}, &p)
+			ch <- p
+		}()
+		return ch
+	}
+	type pending struct {
+		offset int
+		ch     <-chan page
+	}
+	var inflight []pending
+	next, total := 0, -1
+	pages := 0
+	seen := map[int64]bool{}
+	keys := map[string]bool{}
+	for {
+		for len(inflight) == 0 || (total >= 0 && len(inflight) < ahead && next < total) {
+			inflight = append(inflight, pending{next, fetch(next)})
+			next += limit
 		}
-		if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/company/employees", query: q, gen: 1, family: FamilyEmployees}, &page); err != nil {
-			return nil, pages, fmt.Errorf("personio: employees page at offset %d: %w", offset, err)
+		offset := inflight[0].offset
+		pg := <-inflight[0].ch
+		inflight = inflight[1:]
+		if pg.err != nil {
+			return nil, pages, fmt.Errorf("personio: employees page at offset %d: %w", offset, pg.err)
 		}
 		pages++
+		if pg.Metadata != nil {
+			total = pg.Metadata.TotalElements
+		}
 		fresh := 0
-		for i, r := range page.Data {
+		for i, r := range pg.Data {
 			e, err := decodeEmployee(r)
 			if err != nil {
 				return nil, pages, err
 			}
-			page.Data[i] = rawEmployee{} // the raw attributes go as soon as they are decoded
+			pg.Data[i] = rawEmployee{} // the raw attributes go as soon as they are decoded
 			if rep == nil {
 				for k := range e.Attributes {
 					keys[k] = true
@@ -480,16 +515,17 @@ func (c *Client) EachEmployee(ctx context.Context, opts EmployeesOptions, fn fun
 		// ignores the offset and would answer the same page forever. Unless it
 		// sent more than the limit (everything at once), the list is
 		// incomplete and must not be taken for the company.
-		if len(page.Data) >= limit && fresh == 0 {
-			if len(page.Data) > limit {
+		if len(pg.Data) >= limit && fresh == 0 {
+			if len(pg.Data) > limit {
 				break
 			}
 			return nil, pages, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
 		}
-		offset += limit
-		if len(page.Data) == 0 || len(page.Data) < limit ||
-			(page.Metadata != nil && offset >= page.Metadata.TotalElements) {
+		if len(pg.Data) == 0 || len(pg.Data) < limit || (pg.Metadata != nil && offset+limit >= pg.Metadata.TotalElements) {
 			break
+		}
+		if len(inflight) == 0 && next <= offset {
+			next = offset + limit
 		}
 	}
 	if rep != nil {
