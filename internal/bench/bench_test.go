@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,7 +52,13 @@ type world struct {
 
 func newWorld(b *testing.B, employees int) *world {
 	b.Helper()
-	env := synctest.New(b, synctest.Options{Generate: employees, NoPersonioRateLimits: true})
+	return newWorldAt(b, employees, defaultNow)
+}
+
+// newWorldAt is newWorld with the world's clock at now.
+func newWorldAt(b *testing.B, employees int, now time.Time) *world {
+	b.Helper()
+	env := synctest.New(b, synctest.Options{Now: now, Generate: employees, NoPersonioRateLimits: true})
 	env.Select(b, nil, allStatuses)
 	u, err := url.Parse(env.PersonioURL)
 	if err != nil {
@@ -59,7 +66,27 @@ func newWorld(b *testing.B, employees int) *world {
 	}
 	w := &world{env: env, count: &bench.Counter{Next: env.Transport, PersonioHost: u.Host}, quiet: quiet}
 	w.unlimited()
+	placeOffices(b, env)
 	return w
+}
+
+// placeOffices maps every Personio office to the account's location, as a workspaces
+// sync would have: users are created in it, and its absence categories apply to them.
+func placeOffices(tb testing.TB, env *synctest.Env) {
+	tb.Helper()
+	loc := strconv.FormatInt(env.S.Account(demo.StaffomaticSubdomain).Locations()[0].ID, 10)
+	done := map[int64]bool{}
+	for _, e := range env.P.Employees() {
+		if e.OfficeID == 0 || done[e.OfficeID] {
+			continue
+		}
+		done[e.OfficeID] = true
+		m := domain.Mapping{Tenant: synctest.TenantID, Kind: domain.KindLocation, SourceID: strconv.FormatInt(e.OfficeID, 10),
+			TargetIDs: []string{loc}, State: domain.StateTransferred, UpdatedAt: env.Clock()}
+		if err := env.Store.PutMapping(context.Background(), m); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // deps are the harness dependencies, logging nowhere (a log buffer would be heap the
@@ -210,6 +237,7 @@ func run[L any, P phase.Plan](b *testing.B, h *phase.Harness[L, P], req domain.S
 	if sum.Status != domain.RunSucceeded || sum.Counts[domain.OutcomeFailed] != 0 {
 		return fmt.Errorf("run %s: %s %v %s", req.RunID, sum.Status, sum.Counts, sum.Error)
 	}
+	b.Logf("run %s: %s, %v", req.RunID, sum.Mode, sum.Counts)
 	return nil
 }
 
@@ -228,6 +256,9 @@ type scenario struct {
 var scenarios = []scenario{
 	{"users", benchUsers},
 	{"timesheets", benchTimesheets},
+	{"absences-first", func(b *testing.B) { benchAbsences(b, domain.SystemPersonio) }},
+	{"absences-staffomatic-first", func(b *testing.B) { benchAbsences(b, domain.SystemStaffomatic) }},
+	{"webhook-latency", benchWebhook},
 	{"users-10k-memory", benchUsers10k},
 }
 

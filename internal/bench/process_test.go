@@ -88,6 +88,7 @@ func serveWorld(n string) int {
 	}()
 	env := synctest.New(tb, synctest.Options{Generate: employees, NoPersonioRateLimits: true})
 	env.Select(tb, nil, allStatuses)
+	placeOffices(tb, env)
 	w := &world{env: env}
 	budgets := w.limitSimulators(k)
 	creates, locks := usersToCreate(w)

@@ -45,12 +45,18 @@ func timesHarness(w *world, vb *vendors.Builder) *phase.Harness[*timesync.Loaded
 func usersWorld(b *testing.B, n int) *world {
 	b.Helper()
 	w := newWorld(b, n)
+	usersRun(b, w)
+	return w
+}
+
+// usersRun runs the users phase without pacing.
+func usersRun(b *testing.B, w *world) {
+	b.Helper()
 	h := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: w.env.Store, Vendors: w.setup(),
 		Now: w.env.Clock, Concurrency: 16}), w.deps())
 	if err := run(b, h, w.env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
 		b.Fatal(err)
 	}
-	return w
 }
 
 // mappedUsers returns up to n Staffomatic user ids with a Personio employee.
