@@ -25,8 +25,9 @@ const (
 	kAbsencesPersonio    = 20
 	kAbsencesStaffomatic = 50
 	// absConcurrency: the phase's default (4) fits the documented limits at a real
-	// latency; the scaled ones at 20 ms need more absences in flight.
-	absConcurrency = 16
+	// latency; the scaled ones at 20 ms need more absences in flight (each is a create,
+	// an approval and its mapping writes, one after the other).
+	absConcurrency = 32
 )
 
 // absenceTypes are the generated company's day types, which both systems name alike.

@@ -23,9 +23,9 @@ const (
 
 // usersConcurrency is the users phase's concurrency in the benchmark: the production
 // default (8) keeps Staffomatic's 50 calls a second busy at a real latency of about
-// 150 ms; with the benchmark's 20 ms and its limits scaled by up to 12, the same
-// in-flight share of the budget needs 16.
-const usersConcurrency = 16
+// 150 ms; the limits scaled by up to 8 at 20 ms (and a store write after each create)
+// need more employees in flight to reach them.
+const usersConcurrency = 32
 
 func usersHarness(w *world, vb *vendors.Builder) *phase.Harness[*usersync.Loaded, usersync.Planned] {
 	return phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: w.env.Store, Vendors: vb,

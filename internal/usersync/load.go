@@ -113,9 +113,21 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 			fail(err)
 		}
 	}()
-	// A full run compares every employee, so it places them too: the workspaces are read
-	// beside Personio's pages. Other runs read them only when an employee is in scope.
+	// A full run compares every employee, so it places them too and reads all mappings:
+	// the workspaces and the mappings are read beside the vendors' pages. Other runs read
+	// them only when an employee is in scope, and only its mappings.
 	withWorkspaces := l.Mode == domain.ModeFull
+	var all []domain.Mapping
+	if withWorkspaces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if all, err = r.Store.LoadMappings(rctx, r.Tenant.ID, domain.KindUser); err != nil {
+				fail(fmt.Errorf("load user mappings: %w", err))
+			}
+		}()
+	}
 	var w domain.Workspaces
 	err = loadStaffomatic(rctx, r, l)
 	if err == nil && withWorkspaces {
@@ -129,7 +141,7 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		return nil, first
 	}
 	l.inScope = len(l.Input.Employees)
-	if err := loadLinks(ctx, r, l); err != nil {
+	if err := loadLinks(ctx, r, l, all); err != nil {
 		return nil, err
 	}
 	if len(l.Input.Employees) > 0 {
@@ -295,18 +307,15 @@ func notInPersonio(id int64) Action {
 		Reason: "no Personio employee with this id; a Staffomatic user is never deleted by the sync"}
 }
 
-// loadLinks reads the user mappings. A full run reads all of them (one paginated query);
-// a partial or targeted run reads those of its employees with BatchGetItem and, for every
+// loadLinks reads the user mappings. A full run has read all of them beside the vendors'
+// pages (one paginated query, all); a partial or targeted run reads those of its
+// employees with BatchGetItem and, for every
 // Staffomatic user one of them could match, the reverse mapping, so that a user already
 // mapped to an employee outside the run is still seen as taken.
-func loadLinks(ctx context.Context, r *job, l *Loaded) error {
+func loadLinks(ctx context.Context, r *job, l *Loaded, all []domain.Mapping) error {
 	var ms []domain.Mapping
 	if l.Mode == domain.ModeFull {
-		all, err := r.Store.LoadMappings(ctx, r.Tenant.ID, domain.KindUser)
-		if err != nil {
-			return fmt.Errorf("load user mappings: %w", err)
-		}
-		ms = all
+		ms = all // read beside the vendors' pages
 	} else {
 		ids := make([]string, 0, len(l.Input.Employees))
 		ids = append(ids, skipIDs(l.Input.Skips)...)
