@@ -78,6 +78,22 @@ func mappedUsers(b *testing.B, w *world, n int) []int64 {
 	return out
 }
 
+// addShift seeds an eight-hour timer of user uid from start, in state, with a stamped
+// half-hour break four hours in.
+func addShift(b *testing.B, acc *staffomaticsim.Account, uid int64, start time.Time, state string) staffomaticsim.WorkTimer {
+	b.Helper()
+	end := start.Add(8 * time.Hour)
+	wt, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: uid, State: state, StartsAt: start, EndsAt: &end, CreatedAt: end, UpdatedAt: end})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs, be := start.Add(4*time.Hour), start.Add(4*time.Hour+30*time.Minute)
+	if _, err := acc.AddBreakTimer(staffomaticsim.BreakTimer{WorkTimerID: wt.ID, StartsAt: bs, EndsAt: &be, CreatedAt: end, UpdatedAt: end}); err != nil {
+		b.Fatal(err)
+	}
+	return wt
+}
+
 // benchTimesheets: timesheets-week (300 users × 7 days, one verified timer with one
 // stamped break a day, the first transfer) and timesheets-partial (20 of today's timers
 // end a quarter of an hour earlier; the partial run ten minutes later).
@@ -91,16 +107,7 @@ func benchTimesheets(b *testing.B) {
 		for d := range timesheetDays {
 			day := now.AddDate(0, 0, -d)
 			// Shifts end before now (10:30 in Berlin), today's among them.
-			start := time.Date(day.Year(), day.Month(), day.Day(), 2, i%30, 0, 0, berlin)
-			end := start.Add(8 * time.Hour)
-			wt, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: uid, State: staffomaticsim.TimerVerified, StartsAt: start, EndsAt: &end, CreatedAt: end, UpdatedAt: end})
-			if err != nil {
-				b.Fatal(err)
-			}
-			bs, be := start.Add(4*time.Hour), start.Add(4*time.Hour+30*time.Minute)
-			if _, err := acc.AddBreakTimer(staffomaticsim.BreakTimer{WorkTimerID: wt.ID, StartsAt: bs, EndsAt: &be, CreatedAt: end, UpdatedAt: end}); err != nil {
-				b.Fatal(err)
-			}
+			wt := addShift(b, acc, uid, time.Date(day.Year(), day.Month(), day.Day(), 2, i%30, 0, 0, berlin), staffomaticsim.TimerVerified)
 			if d == 0 {
 				today = append(today, wt)
 			}

@@ -42,17 +42,7 @@ func benchWebhook(b *testing.B) {
 	now := w.env.Clock()
 	var timers []staffomaticsim.WorkTimer
 	for i, uid := range mappedUsers(b, w, webhookTimers) {
-		start := now.Add(-9*time.Hour + time.Duration(i)*time.Minute)
-		end := start.Add(8 * time.Hour)
-		wt, err := acc.AddWorkTimer(staffomaticsim.WorkTimer{UserID: uid, State: staffomaticsim.TimerStopped, StartsAt: start, EndsAt: &end, CreatedAt: end, UpdatedAt: end})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bs, be := start.Add(4*time.Hour), start.Add(4*time.Hour+30*time.Minute)
-		if _, err := acc.AddBreakTimer(staffomaticsim.BreakTimer{WorkTimerID: wt.ID, StartsAt: bs, EndsAt: &be, CreatedAt: end, UpdatedAt: end}); err != nil {
-			b.Fatal(err)
-		}
-		timers = append(timers, wt)
+		timers = append(timers, addShift(b, acc, uid, now.Add(-9*time.Hour+time.Duration(i)*time.Minute), staffomaticsim.TimerStopped))
 	}
 
 	// The receiver's secret, sealed as the API stores it on creation.
