@@ -847,3 +847,42 @@ func TestEachEmployeeAhead(t *testing.T) {
 		t.Fatal("a failing page did not fail the listing")
 	}
 }
+
+// TestTokenStoreSharesTokensByCredential: clients with one TokenStore and one credential
+// fetch one token between them (a run's new clients reuse the last run's); a client with
+// another credential fetches its own; Verify checks the credential with a fresh token.
+func TestTokenStoreSharesTokensByCredential(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, personiosim.Config{}, nil)
+	e.sim.Generate(personiosim.GenerateOptions{Employees: 5, Seed: 5, Year: 2026})
+	e.sim.AddCredential(personiosim.Credential{ClientID: "another-id", ClientSecret: "another-secret"})
+	store := personio.NewTokenStore()
+	client := func(id, secret string) *personio.Client {
+		t.Helper()
+		c, err := personio.New(personio.Config{BaseURL: e.srv.URL, ClientID: id, ClientSecret: secret, Limits: unlimited(), Tokens: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for range 3 {
+		if _, err := client(testID, testSecret).Employee(ctx, e.sim.Employees()[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 1 {
+		t.Fatalf("three clients of one credential fetched %d tokens, want 1", n)
+	}
+	if _, err := client("another-id", "another-secret").Employee(ctx, e.sim.Employees()[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 2 {
+		t.Fatalf("another credential: %d token requests, want its own (2)", n)
+	}
+	if _, err := client(testID, testSecret).Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 3 {
+		t.Fatalf("Verify fetched no fresh token: %d token requests, want 3", n)
+	}
+}

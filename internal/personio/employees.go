@@ -105,6 +105,9 @@ func (c *Client) AllowedAttributes(ctx context.Context) (*AttributeReport, error
 // v2 and returns which required attributes the credential does not expose.
 // An *Error with IsAuth true means the id/secret are wrong.
 func (c *Client) Verify(ctx context.Context) (*AttributeReport, error) {
+	// The credential itself is checked, not a token an earlier client fetched with it.
+	c.renew(1)
+	c.renew(2)
 	rep, err := c.AllowedAttributes(ctx)
 	if err != nil {
 		return nil, err

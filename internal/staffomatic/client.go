@@ -414,8 +414,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 // listAll reads every page of a collection (page=1,2,… until an empty page), one page
 // after the other, and keeps every record.
 func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, setRaw func(*T, json.RawMessage)) ([]T, error) {
+	return listAhead(ctx, c, path, q, 1, setRaw)
+}
+
+// listAhead is listAll asking for ahead pages at once (eachRecord).
+func listAhead[T any](ctx context.Context, c *Client, path string, q url.Values, ahead int, setRaw func(*T, json.RawMessage)) ([]T, error) {
 	var out []T
-	err := eachRecord(ctx, c, path, q, 1, func(v T, raw json.RawMessage) error {
+	err := eachRecord(ctx, c, path, q, ahead, func(v T, raw json.RawMessage) error {
 		if setRaw != nil {
 			setRaw(&v, raw)
 		}

@@ -65,9 +65,10 @@ type regKey struct {
 }
 
 type regEntry struct {
-	key         regKey
-	staffomatic *staffomatic.RateLimiter
-	personio    *personio.Pacer
+	key            regKey
+	staffomatic    *staffomatic.RateLimiter
+	personio       *personio.Pacer
+	personioTokens *personio.TokenStore
 }
 
 // NewRegistry returns a registry of at most size entries (<= 0: DefaultRegistrySize).
@@ -91,6 +92,14 @@ func (r *Registry) Staffomatic(tenant, host string) *staffomatic.RateLimiter {
 // Personio returns the per-endpoint pacer of tenant's Personio company at host.
 func (r *Registry) Personio(tenant, host string) *personio.Pacer {
 	return r.get(regKey{domain.SystemPersonio, tenant, host}).personio
+}
+
+// PersonioTokens returns the access tokens of tenant's Personio company at host, shared
+// by its clients like the pacer: a run, and each webhook's targeted run, reuses the token
+// an earlier run of the process fetched instead of asking auth endpoints that allow a few
+// requests a second.
+func (r *Registry) PersonioTokens(tenant, host string) *personio.TokenStore {
+	return r.get(regKey{domain.SystemPersonio, tenant, host}).personioTokens
 }
 
 // Len is the number of entries kept.
@@ -117,6 +126,7 @@ func (r *Registry) get(k regKey) *regEntry {
 		e.staffomatic = staffomatic.NewRateLimiter(limit, window).WithClock(r.now).WithMaxPause(MaxPause)
 	default:
 		e.personio = personio.NewPacer(r.personioLimits, r.now)
+		e.personioTokens = personio.NewTokenStore()
 	}
 	r.byID[k] = r.lru.PushFront(e)
 	for r.lru.Len() > r.size {
