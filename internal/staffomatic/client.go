@@ -468,12 +468,15 @@ func eachRecord[T any](ctx context.Context, c *Client, path string, q url.Values
 	}
 	var inflight []<-chan result
 	next := 1
+	// more is false once a page came back short: the list ends there, and only the page
+	// that proves it (the empty one) is still asked for.
+	more := true
 	seen := map[int64]bool{}
 	for page := 1; ; page++ {
 		if page > c.cfg.MaxPages {
 			return fmt.Errorf("staffomatic: GET %s: %w after %d pages", path, ErrPaginationLoop, c.cfg.MaxPages)
 		}
-		for len(inflight) < ahead && next <= c.cfg.MaxPages {
+		for (len(inflight) == 0 || (more && len(inflight) < ahead)) && next <= c.cfg.MaxPages {
 			inflight = append(inflight, fetch(next))
 			next++
 		}
@@ -484,6 +487,9 @@ func eachRecord[T any](ctx context.Context, c *Client, path string, q url.Values
 		}
 		if len(res.items) == 0 {
 			return nil
+		}
+		if len(res.items) < PageSize {
+			more = false
 		}
 		fresh := 0
 		for _, it := range res.items {

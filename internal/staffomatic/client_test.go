@@ -480,9 +480,14 @@ func TestTimersAndEvents(t *testing.T) {
 	if err != nil || len(all) != 2 || all[1].State != staffomatic.TimerStopped || all[1].BreakDuration != 45*60 {
 		t.Fatalf("all timers = %+v, %v", all, err)
 	}
+	f.sim.ResetCalls()
 	breaks, err := f.client.ListWorkTimerBreaks(c, wt.ID)
 	if err != nil || len(breaks) != 1 || breaks[0].Duration != 1800 {
 		t.Fatalf("breaks = %+v, %v", breaks, err)
+	}
+	// Its page and the empty one, asked for at once: no page after the short one but that.
+	if n := f.sim.CallCount("GET", "/work_timers/{wid}/break_timers"); n != 2 {
+		t.Fatalf("%d requests for one page of breaks, want 2", n)
 	}
 	if bs, err := f.client.ListBreakTimers(c, staffomatic.TimerFilter{From: day, Until: day.Add(24 * time.Hour)}); err != nil || len(bs) != 1 {
 		t.Fatalf("break timers = %+v, %v", bs, err)
