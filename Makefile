@@ -71,8 +71,18 @@ test: tools lint test-go
 test-go:
 	STAFFSYNC_RIE=$(RIE) $(GO) test -count=1 -timeout 30m ./...
 
+# bench runs internal/bench: one BENCH line per scenario (the real phases against the
+# simulators, 20 ms a call, the documented limits scaled per scenario; README "Benchmarks")
+# and one FUNCTION line per function (its arm64 bootstrap from make build, its init under
+# aws-lambda-rie). The whole output is in bin/bench.log. The micro-benchmarks of single
+# packages stay where they are: go test -run '^$$' -bench . ./internal/<package>/.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	@[ -x "$(RIE)" ] || $(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory -s build >/dev/null
+	@set -o pipefail; STAFFSYNC_RIE=$(RIE) STAFFSYNC_BUILD_DIR=$(BUILD_DIR) STAFFSYNC_FUNCTIONS="$(FUNCTIONS)" \
+	  $(GO) test -count=1 -run '^$$' -bench '^Benchmark(Scenarios|Functions)$$' -benchtime 1x -timeout 15m ./internal/bench/ 2>&1 \
+	  | tee $(BIN)/bench.log | grep --line-buffered -E '^(BENCH|FUNCTION) ' \
+	  || { echo "make bench failed; the end of bin/bench.log:"; tail -40 $(BIN)/bench.log; exit 1; }
 
 # ---------------------------------------------------------------- deploy (needs the sam CLI)
 deploy:

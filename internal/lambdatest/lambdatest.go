@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,12 +93,19 @@ type Emulator struct {
 // free loopback ports, and stops it when the test ends.
 func Start(t testing.TB, bootstrap string, env map[string]string) *Emulator {
 	t.Helper()
+	return StartLogged(t, bootstrap, env, "error")
+}
+
+// StartLogged is Start with the emulator's log level: "info" keeps its INIT REPORT line,
+// which InitDuration reads.
+func StartLogged(t testing.TB, bootstrap string, env map[string]string, level string) *Emulator {
+	t.Helper()
 	rie := RIE(t)
 	apiPort, runtimePort := freePort(t), freePort(t)
 	cmd := exec.Command(rie,
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", runtimePort),
-		"--log-level", "error",
+		"--log-level", level,
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append(os.Environ(), "AWS_REGION=eu-central-1", "AWS_DEFAULT_REGION=eu-central-1",
@@ -169,6 +178,24 @@ func (e *Emulator) Logs() string {
 	e.lmu.Lock()
 	defer e.lmu.Unlock()
 	return e.logs.String()
+}
+
+// initReport is the emulator's line (at log level info) with the function's init time.
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// InitDuration is the function's init time as the emulator measured it (from the start of
+// the bootstrap until it asked for its first event), once an invocation made it start;
+// false before that or when the emulator logs below info (StartLogged).
+func (e *Emulator) InitDuration() (time.Duration, bool) {
+	m := initReport.FindStringSubmatch(e.Logs())
+	if m == nil {
+		return 0, false
+	}
+	ms, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ms * float64(time.Millisecond)), true
 }
 
 // Events returns the sample payloads events/<logicalID>-<case>.json by case name.

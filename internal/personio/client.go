@@ -16,6 +16,7 @@ package personio
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,6 +105,11 @@ type Config struct {
 	// ignored). Clients of one tenant's Personio share one, so that the API and the
 	// phases of one process spend one budget; clients of different tenants never do.
 	Pacer *Pacer
+	// Tokens, when set, shares the access tokens between the clients of one company
+	// (internal/vendors keeps one per tenant and host, like the pacer): a run builds new
+	// clients, and without it every run, and every webhook's targeted run, fetched a new
+	// token from auth endpoints that allow a few a second. nil: the client's own.
+	Tokens *TokenStore
 	// TokenRefreshMargin renews a token this long before it expires
 	// (default 5 min, at most a tenth of the lifetime).
 	TokenRefreshMargin time.Duration
@@ -121,7 +127,7 @@ type Client struct {
 	base   *url.URL
 	hc     *http.Client
 	log    *slog.Logger
-	tokens [3]tokenCache // index 1: v1, 2: v2
+	tokens *[3]tokenCache // index 1: v1, 2: v2
 	pacer  *Pacer
 }
 
@@ -161,7 +167,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, base: base, hc: cfg.HTTPClient, log: cfg.Logger, pacer: cfg.Pacer}
+	c := &Client{cfg: cfg, base: base, hc: cfg.HTTPClient, log: cfg.Logger, pacer: cfg.Pacer, tokens: &[3]tokenCache{}}
+	if cfg.Tokens != nil {
+		c.tokens = cfg.Tokens.caches(cfg.ClientID, cfg.ClientSecret)
+	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
@@ -175,6 +184,46 @@ func New(cfg Config) (*Client, error) {
 }
 
 // ---- tokens ----
+
+// TokenStore holds the access tokens of the clients of one Personio company, by
+// credential: a client built with another client id or secret never sees them. It keeps
+// the tokens of at most maxCredentials credentials (a hand-over or a rotation adds one),
+// dropping the least recently used.
+type TokenStore struct {
+	mu    sync.Mutex
+	byKey map[[sha256.Size]byte]*[3]tokenCache
+	order [][sha256.Size]byte // least recently used first
+}
+
+// maxCredentials bounds the credentials a TokenStore keeps tokens of.
+const maxCredentials = 4
+
+// NewTokenStore returns an empty store.
+func NewTokenStore() *TokenStore {
+	return &TokenStore{byKey: map[[sha256.Size]byte]*[3]tokenCache{}}
+}
+
+// caches returns the token caches of a credential, keyed by a hash of it (the store
+// holds no secret).
+func (s *TokenStore) caches(id, secret string) *[3]tokenCache {
+	k := sha256.Sum256([]byte(id + "\x00" + secret))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range s.order {
+		if o == k {
+			s.order = append(append(s.order[:i:i], s.order[i+1:]...), k)
+			return s.byKey[k]
+		}
+	}
+	c := &[3]tokenCache{}
+	s.byKey[k] = c
+	s.order = append(s.order, k)
+	if len(s.order) > maxCredentials {
+		delete(s.byKey, s.order[0])
+		s.order = s.order[1:]
+	}
+	return c
+}
 
 type tokenCache struct {
 	mu       sync.Mutex
@@ -233,6 +282,14 @@ func (c *Client) token(ctx context.Context, gen int) (string, error) {
 
 func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// renew drops the cached token of the generation, so the next call fetches one.
+func (c *Client) renew(gen int) {
+	tc := &c.tokens[gen]
+	tc.mu.Lock()
+	tc.token = ""
+	tc.mu.Unlock()
 }
 
 // invalidate drops a token that Personio refused, unless another caller

@@ -808,3 +808,81 @@ func TestParseWebhookShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestEachEmployeeAhead: with Ahead the employees come in the order of the pages, each
+// once, reduced by the callback as they come; no page past the total is asked for; a
+// failing page still fails the listing; a callback's error ends it.
+func TestEachEmployeeAhead(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, personiosim.Config{}, nil)
+	e.sim.Generate(personiosim.GenerateOptions{Employees: 450, Seed: 5, Year: 2026})
+	want, err := e.cl.Employees(ctx, personio.EmployeesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetCalls()
+	var got []int64
+	_, pages, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(em personio.Employee) error {
+		got = append(got, em.ID)
+		return nil
+	})
+	if err != nil || len(got) != len(want.Employees) || pages != 5 {
+		t.Fatalf("EachEmployee: %d employees in %d pages, %v; Employees: %d", len(got), pages, err, len(want.Employees))
+	}
+	for i, em := range want.Employees {
+		if got[i] != em.ID {
+			t.Fatalf("employee %d is %d, want %d", i, got[i], em.ID)
+		}
+	}
+	if n := e.sim.CallCount("GET /v1/company/employees"); n != 5 {
+		t.Errorf("%d page requests for 450 employees, want 5", n)
+	}
+	stop := errors.New("enough")
+	if _, _, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(personio.Employee) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("the callback's error ended nothing: %v", err)
+	}
+	e.sim.InjectFault("GET /v1/company/employees", 2, personiosim.Fault{})
+	e.sim.InjectFault("GET /v1/company/employees", 100, personiosim.Fault{Status: http.StatusInternalServerError})
+	if _, _, err := e.cl.EachEmployee(ctx, personio.EmployeesOptions{Ahead: 4}, func(personio.Employee) error { return nil }); err == nil {
+		t.Fatal("a failing page did not fail the listing")
+	}
+}
+
+// TestTokenStoreSharesTokensByCredential: clients with one TokenStore and one credential
+// fetch one token between them (a run's new clients reuse the last run's); a client with
+// another credential fetches its own; Verify checks the credential with a fresh token.
+func TestTokenStoreSharesTokensByCredential(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, personiosim.Config{}, nil)
+	e.sim.Generate(personiosim.GenerateOptions{Employees: 5, Seed: 5, Year: 2026})
+	e.sim.AddCredential(personiosim.Credential{ClientID: "another-id", ClientSecret: "another-secret"})
+	store := personio.NewTokenStore()
+	client := func(id, secret string) *personio.Client {
+		t.Helper()
+		c, err := personio.New(personio.Config{BaseURL: e.srv.URL, ClientID: id, ClientSecret: secret, Limits: unlimited(), Tokens: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for range 3 {
+		if _, err := client(testID, testSecret).Employee(ctx, e.sim.Employees()[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 1 {
+		t.Fatalf("three clients of one credential fetched %d tokens, want 1", n)
+	}
+	if _, err := client("another-id", "another-secret").Employee(ctx, e.sim.Employees()[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 2 {
+		t.Fatalf("another credential: %d token requests, want its own (2)", n)
+	}
+	if _, err := client(testID, testSecret).Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.CallCount("POST /v1/auth"); n != 3 {
+		t.Fatalf("Verify fetched no fresh token: %d token requests, want 3", n)
+	}
+}

@@ -105,6 +105,9 @@ func (c *Client) AllowedAttributes(ctx context.Context) (*AttributeReport, error
 // v2 and returns which required attributes the credential does not expose.
 // An *Error with IsAuth true means the id/secret are wrong.
 func (c *Client) Verify(ctx context.Context) (*AttributeReport, error) {
+	// The credential itself is checked, not a token an earlier client fetched with it.
+	c.renew(1)
+	c.renew(2)
 	rep, err := c.AllowedAttributes(ctx)
 	if err != nil {
 		return nil, err
@@ -370,6 +373,10 @@ type EmployeesOptions struct {
 	Attributes []string
 	// PageSize is the page limit (default and maximum 100).
 	PageSize int
+	// Ahead is how many pages are asked for at once once the first page has told the
+	// total (default 1: one after the other). The pacer still paces them; a large list
+	// then costs about pages/Ahead latencies instead of one per page.
+	Ahead int
 }
 
 // EmployeeList is the result of Employees.
@@ -393,6 +400,26 @@ var companyLocation = func() *time.Location {
 // required attributes the credential does not expose. It fails as a whole
 // if any page fails: a sync must not mistake a partial list for the company.
 func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*EmployeeList, error) {
+	list := &EmployeeList{}
+	missing, pages, err := c.EachEmployee(ctx, opts, func(e Employee) error {
+		list.Employees = append(list.Employees, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	list.Missing, list.Pages = missing, pages
+	return list, nil
+}
+
+// EachEmployee calls fn for every employee matching opts, page by page as
+// Employees reads them, and returns the required attributes the credential
+// does not expose and the pages read. Only one page is held at a time, so a
+// caller that keeps a reduced form of each employee (Employee.Person without
+// the attributes it does not need) holds that and no raw attribute JSON. An
+// error of fn or of any page ends the listing and is returned: what fn saw
+// until then is not the company.
+func (c *Client) EachEmployee(ctx context.Context, opts EmployeesOptions, fn func(Employee) error) ([]RequiredAttribute, int, error) {
 	limit := opts.PageSize
 	if limit <= 0 || limit > 100 {
 		limit = 100 // max enforced by Personio since 2025-01-31
@@ -404,7 +431,7 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 	case errors.As(err, &perr) && perr.StatusCode == http.StatusNotFound:
 		rep = nil // endpoint unavailable: infer from the keys received below
 	default:
-		return nil, err
+		return nil, 0, err
 	}
 	base := url.Values{"limit": {strconv.Itoa(limit)}}
 	if !opts.UpdatedSince.IsZero() {
@@ -415,64 +442,99 @@ func (c *Client) Employees(ctx context.Context, opts EmployeesOptions) (*Employe
 	for _, a := range opts.Attributes {
 		base.Add("attributes[]", a)
 	}
-	list := &EmployeeList{}
-	seen := map[int64]bool{}
-	keys := map[string]bool{}
-	for offset := 0; ; {
+	type page struct {
+		Metadata *struct {
+			TotalElements int `json:"total_elements"`
+			TotalPages    int `json:"total_pages"`
+		} `json:"metadata"`
+		Data []rawEmployee `json:"data"`
+		err  error
+	}
+	// Once the first page has told the total, opts.Ahead pages are asked for at once. No
+	// page past the total is asked for; without a total the pages are read one by one.
+	ahead := max(1, opts.Ahead)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetch := func(offset int) <-chan page {
+		ch := make(chan page, 1)
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v
 		}
 		q.Set("offset", strconv.Itoa(offset))
-		var page struct {
-			Metadata *struct {
-				TotalElements int `json:"total_elements"`
-				TotalPages    int `json:"total_pages"`
-			} `json:"metadata"`
-			Data []rawEmployee `json:"data"`
+		go func() {
+			var p page
+			p.err = c.do(ctx, call{method: http.MethodGet, path: "/v1/company/employees", query: q, gen: 1, family: FamilyEmployees}, &p)
+			ch <- p
+		}()
+		return ch
+	}
+	type pending struct {
+		offset int
+		ch     <-chan page
+	}
+	var inflight []pending
+	next, total := 0, -1
+	pages := 0
+	seen := map[int64]bool{}
+	keys := map[string]bool{}
+	for {
+		for len(inflight) == 0 || (total >= 0 && len(inflight) < ahead && next < total) {
+			inflight = append(inflight, pending{next, fetch(next)})
+			next += limit
 		}
-		if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/company/employees", query: q, gen: 1, family: FamilyEmployees}, &page); err != nil {
-			return nil, fmt.Errorf("personio: employees page at offset %d: %w", offset, err)
+		offset := inflight[0].offset
+		pg := <-inflight[0].ch
+		inflight = inflight[1:]
+		if pg.err != nil {
+			return nil, pages, fmt.Errorf("personio: employees page at offset %d: %w", offset, pg.err)
 		}
-		list.Pages++
+		pages++
+		if pg.Metadata != nil {
+			total = pg.Metadata.TotalElements
+		}
 		fresh := 0
-		for _, r := range page.Data {
+		for i, r := range pg.Data {
 			e, err := decodeEmployee(r)
 			if err != nil {
-				return nil, err
+				return nil, pages, err
 			}
-			for k := range e.Attributes {
-				keys[k] = true
+			pg.Data[i] = rawEmployee{} // the raw attributes go as soon as they are decoded
+			if rep == nil {
+				for k := range e.Attributes {
+					keys[k] = true
+				}
 			}
 			// Records can shift between pages while HR edits; keep the first.
 			if !seen[e.ID] {
 				seen[e.ID] = true
-				list.Employees = append(list.Employees, e)
 				fresh++
+				if err := fn(e); err != nil {
+					return nil, pages, err
+				}
 			}
 		}
 		// Loop guard: a full page of records already read means the server
 		// ignores the offset and would answer the same page forever. Unless it
 		// sent more than the limit (everything at once), the list is
 		// incomplete and must not be taken for the company.
-		if len(page.Data) >= limit && fresh == 0 {
-			if len(page.Data) > limit {
+		if len(pg.Data) >= limit && fresh == 0 {
+			if len(pg.Data) > limit {
 				break
 			}
-			return nil, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
+			return nil, pages, fmt.Errorf("%w: /v1/company/employees offset %d repeated earlier records", ErrPaginationLoop, offset)
 		}
-		offset += limit
-		if len(page.Data) == 0 || len(page.Data) < limit ||
-			(page.Metadata != nil && offset >= page.Metadata.TotalElements) {
+		if len(pg.Data) == 0 || len(pg.Data) < limit || (pg.Metadata != nil && offset+limit >= pg.Metadata.TotalElements) {
 			break
+		}
+		if len(inflight) == 0 && next <= offset {
+			next = offset + limit
 		}
 	}
 	if rep != nil {
-		list.Missing = rep.Missing
-	} else {
-		list.Missing = missingOf(func(k string) bool { return keys[k] })
+		return rep.Missing, pages, nil
 	}
-	return list, nil
+	return missingOf(func(k string) bool { return keys[k] }), pages, nil
 }
 
 func (c *Client) location() *time.Location {

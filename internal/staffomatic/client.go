@@ -411,33 +411,91 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// listAll reads every page of a collection (page=1,2,… until an empty page). The loop
-// guard stops at MaxPages and when a page holds only records already seen, which is what
-// a server ignoring the page parameter would return forever: the list is complete when
-// that page is not a full one, else the call fails with ErrPaginationLoop.
+// listAll reads every page of a collection (page=1,2,… until an empty page), one page
+// after the other, and keeps every record.
 func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, setRaw func(*T, json.RawMessage)) ([]T, error) {
+	return listAhead(ctx, c, path, q, 1, setRaw)
+}
+
+// listAhead is listAll asking for ahead pages at once (eachRecord).
+func listAhead[T any](ctx context.Context, c *Client, path string, q url.Values, ahead int, setRaw func(*T, json.RawMessage)) ([]T, error) {
+	var out []T
+	err := eachRecord(ctx, c, path, q, ahead, func(v T, raw json.RawMessage) error {
+		if setRaw != nil {
+			setRaw(&v, raw)
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachRecord reads every page of a collection (page=1,2,… until an empty page) and calls
+// fn for each record in order, so a caller keeps only what it needs of a large list. With
+// ahead > 1 it asks for that many pages at once (the client's limiter still paces them):
+// a list of n pages then costs about n/ahead latencies instead of n, for at most ahead-1
+// requests past the empty page. The loop guard stops at MaxPages and when a page holds
+// only records already seen, which is what a server ignoring the page parameter would
+// return forever: the list is complete when that page is not a full one, else the call
+// fails with ErrPaginationLoop.
+func eachRecord[T any](ctx context.Context, c *Client, path string, q url.Values, ahead int, fn func(T, json.RawMessage) error) error {
 	if q == nil {
 		q = url.Values{}
 	}
-	var out []T
+	ahead = max(1, ahead)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		items []json.RawMessage
+		err   error
+	}
+	fetch := func(page int) <-chan result {
+		ch := make(chan result, 1)
+		pq := url.Values{}
+		for k, v := range q {
+			pq[k] = append([]string(nil), v...)
+		}
+		pq.Set("page", strconv.Itoa(page))
+		go func() {
+			var items []json.RawMessage
+			err := c.do(ctx, http.MethodGet, path, pq, nil, &items)
+			ch <- result{items, err}
+		}()
+		return ch
+	}
+	var inflight []<-chan result
+	next := 1
+	// more is false once a page came back short: the list ends there, and only the page
+	// that proves it (the empty one) is still asked for.
+	more := true
 	seen := map[int64]bool{}
 	for page := 1; ; page++ {
 		if page > c.cfg.MaxPages {
-			return nil, fmt.Errorf("staffomatic: GET %s: %w after %d pages", path, ErrPaginationLoop, c.cfg.MaxPages)
+			return fmt.Errorf("staffomatic: GET %s: %w after %d pages", path, ErrPaginationLoop, c.cfg.MaxPages)
 		}
-		q.Set("page", strconv.Itoa(page))
-		var items []json.RawMessage
-		if err := c.do(ctx, http.MethodGet, path, q, nil, &items); err != nil {
-			return nil, err
+		for (len(inflight) == 0 || (more && len(inflight) < ahead)) && next <= c.cfg.MaxPages {
+			inflight = append(inflight, fetch(next))
+			next++
 		}
-		if len(items) == 0 {
-			return out, nil
+		res := <-inflight[0]
+		inflight = inflight[1:]
+		if res.err != nil {
+			return res.err
+		}
+		if len(res.items) == 0 {
+			return nil
+		}
+		if len(res.items) < PageSize {
+			more = false
 		}
 		fresh := 0
-		for _, it := range items {
+		for _, it := range res.items {
 			var v T
 			if err := json.Unmarshal(it, &v); err != nil {
-				return nil, &Error{Method: http.MethodGet, Path: path, Status: 200, Message: "undecodable record", Err: err}
+				return &Error{Method: http.MethodGet, Path: path, Status: 200, Message: "undecodable record", Err: err}
 			}
 			var id struct {
 				ID int64 `json:"id"`
@@ -450,20 +508,19 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values, s
 				seen[id.ID] = true
 			}
 			fresh++
-			if setRaw != nil {
-				setRaw(&v, it)
+			if err := fn(v, it); err != nil {
+				return err
 			}
-			out = append(out, v)
 		}
 		if fresh == 0 {
 			// The server ignores the page parameter. Only "most" collections are
 			// paginated [doc]: one that is not sends the whole collection on every page,
 			// so a repeated page other than a full one is the complete list (as is a
 			// clamped last page). A repeated full page may hide more records.
-			if len(items) != PageSize {
-				return out, nil
+			if len(res.items) != PageSize {
+				return nil
 			}
-			return nil, fmt.Errorf("staffomatic: GET %s page %d: %w (only records already seen)", path, page, ErrPaginationLoop)
+			return fmt.Errorf("staffomatic: GET %s page %d: %w (only records already seen)", path, page, ErrPaginationLoop)
 		}
 	}
 }

@@ -480,9 +480,14 @@ func TestTimersAndEvents(t *testing.T) {
 	if err != nil || len(all) != 2 || all[1].State != staffomatic.TimerStopped || all[1].BreakDuration != 45*60 {
 		t.Fatalf("all timers = %+v, %v", all, err)
 	}
+	f.sim.ResetCalls()
 	breaks, err := f.client.ListWorkTimerBreaks(c, wt.ID)
 	if err != nil || len(breaks) != 1 || breaks[0].Duration != 1800 {
 		t.Fatalf("breaks = %+v, %v", breaks, err)
+	}
+	// Its page and the empty one, asked for at once: no page after the short one but that.
+	if n := f.sim.CallCount("GET", "/work_timers/{wid}/break_timers"); n != 2 {
+		t.Fatalf("%d requests for one page of breaks, want 2", n)
 	}
 	if bs, err := f.client.ListBreakTimers(c, staffomatic.TimerFilter{From: day, Until: day.Add(24 * time.Hour)}); err != nil || len(bs) != 1 {
 		t.Fatalf("break timers = %+v, %v", bs, err)
@@ -819,4 +824,51 @@ func dropPage(r *http.Request) {
 	q := r.URL.Query()
 	q.Del("page")
 	r.URL.RawQuery = q.Encode()
+}
+
+// TestEachUserReadsPagesAheadInOrder: EachUser sees every user once, in the order of the
+// pages, without raw JSON, asking for at most UsersAhead-1 pages past the empty one; an
+// error of the callback ends the listing and is returned.
+func TestEachUserReadsPagesAheadInOrder(t *testing.T) {
+	f := newFixture(t, sim.Config{})
+	if _, err := f.acc.Generate(sim.GenSpec{Seed: 7, Users: 230}); err != nil {
+		t.Fatal(err)
+	}
+	c := ctx(t)
+	want, err := f.client.ListUsers(c, staffomatic.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sim.ResetCalls()
+	var got []int64
+	err = f.client.EachUser(c, staffomatic.UserFilter{}, func(u staffomatic.User) error {
+		if u.Raw != nil {
+			t.Errorf("user %d keeps its raw JSON", u.ID)
+		}
+		got = append(got, u.ID)
+		return nil
+	})
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("EachUser: %d users, %v; ListUsers: %d", len(got), err, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("user %d is %d, ListUsers has %d", i, got[i], want[i].ID)
+		}
+	}
+	pages := len(want)/staffomatic.PageSize + 1
+	if n := f.sim.CallCount("GET", "/users"); n < pages || n > pages+staffomatic.UsersAhead-1 {
+		t.Errorf("%d page requests for %d pages", n, pages)
+	}
+	stop := errors.New("enough")
+	seen := 0
+	err = f.client.EachUser(c, staffomatic.UserFilter{}, func(staffomatic.User) error {
+		if seen++; seen == 60 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 60 {
+		t.Fatalf("the callback's error ended nothing: %v after %d users", err, seen)
+	}
 }

@@ -1,6 +1,7 @@
 package timesync
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -132,7 +133,7 @@ func one(ctx context.Context, l *Loaded, skipApproval bool, a Action) (domain.Ou
 	if person != "" {
 		tg.Person = person
 	}
-	m.Hash, m.State = a.Hash, domain.StateTransferred
+	m.Hash, m.State = cmp.Or(a.Stored, a.Hash), domain.StateTransferred
 	if a.Kind == ActDelete {
 		tg.Periods = map[string]string{}
 		m.State = domain.StateDeleted

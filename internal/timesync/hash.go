@@ -31,6 +31,53 @@ func Hash(t Timer, person string, periods []Period, convErr error) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// StoredHash is what a timer's mapping keeps as its Hash after a transfer: the timer's
+// Hash, then a fingerprint per period ("<hash>;<key>:<print>,…"), so that the next change
+// of the timer PATCHes only the periods whose content changed (an end moved by a quarter
+// of an hour leaves a stamped break as it was: one write, not two). Only the part before
+// ';' says whether the timer changed (SameHash), so mappings stored before the prints
+// existed stay unchanged; their next change PATCHes every kept period, as it used to.
+func StoredHash(hash string, periods []Period) string {
+	if len(periods) == 0 {
+		return hash
+	}
+	ps := make([]string, 0, len(periods))
+	for _, p := range periods {
+		ps = append(ps, p.Key+":"+periodPrint(p))
+	}
+	sort.Strings(ps)
+	return hash + ";" + strings.Join(ps, ",")
+}
+
+// SameHash reports whether a mapping's stored hash (StoredHash) is the timer's hash.
+func SameHash(stored, hash string) bool {
+	h, _, _ := strings.Cut(stored, ";")
+	return h == hash
+}
+
+// storedPrints returns the period fingerprints of a stored hash by key (none for a hash
+// stored without them).
+func storedPrints(stored string) map[string]string {
+	_, list, ok := strings.Cut(stored, ";")
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, e := range strings.Split(list, ",") {
+		// Keys hold colons ("break:<id>"), prints are hex: the last colon separates.
+		if i := strings.LastIndex(e, ":"); i > 0 {
+			out[e[:i]] = e[i+1:]
+		}
+	}
+	return out
+}
+
+// periodPrint fingerprints what a PATCH of the period sends.
+func periodPrint(p Period) string {
+	h := sha256.Sum256([]byte(string(p.Type) + "|" + p.Start + "|" + p.End + "|" + p.Comment))
+	return hex.EncodeToString(h[:6])
+}
+
 // Targets are the Personio side of a timer's mapping: the person its periods belong to and
 // the period id per key. They are stored in domain.Mapping.TargetIDs (EncodeTargets), so
 // the timer mapping needs no field of its own.

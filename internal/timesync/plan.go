@@ -151,8 +151,10 @@ type Action struct {
 	Person string `json:"person,omitempty"`
 	// Date is the timer's local start date in the account's zone.
 	Date string `json:"date,omitempty"`
-	// Hash is the timer's content hash; apply stores it with a successful write.
-	Hash string `json:"hash,omitempty"`
+	// Hash is the timer's content hash; apply stores it with a successful write, as
+	// Stored (StoredHash: with the fingerprints of its periods) when that is set.
+	Hash   string `json:"hash,omitempty"`
+	Stored string `json:"stored,omitempty"`
 	// Apply in this order: Delete, Patch, Create (a removed break frees its time before a
 	// moved one takes it).
 	Delete []string      `json:"delete,omitempty"`
@@ -347,7 +349,7 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 	}
 	periods, err := Periods(t, in.Location)
 	a.Hash = Hash(t, person, periods, err)
-	if mapped && m.State == domain.StateTransferred && m.Hash == a.Hash {
+	if mapped && m.State == domain.StateTransferred && SameHash(m.Hash, a.Hash) {
 		return restore(in, a, subject, periods, ParseTargets(m.TargetIDs))
 	}
 	if t.StartsAt.Before(cutoff) {
@@ -385,12 +387,22 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 			a.Create = periods
 		} else {
 			want := map[string]bool{}
+			// A period whose content is the one last transferred is kept, not PATCHed
+			// again (when the mapping's stored hash carries the periods' prints).
+			prev := storedPrints(m.Hash)
 			for _, pd := range periods {
 				want[pd.Key] = true
-				if id, ok := targets.Periods[pd.Key]; ok {
-					a.Patch = append(a.Patch, PeriodWrite{ID: id, Period: pd})
-				} else {
+				id, ok := targets.Periods[pd.Key]
+				switch {
+				case !ok:
 					a.Create = append(a.Create, pd)
+				case prev[pd.Key] != "" && prev[pd.Key] == periodPrint(pd):
+					if a.Keep == nil {
+						a.Keep = map[string]string{}
+					}
+					a.Keep[pd.Key] = id
+				default:
+					a.Patch = append(a.Patch, PeriodWrite{ID: id, Period: pd})
 				}
 			}
 			for _, k := range sortedKeys(targets.Periods) {
@@ -400,6 +412,7 @@ func planTimer(in Input, t Timer, cutoff time.Time) (Action, bool) {
 			}
 		}
 	}
+	a.Stored = StoredHash(a.Hash, periods)
 	a.Reason = subject + ": " + describe(a.Kind) + summary(a)
 	if failing || (mapped && m.State == domain.StateGaveUp) {
 		g := a.GiveUp(m.LastError, m.FirstFailureAt)
@@ -446,7 +459,7 @@ func restore(in Input, a Action, subject string, periods []Period, targets Targe
 	if a.Calls() == 0 {
 		return Action{}, false
 	}
-	a.Kind = ActUpdate
+	a.Kind, a.Stored = ActUpdate, StoredHash(a.Hash, periods)
 	a.Reason = subject + ": edited or deleted in Personio, where Staffomatic leads: " + summary(a)
 	return a, true
 }

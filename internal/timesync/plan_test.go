@@ -593,3 +593,53 @@ func TestTimerActionsNameTheUser(t *testing.T) {
 		t.Errorf("failed create tells %q", got)
 	}
 }
+
+// TestChangedTimerPatchesOnlyChangedPeriods: a timer whose end moved PATCHes its WORK
+// period only when its mapping carries the periods' prints (StoredHash), its unmoved break
+// is kept; a mapping stored before the prints existed PATCHes every period as before, and
+// neither kind of mapping makes an unchanged timer change.
+func TestChangedTimerPatchesOnlyChangedPeriods(t *testing.T) {
+	old := shift(t)
+	moved := timer(t, "100", "u1", StateVerified, "2026-03-30 09:00", "2026-03-30 17:15", 1800, brk(t, "b1", "2026-03-30 12:00", "2026-03-30 12:30"))
+	withPrints := func(t *testing.T) domain.Mapping {
+		m := transferred(t, old, "p1")
+		m.Hash = StoredHash(m.Hash, mustPeriods(t, old))
+		return m
+	}
+	for _, c := range []struct {
+		name    string
+		mapping func(*testing.T) domain.Mapping
+		timer   Timer
+		patch   string
+		keep    int
+		actions int
+	}{
+		{"prints: only the moved WORK period", withPrints, moved, "work", 1, 1},
+		{"no prints (stored before them): every period", func(t *testing.T) domain.Mapping { return transferred(t, old, "p1") }, moved, "work,break:b1", 0, 1},
+		{"prints, unchanged timer: nothing", withPrints, old, "", 0, 0},
+		{"no prints, unchanged timer: nothing", func(t *testing.T) domain.Mapping { return transferred(t, old, "p1") }, old, "", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := baseInput(t)
+			in.Timers = []Timer{c.timer}
+			in.Mappings["100"] = c.mapping(t)
+			p := Compute(in)
+			if len(p.Actions) != c.actions {
+				t.Fatalf("actions %+v", p.Actions)
+			}
+			if c.actions == 0 {
+				return
+			}
+			a := p.Actions[0]
+			if a.Kind != ActUpdate || patched(a.Patch) != c.patch || len(a.Keep) != c.keep || len(a.Create)+len(a.Delete) != 0 {
+				t.Fatalf("action %+v", a)
+			}
+			if a.Calls() != len(strings.Split(c.patch, ",")) {
+				t.Errorf("%d calls for patching %s", a.Calls(), c.patch)
+			}
+			if !SameHash(a.Stored, a.Hash) || a.Stored == a.Hash {
+				t.Errorf("stored hash %q does not carry the prints of hash %q", a.Stored, a.Hash)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -80,7 +81,8 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load selection: %w", err)
 	}
-	opts := personio.EmployeesOptions{}
+	// Four pages at once, as for Staffomatic's users: the pacer keeps them in the limits.
+	opts := personio.EmployeesOptions{Ahead: 4}
 	if l.Mode == domain.ModePartial {
 		since, why, err := partialSince(ctx, r, sel)
 		if err != nil {
@@ -93,59 +95,60 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		}
 	}
 
-	var emps []personio.Employee
-	var missing []personio.RequiredAttribute
-	if l.Mode == domain.ModeTargeted {
-		emps, missing, err = loadTargets(ctx, r, l)
-	} else {
-		var list *personio.EmployeeList
-		list, err = r.Personio.Employees(ctx, opts)
-		if list != nil {
-			emps, missing = list.Employees, list.Missing
+	// Personio and Staffomatic are read at once: neither read depends on the other, each
+	// is paced by its own vendor's limits, and one after the other a no-op run took the
+	// sum of both instead of the longer one. The first failure stops the other read.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var first error // the first failure, not the other read's cancellation that follows it
+	fail := func(err error) {
+		once.Do(func() { first = err; cancel() })
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := loadEmployees(rctx, r, l, sel, opts); err != nil {
+			fail(err)
 		}
+	}()
+	// A full run compares every employee, so it places them too and reads all mappings:
+	// the workspaces and the mappings are read beside the vendors' pages. Other runs read
+	// them only when an employee is in scope, and only its mappings.
+	withWorkspaces := l.Mode == domain.ModeFull
+	var all []domain.Mapping
+	if withWorkspaces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if all, err = r.Store.LoadMappings(rctx, r.Tenant.ID, domain.KindUser); err != nil {
+				fail(fmt.Errorf("load user mappings: %w", err))
+			}
+		}()
+	}
+	var w domain.Workspaces
+	err = loadStaffomatic(rctx, r, l)
+	if err == nil && withWorkspaces {
+		w, err = loadWorkspaces(rctx, r)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load Personio employees: %w", err)
+		fail(err)
 	}
-	for _, m := range missing {
-		l.Input.MissingAttributes = append(l.Input.MissingAttributes, m.Name)
-	}
-
-	for _, e := range personio.People(emps) {
-		switch {
-		case sel.Includes(e):
-			l.Input.Employees = append(l.Input.Employees, e)
-		case l.Mode == domain.ModeTargeted:
-			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: e.PersonioID, person: e.Name(),
-				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
-		}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	l.inScope = len(l.Input.Employees)
-
-	loc, err := r.Staffomatic.TimeZone(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
-	}
-	l.Input.Today = Today(r.Now, loc)
-	me, err := r.Staffomatic.CurrentUser(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load the Staffomatic user staffsync signs in as: %w", err)
-	}
-	l.Input.SelfUserID = strconv.FormatInt(me.ID, 10)
-	users, err := r.Staffomatic.ListUsers(ctx, staffomatic.UserFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("load Staffomatic users: %w", err)
-	}
-	for _, u := range users {
-		l.Input.Users = append(l.Input.Users, u.Person())
-	}
-	if err := loadLinks(ctx, r, l); err != nil {
+	if err := loadLinks(ctx, r, l, all); err != nil {
 		return nil, err
 	}
 	if len(l.Input.Employees) > 0 {
-		w, err := loadWorkspaces(ctx, r)
-		if err != nil {
-			return nil, err
+		if !withWorkspaces {
+			if w, err = loadWorkspaces(ctx, r); err != nil {
+				return nil, err
+			}
 		}
 		l.Input.Place = domain.NewPlacer(w).Place
 	}
@@ -158,6 +161,63 @@ func load(ctx context.Context, r *job) (*Loaded, error) {
 		l.Input.Settings.EntitlementTypeIDs = append(l.Input.Settings.EntitlementTypeIDs, strconv.FormatInt(id, 10))
 	}
 	return l, nil
+}
+
+// loadEmployees reads the Personio employees of the run page by page and keeps of each
+// selected one its reduced form without its attributes (the selection rules have read
+// them, the plan does not): 10,000 employees' raw attributes once held the users
+// function's heap above 400 MiB. A targeted run reports the employees it names that are
+// not selected.
+func loadEmployees(ctx context.Context, r *job, l *Loaded, sel domain.Selection, opts personio.EmployeesOptions) error {
+	keep := func(e personio.Employee) error {
+		p := e.Person()
+		switch {
+		case sel.Includes(p):
+			p.Attributes = nil
+			l.Input.Employees = append(l.Input.Employees, p)
+		case l.Mode == domain.ModeTargeted:
+			l.Input.Skips = append(l.Input.Skips, Step{Kind: ActSkip, PersonioID: p.PersonioID, person: p.Name(),
+				Reason: "the employee is not selected for the sync; its Staffomatic user (if any) stays untouched"})
+		}
+		return nil
+	}
+	var missing []personio.RequiredAttribute
+	var err error
+	if l.Mode == domain.ModeTargeted {
+		missing, err = loadTargets(ctx, r, l, keep)
+	} else {
+		missing, _, err = r.Personio.EachEmployee(ctx, opts, keep)
+	}
+	if err != nil {
+		return fmt.Errorf("load Personio employees: %w", err)
+	}
+	for _, m := range missing {
+		l.Input.MissingAttributes = append(l.Input.MissingAttributes, m.Name)
+	}
+	return nil
+}
+
+// loadStaffomatic reads the account's time zone (today's date), the user staffsync signs
+// in as, and every user, reduced to what the plan compares.
+func loadStaffomatic(ctx context.Context, r *job, l *Loaded) error {
+	loc, err := r.Staffomatic.TimeZone(ctx)
+	if err != nil {
+		return fmt.Errorf("load Staffomatic time zone: %w", err)
+	}
+	l.Input.Today = Today(r.Now, loc)
+	me, err := r.Staffomatic.CurrentUser(ctx)
+	if err != nil {
+		return fmt.Errorf("load the Staffomatic user staffsync signs in as: %w", err)
+	}
+	l.Input.SelfUserID = strconv.FormatInt(me.ID, 10)
+	err = r.Staffomatic.EachUser(ctx, staffomatic.UserFilter{}, func(u staffomatic.User) error {
+		l.Input.Users = append(l.Input.Users, u.Person())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load Staffomatic users: %w", err)
+	}
+	return nil
 }
 
 // partialSince returns updated_since for a partial run, or the zero time and the reason
@@ -182,8 +242,8 @@ func partialSince(ctx context.Context, r *job, sel domain.Selection) (time.Time,
 }
 
 // loadTargets reads the employees a targeted run names (targets of kind user carry
-// Personio employee ids), and the attribute report.
-func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, []personio.RequiredAttribute, error) {
+// Personio employee ids), passes each to keep, and returns the attribute report.
+func loadTargets(ctx context.Context, r *job, l *Loaded, keep func(personio.Employee) error) ([]personio.RequiredAttribute, error) {
 	want := map[int64]bool{}
 	var order []int64
 	for _, t := range r.Request.Targets {
@@ -201,45 +261,45 @@ func loadTargets(ctx context.Context, r *job, l *Loaded) ([]personio.Employee, [
 		}
 	}
 	if len(order) > targetedByID {
-		list, err := r.Personio.Employees(ctx, personio.EmployeesOptions{})
-		if err != nil {
-			return nil, nil, err
-		}
-		var out []personio.Employee
 		found := map[int64]bool{}
-		for _, e := range list.Employees {
-			if want[e.ID] {
-				out = append(out, e)
-				found[e.ID] = true
+		missing, _, err := r.Personio.EachEmployee(ctx, personio.EmployeesOptions{}, func(e personio.Employee) error {
+			if !want[e.ID] {
+				return nil
 			}
+			found[e.ID] = true
+			return keep(e)
+		})
+		if err != nil {
+			return nil, err
 		}
 		for _, id := range order {
 			if !found[id] {
 				l.Input.Skips = append(l.Input.Skips, notInPersonio(id))
 			}
 		}
-		return out, list.Missing, nil
+		return missing, nil
 	}
 	rep, err := r.Personio.AllowedAttributes(ctx)
 	var missing []personio.RequiredAttribute
 	if err == nil {
 		missing = rep.Missing
 	} else if !personio.IsNotFound(err) {
-		return nil, nil, err
+		return nil, err
 	}
-	var out []personio.Employee
 	for _, id := range order {
 		e, err := r.Personio.Employee(ctx, id)
 		switch {
 		case err == nil:
-			out = append(out, e)
+			if err := keep(e); err != nil {
+				return nil, err
+			}
 		case personio.IsNotFound(err):
 			l.Input.Skips = append(l.Input.Skips, notInPersonio(id))
 		default:
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return out, missing, nil
+	return missing, nil
 }
 
 func notInPersonio(id int64) Step {
@@ -247,18 +307,15 @@ func notInPersonio(id int64) Step {
 		Reason: "no Personio employee with this id; a Staffomatic user is never deleted by the sync"}
 }
 
-// loadLinks reads the user mappings. A full run reads all of them (one paginated query);
-// a partial or targeted run reads those of its employees with BatchGetItem and, for every
+// loadLinks reads the user mappings. A full run has read all of them beside the vendors'
+// pages (one paginated query, all); a partial or targeted run reads those of its
+// employees with BatchGetItem and, for every
 // Staffomatic user one of them could match, the reverse mapping, so that a user already
 // mapped to an employee outside the run is still seen as taken.
-func loadLinks(ctx context.Context, r *job, l *Loaded) error {
+func loadLinks(ctx context.Context, r *job, l *Loaded, all []domain.Mapping) error {
 	var ms []domain.Mapping
 	if l.Mode == domain.ModeFull {
-		all, err := r.Store.LoadMappings(ctx, r.Tenant.ID, domain.KindUser)
-		if err != nil {
-			return fmt.Errorf("load user mappings: %w", err)
-		}
-		ms = all
+		ms = all // read beside the vendors' pages
 	} else {
 		ids := make([]string, 0, len(l.Input.Employees))
 		ids = append(ids, skipIDs(l.Input.Skips)...)

@@ -238,10 +238,11 @@ func TestPartialNeverMissesAChangeMadeDuringARun(t *testing.T) {
 	staffomaticHost := strings.TrimPrefix(strings.TrimSuffix(env.StaffomaticURL, "/v3"), "http://")
 	var once sync.Once
 	env.Transport.SetAfter(func(r *http.Request, _ *http.Response) {
-		if r.URL.Host != staffomaticHost {
+		if r.URL.Host != staffomaticHost || r.Method == http.MethodGet {
 			return
 		}
-		// Personio's list was read; the change lands while the run goes on.
+		// The run writes, so Personio's list was read (both vendors are read at once,
+		// the writes follow); the change lands while the run goes on.
 		once.Do(func() {
 			if err := env.P.UpdateEmployee(target.ID, func(e *personiosim.Employee) { e.FirstName = "Changed" }); err != nil {
 				t.Error(err)

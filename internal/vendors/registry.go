@@ -36,6 +36,10 @@ type Registry struct {
 	// personioLimits override Personio's documented limits (tests and benchmarks that
 	// scale the simulator's limits; nil in production).
 	personioLimits map[personio.Family]personio.Limit
+	// staffomaticLimit and staffomaticWindow override Staffomatic's documented 500
+	// requests per 10 s (benchmarks that scale the simulator's budget; zero in production).
+	staffomaticLimit  int
+	staffomaticWindow time.Duration
 }
 
 // WithPersonioLimits makes the registry's Personio pacers use limits instead of
@@ -46,6 +50,14 @@ func (r *Registry) WithPersonioLimits(limits map[personio.Family]personio.Limit)
 	return r
 }
 
+// WithStaffomaticLimit makes the registry's Staffomatic limiters allow limit requests
+// per window instead of the documented 500 per 10 s, for benchmarks whose simulator is
+// scaled the same way; it must be set before the registry is used.
+func (r *Registry) WithStaffomaticLimit(limit int, window time.Duration) *Registry {
+	r.staffomaticLimit, r.staffomaticWindow = limit, window
+	return r
+}
+
 type regKey struct {
 	system domain.System
 	tenant string
@@ -53,9 +65,10 @@ type regKey struct {
 }
 
 type regEntry struct {
-	key         regKey
-	staffomatic *staffomatic.RateLimiter
-	personio    *personio.Pacer
+	key            regKey
+	staffomatic    *staffomatic.RateLimiter
+	personio       *personio.Pacer
+	personioTokens *personio.TokenStore
 }
 
 // NewRegistry returns a registry of at most size entries (<= 0: DefaultRegistrySize).
@@ -81,6 +94,14 @@ func (r *Registry) Personio(tenant, host string) *personio.Pacer {
 	return r.get(regKey{domain.SystemPersonio, tenant, host}).personio
 }
 
+// PersonioTokens returns the access tokens of tenant's Personio company at host, shared
+// by its clients like the pacer: a run, and each webhook's targeted run, reuses the token
+// an earlier run of the process fetched instead of asking auth endpoints that allow a few
+// requests a second.
+func (r *Registry) PersonioTokens(tenant, host string) *personio.TokenStore {
+	return r.get(regKey{domain.SystemPersonio, tenant, host}).personioTokens
+}
+
 // Len is the number of entries kept.
 func (r *Registry) Len() int {
 	r.mu.Lock()
@@ -98,9 +119,14 @@ func (r *Registry) get(k regKey) *regEntry {
 	e := &regEntry{key: k}
 	switch k.system {
 	case domain.SystemStaffomatic:
-		e.staffomatic = staffomatic.NewRateLimiter(500, 10*time.Second).WithClock(r.now).WithMaxPause(MaxPause)
+		limit, window := 500, 10*time.Second
+		if r.staffomaticLimit != 0 && r.staffomaticWindow > 0 {
+			limit, window = r.staffomaticLimit, r.staffomaticWindow
+		}
+		e.staffomatic = staffomatic.NewRateLimiter(limit, window).WithClock(r.now).WithMaxPause(MaxPause)
 	default:
 		e.personio = personio.NewPacer(r.personioLimits, r.now)
+		e.personioTokens = personio.NewTokenStore()
 	}
 	r.byID[k] = r.lru.PushFront(e)
 	for r.lru.Len() > r.size {

@@ -196,7 +196,7 @@ func (b *Builder) Personio(tenant string, conn domain.Personio, clientID, client
 	c, err := personio.New(personio.Config{BaseURL: base, ClientID: clientID, ClientSecret: clientSecret,
 		PartnerID: conn.PartnerID, AppID: conn.AppID, UserAgent: UserAgent, MaxRetries: retries,
 		HTTPClient: b.httpClient(domain.SystemPersonio, count), Logger: b.log,
-		Pacer: b.o.Limiters.Personio(tenant, hostOf(base))})
+		Pacer: b.o.Limiters.Personio(tenant, hostOf(base)), Tokens: b.o.Limiters.PersonioTokens(tenant, hostOf(base))})
 	if err != nil {
 		return nil, fmt.Errorf("Personio client: %w", err)
 	}
