@@ -79,7 +79,7 @@ var specs = []spec{
 		},
 	},
 	{
-		phase: domain.PhaseTimesheets,
+		phase:   domain.PhaseTimesheets,
 		prepare: mappedUsers,
 		records: func(env *synctest.Env) map[string]int {
 			out := map[string]int{}
@@ -92,7 +92,7 @@ var specs = []spec{
 		},
 	},
 	{
-		phase: domain.PhaseAbsences,
+		phase:   domain.PhaseAbsences,
 		prepare: mappedUsers,
 		records: func(env *synctest.Env) map[string]int {
 			out := map[string]int{}
