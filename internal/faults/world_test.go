@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/staffsync/staffsync/internal/absencesync"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -137,6 +139,8 @@ type options struct {
 	maxRetries int
 	// store replaces the world's store for the phase under test (a failing one).
 	store func(env *synctest.Env) *store.Store
+	// db is the world's DynamoDB (default: a minidyn of its own).
+	db *dynamodb.Client
 }
 
 // world is one demo environment with the phase under test ready to run through the real
@@ -153,7 +157,7 @@ type world struct {
 
 func newWorld(t testing.TB, sp spec, o options) *world {
 	t.Helper()
-	env := synctest.New(t, synctest.Options{NoPersonioRateLimits: !o.rateLimited})
+	env := synctest.New(t, synctest.Options{NoPersonioRateLimits: !o.rateLimited, DynamoDB: o.db})
 	sp.prepare(t, env)
 	w := &world{env: env, spec: sp, store: env.Store}
 	if o.store != nil {
