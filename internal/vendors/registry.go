@@ -36,6 +36,10 @@ type Registry struct {
 	// personioLimits override Personio's documented limits (tests and benchmarks that
 	// scale the simulator's limits; nil in production).
 	personioLimits map[personio.Family]personio.Limit
+	// staffomaticLimit and staffomaticWindow override Staffomatic's documented 500
+	// requests per 10 s likewise (zero in production).
+	staffomaticLimit  int
+	staffomaticWindow time.Duration
 }
 
 // WithPersonioLimits makes the registry's Personio pacers use limits instead of
@@ -43,6 +47,14 @@ type Registry struct {
 // must be set before the registry is used.
 func (r *Registry) WithPersonioLimits(limits map[personio.Family]personio.Limit) *Registry {
 	r.personioLimits = limits
+	return r
+}
+
+// WithStaffomaticLimit makes the registry's Staffomatic limiters allow limit requests per
+// window instead of the documented 500 per 10 s, for tests and benchmarks whose simulator
+// is scaled down likewise; it must be set before the registry is used.
+func (r *Registry) WithStaffomaticLimit(limit int, window time.Duration) *Registry {
+	r.staffomaticLimit, r.staffomaticWindow = limit, window
 	return r
 }
 
@@ -98,7 +110,11 @@ func (r *Registry) get(k regKey) *regEntry {
 	e := &regEntry{key: k}
 	switch k.system {
 	case domain.SystemStaffomatic:
-		e.staffomatic = staffomatic.NewRateLimiter(500, 10*time.Second).WithClock(r.now).WithMaxPause(MaxPause)
+		limit, window := 500, 10*time.Second
+		if r.staffomaticLimit > 0 && r.staffomaticWindow > 0 {
+			limit, window = r.staffomaticLimit, r.staffomaticWindow
+		}
+		e.staffomatic = staffomatic.NewRateLimiter(limit, window).WithClock(r.now).WithMaxPause(MaxPause)
 	default:
 		e.personio = personio.NewPacer(r.personioLimits, r.now)
 	}
