@@ -140,6 +140,7 @@ type Options struct {
 // settings are domain.DefaultSettings.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
+	awstest.LongLane(t, "end-to-end against the vendor simulators")
 	if o.Now.IsZero() {
 		o.Now = time.Date(2026, 3, 11, 9, 30, 0, 0, time.UTC)
 	}
