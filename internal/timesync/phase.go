@@ -274,6 +274,13 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 			listed[id] = true
 		}
 		for _, ap := range current {
+			// Periods are read from MaxPeriod before a window, to see those of timers that
+			// began before it; but Staffomatic lists a timer only when it overlaps the
+			// window, so a period that ends before it belongs to a timer that merely left
+			// the window: not a deletion (with propagate_deletions on it would be deleted).
+			if !overlapsAny(ap, loc, windows) {
+				continue
+			}
 			if timerID, _, _ := ParseMarker(ap.Comment); !listed[timerID] {
 				listed[timerID] = true
 				missing = append(missing, timerID)
@@ -349,6 +356,21 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	l.Input = in
 	run.Log.InfoContext(ctx, "timesheets: loaded", "mode", in.Mode, "timers", len(in.Timers), "deleted", len(in.Deleted), "mappings", len(in.Mappings))
 	return l, nil
+}
+
+// overlapsAny reports whether period ap (an open one reaches into the future) overlaps one
+// of the windows whose timers Staffomatic listed.
+func overlapsAny(ap personio.AttendancePeriod, loc *time.Location, windows []Window) bool {
+	start := ap.Start.In(loc)
+	for _, w := range windows {
+		if w.Zero() {
+			continue
+		}
+		if start.Before(w.Until) && (ap.End == nil || ap.End.In(loc).After(w.From)) {
+			return true
+		}
+	}
+	return false
 }
 
 // timerTargets resolves a targeted run's targets to work timers: a timer target as it is;
