@@ -75,8 +75,8 @@ func personioDown(w *world, down func(r *http.Request) bool) func(r *http.Reques
 }
 
 // TestPersonioDownForDays: Personio is down from day 0 and back on day `back` (never, for
-// 9); the phase runs once a day on the world's clock. With Personio the target (absences
-// with Staffomatic leading) it refuses every write: each run ends
+// 9); the phase runs once a day on the world's clock. With Personio the target
+// (timesheets; absences with Staffomatic leading) it refuses every write: each run ends
 // with the records failed and kept for retry — none given up before the retry window
 // (domain.RetryWindow, 7 days) has passed — and on day 8 they are reported failed and
 // given up; when Personio is back within the window, that day's run transfers every
@@ -96,6 +96,9 @@ func TestPersonioDownForDays(t *testing.T) {
 		kind domain.RecordKind
 		back int
 	}{
+		{"timesheets, back on day 3", specs[2], writes, domain.KindTimer, 3},
+		{"timesheets, back on day 7", specs[2], writes, domain.KindTimer, 7},
+		{"timesheets, down for good", specs[2], writes, domain.KindTimer, never},
 		{"absences from Staffomatic, back on day 7", absencesFromStaffomatic, writes, domain.KindAbsence, 7},
 		{"absences from Staffomatic, down for good", absencesFromStaffomatic, writes, domain.KindAbsence, never},
 		{"users, back on day 8", specs[0], all, domain.KindUser, 8},
