@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
 )
 
@@ -22,7 +23,8 @@ func isWrite(r *http.Request) bool {
 // and run again. Afterwards every record exists exactly once and they are the undisturbed
 // run's; the protocol tells the story (checkStory): the killed run failed and says so,
 // each record is told as created once, or as failed by the killed run (its answer was
-// never read) and then linked by the rerun; a further run writes nothing.
+// never read) and then linked by the rerun; a further run writes nothing. On minidyn, and
+// on moto_server for the middle write.
 func TestCrashAfterKOfNWritesThenRerun(t *testing.T) {
 	at := []struct {
 		name string
@@ -35,48 +37,75 @@ func TestCrashAfterKOfNWritesThenRerun(t *testing.T) {
 	for _, sp := range specs {
 		t.Run(string(sp.phase), func(t *testing.T) {
 			t.Parallel()
-			ref := newWorld(t, sp, options{})
-			ref.resetCalls()
-			sum, entries, err := ref.fullRun(t, context.Background())
-			if err != nil || (sum.Status != domain.RunSucceeded && sum.Status != domain.RunPartiallyFailed) {
-				t.Fatalf("undisturbed run: %v %+v", err, sum)
-			}
-			n, want, created := ref.writes(), sp.records(ref.env), createdIDs(entries)
-			if n < 2 || len(want) == 0 || len(created) == 0 {
-				t.Fatalf("the demo gives the %s phase too little to write: %d writes, records %v, created %v", sp.phase, n, want, created)
-			}
+			r := reference(t, sp, options{})
 			for _, c := range at {
-				k := c.k(n)
-				t.Run(c.name, func(t *testing.T) {
-					w := newWorld(t, sp, options{})
-					ctx, cancel := context.WithCancel(context.Background())
-					defer cancel()
-					var seen atomic.Int32
-					w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
-						if isWrite(r) && resp.StatusCode < 300 && seen.Add(1) == int32(k) {
-							cancel()
-						}
-					})
-					crashed, crashEntries, err := w.fullRun(t, ctx)
-					w.env.Transport.SetAfter(nil)
-					if int(seen.Load()) < k {
-						t.Fatalf("the run made %d writes, fewer than the %d of the undisturbed run's %d it was to be killed after", seen.Load(), k, n)
-					}
-					if k < n && (err == nil || crashed.Status != domain.RunFailed || crashed.Error == "") {
-						t.Fatalf("killed after write %d of %d: %v, summary %+v", k, n, err, crashed)
-					}
-					w.env.Advance(time.Minute)
-					sum, rerunEntries, err := w.fullRun(t, context.Background())
-					if err != nil || sum.Status == domain.RunFailed {
-						t.Fatalf("rerun after write %d of %d: %v %+v\n%s", k, n, err, sum, w.env.Logs.String())
-					}
-					checkOnce(t, sp.records(w.env), want)
-					checkStory(t, created, crashEntries, rerunEntries)
-					w.quiet(t)
-				})
+				t.Run(c.name, func(t *testing.T) { crashAndRerun(t, sp, r, c.k(r.n), options{}) })
 			}
 		})
 	}
+	// The same on moto_server, killed halfway: one server, one world at a time.
+	t.Run("moto", func(t *testing.T) {
+		moto := awstest.StartMoto(t)
+		on := func(t *testing.T) options { moto.Reset(t); return options{db: moto.DynamoDB()} }
+		for _, sp := range specs {
+			t.Run(string(sp.phase), func(t *testing.T) {
+				r := reference(t, sp, on(t))
+				crashAndRerun(t, sp, r, (r.n+1)/2, on(t))
+			})
+		}
+	})
+}
+
+// ref is what an undisturbed run of a phase did: its n writes, the records it made and
+// the records its protocol tells as created.
+type ref struct {
+	n       int
+	want    map[string]int
+	created map[string]int
+}
+
+func reference(t *testing.T, sp spec, o options) ref {
+	t.Helper()
+	w := newWorld(t, sp, o)
+	w.resetCalls()
+	sum, entries, err := w.fullRun(t, context.Background())
+	if err != nil || (sum.Status != domain.RunSucceeded && sum.Status != domain.RunPartiallyFailed) {
+		t.Fatalf("undisturbed run: %v %+v", err, sum)
+	}
+	r := ref{n: w.writes(), want: sp.records(w.env), created: createdIDs(entries)}
+	if r.n < 2 || len(r.want) == 0 || len(r.created) == 0 {
+		t.Fatalf("the demo gives the %s phase too little to write: %d writes, records %v, created %v", sp.phase, r.n, r.want, r.created)
+	}
+	return r
+}
+
+// crashAndRerun kills a run of the phase right after its k-th write and checks the rerun.
+func crashAndRerun(t *testing.T, sp spec, r ref, k int, o options) {
+	w := newWorld(t, sp, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seen atomic.Int32
+	w.env.Transport.SetAfter(func(req *http.Request, resp *http.Response) {
+		if isWrite(req) && resp.StatusCode < 300 && seen.Add(1) == int32(k) {
+			cancel()
+		}
+	})
+	crashed, crashEntries, err := w.fullRun(t, ctx)
+	w.env.Transport.SetAfter(nil)
+	if int(seen.Load()) < k {
+		t.Fatalf("the run made %d writes, fewer than the %d of the undisturbed run's %d it was to be killed after", seen.Load(), k, r.n)
+	}
+	if k < r.n && (err == nil || crashed.Status != domain.RunFailed || crashed.Error == "") {
+		t.Fatalf("killed after write %d of %d: %v, summary %+v", k, r.n, err, crashed)
+	}
+	w.env.Advance(time.Minute)
+	sum, rerunEntries, err := w.fullRun(t, context.Background())
+	if err != nil || sum.Status == domain.RunFailed {
+		t.Fatalf("rerun after write %d of %d: %v %+v\n%s", k, r.n, err, sum, w.env.Logs.String())
+	}
+	checkOnce(t, sp.records(w.env), r.want)
+	checkStory(t, r.created, crashEntries, rerunEntries)
+	w.quiet(t)
 }
 
 // checkStory checks that the protocols of a killed run and its rerun tell what became of
