@@ -80,28 +80,28 @@ func personioDown(w *world, down func(r *http.Request) bool) func(r *http.Reques
 // with the records failed and kept for retry — none given up before the retry window
 // (domain.RetryWindow, 7 days) has passed — and on day 8 they are reported failed and
 // given up; when Personio is back within the window, that day's run transfers every
-// record exactly once, as an undisturbed run does. With Personio the source (users) every
-// request fails: each run fails saying so, and the run on the day it is back transfers
-// everything. The clients do not retry (their back-offs would cost wall time the days do
+// record exactly once, as an undisturbed run does. With Personio the source (users,
+// workspaces, absences from Personio) every request fails: each run fails saying so, and
+// the run on the day it is back transfers everything. The clients do not retry (their back-offs would cost wall time the days do
 // not need).
 func TestPersonioDownForDays(t *testing.T) {
-	writes := func(r *http.Request) bool { return isWrite(r) }
-	all := func(*http.Request) bool { return true }
 	const never = 9
+	// whole: Personio refuses every request (it is the phase's source); else only writes.
 	cases := []struct {
-		name string
-		spec spec
-		// down selects the requests Personio refuses.
-		down func(r *http.Request) bool
-		kind domain.RecordKind
-		back int
+		name  string
+		spec  spec
+		whole bool
+		kind  domain.RecordKind
+		back  int
 	}{
-		{"timesheets, back on day 3", specs[2], writes, domain.KindTimer, 3},
-		{"timesheets, back on day 7", specs[2], writes, domain.KindTimer, 7},
-		{"timesheets, down for good", specs[2], writes, domain.KindTimer, never},
-		{"absences from Staffomatic, back on day 7", absencesFromStaffomatic, writes, domain.KindAbsence, 7},
-		{"absences from Staffomatic, down for good", absencesFromStaffomatic, writes, domain.KindAbsence, never},
-		{"users, back on day 8", specs[0], all, domain.KindUser, 8},
+		{"timesheets, back on day 3", specs[2], false, domain.KindTimer, 3},
+		{"timesheets, back on day 7", specs[2], false, domain.KindTimer, 7},
+		{"timesheets, down for good", specs[2], false, domain.KindTimer, never},
+		{"absences from Staffomatic, back on day 7", absencesFromStaffomatic, false, domain.KindAbsence, 7},
+		{"absences from Staffomatic, down for good", absencesFromStaffomatic, false, domain.KindAbsence, never},
+		{"users, back on day 8", specs[0], true, domain.KindUser, 8},
+		{"workspaces, back on day 8", specs[1], true, domain.KindDepartment, 8},
+		{"absences from Personio, back on day 8", specs[3], true, domain.KindAbsence, 8},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -112,7 +112,7 @@ func TestPersonioDownForDays(t *testing.T) {
 			}
 			want := c.spec.records(ref.env)
 			w := newWorld(t, c.spec, options{maxRetries: -1})
-			w.tap.setFault(personioDown(w, c.down))
+			w.tap.setFault(personioDown(w, func(r *http.Request) bool { return c.whole || isWrite(r) }))
 			ctx := context.Background()
 			failing := 0
 			for day := 0; day <= min(c.back, 8); day++ {
@@ -135,7 +135,7 @@ func TestPersonioDownForDays(t *testing.T) {
 						}
 					}
 					w.quiet(t)
-				case c.kind == domain.KindUser:
+				case c.whole:
 					if err == nil || sum.Status != domain.RunFailed || !strings.Contains(strings.ToLower(sum.Error), "personio") {
 						t.Fatalf("day %d, Personio down: %v %+v", day, err, sum)
 					}
