@@ -99,16 +99,32 @@ func TestStormsAndBursts(t *testing.T) {
 			w.env.S.InjectFault(staffomaticsim.Fault{Status: http.StatusBadGateway, Method: http.MethodGet, Times: 1})
 		}},
 		{"personio 429 storm", true, http.StatusTooManyRequests, func(t *testing.T, w *world) {
-			// Another integration of the company spends the budget for a second.
+			// Another integration of the company spends the budget: from before the run
+			// until half a second after the run met the second 429.
 			for f := range paced {
 				w.env.P.SetRateLimit(personiosim.Family(f), personiosim.RateLimit{PerSecond: 1, Burst: 1})
 			}
-			restore := time.AfterFunc(time.Second, func() {
+			done := make(chan struct{})
+			t.Cleanup(func() { close(done) })
+			go func() {
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for w.env.P.StatusCount("", http.StatusTooManyRequests) < 2 {
+					select {
+					case <-done:
+						return
+					case <-tick.C:
+					}
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
 				for f := range paced {
 					w.env.P.SetRateLimit(personiosim.Family(f), personiosim.RateLimit{PerSecond: psnLimit.PerSecond, Burst: psnLimit.Burst})
 				}
-			})
-			t.Cleanup(func() { restore.Stop() })
+			}()
 		}},
 		{"personio 5xx burst", true, http.StatusServiceUnavailable, func(t *testing.T, w *world) {
 			// The endpoints the run reads are those of a dry run.
