@@ -1,8 +1,9 @@
 // Package awstest gives tests real AWS-protocol servers: minidyn in-process (fast,
 // catches batch-size bugs, can inject unprocessed keys) and moto_server as a subprocess
 // (DynamoDB, EventBridge with rule delivery to SQS, KMS). A missing moto_server fails the
-// test with how to install it; it is never skipped, because a skipped integration test
-// proves nothing (under CI=true or not).
+// test with how to install it; it is never skipped for that, because a skipped
+// integration test proves nothing (under CI=true or not). Only the fast lane (-short, make
+// test-short) leaves such tests to make test, which runs them all (LongLane).
 package awstest
 
 import (
