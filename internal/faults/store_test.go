@@ -74,6 +74,7 @@ func failingStore(t testing.TB, f *failingDB) func(env *synctest.Env) *store.Sto
 // Then every record exists exactly once and a further run writes nothing. On minidyn and
 // on moto_server.
 func TestStoreFailsMidRun(t *testing.T) {
+	t.Parallel() // waits on back-offs and moto_server more than on the CPU
 	moto := awstest.StartMoto(t)
 	// The run's store requests are: tenant, run summary, lease, summary again, summary
 	// "running", cursor; then Load's reads, Apply's mapping writes, the protocol, the

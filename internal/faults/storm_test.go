@@ -81,6 +81,7 @@ func checkRates(t *testing.T, w *world) {
 // and the records are an undisturbed run's, a further run writes nothing, and no API was
 // sent more calls in any window than its limit, retries included.
 func TestStormsAndBursts(t *testing.T) {
+	t.Parallel() // waits on back-offs and moto_server more than on the CPU
 	// Each storm must have been met: some answer of the API had its status.
 	storms := []struct {
 		name     string
