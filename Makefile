@@ -13,7 +13,7 @@ LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.n
 FUNCTIONS := ApiFunction DispatchFunction UsersyncFunction WorkspacesyncFunction TimesyncFunction AbsencesyncFunction
 ENV ?= default
 
-.PHONY: all build run test test-go tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build run test test-go test-short tools lint bench deploy clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -68,8 +68,16 @@ lint:
 
 test: tools lint test-go
 
+# GOTESTFLAGS adds flags to the full suite, e.g. make test GOTESTFLAGS=-race.
 test-go:
-	STAFFSYNC_RIE=$(RIE) $(GO) test -count=1 -timeout 30m ./...
+	STAFFSYNC_RIE=$(RIE) $(GO) test $(GOTESTFLAGS) -count=1 -timeout 30m ./...
+
+# test-short is the fast lane: the unit and planner tests with the race detector (under a
+# minute once the race build is cached). Under -short the test helpers skip what starts
+# a simulator world, moto_server or aws-lambda-rie (awstest.LongLane), which leaves the
+# end-to-end, fault-injection and runtime tests to make test; functions/ holds only those.
+test-short:
+	$(GO) test -short -race -count=1 -timeout 10m ./internal/...
 
 # bench runs internal/bench: one BENCH line per scenario (the real phases against the
 # simulators, 20 ms a call, the documented limits scaled per scenario; README "Benchmarks")

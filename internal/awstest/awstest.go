@@ -1,8 +1,9 @@
 // Package awstest gives tests real AWS-protocol servers: minidyn in-process (fast,
 // catches batch-size bugs, can inject unprocessed keys) and moto_server as a subprocess
 // (DynamoDB, EventBridge with rule delivery to SQS, KMS). A missing moto_server fails the
-// test with how to install it; it is never skipped, because a skipped integration test
-// proves nothing (under CI=true or not).
+// test with how to install it; it is never skipped for that, because a skipped
+// integration test proves nothing (under CI=true or not). Only the fast lane (-short, make
+// test-short) leaves such tests to make test, which runs them all (LongLane).
 package awstest
 
 import (
@@ -59,6 +60,17 @@ func MiniDyn(t testing.TB) (*dynamodb.Client, *miniserver.Server) {
 	return db, s
 }
 
+// LongLane skips the calling test under -short (make test-short, the fast lane of unit
+// and planner tests with the race detector) because what is names a subprocess or an
+// end-to-end world the lane leaves to make test, which runs every test. The test helpers
+// that start such things call it, so the lane needs no list of tests.
+func LongLane(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s: make test runs it, make test-short (-short) does not", what)
+	}
+}
+
 // Moto is one moto_server subprocess on a free loopback port.
 type Moto struct {
 	URL string
@@ -69,6 +81,7 @@ type Moto struct {
 // the test ends.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
+	LongLane(t, "needs moto_server")
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		ci := ""

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/awstest"
 )
 
 // EnvRIE names the aws-lambda-rie binary; `make test` sets it after installing the pinned
@@ -70,6 +72,7 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // architecture with the Lambda build flags and returns the bootstrap's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	awstest.LongLane(t, "builds a bootstrap for aws-lambda-rie")
 	out := filepath.Join(t.TempDir(), "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
 	cmd.Dir = ModuleRoot(t)
@@ -100,6 +103,7 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *Emulator {
 // which InitDuration reads.
 func StartLogged(t testing.TB, bootstrap string, env map[string]string, level string) *Emulator {
 	t.Helper()
+	awstest.LongLane(t, "runs aws-lambda-rie")
 	rie := RIE(t)
 	apiPort, runtimePort := freePort(t), freePort(t)
 	cmd := exec.Command(rie,

@@ -631,11 +631,13 @@ type limiter struct {
 	tokens float64
 	last   time.Time
 	now    func() time.Time
+	// limit is the configured pace, the ceiling of what the headers may set.
+	limit Limit
 }
 
 func newLimiter(l Limit, now func() time.Time) *limiter {
 	b := float64(max(l.Burst, 1))
-	return &limiter{rate: l.PerSecond, burst: b, tokens: b, last: now(), now: now}
+	return &limiter{rate: l.PerSecond, burst: b, tokens: b, last: now(), now: now, limit: l}
 }
 
 func (l *limiter) refill(now time.Time) {
@@ -668,9 +670,11 @@ func (l *limiter) wait(ctx context.Context) error {
 	return nil
 }
 
-// adapt lowers the pace to what the server announces (never raises it, and never below
-// one token per MaxHeaderPause) and, after a 429, empties the bucket so queued callers
-// wait for real tokens.
+// adapt sets the pace to what the server announces, never above the configured limit and
+// never below one token per MaxHeaderPause, and, after a 429, empties the bucket so
+// queued callers wait for real tokens. The pace follows the server back up once it
+// announces more again: the pacer lives as long as the process, and a storm of a minute
+// must not slow a warm function's later runs for good.
 func (l *limiter) adapt(rl *RateLimitInfo, throttled bool) {
 	if l == nil || (rl == nil && !throttled) {
 		return
@@ -678,11 +682,16 @@ func (l *limiter) adapt(rl *RateLimitInfo, throttled bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.refill(l.now())
-	if rl != nil && rl.ReplenishRate > 0 && (l.rate <= 0 || rl.ReplenishRate < l.rate) {
+	if rl != nil && rl.ReplenishRate > 0 {
 		l.rate = max(rl.ReplenishRate, minAdaptedRate)
+		if l.limit.PerSecond > 0 {
+			l.rate = min(l.rate, l.limit.PerSecond)
+		}
+		l.burst = float64(max(l.limit.Burst, 1))
 		if rl.BurstCapacity > 0 && float64(rl.BurstCapacity) < l.burst {
 			l.burst = float64(rl.BurstCapacity)
 		}
+		l.tokens = min(l.tokens, l.burst)
 	}
 	if throttled && l.tokens > 0 {
 		l.tokens = 0

@@ -19,6 +19,33 @@ func TestPacerHeaderPauseIsCapped(t *testing.T) {
 	}
 }
 
+// TestPacerFollowsTheServerBackUp: the pace drops to what a 429's headers announce and
+// returns to the configured one when later responses announce it again, but no header
+// raises it above the configured limit. On an injected clock (the bucket is empty after
+// the 429, so Delay is one token's time).
+func TestPacerFollowsTheServerBackUp(t *testing.T) {
+	now := time.Date(2026, 3, 11, 5, 0, 0, 0, time.UTC)
+	p := NewPacer(map[Family]Limit{FamilyEmployees: {PerSecond: 5, Burst: 15}}, func() time.Time { return now })
+	header := func(rate, burst string) http.Header {
+		return http.Header{"X-Ratelimit-Replenish-Rate": {rate}, "X-Ratelimit-Burst-Capacity": {burst}, "X-Ratelimit-Remaining": {"0"}}
+	}
+	for _, step := range []struct {
+		name      string
+		h         http.Header
+		throttled bool
+		want      time.Duration
+	}{
+		{"storm: the server announces 1/s", header("1", "1"), true, time.Second},
+		{"the storm is over: 5/s again", header("5", "15"), false, 200 * time.Millisecond},
+		{"a header never raises the pace above the limit", header("50", "100"), false, 200 * time.Millisecond},
+	} {
+		p.Observe(FamilyEmployees, step.h, step.throttled)
+		if d := p.Delay(FamilyEmployees); d != step.want {
+			t.Errorf("%s: delay %s, want %s", step.name, d, step.want)
+		}
+	}
+}
+
 func TestParseErrorIsSanitised(t *testing.T) {
 	for _, tt := range []struct {
 		name, body, want string

@@ -224,7 +224,13 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 		// The transaction failed: the summary first, then the lease (as above, a free
 		// lease must not meet a "running" summary).
 		log.ErrorContext(bg, "phase: write run summary and release lease", "error", ferr)
-		h.finish(bg, sum, started)
+		if perr := h.finish(bg, sum, started); perr != nil && err == nil {
+			// The work is done but the store still says "running": fail the invocation,
+			// so that Lambda's retry (which takes over this invocation's lease) runs the
+			// run again — a run without changes — and stores its summary, instead of a
+			// summary that says "running" for good.
+			err = fmt.Errorf("%w: %w", ErrSummaryNotStored, perr)
+		}
 		release()
 	}
 	h.startNext(bg, req)
@@ -233,6 +239,10 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	}
 	return sum, nil
 }
+
+// ErrSummaryNotStored wraps the store's error when a run's final summary could not be
+// written: the run's work is done, but it is reported as failed so that it is run again.
+var ErrSummaryNotStored = errors.New("the run's final summary could not be stored (it still says running)")
 
 // DeadlineMargin is how long before the invocation's deadline Load, Plan and Apply are
 // stopped. What follows them — the protocol flush, the cursor, the final summary with
@@ -333,13 +343,15 @@ func (h *Harness[S, P]) execute(ctx context.Context, run *Run) (err error) {
 	return nil
 }
 
-// finish writes the summary and reports the run; failures here are logged, not
-// returned, because the run itself is over.
-func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, started time.Time) {
-	if err := h.deps.Store.PutRun(ctx, sum); err != nil {
+// finish writes the summary and reports the run. A failed write is logged and returned:
+// Run fails the invocation for it.
+func (h *Harness[S, P]) finish(ctx context.Context, sum domain.RunSummary, started time.Time) error {
+	err := h.deps.Store.PutRun(ctx, sum)
+	if err != nil {
 		h.deps.Log.ErrorContext(ctx, "phase: write run summary", "error", err)
 	}
 	h.report(ctx, sum, started)
+	return err
 }
 
 // report logs the written summary, emits the metrics and prunes old summaries.

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/obs"
@@ -129,12 +131,16 @@ type Options struct {
 	NoPersonioRateLimits bool
 	// StaffomaticLatency is added to every Staffomatic request.
 	StaffomaticLatency time.Duration
+	// DynamoDB is the database the world's tables are created in (default: a minidyn of
+	// its own); a test that must also hold on moto_server passes a client of it.
+	DynamoDB *dynamodb.Client
 }
 
 // New starts an environment with the demo company (or a generated one) and a tenant whose
 // settings are domain.DefaultSettings.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
+	awstest.LongLane(t, "end-to-end against the vendor simulators")
 	if o.Now.IsZero() {
 		o.Now = time.Date(2026, 3, 11, 9, 30, 0, 0, time.UTC)
 	}
@@ -171,7 +177,10 @@ func New(t testing.TB, o Options) *Env {
 		e.Demo = info
 	}
 
-	db, _ := awstest.MiniDyn(t)
+	db := o.DynamoDB
+	if db == nil {
+		db, _ = awstest.MiniDyn(t)
+	}
 	tables := store.Tables{Tenants: "tenants", Mappings: "mappings", Protocol: "protocol"}
 	ctx := context.Background()
 	if err := store.CreateTables(ctx, db, tables); err != nil {

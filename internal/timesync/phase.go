@@ -229,6 +229,27 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 			}
 		}
 	}
+	// A failed or cut-short timer is retried by every full run until it is given up, a
+	// RetryWindow after its first failure (DESIGN §1.3) — also once it has left the full
+	// window, which it does before then. The retry span before the full window is read
+	// for those timers only; the others there are the late sweep's.
+	retrying := map[string]bool{}
+	if in.Mode == domain.ModeFull && run.Cursor != "" {
+		rt, rb, err := l.retrySpan(ctx, sc, windows[0].From)
+		if err != nil {
+			return nil, err
+		}
+		listed := make(map[int64]bool, len(timers))
+		for _, t := range timers {
+			listed[t.ID] = true
+		}
+		for _, t := range rt {
+			if !listed[t.ID] {
+				timers, breaks[t.ID] = append(timers, t), rb[t.ID]
+				retrying[strconv.FormatInt(t.ID, 10)] = true
+			}
+		}
+	}
 	ids := make([]string, 0, len(timers)+len(missing))
 	for _, t := range timers {
 		in.Timers = append(in.Timers, toTimer(t, breaks[t.ID]))
@@ -274,6 +295,13 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 			listed[id] = true
 		}
 		for _, ap := range current {
+			// Periods are read from MaxPeriod before a window, to see those of timers that
+			// began before it; but Staffomatic lists a timer only when it overlaps the
+			// window, so a period that ends before it belongs to a timer that merely left
+			// the window: not a deletion (with propagate_deletions on it would be deleted).
+			if !overlapsAny(ap, loc, windows) {
+				continue
+			}
 			if timerID, _, _ := ParseMarker(ap.Comment); !listed[timerID] {
 				listed[timerID] = true
 				missing = append(missing, timerID)
@@ -321,7 +349,11 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		if m.State != domain.StatePending && m.State != domain.StateFailed {
 			continue
 		}
-		if err := adopt(ctx, pc, loc, &in, id, current); err != nil {
+		found := current
+		if retrying[id] {
+			found = nil // the full run's periods do not reach back to it: read the person's
+		}
+		if err := adopt(ctx, pc, loc, &in, id, found); err != nil {
 			return nil, err
 		}
 	}
@@ -349,6 +381,55 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	l.Input = in
 	run.Log.InfoContext(ctx, "timesheets: loaded", "mode", in.Mode, "timers", len(in.Timers), "deleted", len(in.Deleted), "mappings", len(in.Mappings))
 	return l, nil
+}
+
+// overlapsAny reports whether period ap (an open one reaches into the future) overlaps one
+// of the windows whose timers Staffomatic listed.
+func overlapsAny(ap personio.AttendancePeriod, loc *time.Location, windows []Window) bool {
+	start := ap.Start.In(loc)
+	for _, w := range windows {
+		if w.Zero() {
+			continue
+		}
+		if start.Before(w.Until) && (ap.End == nil || ap.End.In(loc).After(w.From)) {
+			return true
+		}
+	}
+	return false
+}
+
+// RetrySpan is how far before the full window a full run looks for failing timers: the
+// retry window and the day until the next full run, which gives them up.
+const RetrySpan = domain.RetryWindow + 24*time.Hour
+
+// retrySpan returns the timers of the RetrySpan before the full window that starts at
+// from whose mapping is failed or pending (an attempt cut short), with their breaks.
+func (l *Loaded) retrySpan(ctx context.Context, sc *staffomatic.Client, from time.Time) ([]staffomatic.WorkTimer, map[int64][]staffomatic.BreakTimer, error) {
+	ts, err := sc.ListWorkTimers(ctx, staffomatic.TimerFilter{From: from.Add(-RetrySpan), Until: from})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the Staffomatic work timers of the retry span: %w", err)
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = strconv.FormatInt(t.ID, 10)
+	}
+	maps, err := l.st.GetMappings(ctx, l.tid, domain.KindTimer, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the timer mappings of the retry span: %w", err)
+	}
+	var out []staffomatic.WorkTimer
+	breaks := map[int64][]staffomatic.BreakTimer{}
+	for i, t := range ts {
+		if m, ok := maps[ids[i]]; !ok || (m.State != domain.StateFailed && m.State != domain.StatePending) {
+			continue
+		}
+		bs, err := sc.ListWorkTimerBreaks(ctx, t.ID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load the breaks of work timer %d: %w", t.ID, err)
+		}
+		out, breaks[t.ID] = append(out, t), bs
+	}
+	return out, breaks, nil
 }
 
 // timerTargets resolves a targeted run's targets to work timers: a timer target as it is;

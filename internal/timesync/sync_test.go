@@ -487,3 +487,39 @@ func TestFirstRunTakesTheLastSevenDays(t *testing.T) {
 	}
 	t.Fatal("the late sweep never transferred the timer of three weeks ago")
 }
+
+// TestTimersLeavingTheWindowAreNotDeletions: the daily full runs of the nine days after the
+// transfer see the timers leave the full window one after the other. Their periods, read
+// from a day before the window, are not taken for timers deleted in Staffomatic (which,
+// with propagate_deletions on, would delete them in Personio): no run reports or deletes
+// anything, and every period stays.
+func TestTimersLeavingTheWindowAreNotDeletions(t *testing.T) {
+	w := newWorld(t)
+	w.env.UpdateSettings(t, func(s *domain.Settings) { s.PropagateDeletions = true })
+	if _, _, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	before := w.periodsByMarker()
+	if len(before) == 0 {
+		t.Fatal("nothing was transferred")
+	}
+	for day := 1; day <= 9; day++ {
+		w.env.Advance(24 * time.Hour)
+		w.env.P.ResetCalls()
+		_, entries, err := w.run(t, context.Background(), domain.ModeFull, false)
+		if err != nil {
+			t.Fatalf("day %d: %v", day, err)
+		}
+		for _, e := range entries {
+			if e.Action == string(timesync.ActDeletionKept) || e.Outcome == domain.OutcomeDeleted {
+				t.Errorf("day %d: timer %s: %s %s: %s", day, e.SourceID, e.Action, e.Outcome, e.Reason)
+			}
+		}
+		if n := w.env.P.CallCount("DELETE /v2/attendance-periods/{id}"); n != 0 {
+			t.Errorf("day %d: %d periods deleted", day, n)
+		}
+	}
+	if after := w.periodsByMarker(); len(after) != len(before) {
+		t.Errorf("%d periods after nine days, %d before", len(after), len(before))
+	}
+}

@@ -37,7 +37,7 @@ type Registry struct {
 	// scale the simulator's limits; nil in production).
 	personioLimits map[personio.Family]personio.Limit
 	// staffomaticLimit and staffomaticWindow override Staffomatic's documented 500
-	// requests per 10 s (benchmarks that scale the simulator's budget; zero in production).
+	// requests per 10 s likewise (zero in production).
 	staffomaticLimit  int
 	staffomaticWindow time.Duration
 }
@@ -50,9 +50,9 @@ func (r *Registry) WithPersonioLimits(limits map[personio.Family]personio.Limit)
 	return r
 }
 
-// WithStaffomaticLimit makes the registry's Staffomatic limiters allow limit requests
-// per window instead of the documented 500 per 10 s, for benchmarks whose simulator is
-// scaled the same way; it must be set before the registry is used.
+// WithStaffomaticLimit makes the registry's Staffomatic limiters allow limit requests per
+// window instead of the documented 500 per 10 s, for tests and benchmarks whose simulator
+// is scaled down likewise; it must be set before the registry is used.
 func (r *Registry) WithStaffomaticLimit(limit int, window time.Duration) *Registry {
 	r.staffomaticLimit, r.staffomaticWindow = limit, window
 	return r
@@ -120,7 +120,7 @@ func (r *Registry) get(k regKey) *regEntry {
 	switch k.system {
 	case domain.SystemStaffomatic:
 		limit, window := 500, 10*time.Second
-		if r.staffomaticLimit != 0 && r.staffomaticWindow > 0 {
+		if r.staffomaticLimit > 0 && r.staffomaticWindow > 0 {
 			limit, window = r.staffomaticLimit, r.staffomaticWindow
 		}
 		e.staffomatic = staffomatic.NewRateLimiter(limit, window).WithClock(r.now).WithMaxPause(MaxPause)
