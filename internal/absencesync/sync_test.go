@@ -2,6 +2,8 @@ package absencesync_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -699,5 +701,99 @@ func TestStaffomaticLeadingPartialManyChanges(t *testing.T) {
 	}
 	if lists == 0 || gets != 0 {
 		t.Errorf("%d list pages and %d single reads of absences, want the list only", lists, gets)
+	}
+}
+
+// TestCrashAfterEachWriteOfChangesDuplicatesNothing: after the first transfer, Personio
+// approves the pending period, rejects one, deletes the half day, and an admin deletes a
+// copy in Staffomatic. The run that mirrors this makes 5 writes (an approval, two deletes,
+// the restored copy's create and approval); for each k it is stopped right after its k-th
+// write, and the rerun leaves exactly one copy per marker, each in the state Personio
+// says, and then a run writes nothing.
+func TestCrashAfterEachWriteOfChangesDuplicatesNothing(t *testing.T) {
+	const writes = 5
+	for crash := int32(1); crash <= writes; crash++ {
+		t.Run(fmt.Sprintf("stopped after write %d", crash), func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatal(err)
+			}
+			var pending, vacation string
+			for _, p := range w.env.P.AbsencePeriods() {
+				switch {
+				case p.Status == personiosim.StatusPending:
+					pending = p.ID
+				case p.Comment == "Sommerurlaub":
+					vacation = p.ID
+				}
+			}
+			if pending == "" || vacation == "" {
+				t.Fatal("the demo lacks its pending period or its summer vacation")
+			}
+			if err := errors.Join(w.env.P.SetAbsenceStatus(pending, personiosim.StatusApproved), w.env.P.SetAbsenceStatus(vacation, personiosim.StatusRejected),
+				w.env.P.RemoveAbsencePeriod(w.env.Demo.HalfDayAbsenceID)); err != nil {
+				t.Fatal(err)
+			}
+			deleted := ""
+			for _, x := range w.copies() {
+				if strings.Contains(x.Justification, w.env.Demo.YearBoundaryAbsenceID) {
+					deleted = strconv.FormatInt(x.ID, 10)
+					if err := w.staffomaticClient(t).DeleteAbsence(ctx, x.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if deleted == "" {
+				t.Fatal("no copy of the period across New Year")
+			}
+			w.env.Advance(time.Minute)
+			cctx, cancel := context.WithCancel(ctx)
+			var n atomic.Int32
+			w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+				if r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/absences") && resp.StatusCode < 300 {
+					if n.Add(1) == crash {
+						cancel()
+					}
+				}
+			})
+			_, _, _ = w.run(t, cctx, domain.ModeFull, false)
+			stopped := cctx.Err() != nil
+			cancel()
+			w.env.Transport.SetAfter(nil)
+			if !stopped {
+				t.Fatalf("the run made %d writes and was not stopped after write %d", n.Load(), crash)
+			}
+			w.env.Advance(time.Minute)
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatalf("rerun: %v\n%s", err, w.env.Logs.String())
+			}
+			for m, n := range w.marked() {
+				if n != 1 {
+					t.Errorf("marker %s on %d absences after the crash", m, n)
+				}
+			}
+			states := map[string]string{} // Personio period id → its copy's state
+			for _, x := range w.copies() {
+				k, _ := absencesync.ParseMarker(x.Justification)
+				states[strings.TrimPrefix(k, "personio/")] = x.State
+				if strconv.FormatInt(x.ID, 10) == deleted {
+					t.Errorf("the copy deleted in Staffomatic is back under its old id")
+				}
+			}
+			if _, ok := states[vacation]; ok {
+				t.Errorf("the rejected period still has a copy")
+			}
+			if _, ok := states[w.env.Demo.HalfDayAbsenceID]; ok {
+				t.Errorf("the deleted period still has a copy")
+			}
+			if states[pending] != "approved" || states[w.env.Demo.YearBoundaryAbsenceID] != "approved" {
+				t.Errorf("copies %v: want the approved period's and the one across New Year approved", states)
+			}
+			w.resetCalls()
+			if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+				t.Fatalf("after recovery: %v, %d writes, %+v", err, w.writes(), entries)
+			}
+		})
 	}
 }
