@@ -797,3 +797,68 @@ func TestCrashAfterEachWriteOfChangesDuplicatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPersonioConflictIsRetriedAndReported: with Staffomatic leading, Personio refuses a
+// period with 409 "Absence period conflict" (the employee has a period there already). The
+// run goes on with the other absences and ends partially failed, the protocol says what
+// Personio said (no raw body), the next run tries again, and once the conflicting period
+// is gone the absence moves; then a run writes nothing.
+func TestPersonioConflictIsRetriedAndReported(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	abs := w.staffomaticAbsences(t)
+	ctx := context.Background()
+	var pid int64
+	for _, u := range w.account().Users() {
+		if u.ID == abs[0].ApplicantID {
+			pid, _ = strconv.ParseInt(u.CustomID, 10, 64)
+		}
+	}
+	var sick string
+	for _, ty := range w.env.P.TimeOffTypes() {
+		if ty.Name == "Krankheit" {
+			sick = ty.IDv2
+		}
+	}
+	day := time.Date(2026, 4, 8, 0, 0, 0, 0, time.UTC)
+	blocking := w.env.P.AddAbsencePeriod(personiosim.AbsencePeriod{PersonID: pid, TypeID: sick, Start: day, End: &day, Status: personiosim.StatusApproved})
+	source := "staffomatic/" + strconv.FormatInt(abs[0].ID, 10)
+	failed := func(entries []domain.ProtocolEntry) domain.ProtocolEntry {
+		t.Helper()
+		var out []domain.ProtocolEntry
+		for _, e := range entries {
+			if e.Outcome == domain.OutcomeFailed {
+				out = append(out, e)
+			}
+		}
+		if len(out) != 1 || out[0].SourceID != source {
+			t.Fatalf("failed entries %+v, want one for %s", out, source)
+		}
+		return out[0]
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+		if err != nil || sum.Status != domain.RunPartiallyFailed {
+			t.Fatalf("run %d: %v, status %s", attempt, err, sum.Status)
+		}
+		e := failed(entries)
+		if !strings.Contains(e.Reason, "409: Absence period conflict") || strings.ContainsAny(e.Reason, "{}") || strings.Contains(e.Reason, "personio_trace_id") {
+			t.Errorf("run %d: reason %q", attempt, e.Reason)
+		}
+		if attempt == 2 && !strings.Contains(e.Reason, "retry 2 since") {
+			t.Errorf("the second attempt does not say it is a retry: %q", e.Reason)
+		}
+		w.env.Advance(time.Hour)
+	}
+	if err := w.env.P.RemoveAbsencePeriod(blocking.ID); err != nil {
+		t.Fatal(err)
+	}
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunSucceeded || len(entries) != 1 || entries[0].SourceID != source || entries[0].Outcome != domain.OutcomeCreated {
+		t.Fatalf("run after the conflict is gone: %v, %s, %+v", err, sum.Status, entries)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
