@@ -989,6 +989,6 @@ func (pl *planner) switched() {
 		other = domain.SystemStaffomatic
 	}
 	pl.add(Action{Kind: ActReport, Source: "switch|" + string(lead), Reason: fmt.Sprintf(
-		"absences are led by %s now: %d absences staffsync copied from %s to %s earlier stay as they are in both systems; nothing is transferred back, and their copies in %s are not read as new absences",
-		lead, n, other, lead, lead)})
+		"absences are led by %s now: %d absences staffsync copied from %s to %s earlier stay as they are in both systems; nothing is transferred back, their copies in %s are not read as new absences, and changes or deletions of their originals in %s are no longer copied",
+		lead, n, other, lead, lead, other)})
 }

@@ -746,7 +746,8 @@ func TestSwitchLeadingSystem(t *testing.T) {
 	if p.Writes() != 0 || p.Foreign != 1 || len(p.Actions) != 1 {
 		t.Fatal(dump(p))
 	}
-	contains(t, rep.Reason, "led by staffomatic now", "1 absences staffsync copied from personio to staffomatic", "nothing is transferred back")
+	contains(t, rep.Reason, "led by staffomatic now", "1 absences staffsync copied from personio to staffomatic", "nothing is transferred back",
+		"changes or deletions of their originals in personio are no longer copied")
 	// Reported once: the next run says nothing, even when the copy is declined in Staffomatic.
 	sw = apply(sw, p)
 	sw.Absences[0].State = StateDeclined
