@@ -862,3 +862,35 @@ func TestPersonioConflictIsRetriedAndReported(t *testing.T) {
 		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
 	}
 }
+
+// TestPartialRunAfterASwitchReadsTheWholeWindow: a partial run reads only what changed
+// since its cursor, which after a switch of the leading system (or a change of the
+// settings or the selection) would leave the absences that did not change untransferred
+// until the nightly full run. Such a run is full, says why, and transfers the absences of
+// the new leading system as a first set-up does; the next partial run is partial again.
+func TestPartialRunAfterASwitchReadsTheWholeWindow(t *testing.T) {
+	w := newWorld(t)
+	w.staffomaticAbsences(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Advance(time.Hour)
+	w.lead(t, domain.SystemStaffomatic)
+	w.env.Advance(time.Hour)
+	sum, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Mode != domain.ModeFull || !strings.Contains(sum.ModeReason, "changed since the last run") {
+		t.Fatalf("partial run after the switch: %v, mode %s (%q)", err, sum.Mode, sum.ModeReason)
+	}
+	// The three approved absences of staffomaticAbsences and the demo's four Staffomatic
+	// absences that have a Personio type; the switch and the demo's Schulung are reported.
+	if by := tally(entries); by["create_absence/created"] != 3+4 || by["report/reported"] != 2 {
+		t.Fatalf("after the switch: %v\n%+v", by, entries)
+	}
+	w.env.Advance(time.Hour)
+	w.resetCalls()
+	sum, entries, err = w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Mode != domain.ModePartial || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("next partial run: %v, mode %s (%q), %d writes, %+v", err, sum.Mode, sum.ModeReason, w.writes(), entries)
+	}
+}
