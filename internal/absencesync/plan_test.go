@@ -228,6 +228,25 @@ func TestPersonioLeading(t *testing.T) {
 			in.Deleted = []string{"personio/p9"}
 			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateTransferred, Hash: "x.y"}}
 		}, want{"remove_absence", 1, nil}},
+		{"deleted, its removal failed before: retried with the message", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateFailed, Hash: removalHash,
+				Attempts: 1, FirstFailureAt: in.Now.Add(-time.Hour), LastError: "delete staffomatic S9: 403 Forbidden"}}
+		}, want{"remove_absence", 1, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "retry 2", "403 Forbidden")
+		}}},
+		{"deleted, its removal given up: reported once, not retried every run", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateGaveUp, Hash: removalHash,
+				Attempts: 9, FirstFailureAt: in.Now.Add(-8 * 24 * time.Hour), LastError: "delete staffomatic S9: 403 Forbidden"}}
+		}, want{"report", 0, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "deleted in Personio", "given up after 9 attempts since 2026-11-24", "403 Forbidden", "S9")
+		}}},
+		{"given up creating, then deleted: its leftover copy is still removed", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateGaveUp, Hash: "c.approved",
+				Attempts: 9, FirstFailureAt: in.Now.Add(-8 * 24 * time.Hour), LastError: "approve Staffomatic absence S9: 422"}}
+		}, want{"remove_absence", 1, nil}},
 		{"deleted (full run: source missing beside its present target): removed, named by the target", func(in *Input) {
 			in.Full = true
 			in.Absences = []Absence{absence(loc, "S9", "U1", "C1", "2026-05-04T00:00:00", "2026-05-05T23:59:59", true, StateApproved)}
