@@ -894,3 +894,103 @@ func TestPartialRunAfterASwitchReadsTheWholeWindow(t *testing.T) {
 		t.Fatalf("next partial run: %v, mode %s (%q), %d writes, %+v", err, sum.Mode, sum.ModeReason, w.writes(), entries)
 	}
 }
+
+// TestPartialRunConcerningManyEmployees: a partial run whose changes concern more than
+// MaxNamed employees reads the other side's whole window instead of naming every
+// employee in one request (a URL with thousands of ids is refused; the notes keep id
+// lists to about 50), in both directions, and transfers the changes.
+func TestPartialRunConcerningManyEmployees(t *testing.T) {
+	for _, lead := range []domain.System{domain.SystemPersonio, domain.SystemStaffomatic} {
+		t.Run(string(lead)+" leading", func(t *testing.T) {
+			ctx := context.Background()
+			env := synctest.New(t, synctest.Options{NoPersonioRateLimits: true})
+			n := absencesync.MaxNamed + 10
+			var added []personiosim.Employee
+			for i := range n {
+				added = append(added, env.P.AddEmployee(personiosim.Employee{FirstName: "Extra", LastName: fmt.Sprint(i), Email: fmt.Sprintf("extra%d@example.com", i)}))
+			}
+			env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "inactive", "leave"}})
+			users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+			if _, err := users.Run(ctx, env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
+				t.Fatal(err)
+			}
+			w := &world{env: env, as: phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())}
+			w.lead(t, lead)
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatal(err)
+			}
+			w.env.Advance(10 * time.Minute)
+			// One new absence for each added employee, in the leading system.
+			var vacation personiosim.TimeOffType
+			for _, ty := range env.P.TimeOffTypes() {
+				if ty.Name == "Bezahlter Urlaub" {
+					vacation = ty
+				}
+			}
+			acc := w.account()
+			loc := acc.TimeZone()
+			cat := int64(0)
+			for _, c := range acc.AbsenceTypes() {
+				if c.Name == "Bezahlter Urlaub" {
+					cat = c.ID
+				}
+			}
+			userOf := map[string]int64{}
+			for _, u := range acc.Users() {
+				userOf[u.CustomID] = u.ID
+			}
+			sc := w.staffomaticClient(t)
+			for i, e := range added {
+				day := time.Date(2026, 9, 1+i%28, 0, 0, 0, 0, time.UTC)
+				if lead == domain.SystemPersonio {
+					env.P.AddAbsencePeriod(personiosim.AbsencePeriod{PersonID: e.ID, TypeID: vacation.IDv2, Start: day, End: &day, Status: personiosim.StatusApproved})
+					continue
+				}
+				u := userOf[strconv.FormatInt(e.ID, 10)]
+				if u == 0 {
+					t.Fatalf("employee %d has no Staffomatic user", e.ID)
+				}
+				start := time.Date(2026, 9, 1+i%28, 0, 0, 0, 0, loc)
+				x, err := sc.CreateAbsence(ctx, staffomatic.NewAbsence{ApplicantID: u, AbsenceTypeID: cat, StartsAt: start, EndsAt: start.Add(24*time.Hour - time.Second), AllDay: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sc.ApproveAbsence(ctx, x.ID, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.env.Advance(10 * time.Minute)
+			longest := 0
+			w.env.Transport.SetAfter(func(r *http.Request, _ *http.Response) {
+				q := r.URL.Query()
+				k := len(q["user_ids[]"])
+				if v := q.Get("person.id"); v != "" {
+					k += len(strings.Split(v, ","))
+				}
+				if k > longest {
+					longest = k
+				}
+			})
+			sum, entries, err := w.run(t, ctx, domain.ModePartial, false)
+			w.env.Transport.SetAfter(nil)
+			if err != nil || sum.Mode != domain.ModePartial {
+				t.Fatalf("partial run: %v, mode %s (%q)", err, sum.Mode, sum.ModeReason)
+			}
+			if longest > absencesync.MaxNamed {
+				t.Errorf("a request named %d employees, want at most %d", longest, absencesync.MaxNamed)
+			}
+			handled := 0
+			for _, e := range entries {
+				if e.Outcome == domain.OutcomeFailed {
+					t.Errorf("failed: %+v", e)
+				}
+				if strings.Contains(e.Person, "Extra") || strings.Contains(e.Reason, "Extra ") {
+					handled++
+				}
+			}
+			if handled < n {
+				t.Errorf("%d of the %d new absences in the protocol: %v", handled, n, tally(entries))
+			}
+		})
+	}
+}
