@@ -341,8 +341,9 @@ func selectionView(s domain.Selection) SelectionView {
 type Checks struct {
 	OK                        bool            `json:"ok"`
 	MissingPersonioAttributes []AttributeInfo `json:"missing_personio_attributes"`
-	// UnmatchedTimeOffTypes are Personio types without a same-named Staffomatic category;
-	// their absences are reported, never guessed.
+	// UnmatchedTimeOffTypes are, with Personio leading absences, the Personio types
+	// without a same-named Staffomatic category; their absences are reported, never
+	// guessed (empty while Staffomatic leads: its absences all have a category).
 	UnmatchedTimeOffTypes []string `json:"unmatched_time_off_types"`
 	// UnmatchedAbsenceCategories are, with Staffomatic leading absences, the Staffomatic
 	// categories without a same-named Personio type: the absence sync reports their
@@ -420,7 +421,7 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 				break
 			}
 		}
-		if !matched {
+		if !matched && t.Sources.Absences != domain.SystemStaffomatic {
 			c.UnmatchedTimeOffTypes = append(c.UnmatchedTimeOffTypes, ty.Name)
 		}
 	}
