@@ -633,9 +633,23 @@ func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
 	w := newWorld(t)
 	w.lead(t, domain.SystemStaffomatic)
 	ctx := context.Background()
+	// The dry run writes nothing and lists exactly the writes the run then makes.
+	w.resetCalls()
+	_, planned, err := w.run(t, ctx, domain.ModeFull, true)
+	if err != nil || w.writes() != 0 {
+		t.Fatalf("dry run: %v, %d writes", err, w.writes())
+	}
+	listed := 0
+	for _, e := range planned {
+		listed += e.Writes
+	}
 	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if listed != 5 || w.env.P.WriteCalls() != listed || w.env.S.WriteCalls() != 0 || len(planned) != len(entries) {
+		t.Fatalf("the dry run listed %d writes in %d lines, the run made %d Personio and %d Staffomatic writes in %d entries",
+			listed, len(planned), w.env.P.WriteCalls(), w.env.S.WriteCalls(), len(entries))
 	}
 	by := tally(entries)
 	if by["create_absence/created"] != 4 || by["report/reported"] != 1 || len(entries) != 5 {
