@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,4 +176,65 @@ func TestApplyMakesExactlyThePlannedWrites(t *testing.T) {
 	pm.State = StateDeclined
 	round("Staffomatic leading, declined", domain.SystemStaffomatic, periodsNow(), []Absence{ny, pm}, true)
 	round("Staffomatic leading, unchanged again", domain.SystemStaffomatic, periodsNow(), []Absence{ny, pm}, false)
+}
+
+// deleteRefused is a Staffomatic that refuses every delete (a role without the right).
+type deleteRefused struct{ *recordingVendors }
+
+func (deleteRefused) DeleteAbsence(context.Context, int64) error {
+	return fmt.Errorf("staffomatic: DELETE /absences: 403 Forbidden")
+}
+
+// TestRemovalGivenUpIsReportedOnce: a removal Staffomatic refuses is retried with its
+// message for domain.RetryWindow, then given up, and from then on reported once instead
+// of being tried (and failing) again in every run.
+func TestRemovalGivenUpIsReportedOnce(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st := synctest.Store(t)
+	if err := st.PutMapping(ctx, domain.Mapping{Tenant: "t", Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"901"},
+		State: domain.StateTransferred, Hash: "c.approved"}); err != nil {
+		t.Fatal(err)
+	}
+	sw := deleteRefused{newRecording()}
+	start := time.Date(2026, 12, 2, 10, 0, 0, 0, loc)
+	round := func(now time.Time) (Plan, []domain.ProtocolEntry) {
+		t.Helper()
+		ms, err := st.LoadMappings(ctx, "t", domain.KindAbsence)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := Input{Leading: domain.SystemPersonio, Settings: domain.DefaultSettings(), Now: now, Location: loc, Deleted: []string{"personio/p9"},
+			Mappings: ms, Reported: map[string]string{}}
+		l := &Loaded{Input: in, pw: sw, sw: sw, st: st, tid: "t", now: now, mode: domain.ModeTargeted, mappings: map[string]domain.Mapping{}}
+		for _, m := range ms {
+			l.mappings[m.SourceID] = m
+			if m.Reported != "" {
+				in.Reported[m.SourceID] = m.Reported
+			}
+		}
+		l.Input = in
+		p := Compute(in)
+		rec := &synctest.Recorder{}
+		if err := applyPlan(ctx, rec, l, p); err != nil {
+			t.Fatal(err)
+		}
+		return p, rec.Entries
+	}
+	for _, d := range []int{0, 1, 8} {
+		p, entries := round(start.AddDate(0, 0, d))
+		if p.Writes() != 1 || len(entries) != 1 || entries[0].Outcome != domain.OutcomeFailed || !strings.Contains(entries[0].Reason, "403 Forbidden") {
+			t.Fatalf("day %d: %d writes, %+v", d, p.Writes(), entries)
+		}
+	}
+	p, entries := round(start.AddDate(0, 0, 9))
+	if p.Writes() != 0 || len(entries) != 1 || entries[0].Outcome != domain.OutcomeReported || !strings.Contains(entries[0].Reason, "given up after") {
+		t.Fatalf("after giving up: %d writes, %+v", p.Writes(), entries)
+	}
+	if p, entries := round(start.AddDate(0, 0, 10)); p.Writes() != 0 || len(entries) != 0 {
+		t.Fatalf("the next run: %d writes, %+v", p.Writes(), entries)
+	}
 }

@@ -174,25 +174,22 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	until := lastDay.AddDate(0, 0, 1) // exclusive
 	in := Input{Leading: lead, Settings: run.Tenant.Settings, Now: l.now, Location: loc, WindowEnd: lastDay, Reported: map[string]string{}}
 
+	sel, err := p.deps.Store.GetSelection(ctx, l.tid)
+	if err != nil {
+		return nil, fmt.Errorf("load selection: %w", err)
+	}
 	var since time.Time
 	if l.mode == domain.ModePartial {
-		t, perr := time.Parse(time.RFC3339Nano, run.Cursor)
-		if run.Cursor == "" || perr != nil {
+		var why string
+		if since, why = partialSince(run.Cursor, run.Tenant, sel); why != "" {
 			l.mode = domain.ModeFull
-			run.SetMode(domain.ModeFull, "no usable cursor of an earlier run: full run over the whole window instead of partial")
-		} else {
-			since = t.Add(-PartialOverlap)
+			run.SetMode(domain.ModeFull, why)
 		}
 	}
 	if l.mode != domain.ModePartial && l.mode != domain.ModeTargeted {
 		l.mode = domain.ModeFull
 	}
 	in.Full = l.mode == domain.ModeFull
-
-	sel, err := p.deps.Store.GetSelection(ctx, l.tid)
-	if err != nil {
-		return nil, fmt.Errorf("load selection: %w", err)
-	}
 	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
 	if err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
@@ -377,6 +374,27 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	run.Log.InfoContext(ctx, "absences: loaded", "mode", l.mode, "leading", lead, "periods", len(in.Periods), "absences", len(in.Absences),
 		"people", len(in.People), "mappings", len(in.Mappings), "employees_read", len(employees))
 	return l, nil
+}
+
+// partialSince returns where a partial run starts reading (the cursor less
+// PartialOverlap), or why it must be full instead: before the first successful run, and
+// when the tenant (its sources, such as the leading system, or its settings) or the
+// employee selection changed since the cursor. A partial run sees only absences that
+// changed, so after a switch of the leading system the new leading system's absences
+// would wait for the nightly full run (a first set-up in that direction transfers them
+// all), a newly selected employee's absences likewise, and a changed type-id setting
+// would not reach the copies of unchanged absences.
+func partialSince(cursor string, t domain.Tenant, sel domain.Selection) (time.Time, string) {
+	at, err := time.Parse(time.RFC3339Nano, cursor)
+	switch {
+	case cursor == "" || err != nil:
+		return time.Time{}, "no usable cursor of an earlier run: full run over the whole window instead of partial"
+	case t.UpdatedAt.After(at):
+		return time.Time{}, "the tenant's sources or settings changed since the last run: full run over the whole window instead of partial"
+	case sel.UpdatedAt.After(at):
+		return time.Time{}, "the employee selection changed since the last run: full run over the whole window instead of partial"
+	}
+	return at.Add(-PartialOverlap), ""
 }
 
 // unitOf reads a Personio unit ("day", "hour", any case); "" when Personio did not say.

@@ -635,7 +635,14 @@ func (pl *planner) decide(key string, to domain.System, m *domain.Mapping, conte
 	pl.add(a)
 }
 
+// removalHash is the hash a removal's mapping carries when the removal failed (the
+// applier records Action.Hash on failure), so a removal given up is told apart from a
+// create given up, whose leftover copies are still removed once the source goes.
+const removalHash = "removal"
+
 // remove plans the removal of a source's targets (or forgets a mapping without targets).
+// A removal given up after domain.RetryWindow is reported once instead of being tried
+// again by every run (and its window starting anew each time).
 func (pl *planner) remove(key string, to domain.System, m *domain.Mapping, why string) {
 	if m == nil || m.State == domain.StateDeleted {
 		pl.plan.Unchanged++ // never transferred, or removed before
@@ -645,11 +652,16 @@ func (pl *planner) remove(key string, to domain.System, m *domain.Mapping, why s
 		pl.add(Action{Kind: ActForget, Source: key, Reason: why})
 		return
 	}
+	if m.State == domain.StateGaveUp && m.Hash == removalHash {
+		pl.add(Action{Kind: ActReport, Source: key, Reason: fmt.Sprintf("%s; but the copy (%s %s) could not be removed: given up after %d attempts since %s; the last answer was: %s; remove it by hand",
+			why, to, strings.Join(m.TargetIDs, ", "), m.Attempts, m.FirstFailureAt.In(pl.in.Location).Format(time.DateOnly), m.LastError)})
+		return
+	}
 	retry := ""
 	if m.State == domain.StateFailed {
 		retry = fmt.Sprintf(" (retry %d; the last answer was: %s)", m.Attempts+1, m.LastError)
 	}
-	pl.add(Action{Kind: ActRemove, Source: key, To: to, Delete: slices.Clone(m.TargetIDs), Reason: why + retry})
+	pl.add(Action{Kind: ActRemove, Source: key, To: to, Delete: slices.Clone(m.TargetIDs), Hash: removalHash, Reason: why + retry})
 }
 
 // ---- Personio leading ----------------------------------------------------------------
@@ -989,6 +1001,6 @@ func (pl *planner) switched() {
 		other = domain.SystemStaffomatic
 	}
 	pl.add(Action{Kind: ActReport, Source: "switch|" + string(lead), Reason: fmt.Sprintf(
-		"absences are led by %s now: %d absences staffsync copied from %s to %s earlier stay as they are in both systems; nothing is transferred back, and their copies in %s are not read as new absences",
-		lead, n, other, lead, lead)})
+		"absences are led by %s now: %d absences staffsync copied from %s to %s earlier stay as they are in both systems; nothing is transferred back, their copies in %s are not read as new absences, and changes or deletions of their originals in %s are no longer copied",
+		lead, n, other, lead, lead, other)})
 }

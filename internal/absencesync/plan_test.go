@@ -228,6 +228,25 @@ func TestPersonioLeading(t *testing.T) {
 			in.Deleted = []string{"personio/p9"}
 			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateTransferred, Hash: "x.y"}}
 		}, want{"remove_absence", 1, nil}},
+		{"deleted, its removal failed before: retried with the message", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateFailed, Hash: removalHash,
+				Attempts: 1, FirstFailureAt: in.Now.Add(-time.Hour), LastError: "delete staffomatic S9: 403 Forbidden"}}
+		}, want{"remove_absence", 1, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "retry 2", "403 Forbidden")
+		}}},
+		{"deleted, its removal given up: reported once, not retried every run", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateGaveUp, Hash: removalHash,
+				Attempts: 9, FirstFailureAt: in.Now.Add(-8 * 24 * time.Hour), LastError: "delete staffomatic S9: 403 Forbidden"}}
+		}, want{"report", 0, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "deleted in Personio", "given up after 9 attempts since 2026-11-24", "403 Forbidden", "S9")
+		}}},
+		{"given up creating, then deleted: its leftover copy is still removed", func(in *Input) {
+			in.Deleted = []string{"personio/p9"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "personio/p9", TargetIDs: []string{"S9"}, State: domain.StateGaveUp, Hash: "c.approved",
+				Attempts: 9, FirstFailureAt: in.Now.Add(-8 * 24 * time.Hour), LastError: "approve Staffomatic absence S9: 422"}}
+		}, want{"remove_absence", 1, nil}},
 		{"deleted (full run: source missing beside its present target): removed, named by the target", func(in *Input) {
 			in.Full = true
 			in.Absences = []Absence{absence(loc, "S9", "U1", "C1", "2026-05-04T00:00:00", "2026-05-05T23:59:59", true, StateApproved)}
@@ -266,6 +285,34 @@ func TestPersonioLeading(t *testing.T) {
 		}, want{"create_absence", 1, func(t *testing.T, p Plan) {
 			x := only(t, p, ActCreate).Absences[0]
 			if x.Start.Format("15:04") != "11:00" || x.End.Format("15:04") != "15:00" {
+				t.Errorf("%+v", x)
+			}
+		}}},
+		{"half first day (FIRST_HALF) to half last day (SECOND_HALF) of one day: the whole day", func(in *Input) {
+			in.Periods = []Period{period("p1", "1", "u-vac", "2026-09-04T00:00", FirstHalf, "2026-09-04T00:00", SecondHalf, ApprovalApproved)}
+		}, want{"create_absence", 2, func(t *testing.T, p Plan) {
+			if x := only(t, p, ActCreate).Absences[0]; !x.AllDay || fmtSpans([]Span{x.Span}, loc) != "allday 2026-09-04T00:00:00+02:00 2026-09-04T23:59:59+02:00" {
+				t.Errorf("%+v", x)
+			}
+		}}},
+		{"second half to first half of one day is no time: reported, not transferred", func(in *Input) {
+			in.Periods = []Period{period("p1", "1", "u-vac", "2026-09-04T00:00", SecondHalf, "2026-09-04T00:00", FirstHalf, ApprovalApproved)}
+		}, want{"report", 0, func(t *testing.T, p Plan) {
+			contains(t, p.Actions[0].Reason, "Ada Lovelace", "starts in the second half and ends in the first", "not transferred")
+		}}},
+		{"half last day (morning) of a multi-day period: the whole days and a timed morning", func(in *Input) {
+			in.Periods = []Period{period("p1", "1", "u-vac", "2026-09-02T00:00", "", "2026-09-04T00:00", FirstHalf, ApprovalPending)}
+		}, want{"create_absence", 2, func(t *testing.T, p Plan) {
+			a := only(t, p, ActCreate)
+			if s := fmtSpans([]Span{a.Absences[0].Span, a.Absences[1].Span}, loc); s != "allday 2026-09-02T00:00:00+02:00 2026-09-03T23:59:59+02:00 | timed 2026-09-04T08:00:00+02:00 2026-09-04T12:00:00+02:00" {
+				t.Error(s)
+			}
+		}}},
+		{"id_v2 naming no v2 type: the flag is bridged by name", func(in *Input) {
+			in.TimeOffTypes[0].IDv2 = "u-stale"
+			in.Periods = []Period{period("p1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved)}
+		}, want{"create_absence", 2, func(t *testing.T, p Plan) {
+			if x := only(t, p, ActCreate).Absences[0]; !x.Vacation || !x.Paid {
 				t.Errorf("%+v", x)
 			}
 		}}},
@@ -534,6 +581,49 @@ func TestStaffomaticLeading(t *testing.T) {
 		}, "report", 0, func(t *testing.T, p Plan) {
 			contains(t, p.Actions[0].Reason, "Ada Lovelace", "given up after 9 attempts since 2026-11-24", "422 Substitute required")
 		}},
+		{"half day afternoon: a SECOND_HALF start", true, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C1", "2026-09-04T12:00:00", "2026-09-04T16:00:00", false, StateApproved)}
+		}, "create_absence", 1, func(t *testing.T, p Plan) {
+			x := only(t, p, ActCreate).Periods[0]
+			if x.StartHalf != SecondHalf || x.EndHalf != "" || fmtPeriods([]PeriodSpan{x.PeriodSpan}) != "2026-09-04T00:00/SECOND_HALF 2026-09-04T00:00" {
+				t.Error(x)
+			}
+		}},
+		{"half first and half last day of a multi-day absence: one period with both markers", true, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C1", "2026-09-02T12:00:00", "2026-09-04T12:00:00", false, StateApproved)}
+		}, "create_absence", 1, func(t *testing.T, p Plan) {
+			x := only(t, p, ActCreate).Periods[0]
+			if x.StartHalf != SecondHalf || x.EndHalf != FirstHalf || fmtPeriods([]PeriodSpan{x.PeriodSpan}) != "2026-09-02T00:00/SECOND_HALF 2026-09-04T00:00/FIRST_HALF" {
+				t.Error(x)
+			}
+		}},
+		{"all requests: an approved one is created with approval skipped", false, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C1", "2026-08-03T00:00:00", "2026-08-07T23:59:59", true, StateApproved)}
+		}, "create_absence", 1, func(t *testing.T, p Plan) {
+			if x := only(t, p, ActCreate).Periods[0]; !x.SkipApproval {
+				t.Error(x)
+			}
+		}},
+		{"hour type across New Year: split, the first part ending 23:59 on Dec 31", true, func(in *Input) {
+			in.Absences = []Absence{ab("11", "U1", "C3", "2026-12-31T22:00:00", "2027-01-01T02:00:00", false, StateApproved)}
+		}, "create_absence", 2, func(t *testing.T, p Plan) {
+			a := only(t, p, ActCreate)
+			var ps []PeriodSpan
+			for _, x := range a.Periods {
+				ps = append(ps, x.PeriodSpan)
+			}
+			if s := fmtPeriods(ps); s != "2026-12-31T22:00 2026-12-31T23:59 | 2027-01-01T00:00 2027-01-01T02:00" {
+				t.Error(s)
+			}
+		}},
+		{"deleted in Staffomatic (named by the change feed or a hint): removed from Personio", true, func(in *Input) {
+			in.Deleted = []string{"staffomatic/11"}
+			in.Mappings = []domain.Mapping{{Kind: domain.KindAbsence, SourceID: "staffomatic/11", TargetIDs: []string{"P1", "P2"}, State: domain.StateTransferred, Hash: "x.y"}}
+		}, "remove_absence", 2, func(t *testing.T, p Plan) {
+			if a := only(t, p, ActRemove); a.To != domain.SystemPersonio || !slices.Equal(a.Delete, []string{"P1", "P2"}) {
+				t.Errorf("%+v", a)
+			}
+		}},
 		{"deleted in Staffomatic (full run, its period present): removed from Personio", true, func(in *Input) {
 			in.Full = true
 			in.Periods = []Period{period("P1", "1", "u-vac", "2026-08-03T00:00", "", "2026-08-07T00:00", "", ApprovalApproved)}
@@ -560,6 +650,66 @@ func TestStaffomaticLeading(t *testing.T) {
 			}
 			if again := Compute(apply(in, p)); again.Writes() != 0 || len(again.Actions) != 0 {
 				t.Errorf("second run:\n%s", dump(again))
+			}
+		})
+	}
+}
+
+// TestStaffomaticLeadingChanges runs two syncs with a change in Staffomatic in between: a
+// change is a delete and a create in Personio (one period per year), a decline or a
+// deletion removes the periods.
+func TestStaffomaticLeadingChanges(t *testing.T) {
+	cases := []struct {
+		name         string
+		onlyApproved bool
+		before       [2]string // start, end (all day)
+		edit         func(x *Absence, in *Input)
+		kind         ActionKind
+		deletes      int
+		writes       int
+		reason       string
+	}{
+		{name: "dates changed: the period is deleted and created again", onlyApproved: true, before: [2]string{"2026-08-03T00:00:00", "2026-08-07T23:59:59"},
+			edit: func(x *Absence, in *Input) { x.End = x.End.AddDate(0, 0, 3) }, kind: ActRecreate, deletes: 1, writes: 2, reason: "changed; the old one is deleted and created again"},
+		{name: "category changed: recreated with the other type", onlyApproved: true, before: [2]string{"2026-08-03T00:00:00", "2026-08-07T23:59:59"},
+			edit: func(x *Absence, in *Input) { x.CategoryID = "C2" }, kind: ActRecreate, deletes: 1, writes: 2, reason: `as "Krankheit"`},
+		{name: "moved across New Year: one period replaced by two", onlyApproved: true, before: [2]string{"2026-12-21T00:00:00", "2026-12-23T23:59:59"},
+			edit: func(x *Absence, in *Input) { x.End = x.End.AddDate(0, 0, 14) }, kind: ActRecreate, deletes: 1, writes: 3, reason: "split at the year boundary"},
+		{name: "across New Year, declined later: both periods removed", onlyApproved: true, before: [2]string{"2026-12-28T00:00:00", "2027-01-03T23:59:59"},
+			edit: func(x *Absence, in *Input) { x.State = StateDeclined }, kind: ActRemove, deletes: 2, writes: 2, reason: "declined in Staffomatic; removed from Personio"},
+		{name: "all requests: a pending request changed is replaced, still pending", before: [2]string{"2026-08-03T00:00:00", "2026-08-07T23:59:59"},
+			edit: func(x *Absence, in *Input) { x.State, x.Start = StateNew, x.Start.AddDate(0, 0, 1) }, kind: ActRecreate, deletes: 1, writes: 2, reason: "pending approval"},
+		{name: "deleted in Staffomatic, full run: removed from Personio", onlyApproved: true, before: [2]string{"2026-08-03T00:00:00", "2026-08-07T23:59:59"},
+			edit: func(x *Absence, in *Input) { in.Absences, in.Full = nil, true }, kind: ActRemove, deletes: 1, writes: 1, reason: "deleted in Staffomatic"},
+		{name: "its period deleted in Personio, full run: created again", onlyApproved: true, before: [2]string{"2026-08-03T00:00:00", "2026-08-07T23:59:59"},
+			edit: func(x *Absence, in *Input) { in.Periods, in.Full = nil, true }, kind: ActRecreate, deletes: 1, writes: 2, reason: "deleted in Personio"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := fixture(t, domain.SystemStaffomatic)
+			in.Settings.OnlyApprovedStaffomaticAbsences = c.onlyApproved
+			st := StateApproved
+			if !c.onlyApproved {
+				st = StateNew
+			}
+			in.Absences = []Absence{absence(in.Location, "11", "U1", "C1", c.before[0], c.before[1], true, st)}
+			next := apply(in, Compute(in))
+			if len(next.Periods) == 0 {
+				t.Fatal("nothing transferred before the change")
+			}
+			x := next.Absences[0]
+			c.edit(&x, &next)
+			if len(next.Absences) > 0 {
+				next.Absences = []Absence{x}
+			}
+			p := Compute(next)
+			a := only(t, p, c.kind)
+			if len(p.Actions) != 1 || p.Writes() != c.writes || len(a.Delete) != c.deletes || a.To != domain.SystemPersonio {
+				t.Fatalf("writes %d, want %d with %d deletes\n%s", p.Writes(), c.writes, c.deletes, dump(p))
+			}
+			contains(t, a.Reason, c.reason)
+			if again := Compute(apply(next, p)); again.Writes() != 0 || len(again.Actions) != 0 {
+				t.Errorf("third run:\n%s", dump(again))
 			}
 		})
 	}
@@ -615,7 +765,8 @@ func TestSwitchLeadingSystem(t *testing.T) {
 	if p.Writes() != 0 || p.Foreign != 1 || len(p.Actions) != 1 {
 		t.Fatal(dump(p))
 	}
-	contains(t, rep.Reason, "led by staffomatic now", "1 absences staffsync copied from personio to staffomatic", "nothing is transferred back")
+	contains(t, rep.Reason, "led by staffomatic now", "1 absences staffsync copied from personio to staffomatic", "nothing is transferred back",
+		"changes or deletions of their originals in personio are no longer copied")
 	// Reported once: the next run says nothing, even when the copy is declined in Staffomatic.
 	sw = apply(sw, p)
 	sw.Absences[0].State = StateDeclined

@@ -175,7 +175,9 @@ func (r *reader) widen(o personio.AbsencePeriodsOptions) personio.AbsencePeriods
 }
 
 // targets reads the window's absences in the target system of the employees whose sources
-// were read (by the user mappings, so no employee list is needed for it).
+// were read (by the user mappings, so no employee list is needed for it); when more than
+// MaxNamed employees are concerned, the window's whole list instead: it costs fewer calls,
+// and every id would go into one request's URL (the notes keep id lists to about 50).
 func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string) error {
 	if r.lead == domain.SystemPersonio {
 		ids := map[int64]bool{}
@@ -186,6 +188,9 @@ func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		if len(ids) > MaxNamed {
+			return r.readAbsences(ctx, r.sWindow)
 		}
 		f := r.sWindow
 		for u := range ids {
@@ -204,6 +209,9 @@ func (r *reader) targets(ctx context.Context, userOf, personOf map[string]string
 		return nil
 	}
 	o := r.widen(r.pWindow)
+	if len(persons) > MaxNamed {
+		return r.readPeriods(ctx, o)
+	}
 	for pid := range persons {
 		o.PersonIDs = append(o.PersonIDs, pid)
 	}

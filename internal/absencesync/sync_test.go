@@ -2,6 +2,8 @@ package absencesync_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -631,9 +633,23 @@ func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
 	w := newWorld(t)
 	w.lead(t, domain.SystemStaffomatic)
 	ctx := context.Background()
+	// The dry run writes nothing and lists exactly the writes the run then makes.
+	w.resetCalls()
+	_, planned, err := w.run(t, ctx, domain.ModeFull, true)
+	if err != nil || w.writes() != 0 {
+		t.Fatalf("dry run: %v, %d writes", err, w.writes())
+	}
+	listed := 0
+	for _, e := range planned {
+		listed += e.Writes
+	}
 	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if listed != 5 || w.env.P.WriteCalls() != listed || w.env.S.WriteCalls() != 0 || len(planned) != len(entries) {
+		t.Fatalf("the dry run listed %d writes in %d lines, the run made %d Personio and %d Staffomatic writes in %d entries",
+			listed, len(planned), w.env.P.WriteCalls(), w.env.S.WriteCalls(), len(entries))
 	}
 	by := tally(entries)
 	if by["create_absence/created"] != 4 || by["report/reported"] != 1 || len(entries) != 5 {
@@ -699,5 +715,296 @@ func TestStaffomaticLeadingPartialManyChanges(t *testing.T) {
 	}
 	if lists == 0 || gets != 0 {
 		t.Errorf("%d list pages and %d single reads of absences, want the list only", lists, gets)
+	}
+}
+
+// TestCrashAfterEachWriteOfChangesDuplicatesNothing: after the first transfer, Personio
+// approves the pending period, rejects one, deletes the half day, and an admin deletes a
+// copy in Staffomatic. The run that mirrors this makes 5 writes (an approval, two deletes,
+// the restored copy's create and approval); for each k it is stopped right after its k-th
+// write, and the rerun leaves exactly one copy per marker, each in the state Personio
+// says, and then a run writes nothing.
+func TestCrashAfterEachWriteOfChangesDuplicatesNothing(t *testing.T) {
+	const writes = 5
+	for crash := int32(1); crash <= writes; crash++ {
+		t.Run(fmt.Sprintf("stopped after write %d", crash), func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatal(err)
+			}
+			var pending, vacation string
+			for _, p := range w.env.P.AbsencePeriods() {
+				switch {
+				case p.Status == personiosim.StatusPending:
+					pending = p.ID
+				case p.Comment == "Sommerurlaub":
+					vacation = p.ID
+				}
+			}
+			if pending == "" || vacation == "" {
+				t.Fatal("the demo lacks its pending period or its summer vacation")
+			}
+			if err := errors.Join(w.env.P.SetAbsenceStatus(pending, personiosim.StatusApproved), w.env.P.SetAbsenceStatus(vacation, personiosim.StatusRejected),
+				w.env.P.RemoveAbsencePeriod(w.env.Demo.HalfDayAbsenceID)); err != nil {
+				t.Fatal(err)
+			}
+			deleted := ""
+			for _, x := range w.copies() {
+				if strings.Contains(x.Justification, w.env.Demo.YearBoundaryAbsenceID) {
+					deleted = strconv.FormatInt(x.ID, 10)
+					if err := w.staffomaticClient(t).DeleteAbsence(ctx, x.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if deleted == "" {
+				t.Fatal("no copy of the period across New Year")
+			}
+			w.env.Advance(time.Minute)
+			cctx, cancel := context.WithCancel(ctx)
+			var n atomic.Int32
+			w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+				if r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/absences") && resp.StatusCode < 300 {
+					if n.Add(1) == crash {
+						cancel()
+					}
+				}
+			})
+			_, _, _ = w.run(t, cctx, domain.ModeFull, false)
+			stopped := cctx.Err() != nil
+			cancel()
+			w.env.Transport.SetAfter(nil)
+			if !stopped {
+				t.Fatalf("the run made %d writes and was not stopped after write %d", n.Load(), crash)
+			}
+			w.env.Advance(time.Minute)
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatalf("rerun: %v\n%s", err, w.env.Logs.String())
+			}
+			for m, n := range w.marked() {
+				if n != 1 {
+					t.Errorf("marker %s on %d absences after the crash", m, n)
+				}
+			}
+			states := map[string]string{} // Personio period id → its copy's state
+			for _, x := range w.copies() {
+				k, _ := absencesync.ParseMarker(x.Justification)
+				states[strings.TrimPrefix(k, "personio/")] = x.State
+				if strconv.FormatInt(x.ID, 10) == deleted {
+					t.Errorf("the copy deleted in Staffomatic is back under its old id")
+				}
+			}
+			if _, ok := states[vacation]; ok {
+				t.Errorf("the rejected period still has a copy")
+			}
+			if _, ok := states[w.env.Demo.HalfDayAbsenceID]; ok {
+				t.Errorf("the deleted period still has a copy")
+			}
+			if states[pending] != "approved" || states[w.env.Demo.YearBoundaryAbsenceID] != "approved" {
+				t.Errorf("copies %v: want the approved period's and the one across New Year approved", states)
+			}
+			w.resetCalls()
+			if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+				t.Fatalf("after recovery: %v, %d writes, %+v", err, w.writes(), entries)
+			}
+		})
+	}
+}
+
+// TestPersonioConflictIsRetriedAndReported: with Staffomatic leading, Personio refuses a
+// period with 409 "Absence period conflict" (the employee has a period there already). The
+// run goes on with the other absences and ends partially failed, the protocol says what
+// Personio said (no raw body), the next run tries again, and once the conflicting period
+// is gone the absence moves; then a run writes nothing.
+func TestPersonioConflictIsRetriedAndReported(t *testing.T) {
+	w := newWorld(t)
+	w.lead(t, domain.SystemStaffomatic)
+	abs := w.staffomaticAbsences(t)
+	ctx := context.Background()
+	var pid int64
+	for _, u := range w.account().Users() {
+		if u.ID == abs[0].ApplicantID {
+			pid, _ = strconv.ParseInt(u.CustomID, 10, 64)
+		}
+	}
+	var sick string
+	for _, ty := range w.env.P.TimeOffTypes() {
+		if ty.Name == "Krankheit" {
+			sick = ty.IDv2
+		}
+	}
+	day := time.Date(2026, 4, 8, 0, 0, 0, 0, time.UTC)
+	blocking := w.env.P.AddAbsencePeriod(personiosim.AbsencePeriod{PersonID: pid, TypeID: sick, Start: day, End: &day, Status: personiosim.StatusApproved})
+	source := "staffomatic/" + strconv.FormatInt(abs[0].ID, 10)
+	failed := func(entries []domain.ProtocolEntry) domain.ProtocolEntry {
+		t.Helper()
+		var out []domain.ProtocolEntry
+		for _, e := range entries {
+			if e.Outcome == domain.OutcomeFailed {
+				out = append(out, e)
+			}
+		}
+		if len(out) != 1 || out[0].SourceID != source {
+			t.Fatalf("failed entries %+v, want one for %s", out, source)
+		}
+		return out[0]
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+		if err != nil || sum.Status != domain.RunPartiallyFailed {
+			t.Fatalf("run %d: %v, status %s", attempt, err, sum.Status)
+		}
+		e := failed(entries)
+		if !strings.Contains(e.Reason, "409: Absence period conflict") || strings.ContainsAny(e.Reason, "{}") || strings.Contains(e.Reason, "personio_trace_id") {
+			t.Errorf("run %d: reason %q", attempt, e.Reason)
+		}
+		if attempt == 2 && !strings.Contains(e.Reason, "retry 2 since") {
+			t.Errorf("the second attempt does not say it is a retry: %q", e.Reason)
+		}
+		w.env.Advance(time.Hour)
+	}
+	if err := w.env.P.RemoveAbsencePeriod(blocking.ID); err != nil {
+		t.Fatal(err)
+	}
+	sum, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || sum.Status != domain.RunSucceeded || len(entries) != 1 || entries[0].SourceID != source || entries[0].Outcome != domain.OutcomeCreated {
+		t.Fatalf("run after the conflict is gone: %v, %s, %+v", err, sum.Status, entries)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}
+
+// TestPartialRunAfterASwitchReadsTheWholeWindow: a partial run reads only what changed
+// since its cursor, which after a switch of the leading system (or a change of the
+// settings or the selection) would leave the absences that did not change untransferred
+// until the nightly full run. Such a run is full, says why, and transfers the absences of
+// the new leading system as a first set-up does; the next partial run is partial again.
+func TestPartialRunAfterASwitchReadsTheWholeWindow(t *testing.T) {
+	w := newWorld(t)
+	w.staffomaticAbsences(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Advance(time.Hour)
+	w.lead(t, domain.SystemStaffomatic)
+	w.env.Advance(time.Hour)
+	sum, entries, err := w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Mode != domain.ModeFull || !strings.Contains(sum.ModeReason, "changed since the last run") {
+		t.Fatalf("partial run after the switch: %v, mode %s (%q)", err, sum.Mode, sum.ModeReason)
+	}
+	// The three approved absences of staffomaticAbsences and the demo's four Staffomatic
+	// absences that have a Personio type; the switch and the demo's Schulung are reported.
+	if by := tally(entries); by["create_absence/created"] != 3+4 || by["report/reported"] != 2 {
+		t.Fatalf("after the switch: %v\n%+v", by, entries)
+	}
+	w.env.Advance(time.Hour)
+	w.resetCalls()
+	sum, entries, err = w.run(t, ctx, domain.ModePartial, false)
+	if err != nil || sum.Mode != domain.ModePartial || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("next partial run: %v, mode %s (%q), %d writes, %+v", err, sum.Mode, sum.ModeReason, w.writes(), entries)
+	}
+}
+
+// TestPartialRunConcerningManyEmployees: a partial run whose changes concern more than
+// MaxNamed employees reads the other side's whole window instead of naming every
+// employee in one request (a URL with thousands of ids is refused; the notes keep id
+// lists to about 50), in both directions, and transfers the changes.
+func TestPartialRunConcerningManyEmployees(t *testing.T) {
+	for _, lead := range []domain.System{domain.SystemPersonio, domain.SystemStaffomatic} {
+		t.Run(string(lead)+" leading", func(t *testing.T) {
+			ctx := context.Background()
+			env := synctest.New(t, synctest.Options{NoPersonioRateLimits: true})
+			n := absencesync.MaxNamed + 10
+			var added []personiosim.Employee
+			for i := range n {
+				added = append(added, env.P.AddEmployee(personiosim.Employee{FirstName: "Extra", LastName: fmt.Sprint(i), Email: fmt.Sprintf("extra%d@example.com", i)}))
+			}
+			env.Select(t, nil, domain.AutoInclude{Field: domain.RuleStatus, Values: []string{"active", "onboarding", "inactive", "leave"}})
+			users := phase.New[*usersync.Loaded, usersync.Planned](usersync.NewPhase(usersync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())
+			if _, err := users.Run(ctx, env.Request(domain.PhaseUsers, domain.ModeFull, false)); err != nil {
+				t.Fatal(err)
+			}
+			w := &world{env: env, as: phase.New[*absencesync.Loaded, absencesync.Planned](absencesync.NewPhase(absencesync.Deps{Store: env.Store, Vendors: env.Vendors(), Now: env.Clock}), env.HarnessDeps())}
+			w.lead(t, lead)
+			if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+				t.Fatal(err)
+			}
+			w.env.Advance(10 * time.Minute)
+			// One new absence for each added employee, in the leading system.
+			var vacation personiosim.TimeOffType
+			for _, ty := range env.P.TimeOffTypes() {
+				if ty.Name == "Bezahlter Urlaub" {
+					vacation = ty
+				}
+			}
+			acc := w.account()
+			loc := acc.TimeZone()
+			cat := int64(0)
+			for _, c := range acc.AbsenceTypes() {
+				if c.Name == "Bezahlter Urlaub" {
+					cat = c.ID
+				}
+			}
+			userOf := map[string]int64{}
+			for _, u := range acc.Users() {
+				userOf[u.CustomID] = u.ID
+			}
+			sc := w.staffomaticClient(t)
+			for i, e := range added {
+				day := time.Date(2026, 9, 1+i%28, 0, 0, 0, 0, time.UTC)
+				if lead == domain.SystemPersonio {
+					env.P.AddAbsencePeriod(personiosim.AbsencePeriod{PersonID: e.ID, TypeID: vacation.IDv2, Start: day, End: &day, Status: personiosim.StatusApproved})
+					continue
+				}
+				u := userOf[strconv.FormatInt(e.ID, 10)]
+				if u == 0 {
+					t.Fatalf("employee %d has no Staffomatic user", e.ID)
+				}
+				start := time.Date(2026, 9, 1+i%28, 0, 0, 0, 0, loc)
+				x, err := sc.CreateAbsence(ctx, staffomatic.NewAbsence{ApplicantID: u, AbsenceTypeID: cat, StartsAt: start, EndsAt: start.Add(24*time.Hour - time.Second), AllDay: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sc.ApproveAbsence(ctx, x.ID, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.env.Advance(10 * time.Minute)
+			longest := 0
+			w.env.Transport.SetAfter(func(r *http.Request, _ *http.Response) {
+				q := r.URL.Query()
+				k := len(q["user_ids[]"])
+				if v := q.Get("person.id"); v != "" {
+					k += len(strings.Split(v, ","))
+				}
+				if k > longest {
+					longest = k
+				}
+			})
+			sum, entries, err := w.run(t, ctx, domain.ModePartial, false)
+			w.env.Transport.SetAfter(nil)
+			if err != nil || sum.Mode != domain.ModePartial {
+				t.Fatalf("partial run: %v, mode %s (%q)", err, sum.Mode, sum.ModeReason)
+			}
+			if longest > absencesync.MaxNamed {
+				t.Errorf("a request named %d employees, want at most %d", longest, absencesync.MaxNamed)
+			}
+			handled := 0
+			for _, e := range entries {
+				if e.Outcome == domain.OutcomeFailed {
+					t.Errorf("failed: %+v", e)
+				}
+				if strings.Contains(e.Person, "Extra") || strings.Contains(e.Reason, "Extra ") {
+					handled++
+				}
+			}
+			if handled < n {
+				t.Errorf("%d of the %d new absences in the protocol: %v", handled, n, tally(entries))
+			}
+		})
 	}
 }

@@ -341,10 +341,16 @@ func selectionView(s domain.Selection) SelectionView {
 type Checks struct {
 	OK                        bool            `json:"ok"`
 	MissingPersonioAttributes []AttributeInfo `json:"missing_personio_attributes"`
-	// UnmatchedTimeOffTypes are Personio types without a same-named Staffomatic category;
-	// their absences are reported, never guessed.
-	UnmatchedTimeOffTypes []string         `json:"unmatched_time_off_types"`
-	DuplicateEmails       []DuplicateEmail `json:"duplicate_emails"`
+	// UnmatchedTimeOffTypes are, with Personio leading absences, the Personio types
+	// without a same-named Staffomatic category; their absences are reported, never
+	// guessed (empty while Staffomatic leads: its absences all have a category).
+	UnmatchedTimeOffTypes []string `json:"unmatched_time_off_types"`
+	// UnmatchedAbsenceCategories are, with Staffomatic leading absences, the Staffomatic
+	// categories without a same-named Personio type: the absence sync reports their
+	// absences and does not transfer them (empty while Personio leads, when categories
+	// are only targets).
+	UnmatchedAbsenceCategories []string         `json:"unmatched_absence_categories"`
+	DuplicateEmails            []DuplicateEmail `json:"duplicate_emails"`
 	// UnmatchedUsers are Staffomatic users no Personio employee matches; they stay as
 	// they are.
 	UnmatchedUsers []UnmatchedUser `json:"unmatched_users"`
@@ -382,8 +388,8 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	if err != nil {
 		return err
 	}
-	c := Checks{MissingPersonioAttributes: []AttributeInfo{}, UnmatchedTimeOffTypes: []string{}, DuplicateEmails: []DuplicateEmail{},
-		UnmatchedUsers: []UnmatchedUser{}, Conflicts: []Conflict{}}
+	c := Checks{MissingPersonioAttributes: []AttributeInfo{}, UnmatchedTimeOffTypes: []string{}, UnmatchedAbsenceCategories: []string{},
+		DuplicateEmails: []DuplicateEmail{}, UnmatchedUsers: []UnmatchedUser{}, Conflicts: []Conflict{}}
 	for _, at := range m.missing {
 		c.MissingPersonioAttributes = append(c.MissingPersonioAttributes, AttributeInfo{Key: at.Key, Name: at.Name})
 	}
@@ -415,9 +421,20 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 				break
 			}
 		}
-		if !matched {
+		if !matched && t.Sources.Absences != domain.SystemStaffomatic {
 			c.UnmatchedTimeOffTypes = append(c.UnmatchedTimeOffTypes, ty.Name)
 		}
+	}
+	if t.Sources.Absences == domain.SystemStaffomatic {
+		for _, ats := range perLocation {
+			for _, at := range ats {
+				_, ok := domain.CategoryFor(at.Name, types, func(ty personio.TimeOffType) string { return ty.Name })
+				if name := strings.TrimSpace(at.Name); !ok && !slices.Contains(c.UnmatchedAbsenceCategories, name) {
+					c.UnmatchedAbsenceCategories = append(c.UnmatchedAbsenceCategories, name)
+				}
+			}
+		}
+		slices.Sort(c.UnmatchedAbsenceCategories)
 	}
 	dup := func(system string, emails map[string][]string) {
 		keys := make([]string, 0, len(emails))
@@ -460,7 +477,7 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 			c.UnmatchedUsers = append(c.UnmatchedUsers, UnmatchedUser{StaffomaticUserID: u.ID, Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)})
 		}
 	}
-	c.OK = len(c.MissingPersonioAttributes) == 0 && len(c.UnmatchedTimeOffTypes) == 0 && len(c.DuplicateEmails) == 0 && len(c.Conflicts) == 0
+	c.OK = len(c.MissingPersonioAttributes) == 0 && len(c.UnmatchedTimeOffTypes) == 0 && len(c.UnmatchedAbsenceCategories) == 0 && len(c.DuplicateEmails) == 0 && len(c.Conflicts) == 0
 	WriteJSON(w, http.StatusOK, c)
 	return nil
 }

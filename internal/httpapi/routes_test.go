@@ -444,8 +444,20 @@ func TestEmployeesSelectionAndChecks(t *testing.T) {
 	r = e.do(t, "GET", base+"/checks", c.AdminToken, nil)
 	var ch Checks
 	r.json(t, &ch)
-	if r.Code != 200 || len(ch.UnmatchedTimeOffTypes) != 1 || ch.UnmatchedTimeOffTypes[0] != e.demo.MissingCategory {
+	if r.Code != 200 || len(ch.UnmatchedTimeOffTypes) != 1 || ch.UnmatchedTimeOffTypes[0] != e.demo.MissingCategory || len(ch.UnmatchedAbsenceCategories) != 0 {
 		t.Fatalf("checks: %d %s", r.Code, r.Body)
+	}
+	// With Staffomatic leading absences, a category without a same-named Personio type is
+	// listed instead (the absence sync reports it in the protocol), and checks are not ok;
+	// a Personio type without a category holds nothing back then.
+	if r = e.do(t, "PUT", base+"/sources", c.AdminToken, `{"absences":"staffomatic"}`); r.Code != 200 {
+		t.Fatalf("sources: %d %s", r.Code, r.Body)
+	}
+	r = e.do(t, "GET", base+"/checks", c.AdminToken, nil)
+	ch = Checks{}
+	r.json(t, &ch)
+	if r.Code != 200 || ch.OK || !slices.Equal(ch.UnmatchedAbsenceCategories, []string{e.demo.MissingType}) || len(ch.UnmatchedTimeOffTypes) != 0 {
+		t.Fatalf("checks with Staffomatic leading: %d %s", r.Code, r.Body)
 	}
 }
 

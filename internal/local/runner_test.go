@@ -132,6 +132,28 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	if absences.Phase != "absences" || absences.Counts["created"] == 0 || absences.Counts["reported"] == 0 || absences.Status != string(domain.RunSucceeded) {
 		t.Fatalf("absences run %+v", absences)
 	}
+	// "Sync Now" of the absences alone: after a deletion in Personio a dry run plans the
+	// one removal and changes nothing, and the run then mirrors it.
+	syncAbsences := func(body map[string]any) runView {
+		t.Helper()
+		if err := call(ctx, http.MethodPost, r.BaseURL+"/v1/tenants/"+r.Demo.ID+"/sync/absences", r.Demo.AdminToken, body, http.StatusAccepted, &queued); err != nil {
+			t.Fatal(err)
+		}
+		if len(queued.RunIDs) != 1 {
+			t.Fatalf("sync/absences queued %v", queued.RunIDs)
+		}
+		return waitRun(t, r, queued.RunIDs[0])
+	}
+	copies := len(acct.Absences())
+	if err := sb.Personio.RemoveAbsencePeriod(sb.Demo.HalfDayAbsenceID); err != nil {
+		t.Fatal(err)
+	}
+	if dry := syncAbsences(map[string]any{"dry_run": true}); dry.Phase != "absences" || dry.Status != string(domain.RunSucceeded) || dry.Counts["planned"] != 1 || len(acct.Absences()) != copies {
+		t.Fatalf("absences dry run after a Personio deletion %+v: %d Staffomatic absences, had %d", dry, len(acct.Absences()), copies)
+	}
+	if del := syncAbsences(map[string]any{"mode": "full"}); del.Status != string(domain.RunSucceeded) || del.Counts["deleted"] != 1 || len(acct.Absences()) != copies-1 {
+		t.Fatalf("absences run after a Personio deletion %+v: %d Staffomatic absences, had %d", del, len(acct.Absences()), copies)
+	}
 
 	cancel()
 	if err := <-done; err != nil {

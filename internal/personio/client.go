@@ -62,9 +62,12 @@ type Limit struct {
 // back-off costs far more than waiting.
 func DefaultLimits() map[Family]Limit {
 	return map[Family]Limit{
-		FamilyAuthV1:       {PerSecond: 1, Burst: 5},
-		FamilyAuthV2:       {PerSecond: 2.5, Burst: 5},
-		FamilyEmployees:    {PerSecond: 5, Burst: 15},
+		FamilyAuthV1: {PerSecond: 1, Burst: 5},
+		FamilyAuthV2: {PerSecond: 2.5, Burst: 5},
+		// 10 % below the documented 5/s (burst 15), like absence periods below: pacing at
+		// exactly the server's rate met an empty server bucket on GET employees/{id} (a
+		// 429 in the 5,000-employee absences test's partial run).
+		FamilyEmployees:    {PerSecond: 4.5, Burst: 14},
 		FamilyTimeOffTypes: {PerSecond: 30, Burst: 30},
 		// 10 % below the ≈10/s observed: pacing at exactly the server's rate meets a
 		// full server bucket whenever one request arrives later than the next (a 429

@@ -499,6 +499,7 @@ async function runChecks() {
       el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
       section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [el('code', { text: a.key }), ' ', a.name]),
       section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
+      section(t('chkTypes'), c.unmatched_absence_categories || [], (n) => n, t('chkTypesHint')),
       section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
       section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),
       section(t('chkUnmatched'), c.unmatched_users, (u) => `${u.name} <${u.email}> #${u.staffomatic_user_id}`));
