@@ -423,7 +423,11 @@ func (pl *planner) flushMissing() {
 		if len(list) > 5 {
 			list, more = list[:5], fmt.Sprintf("; and %d more", len(m.descs)-5)
 		}
-		pl.add(Action{Kind: ActReport, Source: k, Reason: fmt.Sprintf("%s; %d absences held back: %s%s", m.reason, len(m.descs), strings.Join(list, "; "), more)})
+		held := fmt.Sprintf("%d absences held back", len(m.descs))
+		if len(m.descs) == 1 {
+			held = "1 absence held back"
+		}
+		pl.add(Action{Kind: ActReport, Source: k, Reason: fmt.Sprintf("%s; %s: %s%s", m.reason, held, strings.Join(list, "; "), more)})
 	}
 }
 

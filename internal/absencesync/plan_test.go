@@ -340,7 +340,7 @@ func TestPersonioLeading(t *testing.T) {
 			}
 			contains(t, reps[0], "category|L1|u-edu", `type "Fortbildung" has no Staffomatic category`, "location L1", "2 absences held back",
 				"Ada Lovelace's Fortbildung 2026-10-05 to 2026-10-06", "Bob Builder's Fortbildung 2026-11-05")
-			contains(t, reps[1], "category|L2|u-sick", "Cy Young's Krankheit 2026-11-09")
+			contains(t, reps[1], "category|L2|u-sick", "1 absence held back", "Cy Young's Krankheit 2026-11-09")
 			if a := p.Actions[0]; a.Absences[0].CategoryID != "C4" {
 				t.Errorf("%+v", a)
 			}
