@@ -54,7 +54,7 @@ func TestLambdaRuntime(t *testing.T) {
 		t.Fatalf("%d %s\n%s", status, body, emu.Logs())
 	}
 	created := 0
-	for _, e := range env.Protocol(t, domain.AreaOf(domain.PhaseAbsences), "20260311T041500Z-absences-sched") {
+	for _, e := range env.Protocol(t, domain.AreaOf(domain.PhaseAbsences), "20260310T231000Z-absences-sched") {
 		if e.Outcome == domain.OutcomeCreated {
 			created++
 		}
