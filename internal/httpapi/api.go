@@ -87,6 +87,8 @@ type API struct {
 	// syncLimit and hookLimit are the per-tenant token buckets of Sync Now and of webhook
 	// deliveries in this process.
 	syncLimit, hookLimit *buckets
+	// rosters keeps each tenant's last read of both vendors for the pages of step 3.
+	rosters *rosterCache
 }
 
 // New returns the API handler.
@@ -98,6 +100,7 @@ func New(opts Options) *API {
 		phases:    opts.Phases,
 		syncLimit: newBuckets(opts.Throttle.SyncNow, DefaultSyncNowLimit, opts.Throttle.Tenants, "Sync Now requests"),
 		hookLimit: newBuckets(opts.Throttle.Webhooks, DefaultWebhooksLimit, opts.Throttle.Tenants, "webhook deliveries"),
+		rosters:   newRosterCache(rosterTTL, rosterMaxRecords),
 	}
 	if a.phases == nil {
 		a.phases = domain.Phases

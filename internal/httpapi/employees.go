@@ -54,25 +54,41 @@ type matching struct {
 	selection domain.Selection
 }
 
-// match loads Personio employees, Staffomatic users, the stored user mappings and the
-// selection, and matches them with domain.MatchAll, as the user sync does.
-func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (matching, error) {
-	var m matching
+// readRoster reads every Personio employee and Staffomatic user of t's accounts.
+func (a *API) readRoster(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (roster, error) {
+	var ro roster
 	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
 	defer cancel()
 	list, err := p.Employees(ctx, personio.EmployeesOptions{})
 	if err != nil {
-		return m, a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
+		return ro, a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 	}
-	m.employees, m.missing = personio.People(list.Employees), list.Missing
+	ro.employees, ro.missing = personio.People(list.Employees), list.Missing
+	slices.SortFunc(ro.employees, func(x, y domain.Employee) int { return cmp.Compare(numericID(x.PersonioID), numericID(y.PersonioID)) })
 	users, err := s.ListUsers(ctx, staffomatic.UserFilter{})
 	if err != nil {
-		return m, a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
+		return ro, a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
 	}
-	m.users = make([]domain.User, len(users))
+	ro.users = make([]domain.User, len(users))
 	for i, u := range users {
-		m.users[i] = u.Person()
+		ro.users[i] = u.Person()
 	}
+	return ro, nil
+}
+
+// freshRoster reads t's roster from the vendors and keeps it for the pages that follow.
+func (a *API) freshRoster(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (roster, error) {
+	ro, err := a.readRoster(ctx, t, p, s)
+	if err == nil {
+		a.rosters.put(t.ID, credentialVersion(t), a.now(), ro)
+	}
+	return ro, err
+}
+
+// match matches a roster with the stored user mappings and the selection, read now, with
+// domain.MatchAll, as the user sync does.
+func (a *API) match(ctx context.Context, t domain.Tenant, ro roster) (matching, error) {
+	m := matching{employees: ro.employees, missing: ro.missing, users: ro.users}
 	maps, err := a.store.LoadMappings(ctx, t.ID, domain.KindUser)
 	if err != nil {
 		return m, err
@@ -87,7 +103,6 @@ func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s S
 		}
 	}
 	m.matches = domain.MatchAll(m.employees, m.users, links)
-	slices.SortFunc(m.employees, func(x, y domain.Employee) int { return cmp.Compare(numericID(x.PersonioID), numericID(y.PersonioID)) })
 	return m, nil
 }
 
@@ -118,11 +133,21 @@ func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Ten
 		}
 		offset = n
 	}
-	p, s, err := a.clients(r.Context(), t)
-	if err != nil {
-		return err
+	// A page after the first reuses the roster its first page read (rosterCache).
+	ro, cached := roster{}, false
+	if offset > 0 {
+		ro, cached = a.rosters.get(t.ID, credentialVersion(t), a.now())
 	}
-	m, err := a.match(r.Context(), t, p, s)
+	if !cached {
+		p, s, err := a.clients(r.Context(), t)
+		if err != nil {
+			return err
+		}
+		if ro, err = a.freshRoster(r.Context(), t, p, s); err != nil {
+			return err
+		}
+	}
+	m, err := a.match(r.Context(), t, ro)
 	if err != nil {
 		return err
 	}
@@ -378,7 +403,11 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	if err != nil {
 		return err
 	}
-	m, err := a.match(r.Context(), t, p, s)
+	ro, err := a.freshRoster(r.Context(), t, p, s)
+	if err != nil {
+		return err
+	}
+	m, err := a.match(r.Context(), t, ro)
 	if err != nil {
 		return err
 	}
