@@ -124,6 +124,9 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 		return c, badRequest("personio_credentials_file", "send either personio or personio_credentials_file, not both")
 	case in.PersonioCredentialsFile != "":
 		id, secret, err := ParseCredentialsFile(in.PersonioCredentialsFile)
+		if err == nil {
+			err = errors.Join(credentialText("its client id", id, maxClientID, false), credentialText("its client secret", secret, maxSecret, true))
+		}
 		if err != nil {
 			return c, unprocessable("invalid_credentials_file", "personio_credentials_file", "%v", err)
 		}
@@ -135,6 +138,15 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 		}
 		if p.ClientSecret == "" {
 			return c, badRequest("personio.client_secret", "personio.client_secret: required: the secret of the Personio API credential")
+		}
+		for _, f := range []struct {
+			field, v string
+			max      int
+			inner    bool
+		}{{"personio.client_id", strings.TrimSpace(p.ClientID), maxClientID, false}, {"personio.client_secret", p.ClientSecret, maxSecret, true}} {
+			if err := credentialText(f.field, f.v, f.max, f.inner); err != nil {
+				return c, badRequest(f.field, "%v", err)
+			}
 		}
 		if err := a.checkBaseURL(domain.SystemPersonio, "personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
 			return c, err
@@ -197,8 +209,13 @@ func (a *API) checkStaffomatic(s *StaffomaticInput) error {
 	if !subdomainOK(s.Subdomain) {
 		return badRequest("staffomatic.subdomain", "staffomatic.subdomain: required: the account's subdomain, e.g. acme for acme.staffomaticapp.com")
 	}
-	if !strings.Contains(s.Email, "@") {
-		return badRequest("staffomatic.email", "staffomatic.email: the e-mail address of the Staffomatic admin who manages the integration")
+	if !strings.Contains(s.Email, "@") || credentialText("staffomatic.email", strings.TrimSpace(s.Email), maxEmail, false) != nil {
+		return badRequest("staffomatic.email", "staffomatic.email: the e-mail address of the Staffomatic admin who manages the integration (at most %d characters, without spaces, control or invisible characters)", maxEmail)
+	}
+	for _, f := range [][2]string{{"staffomatic.password", s.Password}, {"staffomatic.token", s.Token}} {
+		if err := credentialText(f[0], f[1], maxSecret, true); err != nil {
+			return badRequest(f[0], "%v", err)
+		}
 	}
 	if s.Password == "" && s.Token == "" {
 		return badRequest("staffomatic.password", "staffomatic: set the admin's password, or a token")
@@ -285,6 +302,9 @@ func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error
 	if s == "" {
 		return nil
 	}
+	if len(s) > maxBaseURL {
+		return badRequest(field, "%s: at most %d characters: the API root, such as https://api.personio.de", field, maxBaseURL)
+	}
 	u, err := url.Parse(s)
 	if err == nil && u.User != nil || err != nil && strings.Contains(s, "@") {
 		return badRequest(field, "%s: remove the user name and password from the URL; the credentials go in %s", field, credFields)
@@ -301,6 +321,38 @@ func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error
 	}
 	if err := a.vendors.CheckBaseURL(sys, s); err != nil {
 		return refusedErr(sys, err)
+	}
+	return nil
+}
+
+// Bounds of the credential fields: far above what the vendors issue (Personio's client
+// ids are a few dozen characters), far below what would fill the tenant's item (it holds
+// the client id in the clear beside the sealed credentials, and a set-up trail entry names
+// the old and the new id; DynamoDB refuses an item above 400 KB) or a request header.
+const (
+	maxClientID = 200
+	maxSecret   = 1000
+	maxEmail    = 254
+	maxBaseURL  = 300
+)
+
+// credentialText checks a credential field: at most max characters, no control
+// characters (a line break in a token or e-mail would break the request header it goes
+// into, or forge a line of the set-up trail), no bidirectional overrides or other
+// invisible format characters (the client id and e-mail are shown in the set-up trail)
+// and, unless inner, no spaces either.
+func credentialText(field, v string, max int, inner bool) error {
+	if utf8.RuneCountInString(v) > max {
+		return fmt.Errorf("%s: at most %d characters; is it the value the vendor issued?", field, max)
+	}
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || !inner && unicode.IsSpace(r)
+	}) {
+		what := "control or invisible characters"
+		if !inner {
+			what = "spaces, " + what
+		}
+		return fmt.Errorf("%s: contains %s; copy the value again as the vendor shows it", field, what)
 	}
 	return nil
 }
