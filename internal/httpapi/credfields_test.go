@@ -11,7 +11,8 @@ import (
 // DynamoDB refuses above 400 KB: a 500 instead of an answer), and a line break or a
 // bidirectional override in the client id or the admin's e-mail went verbatim into the
 // set-up trail ("Personio client id: a\r\nX-Evil: 1 → …", "by the owner a@b\u202e…").
-// Each is a 400 naming the field, on creation and on a credentials update (also with
+// A query or fragment in a base URL (an api_key=… in it) would be stored and shown in the
+// clear as user information would. Each is a 400 naming the field (never the value), on creation and on a credentials update (also with
 // verify:false, which calls no vendor), and nothing is stored.
 func TestCredentialFieldsAreBounded(t *testing.T) {
 	e := newEnv(t)
@@ -37,6 +38,8 @@ func TestCredentialFieldsAreBounded(t *testing.T) {
 			sset(in, "token", "t\r\nX-Evil: 1")
 		}},
 		{"huge password", "staffomatic.password", func(in map[string]any) { sset(in, "password", strings.Repeat("p", 100000)) }},
+		{"base URL with a query", "personio.base_url", func(in map[string]any) { pset(in, "base_url", "https://api.personio.de/?api_key=sk_live_1") }},
+		{"base URL with a fragment", "staffomatic.base_url", func(in map[string]any) { sset(in, "base_url", "https://api.staffomaticapp.com/v3#sk_live_1") }},
 		{"huge base URL", "personio.base_url", func(in map[string]any) { pset(in, "base_url", "https://api.personio.de/"+strings.Repeat("a", 100000)) }},
 		{"credentials file with a huge id", "personio_credentials_file", func(in map[string]any) {
 			delete(in, "personio")
@@ -58,7 +61,7 @@ func TestCredentialFieldsAreBounded(t *testing.T) {
 				r := e.do(t, req.method, req.path, req.token, in)
 				var got apiError
 				r.json(t, &got)
-				if r.Code/100 != 4 || got.Error.Field != tt.field || len(r.Body) > 1000 {
+				if r.Code/100 != 4 || got.Error.Field != tt.field || len(r.Body) > 1000 || strings.Contains(string(r.Body), "sk_live") {
 					t.Fatalf("%s %s: %d %.300s; want a 4xx on %s (without the value)", req.method, req.path, r.Code, r.Body, tt.field)
 				}
 			}

@@ -312,6 +312,12 @@ func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return badRequest(field, "%s: %q is not an http(s) URL", field, s)
 	}
+	// A query or fragment has no place in an API root (the clients append paths to it) and
+	// would be stored and shown in the clear like user information: an api_key=… in it
+	// would appear in GET /v1/tenants/{id} and the set-up trail.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return badRequest(field, "%s: remove the query and fragment (after ? or #): give the API root only, such as https://api.personio.de; the credentials go in %s", field, credFields)
+	}
 	// url.Parse takes any digits as a port; one beyond 65535 fails every request as if the
 	// vendor were down.
 	if p := u.Port(); p != "" {
