@@ -119,9 +119,18 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("", "not a Personio webhook delivery: %v", err)
 	}
+	// The name and the record id go into the answer, the log and the event's key: a
+	// kilobyte of either would be echoed and logged whole.
+	if !personioEventNameOK(ev.EventName) {
+		return badRequest("event_name", "event_name: not a Personio event name (such as person.updated); the delivery is not processed")
+	}
+	if !personioIDOK(ev.ResourceID) {
+		return badRequest("payload.id", "payload.id: not a Personio id (digits or a UUID); the delivery is not processed")
+	}
+	ev.ResourceID = canonicalPersonioID(ev.ResourceID)
 	req, reason := PersonioRequest(t, ev)
 	if req != nil {
-		for _, tg := range req.Targets {
+		for i, tg := range req.Targets {
 			if !personioIDOK(tg.ID) {
 				field := "payload.id"
 				if ev.Resource == "employment" {
@@ -129,6 +138,7 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 				}
 				return badRequest(field, "%s: not a Personio id (digits or a UUID); the delivery is not processed", field)
 			}
+			req.Targets[i].ID = canonicalPersonioID(tg.ID)
 		}
 	}
 	req, reason = a.deployed(req, reason)
@@ -223,6 +233,29 @@ func personioIDOK(id string) bool {
 		}
 	}
 	return true
+}
+
+// personioEventNameOK accepts the shape of Personio's event names: lower-case words joined
+// by dots and dashes ("absence-period.updated.status"), at most 100 characters.
+func personioEventNameOK(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPersonioID spells a numeric id as Personio does ("1016", not "01016"), so a
+// repeat of an event cannot pass as another event (and queue another run) by its spelling.
+func canonicalPersonioID(id string) string {
+	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+		return strconv.FormatUint(n, 10)
+	}
+	return id
 }
 
 // PersonioRequest turns a Personio delivery into the sync request it calls for: a

@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPersonioDeliveryHostileFields: whoever holds a tenant's Personio webhook token (it
+// travels in every delivery) must not get past the de-duplication by respelling an event,
+// nor have the API echo or log what it sends at length. A record id "01016" is the event
+// of "1016" (one run); an event name or record id that is no Personio name or id, and an
+// occurred_at that is no time, are 400s whose answer is short, and the log keeps none of it.
+func TestPersonioDeliveryHostileFields(t *testing.T) {
+	now := time.Date(2026, 12, 7, 1, 30, 0, 0, time.UTC)
+	e := newEnv(t, func(o *Options) { o.Now = func() time.Time { return now } })
+	c := e.createDemo(t)
+	path := "/v1/webhooks/personio/" + c.TenantID
+	send := func(body string) resp {
+		return e.do(t, "POST", path, "", body, "Authorization", c.WebhookSecrets.PersonioToken)
+	}
+	first := send(`{"event_name":"person.updated","occurred_at":"2026-12-07T01:02:03Z","payload":{"id":"1016"}}`)
+	if first.Code != http.StatusAccepted {
+		t.Fatalf("first delivery: %d %s", first.Code, first.Body)
+	}
+	for _, respelt := range []string{
+		`{"event_name":"person.updated","occurred_at":"2026-12-07T01:02:03Z","payload":{"id":"01016"}}`,
+		`{"event_name":"person.updated","occurred_at":"2026-12-07T02:02:03+01:00","payload":{"id":1016}}`,
+		`{"event_name":"employment.updated","occurred_at":"2026-12-07T01:02:03Z","payload":{"id":"77","person":{"id":"0001016"}}}`,
+	} {
+		r := send(respelt)
+		var a webhookAnswer
+		r.json(t, &a)
+		if strings.Contains(respelt, "employment") {
+			// Another event (its own key), whose target is the person as Personio spells it.
+			if r.Code != http.StatusAccepted {
+				t.Fatalf("%s: %d %s", respelt, r.Code, r.Body)
+			}
+			continue
+		}
+		if r.Code != http.StatusOK || a.Status != "duplicate" {
+			t.Errorf("a respelt repeat %s: %d %s; want 200 duplicate", respelt, r.Code, r.Body)
+		}
+	}
+	for _, ev := range e.events() {
+		for _, tg := range ev.Targets {
+			if tg.ID != "1016" {
+				t.Errorf("a run targets %q, want Personio's spelling 1016", tg.ID)
+			}
+		}
+	}
+	if n := len(e.events()); n != 2 {
+		t.Errorf("%d runs queued, want 2 (person.updated of 1016 once, employment.updated once)", n)
+	}
+
+	huge := strings.Repeat("A", 100000)
+	for _, tt := range []struct{ name, body, field string }{
+		{"huge event name", `{"event_name":"x.` + huge + `","payload":{"id":"1"}}`, "event_name"},
+		{"event name with a line break", `{"event_name":"person.updated\nforged","payload":{"id":"1"}}`, "event_name"},
+		{"huge record id", `{"event_name":"x.y","payload":{"id":"` + huge + `"}}`, "payload.id"},
+		{"huge occurred_at", `{"event_name":"person.updated","occurred_at":"` + huge + `","payload":{"id":"1"}}`, ""},
+	} {
+		r := send(tt.body)
+		var got apiError
+		r.json(t, &got)
+		if r.Code != http.StatusBadRequest || got.Error.Field != tt.field || len(r.Body) > 600 {
+			t.Errorf("%s: %d %.300s (%d bytes); want a short 400 on %q", tt.name, r.Code, r.Body, len(r.Body), tt.field)
+		}
+	}
+	if strings.Contains(e.logs.String(), strings.Repeat("A", 300)) {
+		t.Error("the log keeps a hostile delivery's field at length")
+	}
+}
