@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func (v countingVendors) Personio(c PersonioConn, id, secret string) (PersonioAc
 	if err != nil {
 		return nil, err
 	}
-	return countingPersonio{p, func() { v.add(c.Tenant, domain.SystemPersonio) }}, nil
+	return countingPersonio{p, func() { v.add(c.Tenant, domain.SystemPersonio) }, func() { v.add(c.Tenant, "personio lookup") }}, nil
 }
 
 func (v countingVendors) Staffomatic(c StaffomaticConn, creds staffomatic.Credentials) (StaffomaticAccount, error) {
@@ -53,7 +54,13 @@ func (v countingVendors) Staffomatic(c StaffomaticConn, creds staffomatic.Creden
 
 type countingPersonio struct {
 	PersonioAccount
-	read func()
+	read   func()
+	lookup func()
+}
+
+func (p countingPersonio) Employee(ctx context.Context, id int64) (personio.Employee, error) {
+	p.lookup()
+	return p.PersonioAccount.Employee(ctx, id)
 }
 
 func (p countingPersonio) Employees(ctx context.Context, o personio.EmployeesOptions) (*personio.EmployeeList, error) {
@@ -238,5 +245,49 @@ func TestRosterCacheBounds(t *testing.T) {
 	}
 	if _, ok := c.get("e", "v1", now); ok {
 		t.Error("an expired roster was kept")
+	}
+}
+
+// TestSwitchesOfAListedPageNeedNoVendorCall: the console sends the switches of employees
+// it has just listed (one, or a thousand per request for "switch all shown"); each request
+// looked them up in Personio (one call per id, or a listing of all employees for more than
+// ten). Ids the roster read for that listing holds need no call; an id it lacks is looked
+// up, so an unknown id is still a 422.
+func TestSwitchesOfAListedPageNeedNoVendorCall(t *testing.T) {
+	cv := countingVendors{mu: &sync.Mutex{}, reads: map[string]int{}}
+	e := newEnv(t, func(o *Options) { cv.Vendors = o.Vendors; o.Vendors = cv })
+	a := e.createDemo(t)
+	calls := func() [2]int {
+		return [2]int{cv.count(a.TenantID, domain.SystemPersonio), cv.count(a.TenantID, "personio lookup")}
+	}
+	put := func(body map[string]any) resp {
+		return e.do(t, "PUT", "/v1/tenants/"+a.TenantID+"/selection", a.AdminToken, body)
+	}
+	page := e.employeePage(t, a.TenantID, a.AdminToken, 500, "")
+	var ids []string
+	for _, em := range page.Employees {
+		ids = append(ids, em.PersonioID)
+	}
+	if len(ids) <= lookupByIDMax {
+		t.Fatalf("the demo lists %d employees; the bulk case needs more than %d", len(ids), lookupByIDMax)
+	}
+	before := calls()
+	if r := put(map[string]any{"select": ids[:1]}); r.Code != http.StatusOK {
+		t.Fatalf("one switch: %d %s", r.Code, r.Body)
+	}
+	if r := put(map[string]any{"deselect": ids}); r.Code != http.StatusOK {
+		t.Fatalf("all switches: %d %s", r.Code, r.Body)
+	}
+	if got := calls(); got != before {
+		t.Fatalf("switches of listed employees: Personio reads and lookups %v → %v, want none", before, got)
+	}
+	r := put(map[string]any{"select": []string{ids[0], "999999"}})
+	var got apiError
+	r.json(t, &got)
+	if r.Code != http.StatusUnprocessableEntity || got.Error.Code != "unknown_employees" || !strings.Contains(got.Error.Message, "999999") {
+		t.Fatalf("an id the roster lacks: %d %s; want 422 unknown_employees naming it", r.Code, r.Body)
+	}
+	if got := calls(); got == before {
+		t.Fatal("an id the roster lacks was not looked up in Personio")
 	}
 }
