@@ -22,10 +22,7 @@ func (a *API) audit(ctx context.Context, t domain.Tenant, action string, format 
 	}
 	var r [5]byte
 	_, _ = rand.Read(r[:])
-	who := t.Owner.Email
-	if t.Owner.Name != "" {
-		who = t.Owner.Name + " <" + t.Owner.Email + ">"
-	}
+	who := ownerText(t.Owner)
 	e := domain.ProtocolEntry{Tenant: t.ID, Area: domain.AreaSetup, Time: a.now().UTC(),
 		RunID: a.now().UTC().Format("20060102T150405Z") + "-setup-" + hex.EncodeToString(r[:]),
 		Kind:  domain.KindTenantSetting, SourceID: t.ID, Action: action, Outcome: domain.OutcomeUpdated,
@@ -33,6 +30,14 @@ func (a *API) audit(ctx context.Context, t domain.Tenant, action string, format 
 	if err := a.store.AppendProtocol(context.WithoutCancel(ctx), e); err != nil {
 		a.log.ErrorContext(ctx, "set-up trail: write failed", "tenant_id", t.ID, "action", action, "error", err)
 	}
+}
+
+// ownerText is "Name <e-mail>", or the e-mail alone when the name is unknown.
+func ownerText(o domain.Owner) string {
+	if o.Name == "" {
+		return o.Email
+	}
+	return o.Name + " <" + o.Email + ">"
 }
 
 // changes lists "name: old → new" for each differing pair, "" when none differs.

@@ -197,7 +197,7 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 	if err != nil {
 		return c, err
 	}
-	c.owner.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	c.owner.Name = staffomaticName(u)
 	c.Verified = true
 	return c, nil
 }
@@ -966,6 +966,17 @@ type OwnerInput struct {
 	Staffomatic *StaffomaticInput `json:"staffomatic"`
 }
 
+// staffomaticName is the owner's name as Staffomatic has it, or "" when it is no name
+// displayNameOK accepts: it is shown as the owner and names who acted in the set-up trail,
+// so a line break or a bidirectional override in it (anyone who edits Staffomatic users
+// can write one) would forge a line of the trail or make it read otherwise.
+func staffomaticName(u staffomatic.User) string {
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); displayNameOK(n) {
+		return n
+	}
+	return ""
+}
+
 // displayNameOK accepts a name shown to admins and written to logs: 1 to 200 characters
 // without control characters (a line break in a name would forge log and CSV lines),
 // without bidirectional overrides and isolates (U+202A–202E, U+2066–2069, which make a
@@ -1034,7 +1045,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
-		name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+		name = staffomaticName(u)
 	}
 	token, hash := newAdminToken(t.ID)
 	previous := t
@@ -1043,7 +1054,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		return storeErr(err, "tenant "+t.ID)
 	}
 	// Told as the previous owner's act: they handed over, the new owner did not yet act.
-	a.audit(r.Context(), previous, "hand_over", "integration handed over to %s <%s>; the previous admin token is revoked", name, creds.StaffomaticEmail)
+	a.audit(r.Context(), previous, "hand_over", "integration handed over to %s; the previous admin token is revoked", ownerText(domain.Owner{Email: creds.StaffomaticEmail, Name: name}))
 	a.log.InfoContext(r.Context(), "tenant handed over; the previous admin token is revoked", "tenant_id", t.ID)
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "admin_token": token, "owner": t.Owner})
 	return nil

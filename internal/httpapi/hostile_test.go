@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/domain"
+	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 )
 
 // TestPersonioDeliveryHostileFields: whoever holds a tenant's Personio webhook token (it
@@ -70,5 +73,38 @@ func TestPersonioDeliveryHostileFields(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), strings.Repeat("A", 300)) {
 		t.Error("the log keeps a hostile delivery's field at length")
+	}
+}
+
+// TestHandOverTakesNoHostileNameFromStaffomatic: without a name in the request, a hand-over
+// takes the new owner's name from Staffomatic, where anyone who edits users can write a
+// line break or a bidirectional override into it. The owner and the set-up trail's "who"
+// then read otherwise than they are: such a name is left out (the e-mail says who).
+func TestHandOverTakesNoHostileNameFromStaffomatic(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	acc := e.ssim.Account(e.demo.StaffomaticSubdomain)
+	const pass = "eve-staffomatic-pass"
+	eve, err := acc.AddUser(staffomaticsim.User{Email: "eve@demo-gastro.example", Password: pass, FirstName: "Eve\nby the owner boss@demo-gastro.example",
+		LastName: "\u202eliam", Role: "admin", InvitationState: "accepted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/owner", c.AdminToken, map[string]any{"staffomatic": map[string]any{"email": eve.Email, "password": pass}})
+	if r.Code != http.StatusOK {
+		t.Fatalf("hand-over: %d %s", r.Code, r.Body)
+	}
+	var ho struct {
+		AdminToken string       `json:"admin_token"`
+		Owner      domain.Owner `json:"owner"`
+	}
+	r.json(t, &ho)
+	if ho.Owner.Name != "" || ho.Owner.Email != eve.Email {
+		t.Errorf("owner after hand-over %+v, want Eve's e-mail without her Staffomatic name", ho.Owner)
+	}
+	trail := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup", ho.AdminToken, nil)
+	if trail.Code != http.StatusOK || !strings.Contains(string(trail.Body), "handed over to "+eve.Email) ||
+		strings.Contains(string(trail.Body), `\n`) || strings.Contains(string(trail.Body), "\u202e") || strings.Contains(string(trail.Body), `\u202e`) {
+		t.Errorf("set-up trail after the hand-over: %d %s", trail.Code, trail.Body)
 	}
 }
