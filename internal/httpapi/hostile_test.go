@@ -108,3 +108,23 @@ func TestHandOverTakesNoHostileNameFromStaffomatic(t *testing.T) {
 		t.Errorf("set-up trail after the hand-over: %d %s", trail.Code, trail.Body)
 	}
 }
+
+// TestNotAdminAnswerCutsTheRole: a Staffomatic user who is no admin is refused with the
+// role Staffomatic names, which is vendor text: quoted one line and short, never whole.
+func TestNotAdminAnswerCutsTheRole(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	acc := e.ssim.Account(e.demo.StaffomaticSubdomain)
+	const pass = "mallory-pass"
+	m, err := acc.AddUser(staffomaticsim.User{Email: "mallory@demo-gastro.example", Password: pass, FirstName: "Mallory", LastName: "M",
+		Role: "staff\n" + strings.Repeat("<b>x</b>", 2000), InvitationState: "accepted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/owner", c.AdminToken, map[string]any{"staffomatic": map[string]any{"email": m.Email, "password": pass}})
+	var got apiError
+	r.json(t, &got)
+	if r.Code != http.StatusUnprocessableEntity || got.Error.Code != "staffomatic_not_admin" || len(got.Error.Message) > 400 || strings.Contains(got.Error.Message, "\n") {
+		t.Fatalf("a non-admin with a hostile role: %d %.400s (%d bytes)", r.Code, r.Body, len(r.Body))
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
 	"github.com/staffsync/staffsync/internal/vendors"
+	"github.com/staffsync/staffsync/internal/vendors/safetext"
 )
 
 // vendorTimeout bounds the verification calls of one request, well inside API Gateway's
@@ -241,7 +242,7 @@ func (a *API) verifyStaffomatic(ctx context.Context, id string, conn domain.Staf
 		return staffomatic.User{}, a.vendorErr(err, domain.SystemStaffomatic, field, conn.BaseURL)
 	}
 	if u.Role != "" && u.Role != "admin" {
-		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, u.Role)
+		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, safetext.Message(u.Role))
 	}
 	return u, nil
 }
