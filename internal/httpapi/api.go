@@ -145,6 +145,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		console.Handler.ServeHTTP(w, r)
 		return
 	}
+	// Answers echo what a client sent (a path, a tenant id, a field); none may be read
+	// as a page: a browser is told not to guess another type than JSON or CSV, and that
+	// nothing in an answer may run, load or be framed.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	if r.ContentLength > MaxBodyBytes {
 		WriteError(w, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the request body is larger than 256 KB; send less data per request"})
 		return

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,31 @@ func TestNotAdminAnswerCutsTheRole(t *testing.T) {
 	r.json(t, &got)
 	if r.Code != http.StatusUnprocessableEntity || got.Error.Code != "staffomatic_not_admin" || len(got.Error.Message) > 400 || strings.Contains(got.Error.Message, "\n") {
 		t.Fatalf("a non-admin with a hostile role: %d %.400s (%d bytes)", r.Code, r.Body, len(r.Body))
+	}
+}
+
+// TestAnswersAreNoPages: API answers echo what a client sent (an unknown path, a tenant
+// id); a browser that opens one must neither guess it is HTML nor run or frame anything
+// in it.
+func TestAnswersAreNoPages(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	for _, req := range []struct{ method, path, token string }{
+		{"GET", "/v1/<svg onload=alert(1)>", ""},
+		{"POST", "/v1/webhooks/personio/<script>x</script>", ""},
+		{"GET", "/v1/tenants/" + c.TenantID, c.AdminToken},
+		{"GET", "/v1/health", ""},
+	} {
+		rq := httptest.NewRequest(req.method, "/v1/health", nil)
+		rq.URL.Path = req.path
+		if req.token != "" {
+			rq.Header.Set("Authorization", "Bearer "+req.token)
+		}
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, rq)
+		h := rec.Header()
+		if h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s %s: %d with headers %v; want nosniff and a CSP of default-src 'none'", req.method, req.path, rec.Code, h)
+		}
 	}
 }
