@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/staffsync/staffsync/internal/config"
+	"github.com/staffsync/staffsync/internal/console"
 	"github.com/staffsync/staffsync/internal/local"
 	"github.com/staffsync/staffsync/internal/phases"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
@@ -817,4 +819,29 @@ func TestMakeRunConsoleLink(t *testing.T) {
 	}
 	b.shot("link-refused")
 	b.noProblems()
+}
+
+// TestConsoleRefusesHTMLSinks: the page's CSP requires Trusted Types and allows no policy,
+// so an HTML sink fed a string (an employee's name, a vendor's message, a protocol reason)
+// throws instead of rendering markup; the console writes text only, which the end-to-end
+// test drives through every view without a single violation.
+func TestConsoleRefusesHTMLSinks(t *testing.T) {
+	srv := httptest.NewServer(console.Handler)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(srv.URL + "/console/"))
+	b.waitJS(`document.body.dataset.ready`)
+	for _, sink := range []string{
+		`document.createElement('div').innerHTML = '<img src=x onerror="window.pwned=1">'`,
+		`document.body.insertAdjacentHTML('beforeend', '<b>x</b>')`,
+		`document.createElement('iframe').srcdoc = '<b>x</b>'`,
+	} {
+		refused := evalAs[bool](b, `(() => { try { `+sink+`; return false } catch (e) { return e instanceof TypeError } })()`)
+		if !refused {
+			t.Errorf("the page let %s through", sink)
+		}
+	}
+	if evalAs[bool](b, `window.pwned === 1`) {
+		t.Error("markup ran")
+	}
 }
