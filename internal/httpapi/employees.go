@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -265,9 +267,15 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 			if len(rule.vs) == 0 {
 				continue
 			}
+			if len(rule.vs) > maxRuleValues {
+				return badRequest("auto_include."+rule.key, "auto_include.%s: %d values: at most %d", rule.key, len(rule.vs), maxRuleValues)
+			}
 			for _, v := range rule.vs {
 				if strings.TrimSpace(v) == "" {
 					return badRequest("auto_include."+rule.key, "auto_include.%s: empty value", rule.key)
+				}
+				if !ruleValueOK(v) {
+					return badRequest("auto_include."+rule.key, "auto_include.%s: a value has more than %d characters or a control character: name the Personio office or department as Personio shows it", rule.key, maxRuleValue)
 				}
 			}
 			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: rule.f, Values: rule.vs})
@@ -278,6 +286,11 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 			}
 			if strings.TrimSpace(at.Value) == "" {
 				return badRequest("auto_include.attribute.value", "auto_include.attribute.value: the value that selects an employee, e.g. true")
+			}
+			for _, f := range [][2]string{{"key", at.Key}, {"value", at.Value}} {
+				if !ruleValueOK(f[1]) {
+					return badRequest("auto_include.attribute."+f[0], "auto_include.attribute.%s: more than %d characters or a control character", f[0], maxRuleValue)
+				}
 			}
 			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: domain.RuleAttribute, Attribute: strings.TrimSpace(at.Key), Values: []string{at.Value}})
 		}
@@ -311,6 +324,21 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	a.audit(r.Context(), t, "change_selection", "employee selection changed: %s", strings.Join(what, "; "))
 	WriteJSON(w, http.StatusOK, selectionView(sel))
 	return nil
+}
+
+// Bounds of the auto-include rules: a company's offices, departments and statuses are a few
+// dozen names, each a line of text. Without them one request stored 60,000 values (the
+// selection item nears DynamoDB's 400 KB beside 10,000 switches) and echoed them into the
+// answer and the set-up trail.
+const (
+	maxRuleValues = 200
+	maxRuleValue  = 200
+)
+
+// ruleValueOK accepts a rule value of at most maxRuleValue characters without control
+// characters.
+func ruleValueOK(v string) bool {
+	return utf8.RuneCountInString(v) <= maxRuleValue && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
 }
 
 // idList shows at most 20 ids and how many more there are.

@@ -155,3 +155,34 @@ func TestAnswersAreNoPages(t *testing.T) {
 		}
 	}
 }
+
+// TestListsInBodiesAreBounded: a body of 256 KB may not become an answer of megabytes or
+// an item of hundreds of KB. 85,000 bad time-off type ids answered with 85,000 sentences
+// (13 MB, past Lambda's 6 MB answer); 60,000 office names were stored in the selection and
+// echoed into the answer and the set-up trail. Each is now a short 4xx on the field, and
+// nothing is stored.
+func TestListsInBodiesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	list := func(item string, n int) string { return strings.TrimSuffix(strings.Repeat(item+",", n), ",") }
+	for _, tt := range []struct {
+		name, path, body, field string
+	}{
+		{"85,000 bad type ids", "/settings", `{"fallback_personio_time_off_type_ids_for_entitlements":[` + list("-1", 85000) + `]}`, "fallback_personio_time_off_type_ids_for_entitlements"},
+		{"201 type ids", "/settings", `{"personio_time_off_type_ids_for_paid_vacations":[` + list("7", 201) + `]}`, "personio_time_off_type_ids_for_paid_vacations"},
+		{"60,000 offices", "/selection", `{"auto_include":{"offices":[` + list(`"B"`, 60000) + `]}}`, "auto_include.offices"},
+		{"an office of 250 KB", "/selection", `{"auto_include":{"departments":["` + strings.Repeat("x", 250000) + `"]}}`, "auto_include.departments"},
+		{"an office with a line break", "/selection", `{"auto_include":{"offices":["Berlin\nforged"]}}`, "auto_include.offices"},
+		{"an attribute value of 250 KB", "/selection", `{"auto_include":{"attribute":{"key":"shift_planning","value":"` + strings.Repeat("x", 250000) + `"}}}`, "auto_include.attribute.value"},
+	} {
+		r := e.do(t, "PUT", "/v1/tenants/"+c.TenantID+tt.path, c.AdminToken, tt.body)
+		var got apiError
+		r.json(t, &got)
+		if r.Code/100 != 4 || got.Error.Field != tt.field || len(r.Body) > 1000 {
+			t.Errorf("%s: %d %.300s (%d bytes); want a short 4xx on %s", tt.name, r.Code, r.Body, len(r.Body), tt.field)
+		}
+	}
+	if r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup", c.AdminToken, nil); r.Code != http.StatusOK || strings.Contains(string(r.Body), "change_") {
+		t.Errorf("a refused change wrote the set-up trail: %d %.300s", r.Code, r.Body)
+	}
+}

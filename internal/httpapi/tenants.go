@@ -938,7 +938,7 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request, t domain.Tenan
 		for _, f := range []string{"fallback_personio_time_off_type_ids_for_entitlements", "personio_time_off_type_ids_for_vacation_days_deduction", "personio_time_off_type_ids_for_paid_vacations"} {
 			for _, id := range ids[f] {
 				if !known[id] {
-					return unprocessable("unknown_time_off_type", f, "%s: Personio has no time-off type %d; its types are %s", f, id, strings.Join(names, ", "))
+					return unprocessable("unknown_time_off_type", f, "%s: Personio has no time-off type %d; its types are %s", f, id, nameList(names, 40))
 				}
 			}
 		}
