@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -184,5 +185,29 @@ func TestListsInBodiesAreBounded(t *testing.T) {
 	}
 	if r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup", c.AdminToken, nil); r.Code != http.StatusOK || strings.Contains(string(r.Body), "change_") {
 		t.Errorf("a refused change wrote the set-up trail: %d %.300s", r.Code, r.Body)
+	}
+}
+
+// TestSetupEntriesAreBounded: one set-up entry says what changed in at most a few KB, so a
+// page of 500 entries stays far inside Lambda's 6 MB answer however large the rules were.
+func TestSetupEntriesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	values := func(prefix string) []string {
+		out := make([]string, maxRuleValues)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%03d-%s", prefix, i, strings.Repeat("x", maxRuleValue-10))
+		}
+		return out
+	}
+	body := map[string]any{"auto_include": map[string]any{"offices": values("o"), "departments": values("d")}}
+	if r := e.do(t, "PUT", "/v1/tenants/"+c.TenantID+"/selection", c.AdminToken, body); r.Code != http.StatusOK {
+		t.Fatalf("rules at their limits: %d %.300s", r.Code, r.Body)
+	}
+	r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup", c.AdminToken, nil)
+	var page struct{ Entries []ProtocolEntryView }
+	r.json(t, &page)
+	if len(page.Entries) != 1 || len(page.Entries[0].Reason) > 6000 || !strings.Contains(page.Entries[0].Reason, "more characters") {
+		t.Fatalf("set-up entry of rules at their limits: %d entries, reason of %d bytes", len(page.Entries), len(page.Entries[0].Reason))
 	}
 }
