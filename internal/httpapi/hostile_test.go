@@ -1,15 +1,20 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
+	"github.com/staffsync/staffsync/internal/seal"
+	"github.com/staffsync/staffsync/internal/staffomatic"
 )
 
 // TestPersonioDeliveryHostileFields: whoever holds a tenant's Personio webhook token (it
@@ -209,5 +214,53 @@ func TestSetupEntriesAreBounded(t *testing.T) {
 	r.json(t, &page)
 	if len(page.Entries) != 1 || len(page.Entries[0].Reason) > 6000 || !strings.Contains(page.Entries[0].Reason, "more characters") {
 		t.Fatalf("set-up entry of rules at their limits: %d entries, reason of %d bytes", len(page.Entries), len(page.Entries[0].Reason))
+	}
+}
+
+// countingSealer counts the openings of the real sealer it wraps.
+type countingSealer struct {
+	seal.Sealer
+	opens *atomic.Int32
+}
+
+func (c countingSealer) Open(ctx context.Context, tenant string, blob []byte) ([]byte, error) {
+	c.opens.Add(1)
+	return c.Sealer.Open(ctx, tenant, blob)
+}
+
+// TestStaffomaticReceiverOpensNoSecretForAnyone: the receiver's URL is public, and opening
+// the tenant's secret is a KMS call in AWS. A delivery whose signature header cannot
+// match (none, malformed, out of time) is refused before the secret is opened; a
+// well-formed, timely one is checked against it as before.
+func TestStaffomaticReceiverOpensNoSecretForAnyone(t *testing.T) {
+	var opens atomic.Int32
+	now := time.Now()
+	e := newEnv(t, func(o *Options) { o.Sealer = countingSealer{o.Sealer, &opens}; o.Now = func() time.Time { return now } })
+	c := e.createDemo(t)
+	path := "/v1/webhooks/staffomatic/" + c.TenantID
+	body := `{"kind":"user","id":286001}`
+	fake := "t=" + strconv.FormatInt(now.Unix(), 10) + ",v1=" + strings.Repeat("ab", 32)
+	for _, tt := range []struct{ name, header, code string }{
+		{"no header", "", "bad_signature"},
+		{"malformed", "t=1,v1=zz", "bad_signature"},
+		{"out of time", staffomatic.Sign([]byte("guess"), now.Add(-time.Hour), []byte(body)), "stale_signature"},
+	} {
+		opens.Store(0)
+		var h []string
+		if tt.header != "" {
+			h = []string{staffomatic.SignatureHeader, tt.header}
+		}
+		r := e.do(t, "POST", path, "", body, h...)
+		if r.Code != http.StatusUnauthorized || r.errCode(t) != tt.code || opens.Load() != 0 {
+			t.Errorf("%s: %d %s after %d openings of the secret; want 401 %s and none", tt.name, r.Code, r.Body, opens.Load(), tt.code)
+		}
+	}
+	opens.Store(0)
+	if r := e.do(t, "POST", path, "", body, staffomatic.SignatureHeader, fake); r.Code != http.StatusUnauthorized || r.errCode(t) != "bad_signature" || opens.Load() != 1 {
+		t.Errorf("a well-formed wrong signature: %d %s after %d openings; want 401 bad_signature after one", r.Code, r.Body, opens.Load())
+	}
+	good := staffomatic.Sign([]byte(c.WebhookSecrets.StaffomaticSecret), now, []byte(body))
+	if r := e.do(t, "POST", path, "", body, staffomatic.SignatureHeader, good); r.Code != http.StatusAccepted {
+		t.Errorf("a signed delivery: %d %s", r.Code, r.Body)
 	}
 }

@@ -304,6 +304,16 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	staleSig := &Error{Status: http.StatusUnauthorized, Code: "stale_signature", Message: "the signature's timestamp is more than 5 minutes from now; check the sender's clock"}
+	badSig := &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+	// A header that cannot match whatever the secret (missing, malformed, out of time) is
+	// refused before the secret is opened: opening it is a KMS call in AWS, which nobody
+	// should be able to cause by sending anything to a tenant's public receiver URL.
+	if pre, err := staffomatic.ParseSignature(r.Header.Get(staffomatic.SignatureHeader)); err != nil {
+		return badSig
+	} else if d := a.now().Sub(pre.Timestamp); d > staffomatic.SignatureTolerance || d < -staffomatic.SignatureTolerance {
+		return staleSig
+	}
 	if a.sealer == nil || sec.StaffomaticSecret.Scheme != a.sealer.Scheme() {
 		a.log.ErrorContext(ctx, "the Staffomatic webhook secret cannot be opened by this sealer; rotate it", "tenant_id", t.ID)
 		return errWebhookAuth
@@ -314,10 +324,10 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	sig, err := staffomatic.VerifySignature(secret, r.Header.Get(staffomatic.SignatureHeader), body, a.now())
 	if errors.Is(err, staffomatic.ErrSignatureStale) {
-		return &Error{Status: http.StatusUnauthorized, Code: "stale_signature", Message: "the signature's timestamp is more than 5 minutes from now; check the sender's clock"}
+		return staleSig
 	}
 	if err != nil {
-		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+		return badSig
 	}
 	// Throttled before the replay claim, so that the sender's retry is not taken for a replay.
 	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {
