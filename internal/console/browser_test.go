@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/staffsync/staffsync/internal/config"
+	"github.com/staffsync/staffsync/internal/console"
 	"github.com/staffsync/staffsync/internal/local"
 	"github.com/staffsync/staffsync/internal/phases"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
@@ -110,7 +112,7 @@ type browserSession struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browserSession {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browserSession {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -120,6 +122,7 @@ func newBrowser(t *testing.T) *browserSession {
 		chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-US"),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelB(); cancelA() })
@@ -149,8 +152,11 @@ func newBrowser(t *testing.T) *browserSession {
 			b.problems = append(b.problems, "exception: "+d)
 		case *cdplog.EventEntryAdded:
 			// A refused API call is the browser's network error log, expected where the
-			// test provokes one; anything else at error level (CSP above all) is not.
-			if e.Entry.Level == cdplog.EntryLevelError && e.Entry.Source != cdplog.EntrySourceNetwork {
+			// test provokes one; anything else at error level (CSP above all) is not. The
+			// console's Cross-Origin-Opener-Policy is ignored, with an error, on a plain-http
+			// origin other than localhost (a deployed console is https): that one is expected.
+			if e.Entry.Level == cdplog.EntryLevelError && e.Entry.Source != cdplog.EntrySourceNetwork &&
+				!strings.Contains(e.Entry.Text, "Cross-Origin-Opener-Policy header has been ignored") {
 				b.problems = append(b.problems, string(e.Entry.Source)+": "+e.Entry.Text)
 			}
 		}
@@ -736,7 +742,9 @@ func (s *syncBuffer) String() string {
 // TestMakeRunConsoleLink: the banner of make run (staffsync dev with the sandbox) has a
 // console line whose link signs the browser in as the demo tenant, with the token only
 // in the fragment (never in a query string a log would keep), gone from the address once
-// read.
+// read. The same link to a console that is not on this computer (a deployed stack) does
+// not sign in: there anyone with a tenant could sign an admin in to it with a link, and
+// take the credentials the admin types in next.
 func TestMakeRunConsoleLink(t *testing.T) {
 	cfg, err := config.FromEnv(phases.Names())
 	if err != nil {
@@ -768,7 +776,9 @@ func TestMakeRunConsoleLink(t *testing.T) {
 	if want := r.BaseURL + "/console/#token=" + r.Demo.AdminToken; link != want {
 		t.Fatalf("banner console link %q, want %q in:\n%s", link, want, out.String())
 	}
-	b := newBrowser(t)
+	// console.example is this computer too, but by a name: the console cannot tell it
+	// from a deployed stack's.
+	b := newBrowser(t, chromedp.Flag("host-resolver-rules", "MAP console.example 127.0.0.1"))
 	// /console leads to the page (in AWS too, where /console/{proxy+} needs a file name).
 	b.do(chromedp.Navigate(r.BaseURL + "/console"))
 	b.waitJS(`document.body.dataset.ready`)
@@ -787,5 +797,51 @@ func TestMakeRunConsoleLink(t *testing.T) {
 	b.do(chromedp.WaitVisible(chromedp.ID("sel-h")))
 	b.waitJS(`document.querySelectorAll('#sel-body tr[data-pid]').length === 25`)
 	b.shot("make-run-link")
+
+	remote := strings.Replace(link, "127.0.0.1", "console.example", 1)
+	if remote == link {
+		t.Fatalf("the link %s is not on 127.0.0.1", link)
+	}
+	b.do(chromedp.Navigate(remote))
+	b.waitJS(`document.body.dataset.ready`)
+	b.do(chromedp.WaitVisible(chromedp.ID("signin-token")))
+	if name := b.text(`#tenant-name`); name != "" {
+		t.Errorf("a link to a console elsewhere signed in as %q", name)
+	}
+	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token') || ''`); stored != "" {
+		t.Errorf("a link to a console elsewhere stored its token %q", stored)
+	}
+	if href := evalAs[string](b, `location.href`); strings.Contains(href, "token") {
+		t.Errorf("the refused token stayed in the address: %s", href)
+	}
+	if msg := b.text(`#error`); !strings.Contains(msg, "make run") {
+		t.Errorf("refused link: message %q, want one saying only make run signs in by link", msg)
+	}
+	b.shot("link-refused")
 	b.noProblems()
+}
+
+// TestConsoleRefusesHTMLSinks: the page's CSP requires Trusted Types and allows no policy,
+// so an HTML sink fed a string (an employee's name, a vendor's message, a protocol reason)
+// throws instead of rendering markup; the console writes text only, which the end-to-end
+// test drives through every view without a single violation.
+func TestConsoleRefusesHTMLSinks(t *testing.T) {
+	srv := httptest.NewServer(console.Handler)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(srv.URL + "/console/"))
+	b.waitJS(`document.body.dataset.ready`)
+	for _, sink := range []string{
+		`document.createElement('div').innerHTML = '<img src=x onerror="window.pwned=1">'`,
+		`document.body.insertAdjacentHTML('beforeend', '<b>x</b>')`,
+		`document.createElement('iframe').srcdoc = '<b>x</b>'`,
+	} {
+		refused := evalAs[bool](b, `(() => { try { `+sink+`; return false } catch (e) { return e instanceof TypeError } })()`)
+		if !refused {
+			t.Errorf("the page let %s through", sink)
+		}
+	}
+	if evalAs[bool](b, `window.pwned === 1`) {
+		t.Error("markup ran")
+	}
 }

@@ -27,9 +27,13 @@ const Prefix = "/console/"
 // only, no inline script or style (so an injected string cannot run), no framing
 // (clickjacking of the Sync Now and hand-over buttons), no plug-ins, no <base> rewriting,
 // and no form submission anywhere: forms are handled by the script, so a form sent
-// without it cannot put the token into a URL that logs keep.
+// without it cannot put the token into a URL that logs keep. Trusted Types are required
+// and no policy may make them: the script writes text only (textContent), so the browser
+// refuses every HTML sink (innerHTML, insertAdjacentHTML, document.write …) outright, and a
+// later change that rendered a vendor's text or an employee's name as HTML fails at once.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-	"font-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"font-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; " +
+	"require-trusted-types-for 'script'; trusted-types 'none'"
 
 // contentTypes are the types of the files the console ships. A fixed table rather than
 // mime.TypeByExtension, which reads the host's mime.types and may differ between a

@@ -64,7 +64,7 @@ func TestAssetsTypesAndHeaders(t *testing.T) {
 			t.Errorf("%s: Content-Type %q, want %q", path, got, ct)
 		}
 		csp := h.Get("Content-Security-Policy")
-		for _, d := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'none'"} {
+		for _, d := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "require-trusted-types-for 'script'", "trusted-types 'none'"} {
 			if !strings.Contains(csp, d) {
 				t.Errorf("%s: CSP %q lacks %q", path, csp, d)
 			}

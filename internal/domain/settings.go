@@ -58,16 +58,27 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Validate checks the time-off type id lists: positive and without duplicates.
+// MaxTimeOffTypeIDs bounds each time-off type id list: a company has a few dozen types.
+const MaxTimeOffTypeIDs = 200
+
+// Validate checks the time-off type id lists: at most MaxTimeOffTypeIDs, positive and
+// without duplicates. Each list names its first problem only: a body of 85,000 bad ids
+// answered with 85,000 sentences (13 MB from 256 KB, past Lambda's 6 MB answer).
 func (s Settings) Validate() error {
 	var errs []error
 	check := func(name string, ids []int64) {
+		if len(ids) > MaxTimeOffTypeIDs {
+			errs = append(errs, fmt.Errorf("settings.%s: %d ids: at most %d (the ids of /v1/company/time-off-types)", name, len(ids), MaxTimeOffTypeIDs))
+			return
+		}
 		seen := map[int64]bool{}
 		for _, id := range ids {
 			if id <= 0 {
 				errs = append(errs, fmt.Errorf("settings.%s: %d is not a Personio time-off type id (use the positive ids of /v1/company/time-off-types)", name, id))
+				return
 			} else if seen[id] {
 				errs = append(errs, fmt.Errorf("settings.%s: %d is listed twice: remove the duplicate", name, id))
+				return
 			}
 			seen[id] = true
 		}

@@ -87,6 +87,8 @@ type API struct {
 	// syncLimit and hookLimit are the per-tenant token buckets of Sync Now and of webhook
 	// deliveries in this process.
 	syncLimit, hookLimit *buckets
+	// rosters keeps each tenant's last read of both vendors for the pages of step 3.
+	rosters *rosterCache
 }
 
 // New returns the API handler.
@@ -98,6 +100,7 @@ func New(opts Options) *API {
 		phases:    opts.Phases,
 		syncLimit: newBuckets(opts.Throttle.SyncNow, DefaultSyncNowLimit, opts.Throttle.Tenants, "Sync Now requests"),
 		hookLimit: newBuckets(opts.Throttle.Webhooks, DefaultWebhooksLimit, opts.Throttle.Tenants, "webhook deliveries"),
+		rosters:   newRosterCache(rosterTTL, rosterMaxRecords),
 	}
 	if a.phases == nil {
 		a.phases = domain.Phases
@@ -142,6 +145,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		console.Handler.ServeHTTP(w, r)
 		return
 	}
+	// Answers echo what a client sent (a path, a tenant id, a field); none may be read
+	// as a page: a browser is told not to guess another type than JSON or CSV, and that
+	// nothing in an answer may run, load or be framed.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	if r.ContentLength > MaxBodyBytes {
 		WriteError(w, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the request body is larger than 256 KB; send less data per request"})
 		return

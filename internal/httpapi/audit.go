@@ -8,9 +8,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/staffsync/staffsync/internal/domain"
 )
+
+// maxAuditText bounds what one set-up entry says changed: auto-include rules of 3 × 200
+// values of 200 characters made an entry of 120 KB, and 500 of them a protocol page past
+// Lambda's 6 MB answer. The whole change is in the setting itself (GET selection).
+const maxAuditText = 2000
 
 // audit writes one entry of the set-up trail (protocol area setup): who changed what of
 // the tenant's set-up. It never carries a secret value: credentials changes name the
@@ -22,17 +28,26 @@ func (a *API) audit(ctx context.Context, t domain.Tenant, action string, format 
 	}
 	var r [5]byte
 	_, _ = rand.Read(r[:])
-	who := t.Owner.Email
-	if t.Owner.Name != "" {
-		who = t.Owner.Name + " <" + t.Owner.Email + ">"
+	who := ownerText(t.Owner)
+	what := fmt.Sprintf(format, args...)
+	if n := utf8.RuneCountInString(what); n > maxAuditText {
+		what = string([]rune(what)[:maxAuditText]) + fmt.Sprintf("… (%d more characters)", n-maxAuditText)
 	}
 	e := domain.ProtocolEntry{Tenant: t.ID, Area: domain.AreaSetup, Time: a.now().UTC(),
 		RunID: a.now().UTC().Format("20060102T150405Z") + "-setup-" + hex.EncodeToString(r[:]),
 		Kind:  domain.KindTenantSetting, SourceID: t.ID, Action: action, Outcome: domain.OutcomeUpdated,
-		Reason: fmt.Sprintf(format, args...) + "; by the owner " + who}
+		Reason: what + "; by the owner " + who}
 	if err := a.store.AppendProtocol(context.WithoutCancel(ctx), e); err != nil {
 		a.log.ErrorContext(ctx, "set-up trail: write failed", "tenant_id", t.ID, "action", action, "error", err)
 	}
+}
+
+// ownerText is "Name <e-mail>", or the e-mail alone when the name is unknown.
+func ownerText(o domain.Owner) string {
+	if o.Name == "" {
+		return o.Email
+	}
+	return o.Name + " <" + o.Email + ">"
 }
 
 // changes lists "name: old → new" for each differing pair, "" when none differs.

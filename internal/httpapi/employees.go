@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/personio"
@@ -54,25 +56,41 @@ type matching struct {
 	selection domain.Selection
 }
 
-// match loads Personio employees, Staffomatic users, the stored user mappings and the
-// selection, and matches them with domain.MatchAll, as the user sync does.
-func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (matching, error) {
-	var m matching
+// readRoster reads every Personio employee and Staffomatic user of t's accounts.
+func (a *API) readRoster(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (roster, error) {
+	var ro roster
 	ctx, cancel := context.WithTimeout(ctx, vendorTimeout)
 	defer cancel()
 	list, err := p.Employees(ctx, personio.EmployeesOptions{})
 	if err != nil {
-		return m, a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
+		return ro, a.vendorErr(err, domain.SystemPersonio, "", t.Personio.BaseURL)
 	}
-	m.employees, m.missing = personio.People(list.Employees), list.Missing
+	ro.employees, ro.missing = personio.People(list.Employees), list.Missing
+	slices.SortFunc(ro.employees, func(x, y domain.Employee) int { return cmp.Compare(numericID(x.PersonioID), numericID(y.PersonioID)) })
 	users, err := s.ListUsers(ctx, staffomatic.UserFilter{})
 	if err != nil {
-		return m, a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
+		return ro, a.vendorErr(err, domain.SystemStaffomatic, "", t.Staffomatic.BaseURL)
 	}
-	m.users = make([]domain.User, len(users))
+	ro.users = make([]domain.User, len(users))
 	for i, u := range users {
-		m.users[i] = u.Person()
+		ro.users[i] = u.Person()
 	}
+	return ro, nil
+}
+
+// freshRoster reads t's roster from the vendors and keeps it for the pages that follow.
+func (a *API) freshRoster(ctx context.Context, t domain.Tenant, p PersonioAccount, s StaffomaticAccount) (roster, error) {
+	ro, err := a.readRoster(ctx, t, p, s)
+	if err == nil {
+		a.rosters.put(t.ID, credentialVersion(t), a.now(), ro)
+	}
+	return ro, err
+}
+
+// match matches a roster with the stored user mappings and the selection, read now, with
+// domain.MatchAll, as the user sync does.
+func (a *API) match(ctx context.Context, t domain.Tenant, ro roster) (matching, error) {
+	m := matching{employees: ro.employees, missing: ro.missing, users: ro.users}
 	maps, err := a.store.LoadMappings(ctx, t.ID, domain.KindUser)
 	if err != nil {
 		return m, err
@@ -87,7 +105,6 @@ func (a *API) match(ctx context.Context, t domain.Tenant, p PersonioAccount, s S
 		}
 	}
 	m.matches = domain.MatchAll(m.employees, m.users, links)
-	slices.SortFunc(m.employees, func(x, y domain.Employee) int { return cmp.Compare(numericID(x.PersonioID), numericID(y.PersonioID)) })
 	return m, nil
 }
 
@@ -118,11 +135,21 @@ func (a *API) listEmployees(w http.ResponseWriter, r *http.Request, t domain.Ten
 		}
 		offset = n
 	}
-	p, s, err := a.clients(r.Context(), t)
-	if err != nil {
-		return err
+	// A page after the first reuses the roster its first page read (rosterCache).
+	ro, cached := roster{}, false
+	if offset > 0 {
+		ro, cached = a.rosters.get(t.ID, credentialVersion(t), a.now())
 	}
-	m, err := a.match(r.Context(), t, p, s)
+	if !cached {
+		p, s, err := a.clients(r.Context(), t)
+		if err != nil {
+			return err
+		}
+		if ro, err = a.freshRoster(r.Context(), t, p, s); err != nil {
+			return err
+		}
+	}
+	m, err := a.match(r.Context(), t, ro)
 	if err != nil {
 		return err
 	}
@@ -240,9 +267,15 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 			if len(rule.vs) == 0 {
 				continue
 			}
+			if len(rule.vs) > maxRuleValues {
+				return badRequest("auto_include."+rule.key, "auto_include.%s: %d values: at most %d", rule.key, len(rule.vs), maxRuleValues)
+			}
 			for _, v := range rule.vs {
 				if strings.TrimSpace(v) == "" {
 					return badRequest("auto_include."+rule.key, "auto_include.%s: empty value", rule.key)
+				}
+				if !ruleValueOK(v) {
+					return badRequest("auto_include."+rule.key, "auto_include.%s: a value has more than %d characters or a control character: name the Personio office or department as Personio shows it", rule.key, maxRuleValue)
 				}
 			}
 			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: rule.f, Values: rule.vs})
@@ -253,6 +286,11 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 			}
 			if strings.TrimSpace(at.Value) == "" {
 				return badRequest("auto_include.attribute.value", "auto_include.attribute.value: the value that selects an employee, e.g. true")
+			}
+			for _, f := range [][2]string{{"key", at.Key}, {"value", at.Value}} {
+				if !ruleValueOK(f[1]) {
+					return badRequest("auto_include.attribute."+f[0], "auto_include.attribute.%s: more than %d characters or a control character", f[0], maxRuleValue)
+				}
 			}
 			sel.Rules = append(sel.Rules, domain.AutoInclude{Field: domain.RuleAttribute, Attribute: strings.TrimSpace(at.Key), Values: []string{at.Value}})
 		}
@@ -286,6 +324,21 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	a.audit(r.Context(), t, "change_selection", "employee selection changed: %s", strings.Join(what, "; "))
 	WriteJSON(w, http.StatusOK, selectionView(sel))
 	return nil
+}
+
+// Bounds of the auto-include rules: a company's offices, departments and statuses are a few
+// dozen names, each a line of text. Without them one request stored 60,000 values (the
+// selection item nears DynamoDB's 400 KB beside 10,000 switches) and echoed them into the
+// answer and the set-up trail.
+const (
+	maxRuleValues = 200
+	maxRuleValue  = 200
+)
+
+// ruleValueOK accepts a rule value of at most maxRuleValue characters without control
+// characters.
+func ruleValueOK(v string) bool {
+	return utf8.RuneCountInString(v) <= maxRuleValue && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
 }
 
 // idList shows at most 20 ids and how many more there are.
@@ -384,7 +437,11 @@ func (a *API) checks(w http.ResponseWriter, r *http.Request, t domain.Tenant) er
 	if err != nil {
 		return err
 	}
-	m, err := a.match(r.Context(), t, p, s)
+	ro, err := a.freshRoster(r.Context(), t, p, s)
+	if err != nil {
+		return err
+	}
+	m, err := a.match(r.Context(), t, ro)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,25 @@ func unknownEmployees(ctx context.Context, p PersonioAccount, ids []string) ([]s
 	return unknown, nil
 }
 
+// rosterHas reports whether t's cached roster (read with its current credentials within
+// rosterTTL) lists every one of ids.
+func (a *API) rosterHas(t domain.Tenant, ids []string) bool {
+	ro, ok := a.rosters.get(t.ID, credentialVersion(t), a.now())
+	if !ok {
+		return false
+	}
+	known := make(map[string]bool, len(ro.employees))
+	for _, e := range ro.employees {
+		known[e.PersonioID] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return false
+		}
+	}
+	return true
+}
+
 // attributeExposed reports whether name is an attribute the credential may read, matched
 // the way a rule is matched (domain.Employee.Attribute: key, else universal id, else label,
 // the last two case-insensitive). valid lists the readable ones for the error message.
@@ -76,6 +95,14 @@ func (a *API) checkSelectionInput(ctx context.Context, t domain.Tenant, in Selec
 	if len(in.Select) == 0 && len(in.Deselect) == 0 && attribute == "" {
 		return nil
 	}
+	// Both lists are looked up together, each id once.
+	ids := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(in.Select), in.Deselect...))))
+	if attribute == "" && a.rosterHas(t, ids) {
+		// The employees the console just listed (rosterCache): the switches it sends,
+		// one or a thousand at a time, need no call. An id the roster lacks (hired since)
+		// is looked up in Personio below.
+		return nil
+	}
 	p, _, err := a.clients(ctx, t)
 	if err != nil {
 		return err
@@ -98,8 +125,6 @@ func (a *API) checkSelectionInput(ctx context.Context, t domain.Tenant, in Selec
 				attribute, nameList(valid, 40))
 		}
 	}
-	// Both lists are looked up together, each id once.
-	ids := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(in.Select), in.Deselect...))))
 	if len(ids) == 0 {
 		return nil
 	}

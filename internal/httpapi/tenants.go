@@ -23,6 +23,7 @@ import (
 	"github.com/staffsync/staffsync/internal/staffomatic"
 	"github.com/staffsync/staffsync/internal/store"
 	"github.com/staffsync/staffsync/internal/vendors"
+	"github.com/staffsync/staffsync/internal/vendors/safetext"
 )
 
 // vendorTimeout bounds the verification calls of one request, well inside API Gateway's
@@ -124,6 +125,9 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 		return c, badRequest("personio_credentials_file", "send either personio or personio_credentials_file, not both")
 	case in.PersonioCredentialsFile != "":
 		id, secret, err := ParseCredentialsFile(in.PersonioCredentialsFile)
+		if err == nil {
+			err = errors.Join(credentialText("its client id", id, maxClientID, false), credentialText("its client secret", secret, maxSecret, true))
+		}
 		if err != nil {
 			return c, unprocessable("invalid_credentials_file", "personio_credentials_file", "%v", err)
 		}
@@ -135,6 +139,15 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 		}
 		if p.ClientSecret == "" {
 			return c, badRequest("personio.client_secret", "personio.client_secret: required: the secret of the Personio API credential")
+		}
+		for _, f := range []struct {
+			field, v string
+			max      int
+			inner    bool
+		}{{"personio.client_id", strings.TrimSpace(p.ClientID), maxClientID, false}, {"personio.client_secret", p.ClientSecret, maxSecret, true}} {
+			if err := credentialText(f.field, f.v, f.max, f.inner); err != nil {
+				return c, badRequest(f.field, "%v", err)
+			}
 		}
 		if err := a.checkBaseURL(domain.SystemPersonio, "personio.base_url", p.BaseURL, "personio.client_id and personio.client_secret"); err != nil {
 			return c, err
@@ -185,7 +198,7 @@ func (a *API) check(ctx context.Context, id string, in CredentialsInput) (checke
 	if err != nil {
 		return c, err
 	}
-	c.owner.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	c.owner.Name = staffomaticName(u)
 	c.Verified = true
 	return c, nil
 }
@@ -197,8 +210,13 @@ func (a *API) checkStaffomatic(s *StaffomaticInput) error {
 	if !subdomainOK(s.Subdomain) {
 		return badRequest("staffomatic.subdomain", "staffomatic.subdomain: required: the account's subdomain, e.g. acme for acme.staffomaticapp.com")
 	}
-	if !strings.Contains(s.Email, "@") {
-		return badRequest("staffomatic.email", "staffomatic.email: the e-mail address of the Staffomatic admin who manages the integration")
+	if !strings.Contains(s.Email, "@") || credentialText("staffomatic.email", strings.TrimSpace(s.Email), maxEmail, false) != nil {
+		return badRequest("staffomatic.email", "staffomatic.email: the e-mail address of the Staffomatic admin who manages the integration (at most %d characters, without spaces, control or invisible characters)", maxEmail)
+	}
+	for _, f := range [][2]string{{"staffomatic.password", s.Password}, {"staffomatic.token", s.Token}} {
+		if err := credentialText(f[0], f[1], maxSecret, true); err != nil {
+			return badRequest(f[0], "%v", err)
+		}
 	}
 	if s.Password == "" && s.Token == "" {
 		return badRequest("staffomatic.password", "staffomatic: set the admin's password, or a token")
@@ -224,7 +242,7 @@ func (a *API) verifyStaffomatic(ctx context.Context, id string, conn domain.Staf
 		return staffomatic.User{}, a.vendorErr(err, domain.SystemStaffomatic, field, conn.BaseURL)
 	}
 	if u.Role != "" && u.Role != "admin" {
-		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, u.Role)
+		return staffomatic.User{}, unprocessable("staffomatic_not_admin", "staffomatic.email", "%s is a Staffomatic %s; the integration needs the credentials of an account admin", c.StaffomaticEmail, safetext.Message(u.Role))
 	}
 	return u, nil
 }
@@ -285,12 +303,21 @@ func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error
 	if s == "" {
 		return nil
 	}
+	if len(s) > maxBaseURL {
+		return badRequest(field, "%s: at most %d characters: the API root, such as https://api.personio.de", field, maxBaseURL)
+	}
 	u, err := url.Parse(s)
 	if err == nil && u.User != nil || err != nil && strings.Contains(s, "@") {
 		return badRequest(field, "%s: remove the user name and password from the URL; the credentials go in %s", field, credFields)
 	}
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return badRequest(field, "%s: %q is not an http(s) URL", field, s)
+	}
+	// A query or fragment has no place in an API root (the clients append paths to it) and
+	// would be stored and shown in the clear like user information: an api_key=… in it
+	// would appear in GET /v1/tenants/{id} and the set-up trail.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return badRequest(field, "%s: remove the query and fragment (after ? or #): give the API root only, such as https://api.personio.de; the credentials go in %s", field, credFields)
 	}
 	// url.Parse takes any digits as a port; one beyond 65535 fails every request as if the
 	// vendor were down.
@@ -301,6 +328,38 @@ func (a *API) checkBaseURL(sys domain.System, field, s, credFields string) error
 	}
 	if err := a.vendors.CheckBaseURL(sys, s); err != nil {
 		return refusedErr(sys, err)
+	}
+	return nil
+}
+
+// Bounds of the credential fields: far above what the vendors issue (Personio's client
+// ids are a few dozen characters), far below what would fill the tenant's item (it holds
+// the client id in the clear beside the sealed credentials, and a set-up trail entry names
+// the old and the new id; DynamoDB refuses an item above 400 KB) or a request header.
+const (
+	maxClientID = 200
+	maxSecret   = 1000
+	maxEmail    = 254
+	maxBaseURL  = 300
+)
+
+// credentialText checks a credential field: at most max characters, no control
+// characters (a line break in a token or e-mail would break the request header it goes
+// into, or forge a line of the set-up trail), no bidirectional overrides or other
+// invisible format characters (the client id and e-mail are shown in the set-up trail)
+// and, unless inner, no spaces either.
+func credentialText(field, v string, max int, inner bool) error {
+	if utf8.RuneCountInString(v) > max {
+		return fmt.Errorf("%s: at most %d characters; is it the value the vendor issued?", field, max)
+	}
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || !inner && unicode.IsSpace(r)
+	}) {
+		what := "control or invisible characters"
+		if !inner {
+			what = "spaces, " + what
+		}
+		return fmt.Errorf("%s: contains %s; copy the value again as the vendor shows it", field, what)
 	}
 	return nil
 }
@@ -879,7 +938,7 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request, t domain.Tenan
 		for _, f := range []string{"fallback_personio_time_off_type_ids_for_entitlements", "personio_time_off_type_ids_for_vacation_days_deduction", "personio_time_off_type_ids_for_paid_vacations"} {
 			for _, id := range ids[f] {
 				if !known[id] {
-					return unprocessable("unknown_time_off_type", f, "%s: Personio has no time-off type %d; its types are %s", f, id, strings.Join(names, ", "))
+					return unprocessable("unknown_time_off_type", f, "%s: Personio has no time-off type %d; its types are %s", f, id, nameList(names, 40))
 				}
 			}
 		}
@@ -906,6 +965,17 @@ func settingsField(msg string) string {
 type OwnerInput struct {
 	Name        string            `json:"name,omitempty"`
 	Staffomatic *StaffomaticInput `json:"staffomatic"`
+}
+
+// staffomaticName is the owner's name as Staffomatic has it, or "" when it is no name
+// displayNameOK accepts: it is shown as the owner and names who acted in the set-up trail,
+// so a line break or a bidirectional override in it (anyone who edits Staffomatic users
+// can write one) would forge a line of the trail or make it read otherwise.
+func staffomaticName(u staffomatic.User) string {
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); displayNameOK(n) {
+		return n
+	}
+	return ""
 }
 
 // displayNameOK accepts a name shown to admins and written to logs: 1 to 200 characters
@@ -976,7 +1046,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
-		name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+		name = staffomaticName(u)
 	}
 	token, hash := newAdminToken(t.ID)
 	previous := t
@@ -985,7 +1055,7 @@ func (a *API) handOver(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 		return storeErr(err, "tenant "+t.ID)
 	}
 	// Told as the previous owner's act: they handed over, the new owner did not yet act.
-	a.audit(r.Context(), previous, "hand_over", "integration handed over to %s <%s>; the previous admin token is revoked", name, creds.StaffomaticEmail)
+	a.audit(r.Context(), previous, "hand_over", "integration handed over to %s; the previous admin token is revoked", ownerText(domain.Owner{Email: creds.StaffomaticEmail, Name: name}))
 	a.log.InfoContext(r.Context(), "tenant handed over; the previous admin token is revoked", "tenant_id", t.ID)
 	WriteJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "admin_token": token, "owner": t.Owner})
 	return nil

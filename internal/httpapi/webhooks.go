@@ -119,9 +119,18 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("", "not a Personio webhook delivery: %v", err)
 	}
+	// The name and the record id go into the answer, the log and the event's key: a
+	// kilobyte of either would be echoed and logged whole.
+	if !personioEventNameOK(ev.EventName) {
+		return badRequest("event_name", "event_name: not a Personio event name (such as person.updated); the delivery is not processed")
+	}
+	if !personioIDOK(ev.ResourceID) {
+		return badRequest("payload.id", "payload.id: not a Personio id (digits or a UUID); the delivery is not processed")
+	}
+	ev.ResourceID = canonicalPersonioID(ev.ResourceID)
 	req, reason := PersonioRequest(t, ev)
 	if req != nil {
-		for _, tg := range req.Targets {
+		for i, tg := range req.Targets {
 			if !personioIDOK(tg.ID) {
 				field := "payload.id"
 				if ev.Resource == "employment" {
@@ -129,6 +138,7 @@ func (a *API) personioWebhook(w http.ResponseWriter, r *http.Request) error {
 				}
 				return badRequest(field, "%s: not a Personio id (digits or a UUID); the delivery is not processed", field)
 			}
+			req.Targets[i].ID = canonicalPersonioID(tg.ID)
 		}
 	}
 	req, reason = a.deployed(req, reason)
@@ -225,6 +235,29 @@ func personioIDOK(id string) bool {
 	return true
 }
 
+// personioEventNameOK accepts the shape of Personio's event names: lower-case words joined
+// by dots and dashes ("absence-period.updated.status"), at most 100 characters.
+func personioEventNameOK(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPersonioID spells a numeric id as Personio does ("1016", not "01016"), so a
+// repeat of an event cannot pass as another event (and queue another run) by its spelling.
+func canonicalPersonioID(id string) string {
+	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+		return strconv.FormatUint(n, 10)
+	}
+	return id
+}
+
 // PersonioRequest turns a Personio delivery into the sync request it calls for: a
 // targeted run of the affected phase for the named record, or nil with the reason it is
 // ignored (the flow is switched off or led by Staffomatic, or the event is of no
@@ -271,6 +304,16 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	staleSig := &Error{Status: http.StatusUnauthorized, Code: "stale_signature", Message: "the signature's timestamp is more than 5 minutes from now; check the sender's clock"}
+	badSig := &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+	// A header that cannot match whatever the secret (missing, malformed, out of time) is
+	// refused before the secret is opened: opening it is a KMS call in AWS, which nobody
+	// should be able to cause by sending anything to a tenant's public receiver URL.
+	if pre, err := staffomatic.ParseSignature(r.Header.Get(staffomatic.SignatureHeader)); err != nil {
+		return badSig
+	} else if d := a.now().Sub(pre.Timestamp); d > staffomatic.SignatureTolerance || d < -staffomatic.SignatureTolerance {
+		return staleSig
+	}
 	if a.sealer == nil || sec.StaffomaticSecret.Scheme != a.sealer.Scheme() {
 		a.log.ErrorContext(ctx, "the Staffomatic webhook secret cannot be opened by this sealer; rotate it", "tenant_id", t.ID)
 		return errWebhookAuth
@@ -281,10 +324,10 @@ func (a *API) staffomaticWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	sig, err := staffomatic.VerifySignature(secret, r.Header.Get(staffomatic.SignatureHeader), body, a.now())
 	if errors.Is(err, staffomatic.ErrSignatureStale) {
-		return &Error{Status: http.StatusUnauthorized, Code: "stale_signature", Message: "the signature's timestamp is more than 5 minutes from now; check the sender's clock"}
+		return staleSig
 	}
 	if err != nil {
-		return &Error{Status: http.StatusUnauthorized, Code: "bad_signature", Message: "send " + staffomatic.SignatureHeader + ": t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> with the tenant's secret"}
+		return badSig
 	}
 	// Throttled before the replay claim, so that the sender's retry is not taken for a replay.
 	if err := a.hookLimit.allow(w, t.ID, a.now()); err != nil {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/vendors/safetext"
 )
 
 // Webhook event names we subscribe to (v2, dataless: ids only).
@@ -70,7 +72,8 @@ func ParseWebhook(body []byte) (WebhookEvent, error) {
 	if d.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, d.OccurredAt)
 		if err != nil {
-			return WebhookEvent{}, fmt.Errorf("%w: occurred_at %q", ErrInvalidWebhook, d.OccurredAt)
+			// The value is quoted cut short: the error reaches the sender's answer and the log.
+			return WebhookEvent{}, fmt.Errorf("%w: occurred_at %q is not an RFC 3339 time", ErrInvalidWebhook, safetext.Message(d.OccurredAt))
 		}
 		ev.OccurredAt = t
 	}

@@ -192,6 +192,12 @@ var specialPrefixes = []struct {
 	{netip.MustParsePrefix("64:ff9b::/96"), "a NAT64 address"},
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "a NAT64 address"},
 	{netip.MustParsePrefix("2002::/16"), "a 6to4 address"},
+	// IPv6 spellings that embed an IPv4 address (as 64:ff9b::/96 and 2002::/16 do), so that
+	// ::127.0.0.1 or ::ffff:0:a9fe:a9fe cannot stand for a refused IPv4 address.
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible IPv6 address"},
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "an IPv4-translated IPv6 address"},
+	{netip.MustParsePrefix("2001::/32"), "a Teredo address"},
+	{netip.MustParsePrefix("2001:db8::/32"), "a documentation address"},
 }
 
 // special says why a is no public unicast address, or "".

@@ -105,6 +105,14 @@ func TestCheckAddr(t *testing.T) {
 		{"[fe80::1]:443", false},
 		{"[fd00:ec2::254]:80", false},
 		{"[64:ff9b::a9fe:a9fe]:80", false},
+		// IPv4 in other IPv6 spellings: IPv4-compatible (deprecated), IPv4-translated
+		// (SIIT) and Teredo (the client's IPv4 address inverted in the last 32 bits).
+		{"[::127.0.0.1]:443", false},
+		{"[::a9fe:a9fe]:80", false},
+		{"[::ffff:0:7f00:1]:443", false},
+		{"[::ffff:0:a9fe:a9fe]:80", false},
+		{"[2001:0:4136:e378:8000:63bf:80ff:fffe]:443", false},
+		{"[2001:db8::1]:443", false},
 		{"10.9.3.4:443", true}, // listed prefix
 	}
 	for _, tt := range tests {

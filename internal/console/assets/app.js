@@ -819,11 +819,23 @@ function wire() {
   $('rot-submit').addEventListener('click', rotate);
 }
 
+/**
+ * LINK_HOSTS are where a sign-in link signs in: make run's console on this computer, whose
+ * banner prints one for the demo tenant. Anywhere else a link is refused: it would let
+ * anyone who has a tenant sign an admin in to that tenant with a link, and the credentials
+ * the admin types in next would be theirs to use (login CSRF).
+ */
+const LINK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
 /** linkToken reads a sign-in link's token from the fragment and removes it from the address. */
 function linkToken() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!m) return '';
   history.replaceState(null, '', location.pathname + location.search);
+  if (!LINK_HOSTS.test(location.hostname)) {
+    showError(new Error(t('errLinkRefused')));
+    return '';
+  }
   try { return decodeURIComponent(m[1]); } catch { return ''; }
 }
 

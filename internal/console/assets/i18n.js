@@ -113,6 +113,7 @@ const en = {
   errField: 'Field: {field}', errSignin: 'This token was not accepted. Use the admin token of your tenant, or the operator key.',
   errNotToken: 'That is not an admin token (sst_…) and not the operator key.',
   errExpired: 'Your admin token is no longer valid (was the integration handed over?). Please sign in again.',
+  errLinkRefused: 'This page was opened with a sign-in link. Only make run signs in by link; here, paste your own admin token, so that nobody can sign you in to their tenant with a link.',
   loading: 'Loading…', yes: 'yes', no: 'no',
 };
 
@@ -228,6 +229,7 @@ const de = {
   errField: 'Feld: {field}', errSignin: 'Dieses Token wurde nicht angenommen. Nutze das Admin-Token Deines Mandanten oder den Betreiberschlüssel.',
   errNotToken: 'Das ist weder ein Admin-Token (sst_…) noch der Betreiberschlüssel.',
   errExpired: 'Dein Admin-Token gilt nicht mehr (wurde die Integration übergeben?). Bitte melde Dich erneut an.',
+  errLinkRefused: 'Diese Seite wurde mit einem Anmeldelink geöffnet. Nur make run meldet per Link an; hier füge bitte Dein eigenes Admin-Token ein, damit Dich niemand per Link bei seinem Mandanten anmelden kann.',
   loading: 'Wird geladen…', yes: 'ja', no: 'nein',
 };
 
