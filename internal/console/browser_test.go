@@ -356,6 +356,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if invalid := evalAs[string](b, `[...document.querySelectorAll('[aria-invalid="true"]')].map(e => e.id).join()`); invalid != "cred-password" {
 		t.Errorf("the field the API names is not marked: %q", invalid)
 	}
+	if !strings.Contains(msg, "Field: Admin password") {
+		t.Errorf("the error names the field %q, want its label on screen (Admin password)", msg)
+	}
 	b.shot("api-error")
 
 	// An uploaded credentials file: the API reads it (this one is not Personio's file, and
@@ -371,7 +374,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.waitJS(`document.getElementById('error').textContent.includes('Personio API address')`)
 	b.set(`#cred-personio-url`, "")
 	b.click(`#cred-save`)
-	b.waitJS(`document.getElementById('error').textContent.includes('personio_credentials_file')`)
+	b.waitJS(`document.getElementById('error').textContent.includes('Field: Personio credentials file')`)
+	if invalid := evalAs[string](b, `[...document.querySelectorAll('[aria-invalid="true"]')].map(e => e.id).join()`); invalid != "cred-file" {
+		t.Errorf("the credentials file error marks %q, want cred-file", invalid)
+	}
 	b.shot("credentials-file-error")
 
 	// Typed again, with the right password.
@@ -393,6 +399,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token')`); stored != adminToken {
 		t.Errorf("session token %q, want the new admin token", stored)
+	}
+	if left := evalAs[string](b, `document.getElementById('cred-client-secret').value + document.getElementById('cred-password').value`); left != "" {
+		t.Error("the Personio secret and the Staffomatic password stay in the form after the tenant was created")
 	}
 	if report := b.text(`#cred-result`); !strings.Contains(report, "verified") {
 		t.Errorf("missing-attribute report: %q", report)
@@ -422,7 +431,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Errorf("selection lists %d employees, Personio has %d", rows, demo.Employees)
 	}
 	b.set(`#sel-status`, "active")
-	statuses := evalAs[[]string](b, `[...document.querySelectorAll('#sel-body tr[data-pid] td:nth-child(3)')].map(td => td.textContent)`)
+	statuses := evalAs[[]string](b, `[...document.querySelectorAll('#sel-body tr[data-pid] td[data-status]')].map(td => td.dataset.status)`)
 	if len(statuses) == 0 || len(statuses) >= demo.Employees || slices.ContainsFunc(statuses, func(s string) bool { return s != "active" }) {
 		t.Errorf("status filter active shows %v", statuses)
 	}
@@ -481,9 +490,14 @@ func TestConsoleEndToEnd(t *testing.T) {
 			t.Errorf("setting %s is not on the page", k)
 		}
 	}
-	missing := evalAs[[]string](b, `import('./i18n.js').then(m => {
+	missing := evalAs[[]string](b, `Promise.all([import('./i18n.js'), fetch('app.js').then(r => r.text())]).then(([m, src]) => {
 		const [en, de] = [m.dictionaries.en, m.dictionaries.de];
 		const want = [...document.querySelectorAll('[data-i18n]')].map(e => e.dataset.i18n);
+		for (const [, k] of src.matchAll(/\bt\('([A-Za-z_]+)'\s*[,)]/g)) want.push(k);
+		for (const k of ['queued', 'running', 'succeeded', 'partially_failed', 'failed', 'skipped']) want.push('status_' + k);
+		for (const k of ['users', 'workspaces', 'timesheets', 'absences', 'setup', 'all']) want.push('phase_' + k);
+		for (const k of ['created', 'updated', 'deleted', 'unchanged', 'skipped', 'failed', 'reported', 'planned']) want.push('count_' + k);
+		for (const k of ['active', 'onboarding', 'leave', 'inactive']) want.push('pstatus_' + k);
 		for (const k of `+jsString(strings.Join(keys, ","))+`.split(',')) want.push('setting_' + k, 'help_' + k);
 		return [...want.filter(k => !(k in en) || !(k in de)).map(k => 'missing ' + k),
 			...Object.keys(en).filter(k => !(k in de)).map(k => 'no German ' + k),
@@ -517,39 +531,23 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if adds := evalAs[int](b, `document.querySelectorAll('#dry-diff li.add[data-action="create_user"]').length`); adds == 0 {
 		t.Error("the dry run's diff has no create_user line")
 	}
-	if diff := b.text(`#dry-diff`); strings.Contains(diff, "create_user user 1016") {
+	if evalAs[bool](b, `[...document.querySelectorAll('#dry-diff li[data-action="create_user"]')].some(li => li.textContent.includes('Bruno Brandt'))`) {
 		t.Error("the dry run creates Bruno, whom the admin switched off")
 	}
 	if n := len(acct.Users()); n != usersBefore {
 		t.Fatalf("the dry run wrote: Staffomatic has %d users, had %d", n, usersBefore)
 	}
 	// Each line is the API's planned action: what, about whom, the field diff, why.
-	runID := evalAs[string](b, `document.getElementById('dry-run-status').dataset.run`)
-	var plan struct {
-		Plan struct {
-			Actions []struct {
-				Action, Person, Reason string
-				Changes                []struct{ Field, From, To string }
-			} `json:"actions"`
-		} `json:"plan"`
-	}
-	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID+"/runs/"+runID+"?limit=100", &plan)
-	lines := evalAs[[]string](b, `[...document.querySelectorAll('#dry-diff > li')].map(li => li.textContent)`)
-	if len(lines) != len(plan.Plan.Actions) {
-		t.Fatalf("the diff has %d lines, the plan %d actions", len(lines), len(plan.Plan.Actions))
-	}
-	for i, a := range plan.Plan.Actions {
-		want := []string{a.Action, a.Person, a.Reason}
-		for _, c := range a.Changes {
-			want = append(want, c.Field+": ", c.To)
-		}
-		for _, w := range want {
-			if !strings.Contains(lines[i], w) {
-				t.Errorf("diff line %d %q lacks %q", i, lines[i], w)
-			}
-		}
-	}
+	b.checkDiff(s, adminToken, tenantID, "en")
 	b.shot("dry-run")
+	// The same diff in German: the actions and fields in words, drawn again on the switch.
+	b.set(`#lang`, "de")
+	b.checkDiff(s, adminToken, tenantID, "de")
+	if diff := b.text(`#dry-diff`); !strings.Contains(diff, "Benutzer anlegen") || !strings.Contains(diff, "Vorname: ") {
+		t.Errorf("German diff: %.300q", diff)
+	}
+	b.shot("dry-run-de")
+	b.set(`#lang`, "en")
 	b.click(`#dry-buttons-workspaces`)
 	b.waitJS(`document.querySelector('#dry-run-status [data-status="succeeded"]') && document.querySelector('#dry-diff li[data-action^="create_department"]')`)
 	b.shot("dry-run-workspaces")
@@ -564,7 +562,25 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if row := b.text(`#sync-body tr[data-phase="users"]`); !strings.Contains(row, "created") {
 		t.Errorf("sync status row: %q", row)
 	}
+	// The end of the run is said in the live region, not only drawn in the table.
+	b.waitJS(`document.getElementById('notice').textContent.startsWith('Employees: succeeded.')`)
+	if live := evalAs[string](b, `document.getElementById('notice').getAttribute('aria-live')`); live != "polite" {
+		t.Errorf("the notice is not a live region: aria-live=%q", live)
+	}
 	b.shot("sync-now")
+
+	// A dry run of the absences now that the users are linked: each line names the person
+	// and the absence type, and the writes add up to what the page says.
+	b.click(`button[data-view="dryrun"]`)
+	b.click(`#dry-buttons-absences`)
+	b.waitJS(`document.querySelector('#dry-run-status [data-status="succeeded"]') && document.getElementById('dry-run-status').textContent.includes('Absences')`)
+	b.waitJS(`document.querySelectorAll('#dry-diff li[data-action]').length > 0`)
+	b.checkDiff(s, adminToken, tenantID, "en")
+	if n := evalAs[int](b, `document.querySelectorAll('#dry-diff li[data-action="create_absence"]').length`); n == 0 {
+		t.Error("the absences dry run has no create_absence line")
+	}
+	b.shot("dry-run-absences")
+	b.click(`button[data-view="sync"]`)
 
 	// Sync Now of every area answers which areas it left out (time tracking is off).
 	b.set(`#sync-mode`, "partial")
@@ -599,7 +615,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	lines = strings.Split(strings.TrimSpace(string(csv)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "time,area,run_id,kind,source_id,target_id,action,outcome,reason") {
 		t.Fatalf("CSV %s: %q", csvFile, csv)
 	}
@@ -623,6 +639,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.answer(false)
 	if evalAs[bool](b, `document.getElementById('secret-dialog').open`) {
 		t.Error("a cancelled rotation showed secrets")
+	}
+	// The closed dialog gives the focus back to the button that opened it.
+	if focused := evalAs[string](b, `document.activeElement.id`); focused != "rot-submit" {
+		t.Errorf("after the dialog the focus is on %q, want rot-submit", focused)
 	}
 	b.click(`#rot-submit`)
 	b.confirm()
@@ -788,4 +808,85 @@ func TestMakeRunConsoleLink(t *testing.T) {
 	b.waitJS(`document.querySelectorAll('#sel-body tr[data-pid]').length === 25`)
 	b.shot("make-run-link")
 	b.noProblems()
+}
+
+// checkDiff compares the dry-run diff on the page with the plan the API returns for its
+// run: one line per planned action, each with the action in words of the page's language
+// (lang; never the bare code), whom or what it is about (person, workspace, absence type),
+// the reason, each changed field by its name in words with its new value, and the action's
+// write count; the summary's writes are the sum of the lines'.
+func (b *browserSession) checkDiff(s system, token, tenantID, lang string) {
+	b.t.Helper()
+	t := b.t
+	if got := evalAs[string](b, `document.documentElement.lang`); got != lang {
+		t.Fatalf("page language %q, want %q", got, lang)
+	}
+	runID := evalAs[string](b, `document.getElementById('dry-run-status').dataset.run`)
+	var plan struct {
+		Plan struct {
+			Actions []struct {
+				Action, Person, Workspace, Reason string
+				AbsenceType                       string `json:"absence_type"`
+				Writes                            int
+				Changes                           []struct{ Field, From, To string }
+			} `json:"actions"`
+			NextCursor string `json:"next_cursor"`
+		} `json:"plan"`
+	}
+	s.apiGet(t, token, "/v1/tenants/"+tenantID+"/runs/"+runID+"?limit=100", &plan)
+	if len(plan.Plan.Actions) == 0 {
+		t.Fatalf("run %s planned nothing: no diff to check", runID)
+	}
+	var actions, fields []string
+	for _, a := range plan.Plan.Actions {
+		actions = append(actions, a.Action)
+		for _, c := range a.Changes {
+			fields = append(fields, c.Field)
+		}
+	}
+	// The text of each code, "" where the page's language has none.
+	labels := func(prefix string, codes []string) map[string]string {
+		return evalAs[map[string]string](b, `import('./i18n.js').then(m => Object.fromEntries(`+jsString(strings.Join(codes, ","))+
+			`.split(',').filter(Boolean).map(c => [c, (`+jsString(prefix)+` + c) in m.dictionaries[m.getLang()] ? m.label(`+jsString(prefix)+`, c) : ''])))`,
+			chromedp.EvalAwaitPromise)
+	}
+	actionText, fieldText := labels("action_", actions), labels("field_", fields)
+	type line struct {
+		Text   string `json:"text"`
+		Writes int    `json:"writes"`
+	}
+	lines := evalAs[[]line](b, `[...document.querySelectorAll('#dry-diff > li')].map(li => ({text: li.textContent, writes: +li.dataset.writes}))`)
+	if len(lines) != len(plan.Plan.Actions) {
+		t.Fatalf("the diff has %d lines, the plan %d actions", len(lines), len(plan.Plan.Actions))
+	}
+	sum := 0
+	for i, a := range plan.Plan.Actions {
+		if actionText[a.Action] == "" {
+			t.Errorf("action %s has no text in %s", a.Action, lang)
+		}
+		want := []string{actionText[a.Action], a.Person, a.Workspace, a.AbsenceType, a.Reason}
+		for _, c := range a.Changes {
+			if fieldText[c.Field] == "" {
+				t.Errorf("field %s has no text in %s", c.Field, lang)
+			}
+			want = append(want, fieldText[c.Field]+": ")
+			if c.Field != "locked" && c.Field != "invitation" {
+				want = append(want, c.To)
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(lines[i].Text, w) {
+				t.Errorf("diff line %d %q lacks %q", i, lines[i].Text, w)
+			}
+		}
+		if lines[i].Writes != a.Writes {
+			t.Errorf("diff line %d shows %d writes, the plan %d", i, lines[i].Writes, a.Writes)
+		}
+		sum += a.Writes
+	}
+	if plan.Plan.NextCursor == "" {
+		if got := evalAs[int](b, `+document.getElementById('dry-writes').dataset.writes`); got != sum {
+			t.Errorf("the dry run's summary counts %d writes, its lines %d", got, sum)
+		}
+	}
 }

@@ -3,7 +3,7 @@
 // framework: every text goes in through textContent, never as HTML.
 
 import { call, tokenTenant, ApiError } from './api.js';
-import { t, apply, getLang, setLang } from './i18n.js';
+import { t, label, apply, getLang, setLang } from './i18n.js';
 
 const PHASES = ['users', 'workspaces', 'timesheets', 'absences'];
 const AREAS = [...PHASES, 'setup'];
@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: '', role: '', tenantId: '', tenant: null, view: '',
   employees: null, explicitOn: new Set(), explicitOff: new Set(), selection: null, shown: PAGE,
-  dry: null, runsCursor: '', protoCursor: '',
+  dry: null, syncRows: [], checks: null, runsCursor: '', protoCursor: '',
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -49,7 +49,10 @@ function showError(err) {
   if (input) input.setAttribute('aria-invalid', 'true');
   const msg = err instanceof ApiError || err instanceof Error ? err.message : String(err);
   box.replaceChildren(el('strong', { text: msg }));
-  if (err.field) box.append(' ', el('span', { class: 'small', text: t('errField', { field: err.field }) }));
+  // The field by the label the admin sees (the API's name of it when it is not on screen).
+  const lbl = input && input.id ? document.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  const fieldName = lbl ? lbl.textContent.trim() : err.field;
+  if (fieldName) box.append(' ', el('span', { class: 'small', text: t('errField', { field: fieldName }) }));
   box.hidden = false;
 }
 
@@ -103,6 +106,7 @@ function setToken(token) {
 
 function signOut() {
   state.token = ''; state.role = ''; state.tenantId = ''; state.tenant = null; state.employees = null;
+  state.dry = null; state.syncRows = []; state.checks = null; state.credResult = null;
   try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
   $('nav').hidden = true;
   $('signout').hidden = true;
@@ -125,7 +129,7 @@ async function signIn(token) {
       throw err;
     }
     setToken(token);
-    Object.assign(state, { role: 'tenant', tenantId: tid, tenant, employees: null });
+    Object.assign(state, { role: 'tenant', tenantId: tid, tenant, employees: null, dry: null, syncRows: [], checks: null });
     $('tenant-name').textContent = tenant.name;
     $('nav').hidden = false;
     $('signout').hidden = false;
@@ -153,7 +157,7 @@ function firstView() {
 
 const renderers = {
   credentials: renderCredentials, sources: renderSources, selection: renderSelection, settings: renderSettings,
-  checks: () => {}, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
+  checks: drawChecks, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
 };
 
 function show(view, { focus = true } = {}) {
@@ -184,7 +188,8 @@ function renderCredentials() {
   $('cred-name-row').hidden = !creating;
   $('cred-name').required = creating;
   document.querySelector('#cred-h [data-i18n="credTitle"]').textContent = creating ? t('credNewTitle') : t('credTitle');
-  $('cred-result').hidden = true;
+  // The last report stays (drawn again in another language) until the next save.
+  if (state.credResult) showMissing(state.credResult); else $('cred-result').hidden = true;
   const tn = state.tenant;
   if (tn && !$('cred-form').dataset.filled) {
     $('cred-client-id').value = tn.personio.client_id || '';
@@ -225,6 +230,7 @@ async function credentialsBody() {
 }
 
 function showMissing(res) {
+  state.credResult = res;
   $('cred-verified').textContent = res.verified ? t('credVerified') : t('credNotVerified');
   const list = $('cred-missing');
   clear(list);
@@ -244,6 +250,8 @@ async function saveCredentials(ev) {
     if (state.role === 'operator') {
       body.name = $('cred-name').value.trim();
       const created = await call(state.token, 'createTenant', {}, { body });
+      $('cred-client-secret').value = '';
+      $('cred-password').value = '';
       await secrets({ admin_token: created.admin_token, ...created.webhook_secrets,
         personio_url: created.webhooks.personio_url, staffomatic_url: created.webhooks.staffomatic_url });
       await signIn(created.admin_token);
@@ -318,7 +326,7 @@ async function renderSelection() {
     const statuses = [...new Set(state.employees.map((e) => e.personio_status))].sort();
     const select = $('sel-status');
     const keep = select.value;
-    select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: s })));
+    select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: label('pstatus_', s) })));
     select.value = keep;
     fillRules();
     drawEmployees();
@@ -341,6 +349,12 @@ function filtered() {
 
 const MATCH_TEXT = { email: 'matchEmail', custom_id: 'matchCustomId', none: 'matchNone', conflict: 'matchConflict' };
 
+/** matchText: no match creates a user only for an employee switched on. */
+function matchText(e) {
+  if (e.match === 'none' && !e.selected) return t('matchNoneOff');
+  return t(MATCH_TEXT[e.match] || 'matchNone');
+}
+
 function drawEmployees() {
   const rows = filtered();
   const body = $('sel-body');
@@ -358,8 +372,8 @@ function drawEmployees() {
     body.append(el('tr', { 'data-pid': e.personio_id },
       el('td', {}, el('span', { class: 'switch' }, box, el('span', { class: 'small', text: e.selected ? t('yes') : t('no') })), el('div', { class: 'small', text: how })),
       el('td', { id: nameId }, el('div', { text: name }), el('div', { class: 'small', text: [e.email, '#' + e.personio_id].filter(Boolean).join(' · ') })),
-      el('td', { text: e.personio_status }),
-      el('td', {}, el('span', { class: 'badge m-' + e.match, text: t(MATCH_TEXT[e.match] || 'matchNone') }),
+      el('td', { 'data-status': e.personio_status, text: label('pstatus_', e.personio_status) }),
+      el('td', {}, el('span', { class: 'badge m-' + e.match, text: matchText(e) }),
         e.staffomatic_user_id ? el('div', { class: 'small', text: '#' + e.staffomatic_user_id }) : null),
       el('td', { class: 'reason', text: e.match_reason || '' })));
   }
@@ -490,19 +504,26 @@ async function saveSettings(ev) {
 
 async function runChecks() {
   await run($('chk-run'), async () => {
-    const c = await api('checks');
-    const out = $('chk-result');
-    const section = (title, items, render, hint) => el('div', { class: 'card checklist' },
-      el('h2', { text: title }), hint && items.length ? el('p', { class: 'hint', text: hint }) : null,
-      items.length ? el('ul', {}, items.map((i) => el('li', {}, render(i)))) : el('p', { class: 'ok', text: t('chkNone') }));
-    out.replaceChildren(
-      el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
-      section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [el('code', { text: a.key }), ' ', a.name]),
-      section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
-      section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
-      section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),
-      section(t('chkUnmatched'), c.unmatched_users, (u) => `${u.name} <${u.email}> #${u.staffomatic_user_id}`));
+    state.checks = await api('checks');
+    drawChecks();
   });
+}
+
+/** drawChecks shows the last checks' findings (again after a change of language). */
+function drawChecks() {
+  const c = state.checks;
+  const out = $('chk-result');
+  if (!c) { clear(out); return; }
+  const section = (title, items, render, hint) => el('div', { class: 'card checklist' },
+    el('h2', { text: title }), hint && items.length ? el('p', { class: 'hint', text: hint }) : null,
+    items.length ? el('ul', {}, items.map((i) => el('li', {}, render(i)))) : el('p', { class: 'ok', text: t('chkNone') }));
+  out.replaceChildren(
+    el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
+    section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [el('code', { text: a.key }), ' ', a.name]),
+    section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
+    section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
+    section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),
+    section(t('chkUnmatched'), c.unmatched_users, (u) => `${u.name} <${u.email}> #${u.staffomatic_user_id}`));
 }
 
 // ------------------------------------------------------------------ runs: polling
@@ -525,7 +546,7 @@ function phaseButtons(container, label, onClick, phases) {
 
 // ------------------------------------------------------------------ dry run
 
-function renderDryButtons() { phaseButtons($('dry-buttons'), 'dryButton', dryRun, PHASES); }
+function renderDryButtons() { phaseButtons($('dry-buttons'), 'dryButton', dryRun, PHASES); drawDry(); }
 
 function diffClass(action) {
   if (/^(create|invite|add)/.test(action)) return ['add', '+'];
@@ -534,79 +555,124 @@ function diffClass(action) {
   return ['note', '·'];
 }
 
+// Fields whose values are words of the API (yes, no, sent, not sent) rather than data.
+const WORD_FIELDS = ['locked', 'invitation'];
+
 /** changeList is a record's field diff (API field changes): field, old value, new value. */
 function changeList(changes) {
   if (!changes || !changes.length) return null;
-  return el('ul', { class: 'changes' }, changes.map((c) => el('li', {},
-    el('span', { class: 'field', text: c.field + ': ' }),
-    c.from !== '' ? el('del', { text: c.from }) : null, c.from !== '' ? ' → ' : null,
-    el('ins', { text: c.to === '' ? '∅' : c.to }))));
+  const value = (c, v) => (WORD_FIELDS.includes(c.field) ? label('val_', v.replace(/ /g, '_')) : v);
+  return el('ul', { class: 'changes' }, changes.map((c) => el('li', { 'data-field': c.field },
+    el('span', { class: 'field', text: label('field_', c.field) + ': ' }),
+    c.from !== '' ? el('del', { text: value(c, c.from) }) : null, c.from !== '' ? ' → ' : null,
+    el('ins', { text: c.to === '' ? '∅' : value(c, c.to) }))));
 }
 
-/** recordName is who or what an action or entry is about, with its ids. */
+/**
+ * recordName is who or what an action or entry is about (person, workspace, absence type),
+ * followed by its record kind and ids in small print for whoever compares with a vendor.
+ */
 function recordName(a) {
-  const ids = a.source_id ? `${a.kind} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : a.kind;
-  const name = a.person || a.workspace || '';
-  return name ? `${name} (${ids})` : ids;
+  const name = [a.person, a.workspace, a.absence_type].filter(Boolean).join(' · ');
+  const ids = a.source_id ? `${label('kind_', a.kind)} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : label('kind_', a.kind);
+  return [name ? el('span', { class: 'who', text: name }) : null, ' ', el('span', { class: 'ids', text: name ? `(${ids})` : ids })];
 }
+
+function writesText(n) { return n === 1 ? t('writesOne') : t('writes', { n }); }
 
 function diffLine(a) {
   const [cls, sign] = diffClass(a.action);
-  return el('li', { class: cls, 'data-action': a.action },
-    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: a.action }), ' ', recordName(a),
+  return el('li', { class: cls, 'data-action': a.action, 'data-writes': a.writes || 0 },
+    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: label('action_', a.action) + ':' }), ' ', recordName(a),
+    a.writes ? el('span', { class: 'writes', text: ' · ' + writesText(a.writes) }) : null,
     changeList(a.changes),
     a.reason ? el('div', { class: 'reason', text: a.reason }) : null);
 }
 
 async function dryRun(phase, button) {
-  const status = $('dry-status');
+  state.dry = null;
+  clear($('dry-status'));
   clear($('dry-diff'));
   $('dry-more').hidden = true;
   await run(button, async () => {
     const q = await api('syncNow', { phase }, { body: { dry_run: true } });
     const runId = q.run_ids[0];
-    const line = el('p', { id: 'dry-run-status', 'data-run': runId });
-    status.replaceChildren(line);
-    const r = await waitRun(runId, (r) => line.replaceChildren(t('phase_' + phase), ': ', statusBadge(r.status), ' ', countsText(r.counts)));
-    if (r.error) status.append(el('p', { class: 'bad', text: r.error }));
-    state.dry = { runId, cursor: '' };
-    await moreDiff();
+    // Another dry run started meanwhile replaces this one on screen; this one stops drawing.
+    const d = { phase, runId, run: null, actions: [], cursor: '', writes: 0 };
+    state.dry = d;
+    d.run = await waitRun(runId, (r) => { d.run = r; if (state.dry === d) drawDry(); });
+    if (state.dry === d) await moreDiff();
   });
 }
 
+/** moreDiff reads the plan's next page; the diff is kept to be drawn again in another language. */
 async function moreDiff() {
-  const r = await api('getRun', { run_id: state.dry.runId, limit: 100, cursor: state.dry.cursor });
-  const list = $('dry-diff');
+  const d = state.dry;
+  const r = await api('getRun', { run_id: d.runId, limit: 100, cursor: d.cursor });
   const actions = (r.plan && r.plan.actions) || [];
-  if (!state.dry.cursor) $('dry-status').append(el('p', { text: r.counts.planned ? t('dryPlanned', { n: r.counts.planned }) : t('dryEmpty') }));
-  list.append(...actions.map(diffLine));
-  state.dry.cursor = r.plan ? r.plan.next_cursor : '';
-  $('dry-more').hidden = !state.dry.cursor;
+  d.actions.push(...actions);
+  d.writes += actions.reduce((n, a) => n + (a.writes || 0), 0);
+  d.cursor = r.plan ? r.plan.next_cursor : '';
+  d.loaded = true;
+  drawDry();
+}
+
+/** drawDry shows the dry run's status, its summary (actions and writes) and its diff. */
+function drawDry() {
+  const d = state.dry;
+  const status = $('dry-status');
+  if (!d) return;
+  const r = d.run;
+  const parts = [el('p', { id: 'dry-run-status', 'data-run': d.runId }, t('phase_' + d.phase), ': ',
+    statusBadge(r ? r.status : 'queued'), ' ', r && !d.loaded ? countsText(r.counts) : '')];
+  if (r && r.error) parts.push(el('p', { class: 'bad', text: r.error }));
+  if (d.loaded) {
+    parts.push(el('p', { text: r.counts.planned ? t('dryPlanned', { n: r.counts.planned }) : t('dryEmpty') }));
+    // The writes of every line are the writes the real run makes; until the last page is
+    // read the sum is of the lines shown.
+    if (d.actions.length) {
+      parts.push(el('p', { id: 'dry-writes', 'data-writes': d.writes, text: d.cursor
+        ? t('dryWritesShown', { w: d.writes, n: d.actions.length }) : t('dryWrites', { w: d.writes }) }));
+    }
+  }
+  status.replaceChildren(...parts);
+  $('dry-diff').replaceChildren(...d.actions.map(diffLine));
+  $('dry-more').hidden = !d.cursor;
 }
 
 // ------------------------------------------------------------------ Sync Now
 
-function renderSyncButtons() { phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']); }
+function renderSyncButtons() { phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']); drawSync(); }
 
 async function syncNow(phase, button) {
   await run(button, async () => {
     const q = await api('syncNow', { phase }, { body: { mode: $('sync-mode').value } });
-    const body = $('sync-body');
     const skipped = (q.skipped || []).map((s) => t('syncSkipped', { phase: t('phase_' + s.phase), reason: s.reason }));
     notice([t(q.queued.length === 1 ? 'syncQueuedOne' : 'syncQueued', { n: q.queued.length }), ...skipped].join(' '));
+    // The rows are kept (newest first) to be drawn again, in another language too.
     const watches = q.queued.map((item) => {
-      const statusCell = el('td', {}, statusBadge('queued'));
-      const countCell = el('td');
-      body.prepend(el('tr', { 'data-run': item.run_id, 'data-phase': item.phase },
-        el('td', { text: t('phase_' + item.phase) }), statusCell, countCell, el('td', { class: 'small', text: item.run_id })));
-      return waitRun(item.run_id, (r) => {
-        statusCell.replaceChildren(statusBadge(r.status));
-        if (r.error) statusCell.append(el('div', { class: 'small bad', text: r.error }));
-        countCell.textContent = countsText(r.counts);
-      });
+      const row = { phase: item.phase, runId: item.run_id, run: null };
+      state.syncRows.unshift(row);
+      return waitRun(item.run_id, (r) => { row.run = r; drawSync(); });
     });
-    await Promise.all(watches);
+    drawSync();
+    // The end of each run is said in the live region too, so a screen reader hears it.
+    const ended = await Promise.all(watches);
+    notice([...ended.map((r) => t('syncEnded', { phase: t('phase_' + r.phase), status: t('status_' + r.status) }) +
+      (countsText(r.counts) && countsText(r.counts) !== '–' ? ' ' + countsText(r.counts) : '')), ...skipped].join(' '));
   });
+}
+
+/** drawSync shows the runs started on this page with their live status. */
+function drawSync() {
+  $('sync-body').replaceChildren(...state.syncRows.map((row) => {
+    const r = row.run;
+    return el('tr', { 'data-run': row.runId, 'data-phase': row.phase },
+      el('td', { text: t('phase_' + row.phase) }),
+      el('td', {}, statusBadge(r ? r.status : 'queued'), r && r.error ? el('div', { class: 'small bad', text: r.error }) : null),
+      el('td', { text: r ? countsText(r.counts) : '' }),
+      el('td', { class: 'small', text: row.runId }));
+  }));
 }
 
 // ------------------------------------------------------------------ runs
@@ -672,8 +738,8 @@ async function loadProtocol(fresh) {
       body.append(el('tr', { 'data-area': e.area },
         el('td', { text: fmtTime(e.time) }),
         el('td', { text: t('phase_' + e.area) }),
-        el('td', { text: recordName(e) }),
-        el('td', { text: e.action }),
+        el('td', {}, recordName(e)),
+        el('td', { 'data-action': e.action }, label('action_', e.action), e.writes ? el('div', { class: 'small', text: writesText(e.writes) }) : null),
         el('td', { text: t('count_' + e.outcome) }),
         el('td', { class: 'reason' }, e.reason, changeList(e.changes))));
     }
