@@ -509,6 +509,16 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.shot("settings")
 	before := tenant.Settings["only_verified_staffomatic_work_timers"]
 	b.click(`#set-only_verified_staffomatic_work_timers`)
+	// The guide's explanations in German; the switch not saved yet survives the language.
+	b.set(`#lang`, "de")
+	if help := b.text(`#help-enable_background_sync`); !strings.Contains(help, "Erst dann laufen die geplanten Syncs") {
+		t.Errorf("German background sync explanation: %q", help)
+	}
+	b.shot("settings-de")
+	b.set(`#lang`, "en")
+	if on := evalAs[bool](b, `document.getElementById('set-only_verified_staffomatic_work_timers').checked`); on == before {
+		t.Error("switching the language undid a setting not saved yet")
+	}
 	b.click(`#set-save`)
 	b.do(chromedp.WaitVisible(chromedp.ID("chk-run")))
 	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID, &tenant)
@@ -592,7 +602,18 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.click(`button[data-view="runs"]`)
 	b.waitJS(`document.querySelectorAll('#runs-body tr[data-run]').length >= 3`)
 	b.shot("runs")
-	b.click(`button[data-view="protocol"]`)
+	// A run's button opens the protocol of that run alone.
+	syncedRun := evalAs[string](b, `document.querySelector('#sync-body tr[data-phase="users"]:last-child').dataset.run`)
+	b.click(`#runs-body tr[data-run="` + syncedRun + `"] button`)
+	b.waitJS(`document.getElementById('proto-run').value === ` + jsString(syncedRun) +
+		` && document.querySelectorAll('#proto-body tr[data-run]').length > 0 && [...document.querySelectorAll('#proto-body tr[data-run]')].every(tr => tr.dataset.run === ` + jsString(syncedRun) + `)`)
+	// A time window after every entry shows none, and says so.
+	b.set(`#proto-run`, "")
+	b.set(`#proto-from`, evalAs[string](b, `new Date(Date.now() + 86400000).toISOString().slice(0, 16)`))
+	b.click(`#proto-apply`)
+	b.waitJS(`document.querySelectorAll('#proto-body tr[data-area]').length === 0 && document.getElementById('proto-body').textContent.includes('No protocol entries')`)
+	b.set(`#proto-from`, "")
+	b.click(`#proto-apply`)
 	b.waitJS(`document.querySelectorAll('#proto-body tr[data-area]').length > 0`)
 	b.set(`#proto-area`, "setup")
 	b.click(`#proto-apply`)

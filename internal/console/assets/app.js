@@ -318,19 +318,24 @@ function setSelection(sel) {
 
 async function renderSelection() {
   fillRules();
-  if (state.employees) { drawEmployees(); return; }
+  if (state.employees) { fillStatuses(); drawEmployees(); return; }
   $('sel-count').textContent = t('selLoading');
   clear($('sel-body'));
   await run(null, async () => {
     await loadEmployees();
-    const statuses = [...new Set(state.employees.map((e) => e.personio_status))].sort();
-    const select = $('sel-status');
-    const keep = select.value;
-    select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: label('pstatus_', s) })));
-    select.value = keep;
+    fillStatuses();
     fillRules();
     drawEmployees();
   });
+}
+
+/** fillStatuses offers the Personio statuses the employees have, in the page's language. */
+function fillStatuses() {
+  const statuses = [...new Set(state.employees.map((e) => e.personio_status))].sort();
+  const select = $('sel-status');
+  const keep = select.value;
+  select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: label('pstatus_', s) })));
+  select.value = keep;
 }
 
 function filtered() {
@@ -735,7 +740,7 @@ async function loadProtocol(fresh) {
     if (fresh) clear(body);
     if (fresh && !page.entries.length) body.append(el('tr', {}, el('td', { colspan: 6, text: t('protoNone') })));
     for (const e of page.entries) {
-      body.append(el('tr', { 'data-area': e.area },
+      body.append(el('tr', { 'data-area': e.area, 'data-run': e.run_id },
         el('td', { text: fmtTime(e.time) }),
         el('td', { text: t('phase_' + e.area) }),
         el('td', {}, recordName(e)),
@@ -845,7 +850,17 @@ function wire() {
   $('lang').addEventListener('change', () => {
     setLang($('lang').value);
     apply();
-    if (state.view) show(state.view, { focus: false });
+    if (!state.view) return;
+    // The view is drawn again in the new language; what the admin typed or switched and
+    // has not saved yet (settings, rules, filters) is put back.
+    const typed = [...document.querySelectorAll(`#view-${state.view} input[id]:not([type=file]), #view-${state.view} select[id]`)]
+      .map((i) => [i.id, i.type === 'checkbox' || i.type === 'radio' ? i.checked : i.value]);
+    show(state.view, { focus: false });
+    for (const [id, v] of typed) {
+      const i = $(id);
+      if (!i) continue;
+      if (typeof v === 'boolean') i.checked = v; else i.value = v;
+    }
   });
   $('signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
