@@ -102,10 +102,13 @@ func (s system) apiGet(t *testing.T, token, path string, out any) {
 // browserSession is one headless chromium with a fresh profile, recording the page's
 // exceptions and console errors (a CSP violation is one).
 type browserSession struct {
-	t        *testing.T
-	ctx      context.Context
-	shots    string
-	n        int
+	t     *testing.T
+	ctx   context.Context
+	shots string
+	n     int
+	// window: screenshots of the window only (the README's picture) instead of the whole
+	// page, which shows a reviewer what lies below the fold too.
+	window   bool
 	mu       sync.Mutex
 	problems []string
 }
@@ -216,7 +219,11 @@ func (b *browserSession) shot(name string) {
 		// From the top: the step's heading and its messages are what a reviewer looks for.
 		evalAs[bool](b, `(() => { window.scrollTo(0, 0); return true })()`)
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	capture := chromedp.FullScreenshot(100)
+	if b.window || name == "failure" {
+		capture = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(b.ctx, capture)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -810,6 +817,7 @@ func TestMakeRunConsoleLink(t *testing.T) {
 		t.Fatalf("banner console link %q, want %q in:\n%s", link, want, out.String())
 	}
 	b := newBrowser(t)
+	b.window = true
 	// /console leads to the page (in AWS too, where /console/{proxy+} needs a file name).
 	b.do(chromedp.Navigate(r.BaseURL + "/console"))
 	b.waitJS(`document.body.dataset.ready`)

@@ -850,6 +850,7 @@ function wire() {
   $('lang').addEventListener('change', () => {
     setLang($('lang').value);
     apply();
+    notice(''); // a message of the other language and of an earlier step
     if (!state.view) return;
     // The view is drawn again in the new language; what the admin typed or switched and
     // has not saved yet (settings, rules, filters) is put back.
@@ -873,11 +874,13 @@ function wire() {
     });
   });
   $('signout').addEventListener('click', () => { signOut(); showError(null); notice(''); });
-  for (const b of document.querySelectorAll('nav button[data-view]')) b.addEventListener('click', () => { showError(null); show(b.dataset.view); });
+  // Going elsewhere leaves the last step's messages behind.
+  const go = (view) => { showError(null); notice(''); show(view); };
+  for (const b of document.querySelectorAll('nav button[data-view]')) b.addEventListener('click', () => go(b.dataset.view));
   for (const r of document.querySelectorAll('input[name="cred-mode"]')) r.addEventListener('change', toggleCredMode);
   $('cred-form').addEventListener('submit', saveCredentials);
-  $('cred-next').addEventListener('click', () => show('sources'));
-  for (const b of document.querySelectorAll('button[data-goto]')) b.addEventListener('click', () => { showError(null); show(b.dataset.goto); });
+  $('cred-next').addEventListener('click', () => go('sources'));
+  for (const b of document.querySelectorAll('button[data-goto]')) b.addEventListener('click', () => go(b.dataset.goto));
   $('src-form').addEventListener('submit', saveSources);
   for (const id of ['sel-status', 'sel-show']) $(id).addEventListener('change', () => { state.shown = PAGE; drawEmployees(); });
   $('sel-search').addEventListener('input', () => { state.shown = PAGE; drawEmployees(); });
@@ -886,7 +889,7 @@ function wire() {
   $('sel-bulk-off').addEventListener('click', (ev) => bulk('deselect', ev.currentTarget));
   $('sel-bulk-clear').addEventListener('click', (ev) => bulk('clear', ev.currentTarget));
   $('rules-form').addEventListener('submit', saveRules);
-  $('sel-next').addEventListener('click', () => show('settings'));
+  $('sel-next').addEventListener('click', () => go('settings'));
   $('set-form').addEventListener('submit', saveSettings);
   $('chk-run').addEventListener('click', runChecks);
   $('dry-more').addEventListener('click', (ev) => run(ev.currentTarget, moreDiff));

@@ -2,7 +2,7 @@
 // localStorage; it is no secret) or, the first time, the browser's (navigator.language).
 
 const en = {
-  skip: 'Skip to content', language: 'Language', signOut: 'Sign out', navLabel: 'Console',
+  pageTitle: 'staffsync console', skip: 'Skip to content', language: 'Language', signOut: 'Sign out', navLabel: 'Console',
   navCredentials: 'Credentials', navSources: 'Sync sources', navSelection: 'Employees', navSettings: 'Settings',
   navChecks: 'Checks', navDryRun: 'Dry run', navSync: 'Sync Now', navRuns: 'Runs', navProtocol: 'Protocol', navAdmin: 'Hand-over & secrets',
   signinTitle: 'Sign in', signinIntro: "Sign in with your tenant's admin token. To set up a new tenant, sign in with the operator key.",
@@ -144,7 +144,7 @@ const en = {
 };
 
 const de = {
-  skip: 'Zum Inhalt springen', language: 'Sprache', signOut: 'Abmelden', navLabel: 'Konsole',
+  pageTitle: 'staffsync-Konsole', skip: 'Zum Inhalt springen', language: 'Sprache', signOut: 'Abmelden', navLabel: 'Konsole',
   navCredentials: 'Zugangsdaten', navSources: 'Synchronisierungsquellen', navSelection: 'Mitarbeiter', navSettings: 'Einstellungen',
   navChecks: 'Prüfungen', navDryRun: 'Probelauf', navSync: 'Sync Now', navRuns: 'Läufe', navProtocol: 'Protokoll', navAdmin: 'Übergabe & Secrets',
   signinTitle: 'Anmelden', signinIntro: 'Melde Dich mit dem Admin-Token Deines Mandanten an. Für einen neuen Mandanten melde Dich mit dem Betreiberschlüssel an.',
@@ -195,9 +195,9 @@ const de = {
   help_enable_personio_hire_date: 'Sinnvoll, wenn User erst Zugang zu Staffomatic bekommen sollen, sobald der erste Arbeitstag (hire date) erreicht ist.',
   setting_enable_personio_last_working_day: 'Enable Personio last working day (letzter Arbeitstag)',
   help_enable_personio_last_working_day: 'Ist der letzte Arbeitstag erreicht, wird der User automatisch gesperrt und kann sich nicht mehr in Staffomatic einloggen (Achtung: er wird weiterhin berechnet).',
-  setting_only_approved_staffomatic_absences: 'Only approved Staffomatic absences',
+  setting_only_approved_staffomatic_absences: 'Only approved Staffomatic absences (nur genehmigte Abwesenheiten)',
   help_only_approved_staffomatic_absences: 'Greift nur, wenn Staffomatic bei den Abwesenheiten führt: Nur genehmigte (und abgelehnte) Anträge werden übertragen statt aller. Übertragen wird nur das laufende Jahr.',
-  setting_only_verified_staffomatic_work_timers: 'Only verified Staffomatic work timers',
+  setting_only_verified_staffomatic_work_timers: 'Only verified Staffomatic work timers (nur bestätigte Timer)',
   help_only_verified_staffomatic_work_timers: 'Nur Timer mit dem Status Bestätigt werden übertragen statt aller abgeschlossenen; das minimiert fehlerhafte Datensätze in Personio. Bestätige Timer innerhalb von drei Monaten, sonst werden sie nicht übertragen.',
   setting_invite_staffomatic_users: 'Invite Staffomatic users (Einladungen)',
   help_invite_staffomatic_users: 'Der erste Sync verschickt Einladungen an alle User, die in Schritt 3 auf Ja stehen. Informiere Deine Mitarbeiter vorher; Du kannst sie auch später manuell einladen.',
@@ -325,6 +325,7 @@ export function label(prefix, code) {
 /** apply sets the texts of the elements marked data-i18n (and data-i18n-aria-label). */
 export function apply(root = document) {
   document.documentElement.lang = lang;
+  document.title = t('pageTitle');
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
 }
