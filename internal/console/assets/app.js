@@ -157,7 +157,7 @@ function firstView() {
 
 const renderers = {
   credentials: renderCredentials, sources: renderSources, selection: renderSelection, settings: renderSettings,
-  checks: drawChecks, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
+  checks: () => { drawChecks(); if (!state.checks) runChecks(); }, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
 };
 
 function show(view, { focus = true } = {}) {
@@ -759,7 +759,9 @@ async function downloadCSV() {
     let cursor = '';
     let csv = '';
     let rows = 0;
-    for (let pages = 0; pages < 40; pages++) {
+    // At most 200 pages (100,000 entries, the protocol of a large tenant's two months);
+    // beyond that the admin is told to narrow the filter rather than given a silent cut.
+    for (let pages = 0; pages < 200; pages++) {
       const res = await api('protocol', { ...params, limit: 500, cursor }, { accept: 'text/csv' });
       let text = res.text;
       if (csv) text = text.slice(text.indexOf('\n') + 1); // the header once
@@ -774,7 +776,7 @@ async function downloadCSV() {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    notice(t('protoCSVDone', { n: rows }));
+    notice(cursor ? t('protoCSVCut', { n: rows }) : t('protoCSVDone', { n: rows }));
   });
 }
 
