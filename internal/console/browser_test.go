@@ -23,6 +23,7 @@ import (
 
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/local"
+	personioapi "github.com/staffsync/staffsync/internal/personio"
 	"github.com/staffsync/staffsync/internal/phases"
 	staffomaticsim "github.com/staffsync/staffsync/internal/sandbox/staffomatic"
 )
@@ -388,7 +389,17 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	b.shot("credentials-file-error")
 
-	// Typed again, with the right password.
+	// Typed again, with the right password, while the Personio credential hides two of
+	// the attributes the sync needs: the report names them.
+	var readable []string
+	for _, a := range personioapi.RequiredAttributes {
+		if a.Key != "hire_date" && a.Key != "absence_entitlement" {
+			readable = append(readable, a.Key)
+		}
+	}
+	if err := s.sb.Personio.SetAttributeWhitelist(demo.PersonioClientID, readable); err != nil {
+		t.Fatal(err)
+	}
 	b.click(`#cred-mode-typed`)
 	b.set(`#cred-personio-url`, s.sb.PersonioURL)
 	b.set(`#cred-password`, demo.StaffomaticPassword)
@@ -411,10 +422,23 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if left := evalAs[string](b, `document.getElementById('cred-client-secret').value + document.getElementById('cred-password').value`); left != "" {
 		t.Error("the Personio secret and the Staffomatic password stay in the form after the tenant was created")
 	}
-	if report := b.text(`#cred-result`); !strings.Contains(report, "verified") {
+	if report := b.text(`#cred-result`); !strings.Contains(report, "verified") || !strings.Contains(report, "hire date") {
 		t.Errorf("missing-attribute report: %q", report)
 	}
+	if keys := evalAs[[]string](b, `[...document.querySelectorAll('#cred-missing li[data-key]')].map(li => li.dataset.key)`); !slices.Equal(keys, []string{"hire_date", "absence_entitlement"}) {
+		t.Errorf("the report names the missing attributes %v, want hire_date and absence_entitlement", keys)
+	}
 	b.shot("credentials")
+	// In German by the names of the guide's list.
+	b.set(`#lang`, "de")
+	if report := b.text(`#cred-result`); !strings.Contains(report, "Anstelldatum") || !strings.Contains(report, "Abwesenheitsanspruch") {
+		t.Errorf("German missing-attribute report: %q", report)
+	}
+	b.shot("credentials-de")
+	b.set(`#lang`, "en")
+	if err := s.sb.Personio.SetAttributeWhitelist(demo.PersonioClientID, nil); err != nil {
+		t.Fatal(err)
+	}
 	tenantID := strings.TrimPrefix(adminToken[:strings.Index(adminToken, ".")], "sst_")
 
 	// Step 2: time tracking off, Staffomatic leads absences.
@@ -683,6 +707,36 @@ func TestConsoleEndToEnd(t *testing.T) {
 	b.click(`#secret-done`)
 	// The dialog empties itself when it closes (the close event follows close()).
 	b.waitJS(`!document.getElementById('secret-dialog').open && document.querySelectorAll('#secret-list *').length === 0`)
+
+	// The Personio credentials file uploaded, for Personio's own address, stored without
+	// verifying: the API read the client id from the file.
+	credFile := filepath.Join(t.TempDir(), "personio-credentials.json")
+	if err := os.WriteFile(credFile, []byte(`{"client_id":"file-client-id","client_secret":"file-client-secret"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.click(`button[data-view="credentials"]`)
+	b.click(`#cred-mode-file`)
+	b.do(chromedp.SetUploadFiles(chromedp.CSS(`#cred-file`), []string{credFile}))
+	if hint := b.text(`#cred-keep`); !strings.Contains(hint, "Enter the secrets again") {
+		t.Errorf("step 1 of an existing tenant does not say its secrets must be entered again: %q", hint)
+	}
+	b.set(`#cred-personio-url`, "")
+	b.set(`#cred-password`, demo.StaffomaticPassword)
+	b.click(`#cred-verify`)
+	b.click(`#cred-save`)
+	b.waitJS(`!document.getElementById('cred-result').hidden && document.getElementById('cred-verified').textContent.includes('without verifying')`)
+	var stored struct {
+		Personio struct {
+			ClientID string `json:"client_id"`
+			BaseURL  string `json:"base_url"`
+		} `json:"personio"`
+	}
+	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID, &stored)
+	if stored.Personio.ClientID != "file-client-id" || stored.Personio.BaseURL == s.sb.PersonioURL {
+		t.Errorf("after the upload the tenant's Personio is %+v, want the file's client id at Personio's own address", stored.Personio)
+	}
+	b.shot("credentials-file")
+	b.click(`button[data-view="admin"]`)
 
 	// Hand-over to another Staffomatic admin: confirmed, the new admin token shown once and
 	// used from now on; the old one no longer opens the tenant.

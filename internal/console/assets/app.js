@@ -187,6 +187,7 @@ function renderCredentials() {
   const creating = state.role === 'operator';
   $('cred-name-row').hidden = !creating;
   $('cred-name').required = creating;
+  $('cred-keep').hidden = creating; // an existing tenant's secrets are never read back
   document.querySelector('#cred-h [data-i18n="credTitle"]').textContent = creating ? t('credNewTitle') : t('credTitle');
   // The last report stays (drawn again in another language) until the next save.
   if (state.credResult) showMissing(state.credResult); else $('cred-result').hidden = true;
@@ -229,6 +230,12 @@ async function credentialsBody() {
   return body;
 }
 
+/** attrName is a Personio attribute's name in the page's language (the API's name otherwise). */
+function attrName(a) {
+  const name = label('attr_', a.key);
+  return name === a.key ? a.name : name;
+}
+
 function showMissing(res) {
   state.credResult = res;
   $('cred-verified').textContent = res.verified ? t('credVerified') : t('credNotVerified');
@@ -238,7 +245,8 @@ function showMissing(res) {
   if (!missing.length) list.append(el('li', { class: 'ok', text: t('credAllAttributes') }));
   else {
     list.append(el('li', { text: t('credMissingIntro') }));
-    for (const a of missing) list.append(el('li', { class: 'bad' }, el('code', { text: a.key }), ' ', a.name));
+    // By the name Personio shows in the admin's language (the guide's list), with its key.
+    for (const a of missing) list.append(el('li', { class: 'bad', 'data-key': a.key }, attrName(a), ' ', el('code', { text: a.key })));
   }
   $('cred-result').hidden = false;
 }
@@ -524,7 +532,7 @@ function drawChecks() {
     items.length ? el('ul', {}, items.map((i) => el('li', {}, render(i)))) : el('p', { class: 'ok', text: t('chkNone') }));
   out.replaceChildren(
     el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
-    section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [el('code', { text: a.key }), ' ', a.name]),
+    section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [attrName(a), ' ', el('code', { text: a.key })]),
     section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
     section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
     section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),

@@ -140,6 +140,11 @@ const en = {
   matchNoneOff: 'none (not synced)', writesOne: '1 write', writes: '{n} writes',
   dryWrites: '{w} writes in all: exactly the writes the real run makes.', dryWritesShown: '{w} writes in the {n} lines shown so far.',
   syncEnded: '{phase}: {status}.', personioStatus: 'Personio status {status}',
+  attr_department: 'department', attr_hire_date: 'hire date', attr_email: 'email',
+  attr_subcompany: 'company (subcompany)', attr_last_working_day: 'last working day', attr_last_name: 'last name',
+  attr_office: 'office', attr_status: 'status', attr_team: 'team', attr_vacation_day_balance: 'vacation days',
+  attr_first_name: 'first name', attr_weekly_working_hours: 'weekly hours',
+  attr_absence_entitlement: 'absence entitlement',
   loading: 'Loading…', yes: 'yes', no: 'no',
 };
 
@@ -283,6 +288,10 @@ const de = {
   matchNoneOff: 'keiner (wird nicht synchronisiert)', writesOne: '1 Schreibvorgang', writes: '{n} Schreibvorgänge',
   dryWrites: '{w} Schreibvorgänge insgesamt: genau die des echten Laufs.', dryWritesShown: '{w} Schreibvorgänge in den {n} bisher angezeigten Zeilen.',
   syncEnded: '{phase}: {status}.', personioStatus: 'Personio-Status {status}',
+  attr_department: 'Abteilung', attr_hire_date: 'Anstelldatum', attr_email: 'E-Mail', attr_subcompany: 'Gesellschaft',
+  attr_last_working_day: 'Letzter Arbeitstag', attr_last_name: 'Nachname', attr_office: 'Standort',
+  attr_status: 'Status', attr_team: 'Team', attr_vacation_day_balance: 'Urlaubstage', attr_first_name: 'Vorname',
+  attr_weekly_working_hours: 'Wochenstunden', attr_absence_entitlement: 'Abwesenheitsanspruch',
   loading: 'Wird geladen…', yes: 'ja', no: 'nein',
 };
 
