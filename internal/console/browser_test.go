@@ -20,6 +20,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/local"
@@ -492,7 +493,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if n := evalAs[int](b, `document.querySelectorAll('#sel-body tr[data-pid]').length`); n != 1 {
 		t.Fatalf("search Bruno shows %d rows", n)
 	}
-	b.click(`#emp-1016`)
+	// Switched with the keyboard: Space on the focused switch.
+	b.do(chromedp.Focus(chromedp.CSS(`#emp-1016`)))
+	b.do(chromedp.KeyEvent(" "))
 	b.waitJS(`document.getElementById('emp-1016') && !document.getElementById('emp-1016').checked && !document.getElementById('emp-1016').disabled`)
 	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID+"/selection", &sel)
 	if !slices.Contains(sel.Deselected, "1016") || slices.Contains(sel.Selected, "1016") {
@@ -689,6 +692,18 @@ func TestConsoleEndToEnd(t *testing.T) {
 	// Secret rotation: cancelled changes nothing; confirmed shows the new secrets once.
 	b.click(`button[data-view="admin"]`)
 	b.click(`#rot-submit`)
+	// Tab and Shift+Tab stay inside the dialog.
+	b.waitJS(`document.getElementById('confirm-dialog').open && document.activeElement.id === 'confirm-cancel'`)
+	for _, want := range []string{"confirm-ok", "confirm-cancel", "confirm-ok"} {
+		b.do(chromedp.KeyEvent("\t"))
+		if got := evalAs[string](b, `document.activeElement.id`); got != want {
+			t.Fatalf("Tab in the dialog reached %q, want %q", got, want)
+		}
+	}
+	b.do(chromedp.KeyEvent("\t", chromedp.KeyModifiers(kb.ModifierShift)))
+	if got := evalAs[string](b, `document.activeElement.id`); got != "confirm-cancel" {
+		t.Fatalf("Shift+Tab in the dialog reached %q, want confirm-cancel", got)
+	}
 	b.answer(false)
 	if evalAs[bool](b, `document.getElementById('secret-dialog').open`) {
 		t.Error("a cancelled rotation showed secrets")

@@ -825,14 +825,27 @@ function modal(d, buttons, focus, onEscape) {
   return new Promise((resolve) => {
     const handlers = buttons.map(([button, answer]) => [button, () => finish(answer)]);
     const onCancel = (ev) => { ev.preventDefault(); finish(onEscape); };
+    // Tab stays in the dialog: from its last button to its first and back (a modal dialog
+    // makes the page behind it inert, but Tab could still leave for the browser's own bar).
+    const onKey = (ev) => {
+      if (ev.key !== 'Tab') return;
+      const items = [...d.querySelectorAll('button:not([disabled])')];
+      const edge = ev.shiftKey ? items[0] : items[items.length - 1];
+      if (document.activeElement === edge) {
+        ev.preventDefault();
+        (ev.shiftKey ? items[items.length - 1] : items[0]).focus();
+      }
+    };
     function finish(answer) {
       for (const [button, h] of handlers) button.removeEventListener('click', h);
       d.removeEventListener('cancel', onCancel);
+      d.removeEventListener('keydown', onKey);
       if (d.open) d.close();
       resolve(answer);
     }
     for (const [button, h] of handlers) button.addEventListener('click', h);
     d.addEventListener('cancel', onCancel);
+    d.addEventListener('keydown', onKey);
     d.showModal();
     focus.focus();
   });
