@@ -599,6 +599,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 
 	// Sync Now of the users, with its status followed until it ends.
 	b.click(`button[data-view="sync"]`)
+	// Background sync is still off: the page says data moves only with Sync Now.
+	if sched := b.text(`#sync-schedule`); !strings.Contains(sched, "Background sync is off") {
+		t.Errorf("Sync Now's schedule line: %q", sched)
+	}
 	b.click(`#sync-buttons-users`)
 	b.waitJS(`document.querySelector('#sync-body tr[data-phase="users"] [data-status="succeeded"]')`)
 	if n := len(acct.Users()); n <= usersBefore {

@@ -655,7 +655,28 @@ function drawDry() {
 
 // ------------------------------------------------------------------ Sync Now
 
-function renderSyncButtons() { phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']); drawSync(); }
+function renderSyncButtons() {
+  phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']);
+  drawSchedule();
+  drawSync();
+}
+
+/** drawSchedule says when the data moves without Sync Now: never while background sync is off. */
+function drawSchedule() {
+  const tn = state.tenant;
+  const p = $('sync-schedule');
+  if (!tn) { p.textContent = ''; return; }
+  if (!tn.background_sync) {
+    p.className = 'bad';
+    p.textContent = t('syncBackgroundOff');
+    return;
+  }
+  // The next run of each area, soonest first.
+  const seen = new Set();
+  const next = (tn.next_runs || []).filter((r) => !seen.has(r.phase) && seen.add(r.phase));
+  p.className = 'hint';
+  p.textContent = t('syncNext') + ' ' + next.map((r) => `${t('phase_' + r.phase)} ${fmtTime(r.at)} (${t('mode' + r.mode[0].toUpperCase() + r.mode.slice(1))})`).join(' · ');
+}
 
 async function syncNow(phase, button) {
   await run(button, async () => {
