@@ -506,8 +506,19 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	b.set(`#sel-search`, "")
 	b.click(`#rule-st-onboarding`)
+	b.set(`#rule-match`, "any")
 	b.click(`#rules-save`)
 	b.waitJS(`document.getElementById('notice').textContent.includes('Rules saved')`)
+	var rules struct {
+		AutoInclude struct {
+			Match    string   `json:"match"`
+			Statuses []string `json:"statuses"`
+		} `json:"auto_include"`
+	}
+	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID+"/selection", &rules)
+	if rules.AutoInclude.Match != "any" || !slices.Equal(rules.AutoInclude.Statuses, []string{"onboarding"}) {
+		t.Errorf("rules stored: %+v", rules.AutoInclude)
+	}
 	b.shot("selection")
 
 	// Step 4: the settings with the guide's explanations; saving leads to the checks.
@@ -554,6 +565,21 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if on := evalAs[bool](b, `document.getElementById('set-only_verified_staffomatic_work_timers').checked`); on == before {
 		t.Error("switching the language undid a setting not saved yet")
 	}
+	// A type-id list that is not numbers: said with the setting's name, the field marked,
+	// nothing sent; put right, the settings are saved.
+	const paid = "set-personio_time_off_type_ids_for_paid_vacations"
+	paidBefore := evalAs[string](b, `document.getElementById('`+paid+`').value`)
+	b.click(`#set-form details summary`)
+	b.set(`#`+paid, "12, twelve")
+	b.click(`#set-save`)
+	b.waitJS(errorShown)
+	if msg := b.text(`#error`); !strings.Contains(msg, "Personio time-off type ids for paid vacations: enter whole numbers") {
+		t.Errorf("a wrong type-id list: %q", msg)
+	}
+	if invalid := evalAs[string](b, `[...document.querySelectorAll('[aria-invalid="true"]')].map(e => e.id).join()`); invalid != paid {
+		t.Errorf("a wrong type-id list marks %q", invalid)
+	}
+	b.set(`#`+paid, paidBefore)
 	b.click(`#set-save`)
 	b.do(chromedp.WaitVisible(chromedp.ID("chk-run")))
 	s.apiGet(t, adminToken, "/v1/tenants/"+tenantID, &tenant)

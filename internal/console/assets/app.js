@@ -472,12 +472,13 @@ const TYPE_IDS = ['fallback_personio_time_off_type_ids_for_entitlements',
 function renderSettings() {
   if (!state.tenant) return;
   const s = state.tenant.settings;
-  const flag = (k) => { const i = el('input', { type: 'checkbox', 'data-key': k }); i.checked = !!s[k]; return settingRow(k, i); };
+  // data-field is the name the API's errors give the setting, so an error marks it.
+  const flag = (k) => { const i = el('input', { type: 'checkbox', 'data-key': k, 'data-field': k }); i.checked = !!s[k]; return settingRow(k, i); };
   const ids = (k) => {
     const help = 'help-' + k;
     return el('div', { class: 'setting row' },
       el('label', { for: 'set-' + k, text: t('setting_' + k) }),
-      el('input', { type: 'text', id: 'set-' + k, 'data-ids': k, inputmode: 'numeric', value: (s[k] || []).join(', '), 'aria-describedby': help }),
+      el('input', { type: 'text', id: 'set-' + k, 'data-ids': k, 'data-field': k, inputmode: 'numeric', value: (s[k] || []).join(', '), 'aria-describedby': help }),
       el('p', { class: 'hint', id: help, text: t('help_' + k) + ' ' + t('setTypeIdsHint') }));
   };
   const others = [...new Set([...Object.keys(s), ...TYPE_IDS])].filter((k) => !MAIN_FLAGS.includes(k)).sort();
