@@ -338,6 +338,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if !strings.Contains(msg, "not accepted") || strings.Contains(msg, "{") {
 		t.Errorf("wrong token: error %q, want a sentence without JSON", msg)
 	}
+	// The API's own sentence is the small print under the page's.
+	if detail := b.text(`#error .detail`); !strings.Contains(detail, "not valid") {
+		t.Errorf("wrong token: the API's sentence %q", detail)
+	}
 	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token') || ''`); stored != "" {
 		t.Errorf("a refused token was stored: %q", stored)
 	}

@@ -53,7 +53,18 @@ function showError(err) {
   const lbl = input && input.id ? document.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
   const fieldName = lbl ? lbl.textContent.trim() : err.field;
   if (fieldName) box.append(' ', el('span', { class: 'small', text: t('errField', { field: fieldName }) }));
+  if (err.detail) box.append(el('div', { class: 'small detail', text: err.detail }));
   box.hidden = false;
+}
+
+/**
+ * ourWords is err said in the page's language (key), with the API's own sentence kept
+ * beside it in small print as the detail an operator may need.
+ */
+function ourWords(err, key) {
+  const e = new ApiError(err.status, err.code, t(key));
+  e.detail = err.message;
+  return e;
 }
 
 function notice(text) { $('notice').textContent = text || ''; }
@@ -68,7 +79,7 @@ async function run(button, fn) {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && state.role === 'tenant') {
       signOut();
-      showError(new ApiError(401, err.code, t('errExpired') + ' (' + err.message + ')'));
+      showError(ourWords(err, 'errExpired'));
       return undefined;
     }
     showError(err);
@@ -124,7 +135,7 @@ async function signIn(token) {
       tenant = await call(token, 'getTenant', { id: tid });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        throw new ApiError(err.status, err.code, t('errSignin') + ' (' + err.message + ')');
+        throw ourWords(err, 'errSignin');
       }
       throw err;
     }
@@ -139,7 +150,7 @@ async function signIn(token) {
     await call(token, 'listTenants', { limit: 1 });
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      throw new ApiError(err.status, err.code, t('errNotToken') + ' (' + err.message + ')');
+      throw ourWords(err, 'errNotToken');
     }
     throw err;
   }

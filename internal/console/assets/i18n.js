@@ -287,7 +287,7 @@ const de = {
   kind_absence_type: 'Abwesenheitstyp', kind_entitlement: 'Urlaubsanspruch', kind_tenant: 'Mandant',
   field_first_name: 'Vorname', field_last_name: 'Nachname', field_email: 'E-Mail',
   field_custom_id: 'Personio-ID (custom_id)', field_location_id: 'Standort', field_department_ids: 'Abteilungen',
-  field_weekly_hours: 'Wochenstunden', field_vacation_days: 'Urlaubstage', field_locked: 'gesperrt',
+  field_weekly_hours: 'Wochenstunden', field_vacation_days: 'Urlaubstage', field_locked: 'Gesperrt',
   field_invitation: 'Einladung',
   val_yes: 'ja', val_no: 'nein', val_sent: 'verschickt', val_not_sent: 'nicht verschickt',
   pstatus_active: 'Aktiv', pstatus_onboarding: 'Onboarding', pstatus_leave: 'Beurlaubt', pstatus_inactive: 'Inaktiv',
