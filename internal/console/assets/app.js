@@ -250,15 +250,12 @@ function attrName(a) {
 function showMissing(res) {
   state.credResult = res;
   $('cred-verified').textContent = res.verified ? t('credVerified') : t('credNotVerified');
-  const list = $('cred-missing');
-  clear(list);
   const missing = res.missing_personio_attributes || [];
-  if (!missing.length) list.append(el('li', { class: 'ok', text: t('credAllAttributes') }));
-  else {
-    list.append(el('li', { text: t('credMissingIntro') }));
-    // By the name Personio shows in the admin's language (the guide's list), with its key.
-    for (const a of missing) list.append(el('li', { class: 'bad', 'data-key': a.key }, attrName(a), ' ', el('code', { text: a.key })));
-  }
+  const intro = $('cred-missing-intro');
+  intro.className = missing.length ? '' : 'ok';
+  intro.textContent = missing.length ? t('credMissingIntro') : t('credAllAttributes');
+  // By the name Personio shows in the admin's language (the guide's list), with its key.
+  $('cred-missing').replaceChildren(...missing.map((a) => el('li', { class: 'bad', 'data-key': a.key }, attrName(a), ' ', el('code', { text: a.key }))));
   $('cred-result').hidden = false;
 }
 
