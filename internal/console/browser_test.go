@@ -828,6 +828,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if stored := evalAs[string](b, `sessionStorage.getItem('staffsync.token') || ''`); stored != "" {
 		t.Errorf("signed out, the session still holds %q", stored)
 	}
+	// Nothing of the tenant stays in the page's forms for whoever signs in next.
+	if left := evalAs[string](b, `['cred-client-id', 'cred-subdomain', 'cred-email', 'ho-email', 'proto-run'].map(id => document.getElementById(id).value).join('')`); left != "" {
+		t.Errorf("signed out, the forms still hold %q", left)
+	}
 	b.do(chromedp.Navigate(s.base + "/console/#token=" + adminToken))
 	b.waitJS(`document.getElementById('tenant-name').textContent !== ''`)
 	if href := evalAs[string](b, `location.href`); strings.Contains(href, "token") {

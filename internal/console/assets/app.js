@@ -115,7 +115,19 @@ function setToken(token) {
   try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off: this page only */ }
 }
 
+/**
+ * forgetTenantForms empties the forms a tenant's data fills, so the next tenant signed in
+ * to in this tab does not see the last one's credentials, filters or protocol filter.
+ */
+function forgetTenantForms() {
+  for (const id of ['cred-form', 'rules-form', 'proto-form', 'runs-form', 'handover-form']) $(id).reset();
+  delete $('cred-form').dataset.filled;
+  for (const id of ['sel-search']) $(id).value = '';
+  for (const id of ['sel-status', 'sel-show']) $(id).value = '';
+}
+
 function signOut() {
+  forgetTenantForms();
   state.token = ''; state.role = ''; state.tenantId = ''; state.tenant = null; state.employees = null;
   state.dry = null; state.syncRows = []; state.checks = null; state.credResult = null;
   try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
@@ -140,6 +152,7 @@ async function signIn(token) {
       throw err;
     }
     setToken(token);
+    if (tid !== state.tenantId) forgetTenantForms();
     Object.assign(state, { role: 'tenant', tenantId: tid, tenant, employees: null, dry: null, syncRows: [], checks: null });
     $('tenant-name').textContent = tenant.name;
     $('nav').hidden = false;
