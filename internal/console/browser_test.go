@@ -474,6 +474,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	activeIDs := evalAs[[]string](b, `[...document.querySelectorAll('#sel-body tr[data-pid]')].map(tr => tr.dataset.pid)`)
 	b.click(`#sel-bulk-on`)
+	b.waitJS(`document.getElementById('confirm-dialog').open`)
+	if q, want := b.text(`#confirm-text`), fmt.Sprintf("Switch the %d employees shown on?", len(activeIDs)); !strings.HasPrefix(q, want) {
+		t.Errorf("bulk question %q, want %q", q, want)
+	}
 	b.confirm()
 	b.waitJS(`document.getElementById('notice').textContent.length > 0`)
 	var sel struct {

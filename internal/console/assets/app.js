@@ -238,7 +238,7 @@ async function credentialsBody() {
   const personioURL = $('cred-personio-url').value.trim();
   if (credMode() === 'file') {
     const f = $('cred-file').files[0];
-    if (!f) throw new Error(t('credNoFile'));
+    if (!f) throw new ApiError(0, 'invalid', t('credNoFile'), 'personio_credentials_file');
     // The file carries the id and secret only: the API would use Personio's own address.
     if (personioURL) throw new ApiError(0, 'invalid', t('credFileURL'), 'personio.base_url');
     body.personio_credentials_file = await f.text();
@@ -434,7 +434,8 @@ async function toggleEmployee(emp, box) {
 async function bulk(kind, button) {
   const ids = filtered().map((e) => e.personio_id);
   if (!ids.length) return;
-  if (!(await confirmDialog(t('selBulkConfirm', { n: ids.length })))) return;
+  const question = { select: 'selBulkConfirmOn', deselect: 'selBulkConfirmOff', clear: 'selBulkConfirmClear' }[kind];
+  if (!(await confirmDialog(t(question, { n: ids.length })))) return;
   await run(button, async () => {
     for (let i = 0; i < ids.length; i += 1000) {
       setSelection(await api('putSelection', {}, { body: { [kind]: ids.slice(i, i + 1000) } }));
