@@ -214,3 +214,57 @@ func TestScriptsCallOnlyDocumentedRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestActionsHaveTexts: every action a sync phase plans or the API audits (the codes the
+// dry run and the protocol show) has a text in both languages of i18n.js, so a new action
+// is not shown to a German admin as a bare code like create_department.
+func TestActionsHaveTexts(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("assets", "i18n.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := strings.Index(string(src), "const de = {")
+	if split < 0 {
+		t.Fatal("i18n.js has no German dictionary (const de = {)")
+	}
+	en, de := string(src[:split]), string(src[split:])
+	patterns := map[string]*regexp.Regexp{
+		"usersync": nil, "workspacesync": nil, "timesync": nil, "absencesync": nil,
+		"httpapi": regexp.MustCompile(`a\.audit\([^,]+, [^,]+, "([a-z_]+)"`),
+	}
+	kind := regexp.MustCompile(`ActionKind = "([a-z_]+)"|Action: +"([a-z_]+)"`)
+	found := 0
+	for pkg, re := range patterns {
+		if re == nil {
+			re = kind
+		}
+		files, err := filepath.Glob(filepath.Join("..", pkg, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				code := m[1]
+				if code == "" && len(m) > 2 {
+					code = m[2]
+				}
+				found++
+				for lang, dict := range map[string]string{"English": en, "German": de} {
+					if !regexp.MustCompile(`\baction_` + code + `: '`).MatchString(dict) {
+						t.Errorf("%s (%s) has no %s text: add action_%s to i18n.js", code, filepath.Base(f), lang, code)
+					}
+				}
+			}
+		}
+	}
+	if found < 30 {
+		t.Fatalf("found %d action codes in the sync packages and the API: has their form changed?", found)
+	}
+}

@@ -3,7 +3,7 @@
 // framework: every text goes in through textContent, never as HTML.
 
 import { call, tokenTenant, ApiError } from './api.js';
-import { t, apply, getLang, setLang } from './i18n.js';
+import { t, label, apply, getLang, setLang } from './i18n.js';
 
 const PHASES = ['users', 'workspaces', 'timesheets', 'absences'];
 const AREAS = [...PHASES, 'setup'];
@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: '', role: '', tenantId: '', tenant: null, view: '',
   employees: null, explicitOn: new Set(), explicitOff: new Set(), selection: null, shown: PAGE,
-  dry: null, runsCursor: '', protoCursor: '',
+  dry: null, syncRows: [], checks: null, runsCursor: '', protoCursor: '',
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -49,8 +49,22 @@ function showError(err) {
   if (input) input.setAttribute('aria-invalid', 'true');
   const msg = err instanceof ApiError || err instanceof Error ? err.message : String(err);
   box.replaceChildren(el('strong', { text: msg }));
-  if (err.field) box.append(' ', el('span', { class: 'small', text: t('errField', { field: err.field }) }));
+  // The field by the label the admin sees (the API's name of it when it is not on screen).
+  const lbl = input && input.id ? document.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  const fieldName = lbl ? lbl.textContent.trim() : err.field;
+  if (fieldName) box.append(' ', el('span', { class: 'small', text: t('errField', { field: fieldName }) }));
+  if (err.detail) box.append(el('div', { class: 'small detail', text: err.detail }));
   box.hidden = false;
+}
+
+/**
+ * ourWords is err said in the page's language (key), with the API's own sentence kept
+ * beside it in small print as the detail an operator may need.
+ */
+function ourWords(err, key) {
+  const e = new ApiError(err.status, err.code, t(key));
+  e.detail = err.message;
+  return e;
 }
 
 function notice(text) { $('notice').textContent = text || ''; }
@@ -65,7 +79,7 @@ async function run(button, fn) {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && state.role === 'tenant') {
       signOut();
-      showError(new ApiError(401, err.code, t('errExpired') + ' (' + err.message + ')'));
+      showError(ourWords(err, 'errExpired'));
       return undefined;
     }
     showError(err);
@@ -101,8 +115,21 @@ function setToken(token) {
   try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off: this page only */ }
 }
 
+/**
+ * forgetTenantForms empties the forms a tenant's data fills, so the next tenant signed in
+ * to in this tab does not see the last one's credentials, filters or protocol filter.
+ */
+function forgetTenantForms() {
+  for (const id of ['cred-form', 'rules-form', 'proto-form', 'runs-form', 'handover-form']) $(id).reset();
+  delete $('cred-form').dataset.filled;
+  for (const id of ['sel-search']) $(id).value = '';
+  for (const id of ['sel-status', 'sel-show']) $(id).value = '';
+}
+
 function signOut() {
+  forgetTenantForms();
   state.token = ''; state.role = ''; state.tenantId = ''; state.tenant = null; state.employees = null;
+  state.dry = null; state.syncRows = []; state.checks = null; state.credResult = null;
   try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
   $('nav').hidden = true;
   $('signout').hidden = true;
@@ -120,12 +147,13 @@ async function signIn(token) {
       tenant = await call(token, 'getTenant', { id: tid });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        throw new ApiError(err.status, err.code, t('errSignin') + ' (' + err.message + ')');
+        throw ourWords(err, 'errSignin');
       }
       throw err;
     }
     setToken(token);
-    Object.assign(state, { role: 'tenant', tenantId: tid, tenant, employees: null });
+    if (tid !== state.tenantId) forgetTenantForms();
+    Object.assign(state, { role: 'tenant', tenantId: tid, tenant, employees: null, dry: null, syncRows: [], checks: null });
     $('tenant-name').textContent = tenant.name;
     $('nav').hidden = false;
     $('signout').hidden = false;
@@ -135,7 +163,7 @@ async function signIn(token) {
     await call(token, 'listTenants', { limit: 1 });
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      throw new ApiError(err.status, err.code, t('errNotToken') + ' (' + err.message + ')');
+      throw ourWords(err, 'errNotToken');
     }
     throw err;
   }
@@ -153,7 +181,7 @@ function firstView() {
 
 const renderers = {
   credentials: renderCredentials, sources: renderSources, selection: renderSelection, settings: renderSettings,
-  checks: () => {}, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
+  checks: () => { drawChecks(); if (!state.checks) runChecks(); }, dryrun: renderDryButtons, sync: renderSyncButtons, runs: renderRunsFilter, protocol: renderProtoFilter, admin: () => {},
 };
 
 function show(view, { focus = true } = {}) {
@@ -183,8 +211,10 @@ function renderCredentials() {
   const creating = state.role === 'operator';
   $('cred-name-row').hidden = !creating;
   $('cred-name').required = creating;
+  $('cred-keep').hidden = creating; // an existing tenant's secrets are never read back
   document.querySelector('#cred-h [data-i18n="credTitle"]').textContent = creating ? t('credNewTitle') : t('credTitle');
-  $('cred-result').hidden = true;
+  // The last report stays (drawn again in another language) until the next save.
+  if (state.credResult) showMissing(state.credResult); else $('cred-result').hidden = true;
   const tn = state.tenant;
   if (tn && !$('cred-form').dataset.filled) {
     $('cred-client-id').value = tn.personio.client_id || '';
@@ -208,7 +238,7 @@ async function credentialsBody() {
   const personioURL = $('cred-personio-url').value.trim();
   if (credMode() === 'file') {
     const f = $('cred-file').files[0];
-    if (!f) throw new Error(t('credNoFile'));
+    if (!f) throw new ApiError(0, 'invalid', t('credNoFile'), 'personio_credentials_file');
     // The file carries the id and secret only: the API would use Personio's own address.
     if (personioURL) throw new ApiError(0, 'invalid', t('credFileURL'), 'personio.base_url');
     body.personio_credentials_file = await f.text();
@@ -224,16 +254,21 @@ async function credentialsBody() {
   return body;
 }
 
+/** attrName is a Personio attribute's name in the page's language (the API's name otherwise). */
+function attrName(a) {
+  const name = label('attr_', a.key);
+  return name === a.key ? a.name : name;
+}
+
 function showMissing(res) {
+  state.credResult = res;
   $('cred-verified').textContent = res.verified ? t('credVerified') : t('credNotVerified');
-  const list = $('cred-missing');
-  clear(list);
   const missing = res.missing_personio_attributes || [];
-  if (!missing.length) list.append(el('li', { class: 'ok', text: t('credAllAttributes') }));
-  else {
-    list.append(el('li', { text: t('credMissingIntro') }));
-    for (const a of missing) list.append(el('li', { class: 'bad' }, el('code', { text: a.key }), ' ', a.name));
-  }
+  const intro = $('cred-missing-intro');
+  intro.className = missing.length ? '' : 'ok';
+  intro.textContent = missing.length ? t('credMissingIntro') : t('credAllAttributes');
+  // By the name Personio shows in the admin's language (the guide's list), with its key.
+  $('cred-missing').replaceChildren(...missing.map((a) => el('li', { class: 'bad', 'data-key': a.key }, attrName(a), ' ', el('code', { text: a.key }))));
   $('cred-result').hidden = false;
 }
 
@@ -244,6 +279,8 @@ async function saveCredentials(ev) {
     if (state.role === 'operator') {
       body.name = $('cred-name').value.trim();
       const created = await call(state.token, 'createTenant', {}, { body });
+      $('cred-client-secret').value = '';
+      $('cred-password').value = '';
       await secrets({ admin_token: created.admin_token, ...created.webhook_secrets,
         personio_url: created.webhooks.personio_url, staffomatic_url: created.webhooks.staffomatic_url });
       await signIn(created.admin_token);
@@ -310,19 +347,24 @@ function setSelection(sel) {
 
 async function renderSelection() {
   fillRules();
-  if (state.employees) { drawEmployees(); return; }
+  if (state.employees) { fillStatuses(); drawEmployees(); return; }
   $('sel-count').textContent = t('selLoading');
   clear($('sel-body'));
   await run(null, async () => {
     await loadEmployees();
-    const statuses = [...new Set(state.employees.map((e) => e.personio_status))].sort();
-    const select = $('sel-status');
-    const keep = select.value;
-    select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: s })));
-    select.value = keep;
+    fillStatuses();
     fillRules();
     drawEmployees();
   });
+}
+
+/** fillStatuses offers the Personio statuses the employees have, in the page's language. */
+function fillStatuses() {
+  const statuses = [...new Set(state.employees.map((e) => e.personio_status))].sort();
+  const select = $('sel-status');
+  const keep = select.value;
+  select.replaceChildren(el('option', { value: '', text: t('all') }), ...statuses.map((s) => el('option', { value: s, text: label('pstatus_', s) })));
+  select.value = keep;
 }
 
 function filtered() {
@@ -341,6 +383,12 @@ function filtered() {
 
 const MATCH_TEXT = { email: 'matchEmail', custom_id: 'matchCustomId', none: 'matchNone', conflict: 'matchConflict' };
 
+/** matchText: no match creates a user only for an employee switched on. */
+function matchText(e) {
+  if (e.match === 'none' && !e.selected) return t('matchNoneOff');
+  return t(MATCH_TEXT[e.match] || 'matchNone');
+}
+
 function drawEmployees() {
   const rows = filtered();
   const body = $('sel-body');
@@ -358,8 +406,8 @@ function drawEmployees() {
     body.append(el('tr', { 'data-pid': e.personio_id },
       el('td', {}, el('span', { class: 'switch' }, box, el('span', { class: 'small', text: e.selected ? t('yes') : t('no') })), el('div', { class: 'small', text: how })),
       el('td', { id: nameId }, el('div', { text: name }), el('div', { class: 'small', text: [e.email, '#' + e.personio_id].filter(Boolean).join(' · ') })),
-      el('td', { text: e.personio_status }),
-      el('td', {}, el('span', { class: 'badge m-' + e.match, text: t(MATCH_TEXT[e.match] || 'matchNone') }),
+      el('td', { 'data-status': e.personio_status, text: label('pstatus_', e.personio_status) }),
+      el('td', {}, el('span', { class: 'badge m-' + e.match, text: matchText(e) }),
         e.staffomatic_user_id ? el('div', { class: 'small', text: '#' + e.staffomatic_user_id }) : null),
       el('td', { class: 'reason', text: e.match_reason || '' })));
   }
@@ -386,7 +434,8 @@ async function toggleEmployee(emp, box) {
 async function bulk(kind, button) {
   const ids = filtered().map((e) => e.personio_id);
   if (!ids.length) return;
-  if (!(await confirmDialog(t('selBulkConfirm', { n: ids.length })))) return;
+  const question = { select: 'selBulkConfirmOn', deselect: 'selBulkConfirmOff', clear: 'selBulkConfirmClear' }[kind];
+  if (!(await confirmDialog(t(question, { n: ids.length })))) return;
   await run(button, async () => {
     for (let i = 0; i < ids.length; i += 1000) {
       setSelection(await api('putSelection', {}, { body: { [kind]: ids.slice(i, i + 1000) } }));
@@ -445,12 +494,13 @@ const TYPE_IDS = ['fallback_personio_time_off_type_ids_for_entitlements',
 function renderSettings() {
   if (!state.tenant) return;
   const s = state.tenant.settings;
-  const flag = (k) => { const i = el('input', { type: 'checkbox', 'data-key': k }); i.checked = !!s[k]; return settingRow(k, i); };
+  // data-field is the name the API's errors give the setting, so an error marks it.
+  const flag = (k) => { const i = el('input', { type: 'checkbox', 'data-key': k, 'data-field': k }); i.checked = !!s[k]; return settingRow(k, i); };
   const ids = (k) => {
     const help = 'help-' + k;
     return el('div', { class: 'setting row' },
       el('label', { for: 'set-' + k, text: t('setting_' + k) }),
-      el('input', { type: 'text', id: 'set-' + k, 'data-ids': k, inputmode: 'numeric', value: (s[k] || []).join(', '), 'aria-describedby': help }),
+      el('input', { type: 'text', id: 'set-' + k, 'data-ids': k, 'data-field': k, inputmode: 'numeric', value: (s[k] || []).join(', '), 'aria-describedby': help }),
       el('p', { class: 'hint', id: help, text: t('help_' + k) + ' ' + t('setTypeIdsHint') }));
   };
   const others = [...new Set([...Object.keys(s), ...TYPE_IDS])].filter((k) => !MAIN_FLAGS.includes(k)).sort();
@@ -490,20 +540,27 @@ async function saveSettings(ev) {
 
 async function runChecks() {
   await run($('chk-run'), async () => {
-    const c = await api('checks');
-    const out = $('chk-result');
-    const section = (title, items, render, hint) => el('div', { class: 'card checklist' },
-      el('h2', { text: title }), hint && items.length ? el('p', { class: 'hint', text: hint }) : null,
-      items.length ? el('ul', {}, items.map((i) => el('li', {}, render(i)))) : el('p', { class: 'ok', text: t('chkNone') }));
-    out.replaceChildren(
-      el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
-      section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [el('code', { text: a.key }), ' ', a.name]),
-      section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
-      section(t('chkTypes'), c.unmatched_absence_categories || [], (n) => n, t('chkTypesHint')),
-      section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
-      section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),
-      section(t('chkUnmatched'), c.unmatched_users, (u) => `${u.name} <${u.email}> #${u.staffomatic_user_id}`));
+    state.checks = await api('checks');
+    drawChecks();
   });
+}
+
+/** drawChecks shows the last checks' findings (again after a change of language). */
+function drawChecks() {
+  const c = state.checks;
+  const out = $('chk-result');
+  if (!c) { clear(out); return; }
+  const section = (title, items, render, hint) => el('div', { class: 'card checklist' },
+    el('h2', { text: title }), hint && items.length ? el('p', { class: 'hint', text: hint }) : null,
+    items.length ? el('ul', {}, items.map((i) => el('li', {}, render(i)))) : el('p', { class: 'ok', text: t('chkNone') }));
+  out.replaceChildren(
+    el('p', { id: 'chk-summary', class: c.ok ? 'ok' : 'bad', text: c.ok ? t('chkOk') : t('chkNotOk') }),
+    section(t('chkMissingAttrs'), c.missing_personio_attributes, (a) => [attrName(a), ' ', el('code', { text: a.key })]),
+    section(t('chkCategories'), c.unmatched_time_off_types, (n) => n, t('chkCategoriesHint')),
+    section(t('chkTypes'), c.unmatched_absence_categories || [], (n) => n, t('chkTypesHint')),
+    section(t('chkConflicts'), c.conflicts, (x) => `${x.name} (#${x.personio_id}): ${x.reason}`),
+    section(t('chkDuplicates'), c.duplicate_emails, (d) => `${d.email} (${d.system}: ${d.ids.join(', ')})`),
+    section(t('chkUnmatched'), c.unmatched_users, (u) => `${u.name} <${u.email}> #${u.staffomatic_user_id}`));
 }
 
 // ------------------------------------------------------------------ runs: polling
@@ -526,7 +583,7 @@ function phaseButtons(container, label, onClick, phases) {
 
 // ------------------------------------------------------------------ dry run
 
-function renderDryButtons() { phaseButtons($('dry-buttons'), 'dryButton', dryRun, PHASES); }
+function renderDryButtons() { phaseButtons($('dry-buttons'), 'dryButton', dryRun, PHASES); drawDry(); }
 
 function diffClass(action) {
   if (/^(create|invite|add)/.test(action)) return ['add', '+'];
@@ -535,79 +592,145 @@ function diffClass(action) {
   return ['note', '·'];
 }
 
+// Fields whose values are words of the API (yes, no, sent, not sent) rather than data.
+const WORD_FIELDS = ['locked', 'invitation'];
+
 /** changeList is a record's field diff (API field changes): field, old value, new value. */
 function changeList(changes) {
   if (!changes || !changes.length) return null;
-  return el('ul', { class: 'changes' }, changes.map((c) => el('li', {},
-    el('span', { class: 'field', text: c.field + ': ' }),
-    c.from !== '' ? el('del', { text: c.from }) : null, c.from !== '' ? ' → ' : null,
-    el('ins', { text: c.to === '' ? '∅' : c.to }))));
+  const value = (c, v) => (WORD_FIELDS.includes(c.field) ? label('val_', v.replace(/ /g, '_')) : v);
+  return el('ul', { class: 'changes' }, changes.map((c) => el('li', { 'data-field': c.field },
+    el('span', { class: 'field', text: label('field_', c.field) + ': ' }),
+    c.from !== '' ? el('del', { text: value(c, c.from) }) : null, c.from !== '' ? ' → ' : null,
+    el('ins', { text: c.to === '' ? '∅' : value(c, c.to) }))));
 }
 
-/** recordName is who or what an action or entry is about, with its ids. */
+/**
+ * recordName is who or what an action or entry is about (person, workspace, absence type),
+ * followed by its record kind and ids in small print for whoever compares with a vendor.
+ */
 function recordName(a) {
-  const ids = a.source_id ? `${a.kind} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : a.kind;
-  const name = a.person || a.workspace || '';
-  return name ? `${name} (${ids})` : ids;
+  const name = [a.person, a.workspace, a.absence_type].filter(Boolean).join(' · ');
+  const ids = a.source_id ? `${label('kind_', a.kind)} ${a.source_id}${a.target_id ? ' → ' + a.target_id : ''}` : label('kind_', a.kind);
+  return [name ? el('span', { class: 'who', text: name }) : null, ' ', el('span', { class: 'ids', text: name ? `(${ids})` : ids })];
 }
+
+function writesText(n) { return n === 1 ? t('writesOne') : t('writes', { n }); }
 
 function diffLine(a) {
   const [cls, sign] = diffClass(a.action);
-  return el('li', { class: cls, 'data-action': a.action },
-    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: a.action }), ' ', recordName(a),
+  return el('li', { class: cls, 'data-action': a.action, 'data-writes': a.writes || 0 },
+    el('span', { class: 'sign', 'aria-hidden': 'true', text: sign }), el('strong', { text: label('action_', a.action) + ':' }), ' ', recordName(a),
+    a.writes ? el('span', { class: 'writes', text: ' · ' + writesText(a.writes) }) : null,
     changeList(a.changes),
     a.reason ? el('div', { class: 'reason', text: a.reason }) : null);
 }
 
 async function dryRun(phase, button) {
-  const status = $('dry-status');
+  state.dry = null;
+  clear($('dry-status'));
   clear($('dry-diff'));
   $('dry-more').hidden = true;
   await run(button, async () => {
     const q = await api('syncNow', { phase }, { body: { dry_run: true } });
     const runId = q.run_ids[0];
-    const line = el('p', { id: 'dry-run-status', 'data-run': runId });
-    status.replaceChildren(line);
-    const r = await waitRun(runId, (r) => line.replaceChildren(t('phase_' + phase), ': ', statusBadge(r.status), ' ', countsText(r.counts)));
-    if (r.error) status.append(el('p', { class: 'bad', text: r.error }));
-    state.dry = { runId, cursor: '' };
-    await moreDiff();
+    // Another dry run started meanwhile replaces this one on screen; this one stops drawing.
+    const d = { phase, runId, run: null, actions: [], cursor: '', writes: 0 };
+    state.dry = d;
+    d.run = await waitRun(runId, (r) => { d.run = r; if (state.dry === d) drawDry(); });
+    if (state.dry === d) await moreDiff();
   });
 }
 
+/** moreDiff reads the plan's next page; the diff is kept to be drawn again in another language. */
 async function moreDiff() {
-  const r = await api('getRun', { run_id: state.dry.runId, limit: 100, cursor: state.dry.cursor });
-  const list = $('dry-diff');
+  const d = state.dry;
+  const r = await api('getRun', { run_id: d.runId, limit: 100, cursor: d.cursor });
   const actions = (r.plan && r.plan.actions) || [];
-  if (!state.dry.cursor) $('dry-status').append(el('p', { text: r.counts.planned ? t('dryPlanned', { n: r.counts.planned }) : t('dryEmpty') }));
-  list.append(...actions.map(diffLine));
-  state.dry.cursor = r.plan ? r.plan.next_cursor : '';
-  $('dry-more').hidden = !state.dry.cursor;
+  d.actions.push(...actions);
+  d.writes += actions.reduce((n, a) => n + (a.writes || 0), 0);
+  d.cursor = r.plan ? r.plan.next_cursor : '';
+  d.loaded = true;
+  drawDry();
+}
+
+/** drawDry shows the dry run's status, its summary (actions and writes) and its diff. */
+function drawDry() {
+  const d = state.dry;
+  const status = $('dry-status');
+  if (!d) return;
+  const r = d.run;
+  const parts = [el('p', { id: 'dry-run-status', 'data-run': d.runId }, t('phase_' + d.phase), ': ',
+    statusBadge(r ? r.status : 'queued'), ' ', r && !d.loaded ? countsText(r.counts) : '')];
+  if (r && r.error) parts.push(el('p', { class: 'bad', text: r.error }));
+  if (d.loaded) {
+    parts.push(el('p', { text: r.counts.planned ? t('dryPlanned', { n: r.counts.planned }) : t('dryEmpty') }));
+    // The writes of every line are the writes the real run makes; until the last page is
+    // read the sum is of the lines shown.
+    if (d.actions.length) {
+      parts.push(el('p', { id: 'dry-writes', 'data-writes': d.writes, text: d.cursor
+        ? t('dryWritesShown', { w: d.writes, n: d.actions.length }) : t('dryWrites', { w: d.writes }) }));
+    }
+  }
+  status.replaceChildren(...parts);
+  $('dry-diff').replaceChildren(...d.actions.map(diffLine));
+  $('dry-more').hidden = !d.cursor;
 }
 
 // ------------------------------------------------------------------ Sync Now
 
-function renderSyncButtons() { phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']); }
+function renderSyncButtons() {
+  phaseButtons($('sync-buttons'), 'syncButton', syncNow, [...PHASES, 'all']);
+  drawSchedule();
+  drawSync();
+}
+
+/** drawSchedule says when the data moves without Sync Now: never while background sync is off. */
+function drawSchedule() {
+  const tn = state.tenant;
+  const p = $('sync-schedule');
+  if (!tn) { p.textContent = ''; return; }
+  if (!tn.background_sync) {
+    p.className = 'bad';
+    p.textContent = t('syncBackgroundOff');
+    return;
+  }
+  // The next run of each area, soonest first.
+  const seen = new Set();
+  const next = (tn.next_runs || []).filter((r) => !seen.has(r.phase) && seen.add(r.phase));
+  p.className = 'hint';
+  p.textContent = t('syncNext') + ' ' + next.map((r) => `${t('phase_' + r.phase)} ${fmtTime(r.at)} (${t('mode' + r.mode[0].toUpperCase() + r.mode.slice(1))})`).join(' · ');
+}
 
 async function syncNow(phase, button) {
   await run(button, async () => {
     const q = await api('syncNow', { phase }, { body: { mode: $('sync-mode').value } });
-    const body = $('sync-body');
     const skipped = (q.skipped || []).map((s) => t('syncSkipped', { phase: t('phase_' + s.phase), reason: s.reason }));
     notice([t(q.queued.length === 1 ? 'syncQueuedOne' : 'syncQueued', { n: q.queued.length }), ...skipped].join(' '));
+    // The rows are kept (newest first) to be drawn again, in another language too.
     const watches = q.queued.map((item) => {
-      const statusCell = el('td', {}, statusBadge('queued'));
-      const countCell = el('td');
-      body.prepend(el('tr', { 'data-run': item.run_id, 'data-phase': item.phase },
-        el('td', { text: t('phase_' + item.phase) }), statusCell, countCell, el('td', { class: 'small', text: item.run_id })));
-      return waitRun(item.run_id, (r) => {
-        statusCell.replaceChildren(statusBadge(r.status));
-        if (r.error) statusCell.append(el('div', { class: 'small bad', text: r.error }));
-        countCell.textContent = countsText(r.counts);
-      });
+      const row = { phase: item.phase, runId: item.run_id, run: null };
+      state.syncRows.unshift(row);
+      return waitRun(item.run_id, (r) => { row.run = r; drawSync(); });
     });
-    await Promise.all(watches);
+    drawSync();
+    // The end of each run is said in the live region too, so a screen reader hears it.
+    const ended = await Promise.all(watches);
+    notice([...ended.map((r) => t('syncEnded', { phase: t('phase_' + r.phase), status: t('status_' + r.status) }) +
+      (countsText(r.counts) && countsText(r.counts) !== '–' ? ' ' + countsText(r.counts) : '')), ...skipped].join(' '));
   });
+}
+
+/** drawSync shows the runs started on this page with their live status. */
+function drawSync() {
+  $('sync-body').replaceChildren(...state.syncRows.map((row) => {
+    const r = row.run;
+    return el('tr', { 'data-run': row.runId, 'data-phase': row.phase },
+      el('td', { text: t('phase_' + row.phase) }),
+      el('td', {}, statusBadge(r ? r.status : 'queued'), r && r.error ? el('div', { class: 'small bad', text: r.error }) : null),
+      el('td', { text: r ? countsText(r.counts) : '' }),
+      el('td', { class: 'small', text: row.runId }));
+  }));
 }
 
 // ------------------------------------------------------------------ runs
@@ -670,11 +793,11 @@ async function loadProtocol(fresh) {
     if (fresh) clear(body);
     if (fresh && !page.entries.length) body.append(el('tr', {}, el('td', { colspan: 6, text: t('protoNone') })));
     for (const e of page.entries) {
-      body.append(el('tr', { 'data-area': e.area },
+      body.append(el('tr', { 'data-area': e.area, 'data-run': e.run_id },
         el('td', { text: fmtTime(e.time) }),
         el('td', { text: t('phase_' + e.area) }),
-        el('td', { text: recordName(e) }),
-        el('td', { text: e.action }),
+        el('td', {}, recordName(e)),
+        el('td', { 'data-action': e.action }, label('action_', e.action), e.writes ? el('div', { class: 'small', text: writesText(e.writes) }) : null),
         el('td', { text: t('count_' + e.outcome) }),
         el('td', { class: 'reason' }, e.reason, changeList(e.changes))));
     }
@@ -689,7 +812,9 @@ async function downloadCSV() {
     let cursor = '';
     let csv = '';
     let rows = 0;
-    for (let pages = 0; pages < 40; pages++) {
+    // At most 200 pages (100,000 entries, the protocol of a large tenant's two months);
+    // beyond that the admin is told to narrow the filter rather than given a silent cut.
+    for (let pages = 0; pages < 200; pages++) {
       const res = await api('protocol', { ...params, limit: 500, cursor }, { accept: 'text/csv' });
       let text = res.text;
       if (csv) text = text.slice(text.indexOf('\n') + 1); // the header once
@@ -704,7 +829,7 @@ async function downloadCSV() {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    notice(t('protoCSVDone', { n: rows }));
+    notice(cursor ? t('protoCSVCut', { n: rows }) : t('protoCSVDone', { n: rows }));
   });
 }
 
@@ -745,14 +870,27 @@ function modal(d, buttons, focus, onEscape) {
   return new Promise((resolve) => {
     const handlers = buttons.map(([button, answer]) => [button, () => finish(answer)]);
     const onCancel = (ev) => { ev.preventDefault(); finish(onEscape); };
+    // Tab stays in the dialog: from its last button to its first and back (a modal dialog
+    // makes the page behind it inert, but Tab could still leave for the browser's own bar).
+    const onKey = (ev) => {
+      if (ev.key !== 'Tab') return;
+      const items = [...d.querySelectorAll('button:not([disabled])')];
+      const edge = ev.shiftKey ? items[0] : items[items.length - 1];
+      if (document.activeElement === edge) {
+        ev.preventDefault();
+        (ev.shiftKey ? items[items.length - 1] : items[0]).focus();
+      }
+    };
     function finish(answer) {
       for (const [button, h] of handlers) button.removeEventListener('click', h);
       d.removeEventListener('cancel', onCancel);
+      d.removeEventListener('keydown', onKey);
       if (d.open) d.close();
       resolve(answer);
     }
     for (const [button, h] of handlers) button.addEventListener('click', h);
     d.addEventListener('cancel', onCancel);
+    d.addEventListener('keydown', onKey);
     d.showModal();
     focus.focus();
   });
@@ -780,7 +918,18 @@ function wire() {
   $('lang').addEventListener('change', () => {
     setLang($('lang').value);
     apply();
-    if (state.view) show(state.view, { focus: false });
+    notice(''); // a message of the other language and of an earlier step
+    if (!state.view) return;
+    // The view is drawn again in the new language; what the admin typed or switched and
+    // has not saved yet (settings, rules, filters) is put back.
+    const typed = [...document.querySelectorAll(`#view-${state.view} input[id]:not([type=file]), #view-${state.view} select[id]`)]
+      .map((i) => [i.id, i.type === 'checkbox' || i.type === 'radio' ? i.checked : i.value]);
+    show(state.view, { focus: false });
+    for (const [id, v] of typed) {
+      const i = $(id);
+      if (!i) continue;
+      if (typeof v === 'boolean') i.checked = v; else i.value = v;
+    }
   });
   $('signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -793,11 +942,13 @@ function wire() {
     });
   });
   $('signout').addEventListener('click', () => { signOut(); showError(null); notice(''); });
-  for (const b of document.querySelectorAll('nav button[data-view]')) b.addEventListener('click', () => { showError(null); show(b.dataset.view); });
+  // Going elsewhere leaves the last step's messages behind.
+  const go = (view) => { showError(null); notice(''); show(view); };
+  for (const b of document.querySelectorAll('nav button[data-view]')) b.addEventListener('click', () => go(b.dataset.view));
   for (const r of document.querySelectorAll('input[name="cred-mode"]')) r.addEventListener('change', toggleCredMode);
   $('cred-form').addEventListener('submit', saveCredentials);
-  $('cred-next').addEventListener('click', () => show('sources'));
-  for (const b of document.querySelectorAll('button[data-goto]')) b.addEventListener('click', () => { showError(null); show(b.dataset.goto); });
+  $('cred-next').addEventListener('click', () => go('sources'));
+  for (const b of document.querySelectorAll('button[data-goto]')) b.addEventListener('click', () => go(b.dataset.goto));
   $('src-form').addEventListener('submit', saveSources);
   for (const id of ['sel-status', 'sel-show']) $(id).addEventListener('change', () => { state.shown = PAGE; drawEmployees(); });
   $('sel-search').addEventListener('input', () => { state.shown = PAGE; drawEmployees(); });
@@ -806,7 +957,7 @@ function wire() {
   $('sel-bulk-off').addEventListener('click', (ev) => bulk('deselect', ev.currentTarget));
   $('sel-bulk-clear').addEventListener('click', (ev) => bulk('clear', ev.currentTarget));
   $('rules-form').addEventListener('submit', saveRules);
-  $('sel-next').addEventListener('click', () => show('settings'));
+  $('sel-next').addEventListener('click', () => go('settings'));
   $('set-form').addEventListener('submit', saveSettings);
   $('chk-run').addEventListener('click', runChecks);
   $('dry-more').addEventListener('click', (ev) => run(ev.currentTarget, moreDiff));
