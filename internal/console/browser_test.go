@@ -601,10 +601,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Errorf("settings: only_verified_staffomatic_work_timers still %v", before)
 	}
 
-	// Checks, run as the step opens: the demo's Personio type without a Staffomatic
-	// category, its conflict.
+	// Checks, run as the step opens: with Staffomatic leading absences (step 2), the demo's
+	// Staffomatic category without a Personio type (Schulung; the Personio type without a
+	// category matters only while Personio leads), and its conflict.
 	b.do(chromedp.WaitVisible(chromedp.ID("chk-summary")))
-	if res := b.text(`#chk-result`); !strings.Contains(res, "Fortbildung") || !strings.Contains(res, "Yannik") {
+	if res := b.text(`#chk-result`); !strings.Contains(res, "Schulung") || strings.Contains(res, "Fortbildung") || !strings.Contains(res, "Yannik") {
 		t.Errorf("checks: %q", res)
 	}
 	b.shot("checks")
