@@ -416,10 +416,11 @@ func TestPersonioWebhookSetsBackAnEditedPeriod(t *testing.T) {
 	if len(entries) != 1 || entries[0].SourceID != strconv.FormatInt(wt.ID, 10) || entries[0].Outcome != domain.OutcomeUpdated || w.env.P.WriteCalls() != 1 {
 		t.Fatalf("entries %+v, %d writes", entries, w.env.P.WriteCalls())
 	}
-	// The reason names the user, read by id: a targeted run reads no list of users.
+	// The reason names the user, read by id (beside the write): a targeted run reads no
+	// list of users.
 	u, _ := w.env.S.Account(w.env.Demo.StaffomaticSubdomain).User(wt.UserID)
-	if name := u.FirstName + " " + u.LastName; !strings.Contains(entries[0].Reason, name) {
-		t.Errorf("reason %q does not name %s", entries[0].Reason, name)
+	if name := u.FirstName + " " + u.LastName; !strings.Contains(entries[0].Reason, name+" (user ") || entries[0].Person != name {
+		t.Errorf("reason %q (person %q) does not name %s", entries[0].Reason, entries[0].Person, name)
 	}
 	if n, one := w.env.S.CallCount("GET", "/users"), w.env.S.CallCount("GET", "/users/{id}"); n != 0 || one != 1 {
 		t.Errorf("the targeted run read %d pages of users and %d users by id, want 0 and 1", n, one)
