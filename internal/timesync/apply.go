@@ -14,7 +14,7 @@ import (
 )
 
 // apply carries out the plan, timers concurrently (at most Loaded.concurrency at once), the
-// writes of one timer in order: deletes, patches, creates. Nothing is created twice, even
+// writes of one timer in order: deletes, patches, then its creates at once. Nothing is created twice, even
 // when the process dies between a POST and the mapping write: before the first create of
 // a timer its intent is stored (the mapping in state pending), and the next run looks for
 // the periods of a pending timer by the marker in their comment and adopts them (Load).
