@@ -140,7 +140,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	var tr *targetedReads
 	var loc *time.Location
 	if run.Request.Mode == domain.ModeTargeted {
-		if tr, err = l.targeted(ctx, pc, sc, run.Request.Targets); err != nil {
+		if tr, err = l.targeted(ctx, run, pc, sc); err != nil {
 			return nil, err
 		}
 		loc = tr.loc
@@ -392,8 +392,8 @@ const targetedTimers = 4
 // latencies and the DynamoDB reads before its first write); now it waits for the
 // slowest. The timer mappings are read by target id, which is every id such a run
 // compares: the timers found and those Staffomatic no longer has.
-func (l *Loaded) targeted(ctx context.Context, pc *personio.Client, sc *staffomatic.Client, req []domain.Target) (*targetedReads, error) {
-	targets, err := timerTargets(ctx, pc, l, req)
+func (l *Loaded) targeted(ctx context.Context, run *phase.Run, pc *personio.Client, sc *staffomatic.Client) (*targetedReads, error) {
+	targets, err := timerTargets(ctx, pc, l, run.Request.Targets)
 	if err != nil {
 		return nil, err
 	}
@@ -436,6 +436,16 @@ func (l *Loaded) targeted(ctx context.Context, pc *personio.Client, sc *staffoma
 		}
 		tr.loc = loc
 	})
+	if !run.Request.DryRun {
+		wg.Go(func() {
+			// Personio's token (shared by the tenant's runs; fetched again about hourly and
+			// by a new process) is fetched beside the reads instead of in front of the
+			// first POST. Not getting it fails nothing here: the POST fetches it and tells.
+			if err := pc.PrefetchV2Token(ctx); err != nil && ctx.Err() == nil {
+				run.Log.WarnContext(ctx, "timesheets: the Personio token was not fetched ahead; the first write fetches it", "error", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
 		if err != nil {
