@@ -43,10 +43,14 @@ type Deps struct {
 }
 
 // Phase is the timesheets phase (Staffomatic work timers → Personio attendance periods).
-type Phase struct{ deps Deps }
+type Phase struct {
+	deps Deps
+	// zones are the accounts' time zones, for the targeted runs of the process.
+	zones *zones
+}
 
 // NewPhase returns the timesheets phase. Run it with phase.New(timesync.NewPhase(deps), …).
-func NewPhase(deps Deps) *Phase { return &Phase{deps: deps} }
+func NewPhase(deps Deps) *Phase { return &Phase{deps: deps, zones: newZones(maxZones)} }
 
 var _ phase.Phase[*Loaded, Planned] = (*Phase)(nil)
 
@@ -140,12 +144,14 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	var tr *targetedReads
 	var loc *time.Location
 	if run.Request.Mode == domain.ModeTargeted {
-		if tr, err = l.targeted(ctx, run, pc, sc); err != nil {
+		if tr, err = l.targeted(ctx, run, p.zones, pc, sc); err != nil {
 			return nil, err
 		}
 		loc = tr.loc
 	} else if loc, err = sc.TimeZone(ctx); err != nil {
 		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
+	} else {
+		p.zones.put(run.Tenant, loc, l.now)
 	}
 	s := run.Tenant.Settings
 	in := Input{Settings: Settings{OnlyVerified: s.OnlyVerifiedStaffomaticWorkTimers, PropagateDeletions: s.PropagateDeletions},
@@ -387,12 +393,12 @@ type targetedReads struct {
 const targetedTimers = 4
 
 // targeted makes a targeted run's reads, which do not depend on each other, at once: the
-// account's time zone, each timer with its breaks, the user mappings and the targets'
-// timer mappings. A webhook's run waited for them one after the other (four vendor
+// account's time zone (unless the process read it less than ZoneTTL ago), each timer with
+// its breaks, the user mappings and the targets' timer mappings. A webhook's run waited for them one after the other (four vendor
 // latencies and the DynamoDB reads before its first write); now it waits for the
 // slowest. The timer mappings are read by target id, which is every id such a run
 // compares: the timers found and those Staffomatic no longer has.
-func (l *Loaded) targeted(ctx context.Context, run *phase.Run, pc *personio.Client, sc *staffomatic.Client) (*targetedReads, error) {
+func (l *Loaded) targeted(ctx context.Context, run *phase.Run, zs *zones, pc *personio.Client, sc *staffomatic.Client) (*targetedReads, error) {
 	targets, err := timerTargets(ctx, pc, l, run.Request.Targets)
 	if err != nil {
 		return nil, err
@@ -429,13 +435,17 @@ func (l *Loaded) targeted(ctx context.Context, run *phase.Run, pc *personio.Clie
 			cancel() // the run fails: the other reads need not finish
 		}
 	}
-	wg.Go(func() {
-		loc, err := sc.TimeZone(ctx)
-		if err != nil {
-			fail(fmt.Errorf("load Staffomatic time zone: %w", err))
-		}
-		tr.loc = loc
-	})
+	if tr.loc = zs.get(run.Tenant, l.now); tr.loc == nil {
+		wg.Go(func() {
+			loc, err := sc.TimeZone(ctx)
+			if err != nil {
+				fail(fmt.Errorf("load Staffomatic time zone: %w", err))
+				return
+			}
+			tr.loc = loc
+			zs.put(run.Tenant, loc, l.now)
+		})
+	}
 	if !run.Request.DryRun {
 		wg.Go(func() {
 			// Personio's token (shared by the tenant's runs; fetched again about hourly and

@@ -526,8 +526,9 @@ func TestTimersLeavingTheWindowAreNotDeletions(t *testing.T) {
 }
 
 // TestTimerWebhookRun: a Staffomatic timer hint's targeted run (its reads at once, the
-// user's name read beside its writes) creates exactly what its dry run lists, with the
-// same text naming the user; once the timer is deleted in Staffomatic, the next hint's run
+// user's name read beside its writes, the account's zone as an earlier run of the process
+// read it within ZoneTTL) creates exactly what its dry run lists, with the same text
+// naming the user; once the timer is deleted in Staffomatic, the next hint's run
 // finds it gone and deletes its periods (propagate_deletions on), and targets that name no
 // timer (not a number, or unknown to Staffomatic) change nothing.
 func TestTimerWebhookRun(t *testing.T) {
@@ -563,6 +564,7 @@ func TestTimerWebhookRun(t *testing.T) {
 	subject := func(reason string) string { _, s, _ := strings.Cut(reason, ": "); return s }
 
 	w.env.P.ResetCalls()
+	w.env.S.ResetCalls()
 	dry := targeted(true, id)
 	if len(dry) != 1 || dry[0].Outcome != domain.OutcomePlanned || dry[0].Person == "" || w.env.P.WriteCalls() != 0 {
 		t.Fatalf("dry run: %+v, %d writes", dry, w.env.P.WriteCalls())
@@ -584,10 +586,17 @@ func TestTimerWebhookRun(t *testing.T) {
 	if marked != dry[0].Writes {
 		t.Fatalf("%d periods of timer %s, want %d", marked, id, dry[0].Writes)
 	}
+	// The account's time zone, read by the full run, served both hints' runs.
+	if n := w.env.S.CallCount("GET", "/account"); n != 0 {
+		t.Errorf("the targeted runs read the account's time zone %d times within its TTL, want 0", n)
+	}
 
 	w.staffomatic(t, http.MethodDelete, "/work_timers/"+id+".json", "")
-	w.env.Advance(time.Minute)
+	w.env.Advance(timesync.ZoneTTL)
 	gone := targeted(false, id, "abc", "987654321")
+	if n := w.env.S.CallCount("GET", "/account"); n != 1 {
+		t.Errorf("a hint's run after the zone's TTL read it %d times, want 1", n)
+	}
 	if len(gone) != 1 || gone[0].SourceID != id || gone[0].Action != string(timesync.ActDelete) || gone[0].Outcome != domain.OutcomeDeleted {
 		t.Fatalf("after the timer's deletion: %+v", gone)
 	}
