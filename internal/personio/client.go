@@ -240,6 +240,16 @@ type tokenFetch struct {
 	err  error
 }
 
+// PrefetchV2Token fetches the v2 API's access token unless the client (or the clients
+// sharing its token store) holds a valid one. A caller that will call a v2 endpoint after
+// reads elsewhere (a webhook's run: Staffomatic first, then the attendance POSTs) calls
+// it beside those reads, so the token's request does not come in front of its first
+// call; that call fetches the token itself when this one failed.
+func (c *Client) PrefetchV2Token(ctx context.Context) error {
+	_, err := c.token(ctx, 2)
+	return err
+}
+
 // token returns a cached token of the generation (1 or 2) or fetches one;
 // concurrent callers wait for a single fetch, so 50 parallel calls cost one
 // auth request.

@@ -886,3 +886,45 @@ func TestTokenStoreSharesTokensByCredential(t *testing.T) {
 		t.Fatalf("Verify fetched no fresh token: %d token requests, want 3", n)
 	}
 }
+
+// TestPrefetchV2Token: the prefetched token serves the v2 calls that follow (one token
+// request in all, none in front of them), also those of another client sharing the token
+// store; a second prefetch while it is valid asks for none.
+func TestPrefetchV2Token(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, personiosim.Config{}, nil)
+	e.sim.Generate(personiosim.GenerateOptions{Employees: 5, Seed: 5, Year: 2026})
+	store := personio.NewTokenStore()
+	client := func() *personio.Client {
+		t.Helper()
+		c, err := personio.New(personio.Config{BaseURL: e.srv.URL, ClientID: testID, ClientSecret: testSecret, Limits: unlimited(), Tokens: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := client()
+	for range 2 {
+		if err := c.PrefetchV2Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.sim.CallCount("POST /v2/auth/token"); n != 1 {
+		t.Fatalf("two prefetches: %d token requests, want 1", n)
+	}
+	for _, cl := range []*personio.Client{c, client()} {
+		if _, err := cl.AttendancePeriods(ctx, personio.AttendancePeriodsOptions{PersonIDs: []string{strconv.FormatInt(e.sim.Employees()[0].ID, 10)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.sim.CallCount("POST /v2/auth/token"); n != 1 {
+		t.Fatalf("after the prefetch the v2 calls made %d token requests in all, want the prefetch's 1", n)
+	}
+	bad, err := personio.New(personio.Config{BaseURL: e.srv.URL, ClientID: testID, ClientSecret: "wrong", Limits: unlimited()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.PrefetchV2Token(ctx); err == nil {
+		t.Error("a refused credential's prefetch reported no error")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/staffsync/staffsync/internal/domain"
@@ -13,7 +14,7 @@ import (
 )
 
 // apply carries out the plan, timers concurrently (at most Loaded.concurrency at once), the
-// writes of one timer in order: deletes, patches, creates. Nothing is created twice, even
+// writes of one timer in order: deletes, patches, then its creates at once. Nothing is created twice, even
 // when the process dies between a POST and the mapping write: before the first create of
 // a timer its intent is stored (the mapping in state pending), and the next run looks for
 // the periods of a pending timer by the marker in their comment and adopts them (Load).
@@ -30,6 +31,9 @@ func apply(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error {
 	}
 	err := phase.RecordEach(ctx, rec, n, p.Actions, func(ctx context.Context, a Action) (domain.ProtocolEntry, error) {
 		outcome, targets, reason, err := one(ctx, l, p.SkipApproval, a)
+		if l.late != nil {
+			a, reason = l.late.name(a, reason)
+		}
 		return domain.ProtocolEntry{Kind: domain.KindTimer, SourceID: a.TimerID, TargetID: strings.Join(targets, ","),
 			Action: string(a.Kind), Outcome: outcome, Reason: a.Tell(outcome, reason), Person: a.Person}, err
 	})
@@ -119,16 +123,8 @@ func one(ctx context.Context, l *Loaded, skipApproval bool, a Action) (domain.Ou
 	for k, id := range a.Keep {
 		tg.Periods[k] = id
 	}
-	for _, pd := range a.Create {
-		in, err := input(person, pd)
-		if err != nil {
-			return fail(err)
-		}
-		id, err := l.w.CreateAttendancePeriod(ctx, in, skipApproval)
-		if err != nil {
-			return fail(fmt.Errorf("create the %s period %s: %w", strings.ToLower(string(pd.Type)), pd.Key, err))
-		}
-		tg.Periods[pd.Key] = id
+	if err := create(ctx, l.w, person, skipApproval, a.Create, tg.Periods); err != nil {
+		return fail(err)
 	}
 	if person != "" {
 		tg.Person = person
@@ -144,6 +140,47 @@ func one(ctx context.Context, l *Loaded, skipApproval bool, a Action) (domain.Ou
 		return "", nil, "", err
 	}
 	return a.Kind.Outcome(), tg.IDs(), a.Reason, nil
+}
+
+// create POSTs a timer's new periods at once and adds the ids Personio gave them to
+// periods (key → id), also when another of them failed; the error is the first failed
+// period's, in plan order. They go at once because none depends on another: Personio
+// checks a period only against the person's periods of its own type (the notes: WORK
+// periods must not overlap; a BREAK lies inside its WORK in the UI model, and no rule
+// asks for the WORK to exist first), the deletes and patches that free their time are
+// done before, and one timer's breaks do not overlap each other. A webhook's timer
+// waited for its WORK period's answer before its BREAK was sent: one latency more.
+func create(ctx context.Context, w periodWriter, person string, skipApproval bool, ps []Period, periods map[string]string) error {
+	ins := make([]personio.AttendancePeriodInput, len(ps))
+	for i, pd := range ps {
+		in, err := input(person, pd)
+		if err != nil {
+			return err
+		}
+		ins[i] = in
+	}
+	ids := make([]string, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, pd := range ps {
+		wg.Go(func() {
+			id, err := w.CreateAttendancePeriod(ctx, ins[i], skipApproval)
+			if err != nil {
+				errs[i] = fmt.Errorf("create the %s period %s: %w", strings.ToLower(string(pd.Type)), pd.Key, err)
+			}
+			ids[i] = id
+		})
+	}
+	wg.Wait()
+	var first error
+	for i, pd := range ps {
+		if errs[i] == nil {
+			periods[pd.Key] = ids[i]
+		} else if first == nil {
+			first = errs[i]
+		}
+	}
+	return first
 }
 
 // report remembers a report action in the timer's mapping (its fingerprint, and the

@@ -43,10 +43,14 @@ type Deps struct {
 }
 
 // Phase is the timesheets phase (Staffomatic work timers → Personio attendance periods).
-type Phase struct{ deps Deps }
+type Phase struct {
+	deps Deps
+	// zones are the accounts' time zones, for the targeted runs of the process.
+	zones *zones
+}
 
 // NewPhase returns the timesheets phase. Run it with phase.New(timesync.NewPhase(deps), …).
-func NewPhase(deps Deps) *Phase { return &Phase{deps: deps} }
+func NewPhase(deps Deps) *Phase { return &Phase{deps: deps, zones: newZones(maxZones)} }
 
 var _ phase.Phase[*Loaded, Planned] = (*Phase)(nil)
 
@@ -74,6 +78,9 @@ type Loaded struct {
 	now time.Time
 	// concurrency bounds the timers applied at once.
 	concurrency int
+	// late, in a targeted run that is not a dry run, are the users' names being read
+	// while the run writes (Input.Names is empty): apply names the protocol entries.
+	late *late
 }
 
 // Planned is a run's plan with the state it was computed from.
@@ -132,9 +139,19 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		return nil, err
 	}
 	l.w = pc
-	loc, err := sc.TimeZone(ctx)
-	if err != nil {
+	// A targeted run (a webhook's) reads the time zone beside its timers and mappings
+	// (targeted); the other runs read it first, as their windows need it.
+	var tr *targetedReads
+	var loc *time.Location
+	if run.Request.Mode == domain.ModeTargeted {
+		if tr, err = l.targeted(ctx, run, p.zones, pc, sc); err != nil {
+			return nil, err
+		}
+		loc = tr.loc
+	} else if loc, err = sc.TimeZone(ctx); err != nil {
 		return nil, fmt.Errorf("load Staffomatic time zone: %w", err)
+	} else {
+		p.zones.put(run.Tenant, loc, l.now)
 	}
 	s := run.Tenant.Settings
 	in := Input{Settings: Settings{OnlyVerified: s.OnlyVerifiedStaffomaticWorkTimers, PropagateDeletions: s.PropagateDeletions},
@@ -169,39 +186,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	var missing []string     // targeted timers Staffomatic no longer has
 	restoreTargeted := false // a Personio period was named: compare the timers' periods
 	if in.Mode == domain.ModeTargeted {
-		targets, err := timerTargets(ctx, pc, l, run.Request.Targets)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range targets {
-			if t.Kind == domain.KindAttendance {
-				restoreTargeted = true
-			}
-		}
-		seen := map[string]bool{}
-		for _, t := range targets {
-			if seen[t.ID] {
-				continue
-			}
-			seen[t.ID] = true
-			id, perr := strconv.ParseInt(t.ID, 10, 64)
-			if perr != nil || id <= 0 {
-				continue
-			}
-			wt, gerr := sc.GetWorkTimer(ctx, id)
-			switch {
-			case staffomatic.IsNotFound(gerr):
-				missing = append(missing, t.ID)
-				continue
-			case gerr != nil:
-				return nil, fmt.Errorf("load Staffomatic work timer %d: %w", id, gerr)
-			}
-			bs, berr := sc.ListWorkTimerBreaks(ctx, id)
-			if berr != nil {
-				return nil, fmt.Errorf("load the breaks of work timer %d: %w", id, berr)
-			}
-			timers, breaks[id] = append(timers, wt), bs
-		}
+		restoreTargeted, timers, breaks, missing = tr.restore, tr.timers, tr.breaks, tr.missing
 	} else {
 		seen := map[int64]bool{}
 		for _, w := range windows {
@@ -258,8 +243,10 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	ids = append(ids, missing...)
 
 	// User mappings: Staffomatic user → Personio person.
-	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
-	if err != nil {
+	var users []domain.Mapping
+	if tr != nil {
+		users = tr.users
+	} else if users, err = l.st.LoadMappings(ctx, l.tid, domain.KindUser); err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
 	}
 	for _, m := range users {
@@ -310,8 +297,10 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		}
 	}
 
-	maps, err := l.st.GetMappings(ctx, l.tid, domain.KindTimer, ids)
-	if err != nil {
+	var maps map[string]domain.Mapping
+	if tr != nil {
+		maps = tr.maps // read by target id: a targeted run's ids are its targets
+	} else if maps, err = l.st.GetMappings(ctx, l.tid, domain.KindTimer, ids); err != nil {
 		return nil, fmt.Errorf("load timer mappings: %w", err)
 	}
 	for id, m := range maps {
@@ -375,12 +364,155 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		}
 		in.Deleted = append(in.Deleted, d)
 	}
-	if err := names(ctx, sc, &in); err != nil {
+	if in.Mode == domain.ModeTargeted && !run.Request.DryRun {
+		// The names are for the protocol only: a webhook's run reads them beside its
+		// writes instead of before them (a latency less), and names its entries after.
+		// A dry run waits for them, so its plan reads as the real run's protocol.
+		l.late = lateNames(ctx, sc, run.Log, wanted(in))
+	} else if err := names(ctx, sc, wanted(in), in.Names); err != nil {
 		return nil, err
 	}
 	l.Input = in
 	run.Log.InfoContext(ctx, "timesheets: loaded", "mode", in.Mode, "timers", len(in.Timers), "deleted", len(in.Deleted), "mappings", len(in.Mappings))
 	return l, nil
+}
+
+// targetedReads is what a targeted run reads before it plans.
+type targetedReads struct {
+	loc *time.Location
+	// restore: a Personio period was named, so the timers' periods are compared.
+	restore bool
+	timers  []staffomatic.WorkTimer
+	breaks  map[int64][]staffomatic.BreakTimer
+	missing []string // targeted timers Staffomatic no longer has
+	users   []domain.Mapping
+	maps    map[string]domain.Mapping // the timer mappings of the targets
+}
+
+// targetedTimers bounds the timers a targeted run reads at once (each is two calls).
+const targetedTimers = 4
+
+// targeted makes a targeted run's reads, which do not depend on each other, at once: the
+// account's time zone (unless the process read it less than ZoneTTL ago), each timer with
+// its breaks, the user mappings and the targets' timer mappings. A webhook's run waited for them one after the other (four vendor
+// latencies and the DynamoDB reads before its first write); now it waits for the
+// slowest. The timer mappings are read by target id, which is every id such a run
+// compares: the timers found and those Staffomatic no longer has.
+func (l *Loaded) targeted(ctx context.Context, run *phase.Run, zs *zones, pc *personio.Client, sc *staffomatic.Client) (*targetedReads, error) {
+	targets, err := timerTargets(ctx, pc, l, run.Request.Targets)
+	if err != nil {
+		return nil, err
+	}
+	tr := &targetedReads{breaks: map[int64][]staffomatic.BreakTimer{}}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, t := range targets {
+		if t.Kind == domain.KindAttendance {
+			tr.restore = true
+		}
+		id, perr := strconv.ParseInt(t.ID, 10, 64)
+		if perr != nil || id <= 0 || seen[id] {
+			continue
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = strconv.FormatInt(id, 10)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+			cancel() // the run fails: the other reads need not finish
+		}
+	}
+	if tr.loc = zs.get(run.Tenant, l.now); tr.loc == nil {
+		wg.Go(func() {
+			loc, err := sc.TimeZone(ctx)
+			if err != nil {
+				fail(fmt.Errorf("load Staffomatic time zone: %w", err))
+				return
+			}
+			tr.loc = loc
+			zs.put(run.Tenant, loc, l.now)
+		})
+	}
+	if !run.Request.DryRun {
+		wg.Go(func() {
+			// Personio's token (shared by the tenant's runs; fetched again about hourly and
+			// by a new process) is fetched beside the reads instead of in front of the
+			// first POST. Not getting it fails nothing here: the POST fetches it and tells.
+			if err := pc.PrefetchV2Token(ctx); err != nil && ctx.Err() == nil {
+				run.Log.WarnContext(ctx, "timesheets: the Personio token was not fetched ahead; the first write fetches it", "error", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
+		if err != nil {
+			fail(fmt.Errorf("load user mappings: %w", err))
+		}
+		tr.users = users
+	})
+	wg.Go(func() {
+		maps, err := l.st.GetMappings(ctx, l.tid, domain.KindTimer, keys)
+		if err != nil {
+			fail(fmt.Errorf("load timer mappings: %w", err))
+		}
+		tr.maps = maps
+	})
+	found := make([]*staffomatic.WorkTimer, len(ids))
+	bs := make([][]staffomatic.BreakTimer, len(ids))
+	gone := make([]bool, len(ids))
+	slots := make(chan struct{}, targetedTimers)
+	for i, id := range ids {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			var tw sync.WaitGroup
+			tw.Go(func() {
+				wt, err := sc.GetWorkTimer(ctx, id)
+				switch {
+				case staffomatic.IsNotFound(err):
+					gone[i] = true
+				case err != nil:
+					fail(fmt.Errorf("load Staffomatic work timer %d: %w", id, err))
+				default:
+					found[i] = &wt
+				}
+			})
+			b, err := sc.ListWorkTimerBreaks(ctx, id)
+			tw.Wait()
+			// The breaks of a timer Staffomatic no longer has do not matter (its answer
+			// may be a 404 as well).
+			if err != nil && !gone[i] {
+				fail(fmt.Errorf("load the breaks of work timer %d: %w", id, err))
+			}
+			bs[i] = b
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	for i, id := range ids {
+		switch {
+		case gone[i]:
+			tr.missing = append(tr.missing, keys[i])
+		case found[i] != nil:
+			tr.timers, tr.breaks[id] = append(tr.timers, *found[i]), bs[i]
+		}
+	}
+	return tr, nil
 }
 
 // overlapsAny reports whether period ap (an open one reaches into the future) overlaps one
@@ -531,11 +663,8 @@ func adopt(ctx context.Context, pc periodWriter, loc *time.Location, in *Input, 
 // namesByID is the most users names reads one by one; more are read as the user list.
 const namesByID = 5
 
-// names fills the display names of the users whose timers are in the run, for readable
-// reasons; only those users are kept. A run about a few users (a webhook's targeted run)
-// reads each of them at once instead of every page of the account's users, which for
-// 5,000 users were 101 calls one after the other in front of every hint's writes.
-func names(ctx context.Context, sc *staffomatic.Client, in *Input) error {
+// wanted are the users whose timers are in the run: their names are read.
+func wanted(in Input) map[string]bool {
 	want := map[string]bool{}
 	for _, t := range in.Timers {
 		want[t.UserID] = true
@@ -545,6 +674,14 @@ func names(ctx context.Context, sc *staffomatic.Client, in *Input) error {
 			want[d.UserID] = true
 		}
 	}
+	return want
+}
+
+// names fills out with the display names of the users in want, for readable reasons.
+// A run about a few users (a webhook's targeted run) reads each of them at once instead
+// of every page of the account's users, which for 5,000 users were 101 calls one after
+// the other in front of every hint's writes.
+func names(ctx context.Context, sc *staffomatic.Client, want map[string]bool, out map[string]string) error {
 	if len(want) == 0 {
 		return nil
 	}
@@ -566,7 +703,7 @@ func names(ctx context.Context, sc *staffomatic.Client, in *Input) error {
 				defer mu.Unlock()
 				switch {
 				case err == nil:
-					in.Names[id] = name(u)
+					out[id] = name(u)
 				case staffomatic.IsNotFound(err): // deleted: the reason names the id
 				case first == nil:
 					first = fmt.Errorf("load Staffomatic user %s: %w", id, err)
@@ -578,7 +715,7 @@ func names(ctx context.Context, sc *staffomatic.Client, in *Input) error {
 	}
 	err := sc.EachUser(ctx, staffomatic.UserFilter{}, func(u staffomatic.User) error {
 		if id := strconv.FormatInt(u.ID, 10); want[id] {
-			in.Names[id] = name(u)
+			out[id] = name(u)
 		}
 		return nil
 	})

@@ -548,7 +548,9 @@ func BenchmarkCompute(b *testing.B) {
 
 // TestTimerActionsNameTheUser: every timer action carries the name of the timer's user,
 // and its reason says what will happen in a dry run and what happened in a real run.
-func TestTimerActionsNameTheUser(t *testing.T) {
+// everyKind is an input whose plan has an action of each kind that names a user: a
+// create (100), a skip (101, running), a report (102, unmapped user) and a delete (103).
+func everyKind(t *testing.T) Input {
 	running := timer(t, "101", "u3", StateVerified, "2026-04-01 09:00", "", 0)
 	unmapped := timer(t, "102", "u2", StateVerified, "2026-03-31 09:00", "2026-03-31 12:00", 0)
 	gone := shift(t)
@@ -558,6 +560,11 @@ func TestTimerActionsNameTheUser(t *testing.T) {
 	in.Mappings["103"] = transferred(t, gone, "p1")
 	in.Deleted = []Deleted{{ID: "103", UserID: "u1", StartsAt: gone.StartsAt}}
 	in.Settings.PropagateDeletions = true
+	return in
+}
+
+func TestTimerActionsNameTheUser(t *testing.T) {
+	in := everyKind(t)
 	cases := []struct {
 		timer   string
 		kind    ActionKind

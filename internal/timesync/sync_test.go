@@ -416,10 +416,11 @@ func TestPersonioWebhookSetsBackAnEditedPeriod(t *testing.T) {
 	if len(entries) != 1 || entries[0].SourceID != strconv.FormatInt(wt.ID, 10) || entries[0].Outcome != domain.OutcomeUpdated || w.env.P.WriteCalls() != 1 {
 		t.Fatalf("entries %+v, %d writes", entries, w.env.P.WriteCalls())
 	}
-	// The reason names the user, read by id: a targeted run reads no list of users.
+	// The reason names the user, read by id (beside the write): a targeted run reads no
+	// list of users.
 	u, _ := w.env.S.Account(w.env.Demo.StaffomaticSubdomain).User(wt.UserID)
-	if name := u.FirstName + " " + u.LastName; !strings.Contains(entries[0].Reason, name) {
-		t.Errorf("reason %q does not name %s", entries[0].Reason, name)
+	if name := u.FirstName + " " + u.LastName; !strings.Contains(entries[0].Reason, name+" (user ") || entries[0].Person != name {
+		t.Errorf("reason %q (person %q) does not name %s", entries[0].Reason, entries[0].Person, name)
 	}
 	if n, one := w.env.S.CallCount("GET", "/users"), w.env.S.CallCount("GET", "/users/{id}"); n != 0 || one != 1 {
 		t.Errorf("the targeted run read %d pages of users and %d users by id, want 0 and 1", n, one)
@@ -521,5 +522,87 @@ func TestTimersLeavingTheWindowAreNotDeletions(t *testing.T) {
 	}
 	if after := w.periodsByMarker(); len(after) != len(before) {
 		t.Errorf("%d periods after nine days, %d before", len(after), len(before))
+	}
+}
+
+// TestTimerWebhookRun: a Staffomatic timer hint's targeted run (its reads at once, the
+// user's name read beside its writes, the account's zone as an earlier run of the process
+// read it within ZoneTTL) creates exactly what its dry run lists, with the same text
+// naming the user; once the timer is deleted in Staffomatic, the next hint's run
+// finds it gone and deletes its periods (propagate_deletions on), and targets that name no
+// timer (not a number, or unknown to Staffomatic) change nothing.
+func TestTimerWebhookRun(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.env.UpdateSettings(t, func(s *domain.Settings) { s.PropagateDeletions = true })
+	_, plan, err := w.run(t, ctx, domain.ModeFull, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ""
+	for _, e := range plan {
+		if e.Action == string(timesync.ActCreate) && e.Writes >= 2 {
+			id = e.SourceID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatalf("no timer with a WORK and a BREAK period to create: %+v", plan)
+	}
+	targeted := func(dry bool, ids ...string) []domain.ProtocolEntry {
+		t.Helper()
+		var ts []domain.Target
+		for _, i := range ids {
+			ts = append(ts, domain.Target{Kind: domain.KindTimer, ID: i})
+		}
+		req := w.env.Request(domain.PhaseTimesheets, domain.ModeTargeted, dry, ts...)
+		if sum, err := w.ts.Run(ctx, req); err != nil || sum.Status != domain.RunSucceeded {
+			t.Fatalf("targeted run of %v: %v %+v", ids, err, sum)
+		}
+		return w.env.Protocol(t, domain.AreaOf(domain.PhaseTimesheets), req.RunID)
+	}
+	subject := func(reason string) string { _, s, _ := strings.Cut(reason, ": "); return s }
+
+	w.env.P.ResetCalls()
+	w.env.S.ResetCalls()
+	dry := targeted(true, id)
+	if len(dry) != 1 || dry[0].Outcome != domain.OutcomePlanned || dry[0].Person == "" || w.env.P.WriteCalls() != 0 {
+		t.Fatalf("dry run: %+v, %d writes", dry, w.env.P.WriteCalls())
+	}
+	real := targeted(false, id)
+	if len(real) != 1 || real[0].Outcome != domain.OutcomeCreated || real[0].Person != dry[0].Person ||
+		subject(real[0].Reason) != subject(dry[0].Reason) || !strings.Contains(real[0].Reason, "of "+dry[0].Person+" (user ") {
+		t.Fatalf("the run recorded %+v, its dry run %+v", real, dry)
+	}
+	if n := w.env.P.WriteCalls(); n != dry[0].Writes {
+		t.Fatalf("the run made %d writes, its dry run listed %d", n, dry[0].Writes)
+	}
+	marked := 0
+	for m, n := range w.periodsByMarker() {
+		if strings.HasPrefix(m, timesync.MarkerPrefix+id+"/") {
+			marked += n
+		}
+	}
+	if marked != dry[0].Writes {
+		t.Fatalf("%d periods of timer %s, want %d", marked, id, dry[0].Writes)
+	}
+	// The account's time zone, read by the full run, served both hints' runs.
+	if n := w.env.S.CallCount("GET", "/account"); n != 0 {
+		t.Errorf("the targeted runs read the account's time zone %d times within its TTL, want 0", n)
+	}
+
+	w.staffomatic(t, http.MethodDelete, "/work_timers/"+id+".json", "")
+	w.env.Advance(timesync.ZoneTTL)
+	gone := targeted(false, id, "abc", "987654321")
+	if n := w.env.S.CallCount("GET", "/account"); n != 1 {
+		t.Errorf("a hint's run after the zone's TTL read it %d times, want 1", n)
+	}
+	if len(gone) != 1 || gone[0].SourceID != id || gone[0].Action != string(timesync.ActDelete) || gone[0].Outcome != domain.OutcomeDeleted {
+		t.Fatalf("after the timer's deletion: %+v", gone)
+	}
+	for m := range w.periodsByMarker() {
+		if strings.HasPrefix(m, timesync.MarkerPrefix+id+"/") {
+			t.Errorf("period %s left after the timer's deletion", m)
+		}
 	}
 }
