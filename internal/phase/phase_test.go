@@ -567,16 +567,26 @@ func TestDuplicateDeliveryAtEveryStepRunsOnce(t *testing.T) {
 	e := setup(t, &fakePhase{})
 	ctx := context.Background()
 	r := request(false)
+	// The harness makes some of its DynamoDB requests at once (the tenant beside the run
+	// record), so the hook's bookkeeping is shared by goroutines.
+	var mu sync.Mutex
 	armed, deliveries := false, 0
 	var dupErr error
 	st := hookedStore(e, nil, func(in any, err error) {
+		mu.Lock()
 		if !armed {
 			armed = err == nil && isLeasePut(in)
+			mu.Unlock()
 			return
 		}
 		deliveries++
-		if err := e.h.Handle(ctx, event(t, r)); err != nil && dupErr == nil {
-			dupErr = err
+		mu.Unlock()
+		if err := e.h.Handle(ctx, event(t, r)); err != nil {
+			mu.Lock()
+			if dupErr == nil {
+				dupErr = err
+			}
+			mu.Unlock()
 		}
 	})
 	first := phase.New(phase.Phase[[]string, fakePlan](e.ph), phase.Deps{Store: st, Sealer: e.sealer, Log: obs.NewLogger(e.logs, true, slog.LevelDebug), LeaseTTL: time.Minute})
