@@ -179,6 +179,9 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 // stopped) blocks no longer than that.
 const queuedRunBlocks = 16 * time.Minute
 
+// queuedScanPages bounds the pages of 50 runs Sync Now reads looking for a queued run.
+const queuedScanPages = 4
+
 // runInProgress is the 409 for Sync Now of a phase whose run is still going or is queued
 // and about to start: a second run now would only be skipped by the lease (or run twice,
 // one after the other), so the admin is pointed at the existing one.
@@ -194,9 +197,10 @@ func (a *API) runInProgress(ctx context.Context, tenant string, ph domain.Phase)
 		}
 	}
 	// Runs list newest first (their ids begin with the time they were queued), so the
-	// scan ends at the first run older than the window.
+	// scan ends at the first run older than the window; and after queuedScanPages pages
+	// (a burst of webhook runs), so that Sync Now stays a few reads.
 	since := a.now().Add(-queuedRunBlocks)
-	for next := ""; ; {
+	for next, pages := "", 0; pages < queuedScanPages; pages++ {
 		page, err := a.store.ListRuns(ctx, tenant, 50, next)
 		if err != nil {
 			return nil // none readable: the run may start, as without a lease
@@ -213,6 +217,7 @@ func (a *API) runInProgress(ctx context.Context, tenant string, ph domain.Phase)
 			return nil
 		}
 	}
+	return nil
 }
 
 func skippedText(s []SkippedPhase) string {
