@@ -41,6 +41,13 @@ func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error
 	if err != nil {
 		return fmt.Errorf("apply absences: %w", err)
 	}
+	// Every action started, but the run was stopped (the deadline's margin) while some
+	// were under way: they are failed records "stopped before it ended", not written. The
+	// run fails and the cursor stays, so the next partial run reads those sources again
+	// instead of leaving them to the nightly full run.
+	if ctx.Err() != nil {
+		return fmt.Errorf("apply absences: stopped while writing: %w", context.Cause(ctx))
+	}
 	if l.mode != domain.ModeTargeted {
 		rec.SetCursor(l.now.Format(time.RFC3339Nano))
 	}

@@ -1008,3 +1008,73 @@ func TestPartialRunConcerningManyEmployees(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialRunAfterARunStoppedMidWrite: a partial run stopped while its last writes were
+// under way (every action started, one cut off between the create and the approval of its
+// copy) does not move the cursor, so the next partial run reads the period again, though
+// it changed more than PartialOverlap before, and finishes its copy instead of leaving it
+// unapproved until the nightly full run.
+func TestPartialRunAfterARunStoppedMidWrite(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	cursor, err := w.env.Store.GetCursor(ctx, synctest.TenantID, domain.PhaseAbsences)
+	if err != nil || cursor == "" {
+		t.Fatalf("cursor after the full run: %q %v", cursor, err)
+	}
+	var pid int64
+	for _, u := range w.account().Users() {
+		if n, err := strconv.ParseInt(u.CustomID, 10, 64); err == nil && n > 0 {
+			pid = n
+			break
+		}
+	}
+	var sick string
+	for _, ty := range w.env.P.TimeOffTypes() {
+		if ty.Name == "Krankheit" {
+			sick = ty.IDv2
+		}
+	}
+	if pid == 0 || sick == "" {
+		t.Fatal("the demo lacks a mapped employee or the type Krankheit")
+	}
+	w.env.Advance(2 * time.Hour)
+	day := time.Date(2026, 9, 14, 0, 0, 0, 0, time.UTC)
+	period := w.env.P.AddAbsencePeriod(personiosim.AbsencePeriod{PersonID: pid, TypeID: sick, Start: day, End: &day, Status: personiosim.StatusApproved})
+	// The run stops after the copy's create, before its approval.
+	w.env.Advance(2 * time.Hour)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.env.Transport.SetAfter(func(r *http.Request, resp *http.Response) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/absences.json") && resp.StatusCode < 300 {
+			cancel()
+		}
+	})
+	_, entries, err := w.run(t, cctx, domain.ModePartial, false)
+	w.env.Transport.SetAfter(nil)
+	if err == nil || tally(entries)["create_absence/failed"] != 1 {
+		t.Fatalf("the stopped run: %v %+v", err, entries)
+	}
+	if got, err := w.env.Store.GetCursor(ctx, synctest.TenantID, domain.PhaseAbsences); err != nil || got != cursor {
+		t.Fatalf("cursor after the stopped run: %q %v, want it unmoved at %q", got, err, cursor)
+	}
+	w.env.Advance(2 * time.Hour)
+	if _, _, err := w.run(t, ctx, domain.ModePartial, false); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, x := range w.copies() {
+		if k, _ := absencesync.ParseMarker(x.Justification); k == "personio/"+period.ID {
+			states = append(states, x.State)
+		}
+	}
+	if len(states) != 1 || states[0] != "approved" {
+		t.Fatalf("copies of the period after the next partial run: %v, want one approved", states)
+	}
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("full run after: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+}

@@ -796,6 +796,14 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Errorf("after the upload the tenant's Personio is %+v, want the file's client id at Personio's own address", stored.Personio)
 	}
 	b.shot("credentials-file")
+	// Step 3 does not keep the employees read with the old credentials: it reads them again,
+	// here with the file's client id at Personio's own address, which this machine cannot
+	// reach, so an error and no rows instead of the old list.
+	b.click(`button[data-view="selection"]`)
+	b.waitJS(errorShown + ` || document.querySelectorAll('#sel-body tr[data-pid]').length > 0`)
+	if rows := evalAs[int](b, `document.querySelectorAll('#sel-body tr[data-pid]').length`); rows != 0 {
+		t.Errorf("step 3 after new credentials shows %d employees read with the old ones", rows)
+	}
 	b.click(`button[data-view="admin"]`)
 
 	// Hand-over to another Staffomatic admin: confirmed, the new admin token shown once and

@@ -172,20 +172,52 @@ func (a *API) syncNow(w http.ResponseWriter, r *http.Request, t domain.Tenant) e
 	return nil
 }
 
-// runInProgress is the 409 for Sync Now of a phase whose run is still going: a second
-// run now would only be skipped by the lease, so the admin is pointed at the running one.
+// queuedRunBlocks is how long a queued run of a phase keeps Sync Now of that phase from
+// queuing another: the longest lease a phase run holds (the function's 15-minute timeout
+// plus the harness's minute), so a run waiting behind the one before it in Sync Now of all
+// still counts, while a queued run no function ever started (an event lost, a dev process
+// stopped) blocks no longer than that.
+const queuedRunBlocks = 16 * time.Minute
+
+// queuedScanPages bounds the pages of 50 runs Sync Now reads looking for a queued run.
+const queuedScanPages = 4
+
+// runInProgress is the 409 for Sync Now of a phase whose run is still going or is queued
+// and about to start: a second run now would only be skipped by the lease (or run twice,
+// one after the other), so the admin is pointed at the existing one.
 func (a *API) runInProgress(ctx context.Context, tenant string, ph domain.Phase) error {
-	l, err := a.store.GetLease(ctx, tenant, ph)
-	if err != nil || !time.UnixMilli(l.UntilMs).After(a.now()) {
-		return nil // no lease, an expired one, or none readable: the run may start
+	conflict := func(state string, run domain.RunSummary, since, then string) error {
+		return &Error{Status: http.StatusConflict, Code: "run_in_progress", Field: "phase",
+			Message: fmt.Sprintf("a %s run is %s (run %s, %s); a second one now would %s: follow it at GET /v1/tenants/%s/runs/%s",
+				ph, state, run.RunID, since, then, tenant, run.RunID)}
 	}
-	run, err := a.store.GetRun(ctx, tenant, l.Holder)
-	if err != nil || run.Status != domain.RunRunning {
-		return nil
+	if l, err := a.store.GetLease(ctx, tenant, ph); err == nil && time.UnixMilli(l.UntilMs).After(a.now()) {
+		if run, err := a.store.GetRun(ctx, tenant, l.Holder); err == nil && run.Status == domain.RunRunning {
+			return conflict("in progress", run, "started "+run.StartedAt.UTC().Format(time.RFC3339), "be skipped")
+		}
 	}
-	return &Error{Status: http.StatusConflict, Code: "run_in_progress", Field: "phase",
-		Message: fmt.Sprintf("a %s run is in progress (run %s, started %s); a second one now would be skipped: follow it at GET /v1/tenants/%s/runs/%s",
-			ph, run.RunID, run.StartedAt.UTC().Format(time.RFC3339), tenant, run.RunID)}
+	// Runs list newest first (their ids begin with the time they were queued), so the
+	// scan ends at the first run older than the window; and after queuedScanPages pages
+	// (a burst of webhook runs), so that Sync Now stays a few reads.
+	since := a.now().Add(-queuedRunBlocks)
+	for next, pages := "", 0; pages < queuedScanPages; pages++ {
+		page, err := a.store.ListRuns(ctx, tenant, 50, next)
+		if err != nil {
+			return nil // none readable: the run may start, as without a lease
+		}
+		for _, run := range page.Runs {
+			if run.QueuedAt.Before(since) {
+				return nil
+			}
+			if run.Phase == ph && run.Status == domain.RunQueued {
+				return conflict("queued", run, "queued "+run.QueuedAt.UTC().Format(time.RFC3339), "only run the same sync again after it")
+			}
+		}
+		if next = page.Next; next == "" {
+			return nil
+		}
+	}
+	return nil
 }
 
 func skippedText(s []SkippedPhase) string {

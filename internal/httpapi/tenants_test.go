@@ -165,6 +165,36 @@ func TestSyncNowNoPhaseDeployed(t *testing.T) {
 	}
 }
 
+// TestSyncNowWhileARunIsQueued: a run of the phase still queued (its function has not
+// started it yet) answers Sync Now of that phase like a running one, a 409 naming it;
+// a queued run older than queuedRunBlocks (never started) and another tenant's queued
+// run do not block.
+func TestSyncNowWhileARunIsQueued(t *testing.T) {
+	e := newEnv(t)
+	c, other := e.createDemo(t), e.createDemo(t)
+	ctx := t.Context()
+	queue := func(tenant string, at time.Time) {
+		t.Helper()
+		req := domain.SyncRequest{Tenant: tenant, Phase: domain.PhaseUsers, Mode: domain.ModeFull, Trigger: domain.TriggerManual,
+			RunID: domain.NewRunID(domain.PhaseUsers, at)}
+		if err := e.store.CreateRun(ctx, req.Summary(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue(c.TenantID, time.Now().Add(-queuedRunBlocks-time.Minute))
+	queue(other.TenantID, time.Now())
+	first := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil)
+	var ok struct {
+		RunIDs []string `json:"run_ids"`
+	}
+	first.json(t, &ok)
+	if first.Code != http.StatusAccepted || len(ok.RunIDs) != 1 {
+		t.Fatalf("with only a stale queued run and another tenant's: %d %s", first.Code, first.Body)
+	}
+	// The run just queued has not started (the test's bus only records events).
+	usersBusy(t, e, c, "queued (run "+ok.RunIDs[0])
+}
+
 // TestSyncNowWhileARunIsInProgress: Sync Now of a phase whose run holds the lease is a 409
 // naming that run (a second run would only be skipped); once it ended, Sync Now queues.
 func TestSyncNowWhileARunIsInProgress(t *testing.T) {
@@ -182,14 +212,26 @@ func TestSyncNowWhileARunIsInProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	usersBusy(t, e, c, "in progress (run "+req.RunID)
+	if err := e.store.ReleaseLease(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil); r.Code != http.StatusAccepted {
+		t.Fatalf("after the run: %d %s", r.Code, r.Body)
+	}
+}
+
+// usersBusy checks that Sync Now of users is a 409 run_in_progress whose message has want
+// (naming the run), and that Sync Now of all leaves users out for that reason and starts
+// with workspaces instead of queuing a users run beside the busy one.
+func usersBusy(t *testing.T, e *env, c TenantCreated, want string) {
+	t.Helper()
 	r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil)
 	var er struct{ Error Error }
 	r.json(t, &er)
-	if r.Code != http.StatusConflict || er.Error.Code != "run_in_progress" || !strings.Contains(er.Error.Message, req.RunID) {
-		t.Fatalf("%d %s", r.Code, r.Body)
+	if r.Code != http.StatusConflict || er.Error.Code != "run_in_progress" || er.Error.Field != "phase" || !strings.Contains(er.Error.Message, want) {
+		t.Fatalf("sync users: %d %s", r.Code, r.Body)
 	}
-	// Sync Now of all leaves the busy first phase out, naming its run, and starts with the
-	// next one instead of queuing a users run the lease would skip.
 	all := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/all", c.AdminToken, nil)
 	var queued struct {
 		Queued  []PhaseRef     `json:"queued"`
@@ -197,18 +239,12 @@ func TestSyncNowWhileARunIsInProgress(t *testing.T) {
 	}
 	all.json(t, &queued)
 	if all.Code != http.StatusAccepted || len(queued.Queued) == 0 || queued.Queued[0].Phase != domain.PhaseWorkspaces ||
-		len(queued.Skipped) != 1 || queued.Skipped[0].Phase != domain.PhaseUsers || !strings.Contains(queued.Skipped[0].Reason, "in progress (run "+req.RunID) {
-		t.Fatalf("sync all while users runs: %d %s", all.Code, all.Body)
+		len(queued.Skipped) != 1 || queued.Skipped[0].Phase != domain.PhaseUsers || !strings.Contains(queued.Skipped[0].Reason, want) {
+		t.Fatalf("sync all while users is busy: %d %s", all.Code, all.Body)
 	}
 	for _, q := range queued.Queued {
 		if q.Phase == domain.PhaseUsers {
-			t.Fatalf("a users run was queued beside the one in progress: %s", all.Body)
+			t.Fatalf("a users run was queued beside the busy one: %s", all.Body)
 		}
-	}
-	if err := e.store.ReleaseLease(ctx, lease); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.do(t, "POST", "/v1/tenants/"+c.TenantID+"/sync/users", c.AdminToken, nil); r.Code != http.StatusAccepted {
-		t.Fatalf("after the run: %d %s", r.Code, r.Body)
 	}
 }

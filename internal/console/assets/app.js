@@ -291,6 +291,10 @@ async function saveCredentials(ev) {
       return;
     }
     const res = await api('putCredentials', {}, { body });
+    // The employees and checks were read with the old credentials: step 3 and the checks
+    // read them again with the new ones.
+    state.employees = null;
+    state.checks = null;
     $('cred-client-secret').value = '';
     $('cred-password').value = '';
     if (res.personio_webhook_token) await secrets({ personio_token: res.personio_webhook_token });
