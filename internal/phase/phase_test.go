@@ -53,6 +53,9 @@ type fakePhase struct {
 	waitCtx bool
 	// loadDeadline is the deadline of the context Load got.
 	loadDeadline time.Time
+	// swallowStop makes Apply wait for its context to end and then, like a phase that
+	// takes a stop for the end of its work, set its cursor and return nil.
+	swallowStop bool
 }
 
 func (f *fakePhase) Name() domain.Phase { return domain.PhaseUsers }
@@ -108,6 +111,9 @@ func (f *fakePhase) Apply(ctx context.Context, run *phase.Run, p fakePlan) error
 		if err := run.Record(ctx, domain.ProtocolEntry{Kind: a.Kind, SourceID: a.SourceID, TargetID: "u" + a.SourceID, Action: a.Action, Outcome: o}); err != nil {
 			return err
 		}
+	}
+	if f.swallowStop {
+		<-ctx.Done()
 	}
 	run.SetCursor("2026-03-01T10:00:00Z")
 	return nil

@@ -160,3 +160,24 @@ func TestRunStopsBeforeTheFunctionsDeadline(t *testing.T) {
 		t.Fatalf("lease not released: %v", lerr)
 	}
 }
+
+// TestRunStoppedDuringApplyKeepsTheCursor: a phase whose apply is stopped by the deadline
+// margin but returns nil (its last records were under way: the apply loop returns once
+// every item has started) must not move the cursor past records it did not finish; the
+// run fails as stopped, so the retry and the next partial run read them again.
+func TestRunStoppedDuringApplyKeepsTheCursor(t *testing.T) {
+	e := setup(t, &fakePhase{swallowStop: true})
+	near, cancel := context.WithDeadline(context.Background(), time.Now().Add(phase.DeadlineMargin+300*time.Millisecond))
+	defer cancel()
+	r := request(false)
+	_, err := e.h.Run(near, r)
+	if !errors.Is(err, phase.ErrStoppedBeforeDeadline) {
+		t.Fatalf("run error %v, want ErrStoppedBeforeDeadline", err)
+	}
+	if c, cerr := e.st.GetCursor(context.Background(), "acme", domain.PhaseUsers); cerr != nil || c != "" {
+		t.Fatalf("cursor %q (%v) stored by a run stopped during its apply", c, cerr)
+	}
+	if sum, gerr := e.st.GetRun(context.Background(), "acme", r.RunID); gerr != nil || sum.Status != domain.RunFailed {
+		t.Fatalf("summary %+v %v", sum, gerr)
+	}
+}
