@@ -21,6 +21,7 @@ func TestSetUpTrail(t *testing.T) {
 		{"PUT", base + "/sources", map[string]any{"absences": "staffomatic"}}, // no change
 		{"PUT", base + "/settings", map[string]any{"propagate_deletions": true}},
 		{"PUT", base + "/selection", map[string]any{"select": []string{"1016"}, "auto_include": map[string]any{"statuses": []string{"active"}}}},
+		{"PUT", base + "/selection", map[string]any{"select": []string{"1016"}, "clear": []string{"1018"}, "auto_include": map[string]any{"statuses": []string{"active"}}}}, // no change
 		{"PUT", base + "/credentials", map[string]any{"personio": map[string]any{"client_id": e.demo.PersonioClientID, "client_secret": e.demo.PersonioClientSecret},
 			"staffomatic": map[string]any{"subdomain": e.demo.StaffomaticSubdomain, "email": e.demo.StaffomaticEmail, "password": e.demo.StaffomaticPassword}}},
 		{"POST", base + "/webhook-secrets", nil},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -245,15 +246,31 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 		return err
 	}
 	sel.Tenant = t.ID
+	// Only the switches this request really changes are told (and stored): clearing an id
+	// without a switch, or switching on one already on, changes nothing.
+	changed := map[string][]string{}
+	set := func(list string, id string, on, keep bool) {
+		was, had := sel.Employees[id]
+		if had == keep && (!keep || was == on) {
+			return
+		}
+		changed[list] = append(changed[list], id)
+		if keep {
+			sel.Employees[id] = on
+		} else {
+			delete(sel.Employees, id)
+		}
+	}
 	for _, id := range in.Select {
-		sel.Employees[id] = true
+		set("select", id, true, true)
 	}
 	for _, id := range in.Deselect {
-		sel.Employees[id] = false
+		set("deselect", id, false, true)
 	}
 	for _, id := range in.Clear {
-		delete(sel.Employees, id)
+		set("clear", id, false, false)
 	}
+	rulesBefore, matchBefore := slices.Clone(sel.Rules), cmp.Or(sel.Match, domain.MatchAllRules)
 	if len(sel.Employees) > MaxSelectionSwitches {
 		return unprocessable("selection_too_large", "select", "the selection would hold %d explicit switches; at most %d are kept: use auto_include rules for large groups, or clear switches the rules already decide", len(sel.Employees), MaxSelectionSwitches)
 	}
@@ -305,6 +322,13 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	if err := a.checkSelectionInput(r.Context(), t, in, attribute); err != nil {
 		return err
 	}
+	rulesChanged := in.AutoInclude != nil && (sel.Match != matchBefore || !reflect.DeepEqual(sel.Rules, rulesBefore))
+	if len(changed) == 0 && !rulesChanged {
+		// Nothing to store: no write, no new version (which would make the next partial
+		// runs full), no set-up entry.
+		WriteJSON(w, http.StatusOK, selectionView(sel))
+		return nil
+	}
 	if err := a.store.SaveSelection(r.Context(), &sel); err != nil {
 		return storeErr(err, "the selection")
 	}
@@ -312,12 +336,12 @@ func (a *API) putSelection(w http.ResponseWriter, r *http.Request, t domain.Tena
 	for _, l := range []struct {
 		name string
 		ids  []string
-	}{{"switched on", in.Select}, {"switched off", in.Deselect}, {"switches cleared", in.Clear}} {
+	}{{"switched on", changed["select"]}, {"switched off", changed["deselect"]}, {"switches cleared", changed["clear"]}} {
 		if len(l.ids) > 0 {
 			what = append(what, fmt.Sprintf("%s: %s", l.name, idList(l.ids)))
 		}
 	}
-	if in.AutoInclude != nil {
+	if rulesChanged {
 		b, _ := json.Marshal(selectionView(sel).AutoInclude)
 		what = append(what, "auto-include rules set to "+string(b))
 	}

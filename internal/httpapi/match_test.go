@@ -123,3 +123,46 @@ func TestSelectionRulesAreExplicit(t *testing.T) {
 		t.Fatalf("clear: %d %s", r.Code, r.Body)
 	}
 }
+
+// TestSelectionChangesOnlyWhatDiffers: a request stores and tells only the switches it
+// changes; one that changes nothing (clearing an id without a switch, switching on one
+// already on, the same rules) writes nothing, so the version, which makes the next
+// partial runs full, stays.
+func TestSelectionChangesOnlyWhatDiffers(t *testing.T) {
+	e := newEnv(t)
+	c := e.createDemo(t)
+	path := "/v1/tenants/" + c.TenantID + "/selection"
+	put := func(body map[string]any) SelectionView {
+		t.Helper()
+		var v SelectionView
+		r := e.do(t, "PUT", path, c.AdminToken, body)
+		r.json(t, &v)
+		if r.Code != 200 {
+			t.Fatalf("%v: %d %s", body, r.Code, r.Body)
+		}
+		return v
+	}
+	first := put(map[string]any{"select": []string{"1016"}, "deselect": []string{"1017"}})
+	for _, body := range []map[string]any{
+		{"clear": []string{"1018"}},
+		{"select": []string{"1016"}, "deselect": []string{"1017"}},
+	} {
+		if v := put(body); v.Version != first.Version {
+			t.Errorf("%v changed nothing but stored version %d (was %d)", body, v.Version, first.Version)
+		}
+	}
+	after := put(map[string]any{"auto_include": map[string]any{"statuses": []string{"active"}}})
+	if v := put(map[string]any{"auto_include": map[string]any{"match": "all", "statuses": []string{"active"}}}); v.Version != after.Version {
+		t.Errorf("the same rules again stored version %d (was %d)", v.Version, after.Version)
+	}
+	// A request that changes some of its ids tells only those.
+	put(map[string]any{"select": []string{"1016", "1019"}, "clear": []string{"1017", "1020"}})
+	r := e.do(t, "GET", "/v1/tenants/"+c.TenantID+"/protocol?area=setup&limit=1", c.AdminToken, nil)
+	var page struct {
+		Entries []struct{ Reason string } `json:"entries"`
+	}
+	r.json(t, &page)
+	if len(page.Entries) != 1 || !strings.Contains(page.Entries[0].Reason, "switched on: 1019; switches cleared: 1017; by") {
+		t.Errorf("set-up entry %+v, want it to name 1019 and 1017 alone", page.Entries)
+	}
+}

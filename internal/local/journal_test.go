@@ -17,6 +17,7 @@ import (
 	"github.com/staffsync/staffsync/internal/config"
 	"github.com/staffsync/staffsync/internal/domain"
 	"github.com/staffsync/staffsync/internal/phases"
+	"github.com/staffsync/staffsync/internal/sandbox/demo"
 	"github.com/staffsync/staffsync/internal/store"
 )
 
@@ -195,5 +196,30 @@ func TestKeptWebhookSecretsAfterARotation(t *testing.T) {
 	line, _, _ = strings.Cut(line, "\n")
 	if strings.Contains(line, "no longer valid") || !strings.Contains(line, third.r.Demo.PersonioToken) {
 		t.Errorf("webhooks line of a new demo tenant: %q", line)
+	}
+}
+
+// TestKeptTokenAfterAHandOver: after a hand-over to the demo's second admin the kept
+// admin token answers 401, so a restart's banner marks it and its console link instead
+// of offering a link that signs nobody in.
+func TestKeptTokenAfterAHandOver(t *testing.T) {
+	dir := t.TempDir()
+	first := startDev(t, dir, false, false)
+	tenant, token := first.r.Demo.ID, first.r.Demo.AdminToken
+	if err := call(context.Background(), http.MethodPost, first.r.BaseURL+"/v1/tenants/"+tenant+"/owner", token,
+		map[string]any{"staffomatic": map[string]any{"email": demo.SecondAdminEmail, "password": demo.SecondAdminPassword}}, http.StatusOK, nil); err != nil {
+		t.Fatal(err)
+	}
+	first.end(t)
+	banner := startDev(t, dir, false, false).end(t)
+	for _, c := range []struct{ prefix, want string }{
+		{"  demo tenant:", "no longer valid: a hand-over replaced it"},
+		{"  console:", "no longer signs in: a hand-over replaced its token; open "},
+	} {
+		_, line, _ := strings.Cut(banner, c.prefix)
+		line, _, _ = strings.Cut(line, "\n")
+		if !strings.Contains(line, c.want) || strings.Contains(line, "signs in as the demo tenant") {
+			t.Errorf("%s line after a hand-over: %q, want %q", c.prefix, line, c.want)
+		}
 	}
 }

@@ -167,11 +167,14 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- server.Serve(l) }()
 	base := "http://" + l.Addr().String()
 	var demoTenant DemoTenant
-	tokenNote, hookNote := "", ""
+	tokenNote, hookNote, consoleNote := "", "", "   (signs in as the demo tenant)"
 	if sb != nil {
 		if keptSandbox != nil && keptDemo(ctx, core.Store, keptSandbox.Tenant.ID) {
 			demoTenant = keptSandbox.Tenant
-			tokenNote = keptTokenNote(ctx, base, demoTenant)
+			var valid bool
+			if tokenNote, valid = keptTokenNote(ctx, base, demoTenant); !valid {
+				consoleNote = "   (no longer signs in: a hand-over replaced its token; open " + base + "/console/ and sign in with the token the hand-over returned)"
+			}
 			hookNote = keptWebhookNote(ctx, core.Store, demoTenant)
 		} else if demoTenant, err = createDemoTenant(ctx, base, key, sb); err != nil {
 			_ = server.Close()
@@ -248,7 +251,7 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "  demo tenant:   %s   admin token: %s%s\n", demoTenant.ID, demoTenant.AdminToken, tokenNote)
 		fmt.Fprintf(o.Out, "  background sync: %s\n", backgroundText(ctx, core.Store, demoTenant.ID, next))
 		fmt.Fprintf(o.Out, "  webhooks:      personio token %s, staffomatic secret %s%s\n", demoTenant.PersonioToken, demoTenant.StaffomaticSecret, hookNote)
-		fmt.Fprintf(o.Out, "  console:       %s/console/#token=%s   (signs in as the demo tenant)\n", base, demoTenant.AdminToken)
+		fmt.Fprintf(o.Out, "  console:       %s/console/#token=%s%s\n", base, demoTenant.AdminToken, consoleNote)
 		fmt.Fprintf(o.Out, "\n  try:\n")
 		// The variable names are the README's, so its walk-through can be pasted as it is.
 		fmt.Fprintf(o.Out, "    export B=%s OP=%s T=%s TOK=%s\n", base, key, demoTenant.ID, demoTenant.AdminToken)
@@ -358,13 +361,14 @@ func sealNote(ctx context.Context, c *Core) string {
 }
 
 // keptTokenNote checks the kept demo admin token against the API: a hand-over since
-// replaced it, and the banner must not offer a token that answers 401.
-func keptTokenNote(ctx context.Context, base string, t DemoTenant) string {
+// replaced it, and the banner must not offer a token that answers 401 (neither as the
+// admin token nor in the console's sign-in link). valid is false when it answers so.
+func keptTokenNote(ctx context.Context, base string, t DemoTenant) (note string, valid bool) {
 	err := call(ctx, http.MethodGet, base+"/v1/tenants/"+t.ID, t.AdminToken, nil, http.StatusOK, nil)
 	if err == nil {
-		return "   (kept)"
+		return "   (kept)", true
 	}
-	return "   (no longer valid: a hand-over replaced it; use the token the hand-over returned, or FRESH=1)"
+	return "   (no longer valid: a hand-over replaced it; use the token the hand-over returned, or FRESH=1)", false
 }
 
 // keptWebhookNote checks the kept demo webhook secrets against the stored ones: a

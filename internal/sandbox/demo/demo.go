@@ -296,12 +296,24 @@ func Seed(p *personiosim.Server, s *staffomaticsim.Server, now time.Time) (Info,
 	info.MissingType = training.Name
 	at := func(d time.Time, h int) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), h, 0, 0, 0, berlin) }
 	endOf := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 0, berlin) }
+	// With Staffomatic leading only the current year moves (DESIGN §1.3), so these stay in
+	// today's year: the weeks six to eight ahead, or, when those reach into the next year
+	// (a demo seeded from mid-November), the same weekdays eight weeks back; the sick day
+	// this week, or today when this week's Thursday is already in another year.
+	later := monday.AddDate(0, 0, 42)
+	if later.AddDate(0, 0, 8).Year() != today.Year() {
+		later = monday.AddDate(0, 0, -56)
+	}
+	sick := monday.AddDate(0, 0, 3)
+	if sick.Year() != today.Year() {
+		sick = today
+	}
 	for _, x := range []staffomaticsim.Absence{
-		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(monday.AddDate(0, 0, 42), 0), EndsAt: endOf(monday.AddDate(0, 0, 46)), AllDay: true, Vacation: true, Paid: true},
-		{ApplicantID: admin.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(monday.AddDate(0, 0, 44), 12), EndsAt: at(monday.AddDate(0, 0, 44), 16), Vacation: true, Paid: true},
-		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Krankheit"], StartsAt: at(monday.AddDate(0, 0, 3), 0), EndsAt: endOf(monday.AddDate(0, 0, 3)), AllDay: true, Paid: true},
+		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(later, 0), EndsAt: endOf(later.AddDate(0, 0, 4)), AllDay: true, Vacation: true, Paid: true},
+		{ApplicantID: admin.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(later.AddDate(0, 0, 2), 12), EndsAt: at(later.AddDate(0, 0, 2), 16), Vacation: true, Paid: true},
+		{ApplicantID: byCustom.ID, AbsenceTypeID: cats["Krankheit"], StartsAt: at(sick, 0), EndsAt: endOf(sick), AllDay: true, Paid: true},
 		{ApplicantID: admin.ID, AbsenceTypeID: cats["Bezahlter Urlaub"], StartsAt: at(newYear.AddDate(0, 0, -2), 0), EndsAt: endOf(newYear.AddDate(0, 0, 1)), AllDay: true, Vacation: true, Paid: true},
-		{ApplicantID: admin.ID, AbsenceTypeID: training.ID, StartsAt: at(monday.AddDate(0, 0, 50), 0), EndsAt: endOf(monday.AddDate(0, 0, 50)), AllDay: true},
+		{ApplicantID: admin.ID, AbsenceTypeID: training.ID, StartsAt: at(later.AddDate(0, 0, 8), 0), EndsAt: endOf(later.AddDate(0, 0, 8)), AllDay: true},
 	} {
 		x.State, x.LocationID = staffomaticsim.StateApproved, &locs[0].ID
 		if _, err := acc.AddAbsence(x); err != nil {

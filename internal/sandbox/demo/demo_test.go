@@ -34,6 +34,8 @@ func TestSeedContents(t *testing.T) {
 		time.Date(2026, 10, 5, 16, 0, 0, 0, time.UTC),  // second half: boundary ahead
 		time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC),   // new year's night
 		time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), // already 1 Jan in Berlin
+		time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC),   // December: six weeks ahead is next year
+		time.Date(2026, 12, 29, 12, 0, 0, 0, time.UTC), // this week's Thursday is next year
 	}
 	for _, now := range nows {
 		t.Run(now.Format(time.RFC3339), func(t *testing.T) {
@@ -136,6 +138,11 @@ func TestSeedContents(t *testing.T) {
 				}
 				if x.StartsAt.In(info.Now.Location()).Year() != x.EndsAt.In(info.Now.Location()).Year() {
 					crossing++
+				}
+				// Staffomatic leading reads only the current year: every absence reaches into it.
+				berlin, _ := time.LoadLocation("Europe/Berlin")
+				if y := info.Now.In(berlin).Year(); x.StartsAt.In(berlin).Year() > y || x.EndsAt.In(berlin).Year() < y {
+					t.Fatalf("absence %d (%s to %s) lies outside %d, the year a Staffomatic-led run reads", x.ID, x.StartsAt, x.EndsAt, y)
 				}
 			}
 			if timed != 1 || crossing != 1 {
