@@ -9,6 +9,7 @@ package awstest
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -66,7 +67,10 @@ func MiniDyn(t testing.TB) (*dynamodb.Client, *miniserver.Server) {
 // that start such things call it, so the lane needs no list of tests.
 func LongLane(t testing.TB, what string) {
 	t.Helper()
-	if testing.Short() {
+	// Before the flags are parsed (a TestMain serving a world to another process, as the
+	// benchmarks' memory scenario does) there is no -short to honour, and testing.Short
+	// would panic.
+	if flag.Parsed() && testing.Short() {
 		t.Skipf("%s: make test runs it, make test-short (-short) does not", what)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,4 +158,47 @@ func remoteWorld(b *testing.B, employees int, k float64) (*world, worldInfo) {
 		Transport: &synctest.HookTransport{}, DynamoDBEndpoint: info.DynamoDB, Tables: info.Tables, LocalKey: info.LocalKey}
 	w := &world{env: env, count: &bench.Counter{Next: env.Transport, PersonioHost: u.Host}, quiet: quiet}
 	return w, info
+}
+
+// TestWorldProcessStarts: the world process of users-10k-memory starts and tells its
+// addresses (make test runs this; the benchmark itself runs only in make bench). It starts
+// from TestMain, before the test flags are parsed, which once made it panic in a helper
+// that asked testing.Short.
+func TestWorldProcessStarts(t *testing.T) {
+	awstest.LongLane(t, "starts a world process")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envWorld+"=20", envScale+"=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Error("the world process did not end when its input closed")
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("the world process did not start: %v\n%s", err, stderr.String())
+	}
+	var info worldInfo
+	if err := json.Unmarshal(line, &info); err != nil || info.PersonioURL == "" || info.StaffomaticURL == "" || info.DynamoDB == "" {
+		t.Fatalf("the world process said %q: %v", line, err)
+	}
 }
