@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/domain"
@@ -40,28 +39,25 @@ func (r *mappingReads) counts() (full, reverse map[string]int) {
 	return r.full, r.reverse
 }
 
-// hook is the client option that records the queries.
-func (r *mappingReads) hook(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count-mapping-reads", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			if q, ok := in.Parameters.(*dynamodb.QueryInput); ok && q.TableName != nil && *q.TableName == r.table {
-				part := ""
-				for _, v := range q.ExpressionAttributeValues {
-					if sv, ok := v.(*types.AttributeValueMemberS); ok && strings.Contains(sv.Value, "#") {
-						part = sv.Value
-					}
-				}
-				r.mu.Lock()
-				if q.IndexName == nil {
-					r.full[part]++
-				} else {
-					r.reverse[part]++
-				}
-				r.mu.Unlock()
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-	})
+// count records one request's input, if it is a query of the mappings table.
+func (r *mappingReads) count(in any) {
+	q, ok := in.(*dynamodb.QueryInput)
+	if !ok || q.TableName == nil || *q.TableName != r.table {
+		return
+	}
+	part := ""
+	for _, v := range q.ExpressionAttributeValues {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok && strings.Contains(sv.Value, "#") {
+			part = sv.Value
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if q.IndexName == nil {
+		r.full[part]++
+	} else {
+		r.reverse[part]++
+	}
 }
 
 // TestTargetedRunReadsOnlyItsUsersMappings: a webhook's run over one timer reads the
@@ -73,7 +69,7 @@ func TestTargetedRunReadsOnlyItsUsersMappings(t *testing.T) {
 	db, _ := awstest.MiniDyn(t)
 	reads := &mappingReads{table: "mappings"}
 	reads.reset()
-	env := synctest.New(t, synctest.Options{NoPersonioRateLimits: true, DynamoDB: dynamodb.New(db.Options(), reads.hook)})
+	env := synctest.New(t, synctest.Options{NoPersonioRateLimits: true, DynamoDB: dynamodb.New(db.Options(), awstest.OnRequest(reads.count))})
 	if reads.table != env.Tables.Mappings {
 		t.Fatalf("the world's mappings table is %q", env.Tables.Mappings)
 	}
