@@ -249,13 +249,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	} else if users, err = l.st.LoadMappings(ctx, l.tid, domain.KindUser); err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
 	}
-	// Keyed by target in source id order, the last live mapping of a user wins: the one
-	// store.FindByTargets returns too, so a hint's run maps a user as a full run does.
-	for _, m := range users {
-		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
-			in.Persons[t] = m.SourceID
-		}
-	}
+	in.Persons = persons(users)
 
 	// Personio's periods of a full run's windows: edits made there are restored, and a
 	// marked period whose timer Staffomatic no longer lists was deleted there.
@@ -512,6 +506,20 @@ func (l *Loaded) targeted(ctx context.Context, run *phase.Run, zs *zones, pc *pe
 		return nil, err
 	}
 	return tr, nil
+}
+
+// persons maps Staffomatic user ids to Personio person ids by the user mappings. Keyed
+// by target in source id order (LoadMappings' order), the last live mapping of a user
+// wins: the one store.FindByTargets returns too, so a hint's run maps a user as a full
+// run does.
+func persons(users []domain.Mapping) map[string]string {
+	out := make(map[string]string, len(users))
+	for _, m := range users {
+		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
+			out[t] = m.SourceID
+		}
+	}
+	return out
 }
 
 // timerUsers reads the user mappings of the users whose timers a targeted run read: by
