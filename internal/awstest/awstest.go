@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 	miniserver "github.com/truora/minidyn/server"
 )
 
@@ -191,4 +192,19 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// OnRequest is a DynamoDB client option that calls f with the input of every request
+// (a *dynamodb.QueryInput, …) before it is sent: tests count the reads a code path makes
+// with a client made by dynamodb.New(db.Options(), OnRequest(f)). f may be called from
+// several goroutines at once.
+func OnRequest(f func(in any)) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("awstest-on-request", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				f(in.Parameters)
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	}
 }

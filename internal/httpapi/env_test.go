@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/staffsync/staffsync/internal/awstest"
 	"github.com/staffsync/staffsync/internal/bus"
 	"github.com/staffsync/staffsync/internal/domain"
@@ -46,19 +48,27 @@ type env struct {
 	now      time.Time
 	mu       sync.Mutex
 	received []domain.SyncRequest
+	// queries counts the DynamoDB Query requests of the env's store (reads of a list).
+	queries *atomic.Int64
 }
 
 type envOption func(*Options)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	db, _ := awstest.MiniDyn(t)
+	mini, _ := awstest.MiniDyn(t)
+	queries := new(atomic.Int64)
+	db := dynamodb.New(mini.Options(), awstest.OnRequest(func(in any) {
+		if _, ok := in.(*dynamodb.QueryInput); ok {
+			queries.Add(1)
+		}
+	}))
 	n := tableSeq.Add(1)
 	tables := store.Tables{Tenants: fmt.Sprintf("tenants%d", n), Mappings: fmt.Sprintf("mappings%d", n), Protocol: fmt.Sprintf("protocol%d", n)}
 	if err := store.CreateTables(context.Background(), db, tables); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: store.New(db, tables), logs: &bytes.Buffer{}, now: time.Now()}
+	e := &env{store: store.New(db, tables), logs: &bytes.Buffer{}, now: time.Now(), queries: queries}
 	e.psim = personiosim.New(personiosim.Config{NoRateLimits: true})
 	e.ssim = staffomaticsim.New(staffomaticsim.Config{})
 	ps, ss := httptest.NewServer(e.psim), httptest.NewServer(e.ssim)

@@ -278,6 +278,10 @@ func (a *API) enqueue(ctx context.Context, reqs []domain.SyncRequest) ([]string,
 	return ids, nil
 }
 
+// runListPages bounds the pages of the run list one GET /runs reads (each page up to the
+// runs still missing from the response and one beyond it: at most about 10 × 101 runs).
+const runListPages = 10
+
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request, t domain.Tenant) error {
 	q := r.URL.Query()
 	var phase domain.Phase
@@ -295,8 +299,12 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 	// The store checks the cursor (store.ErrBadCursor is the client's 400).
 	next := q.Get("cursor")
 	runs := []RunView{}
-	// A phase filter can thin pages out; read on until the page is full or runs end.
-	for {
+	// A phase filter can thin pages out; read on until the page is full, the runs end or
+	// runListPages pages were read: the runs of one phase can be rare among a tenant's
+	// (a users run among thousands of webhooks' timesheets runs), and the whole list is
+	// not read for one request. The cursor then continues where the reading stopped, so
+	// a filtered page can hold fewer runs than limit, even none, with a next_cursor.
+	for pages := 1; ; pages++ {
 		page, err := a.store.ListRuns(r.Context(), t.ID, int32(limit-len(runs)), next)
 		if err != nil {
 			return err
@@ -307,7 +315,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, t domain.Tenant) 
 			}
 		}
 		next = page.Next
-		if next == "" || len(runs) >= limit {
+		if next == "" || len(runs) >= limit || pages >= runListPages {
 			break
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -187,4 +188,101 @@ func (s *Store) DeleteMapping(ctx context.Context, tenant string, kind domain.Re
 		return fmt.Errorf("delete %s mapping %s of %s: %w", kind, sourceID, tenant, err)
 	}
 	return nil
+}
+
+// MaxFindByTargets bounds the target ids FindByTargets takes in one call: each is a query
+// of the reverse index, so a caller with more (a run about many users) reads the whole
+// kind with LoadMappings instead, one paginated query.
+const MaxFindByTargets = 50
+
+// findByTargetsAtOnce bounds the reverse-index queries FindByTargets has in flight.
+const findByTargetsAtOnce = 8
+
+// FindByTargets returns the live mapping of each of the given primary target ids (for
+// example the user mappings of a few Staffomatic users), keyed by target id, reading only
+// those through the reverse index instead of the kind's whole list. Targets without a
+// live mapping are absent from the map.
+//
+// Several mappings can share a target, which FindByTarget does not tell apart (it returns
+// the index's first): a mapping in StateDeleted (a source deleted and handled, whose
+// target may since belong to another source) is never returned; of several live ones
+// (two sources linked to one target) the one with the greatest source id is, which is the
+// one a caller keying LoadMappings' list (in source id order) by target keeps, so a
+// run reading either way maps the same. At most MaxFindByTargets distinct ids (after
+// dropping duplicates and empty ones) a call; more is an error that changes nothing.
+func (s *Store) FindByTargets(ctx context.Context, tenant string, kind domain.RecordKind, targetIDs []string) (map[string]domain.Mapping, error) {
+	ids := slices.Clone(targetIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) > 0 && ids[0] == "" {
+		ids = ids[1:]
+	}
+	if len(ids) > MaxFindByTargets {
+		return nil, fmt.Errorf("find %s mappings of %s by %d targets: at most %d a call; read more with LoadMappings", kind, tenant, len(ids), MaxFindByTargets)
+	}
+	out := make(map[string]domain.Mapping, len(ids))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	slots := make(chan struct{}, findByTargetsAtOnce)
+	for _, id := range ids {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			m, ok, err := s.liveByTarget(ctx, tenant, kind, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && first == nil:
+				first = err
+				cancel() // the call fails: the other queries need not finish
+			case ok:
+				out[id] = m
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+// liveByTarget queries the reverse index for every mapping whose primary target is
+// targetID and picks the live one as FindByTargets says.
+func (s *Store) liveByTarget(ctx context.Context, tenant string, kind domain.RecordKind, targetID string) (domain.Mapping, bool, error) {
+	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrReversePK).Equal(expression.Value(mappingPK(tenant, kind))).
+		And(expression.Key(AttrReverseSK).Equal(expression.Value(targetID)))), "find by targets")
+	if err != nil {
+		return domain.Mapping{}, false, err
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Mappings), IndexName: aws.String(MappingsReverseIndex),
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	var live domain.Mapping
+	found := false
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return domain.Mapping{}, false, fmt.Errorf("find %s mappings by target %s of %s: %w", kind, targetID, tenant, err)
+		}
+		for _, raw := range page.Items {
+			m, err := decodeMapping(raw)
+			if err != nil {
+				return domain.Mapping{}, false, err
+			}
+			if m.State == domain.StateDeleted || m.TargetID() != targetID {
+				continue
+			}
+			if !found || m.SourceID > live.SourceID {
+				live, found = m, true
+			}
+		}
+	}
+	return live, found, nil
 }

@@ -599,6 +599,73 @@ func runSuite(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("FindByTargets returns the live mapping of each target, skipping deleted ones and other tenants", func(t *testing.T) {
+		s, _ := newStore(t, b)
+		user := func(tenant, src, target string, st domain.TransferState) domain.Mapping {
+			return domain.Mapping{Tenant: tenant, Kind: domain.KindUser, SourceID: src, TargetIDs: []string{target}, State: st}
+		}
+		ms := []domain.Mapping{
+			// u1: an old employee's mapping deleted, its user since linked to a rehire.
+			user("acme", "emp0001", "u1", domain.StateDeleted), user("acme", "emp0900", "u1", domain.StateTransferred),
+			// u2: only a deleted mapping.
+			user("acme", "emp0002", "u2", domain.StateDeleted),
+			// u3: two live mappings; the greater source id is the one LoadMappings keyed by target keeps.
+			user("acme", "emp0300", "u3", domain.StateTransferred), user("acme", "emp0030", "u3", domain.StateFailed),
+			user("acme", "emp0004", "u4", domain.StatePending),
+			user("other", "emp0005", "u5", domain.StateTransferred),
+			{Tenant: "acme", Kind: domain.KindAbsence, SourceID: "a1", TargetIDs: []string{"u4"}, State: domain.StateTransferred},
+		}
+		for i := range 40 {
+			ms = append(ms, user("acme", fmt.Sprintf("bulk%03d", i), fmt.Sprintf("b%d", i), domain.StateTransferred))
+		}
+		if err := s.PutMappings(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindByTargets(ctx, "acme", domain.KindUser, []string{"u1", "u2", "u3", "u4", "u5", "u4", "", "nobody"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"u1": "emp0900", "u3": "emp0300", "u4": "emp0004"}
+		if len(got) != len(want) {
+			t.Fatalf("FindByTargets = %+v, want the sources %v", got, want)
+		}
+		for target, src := range want {
+			if m := got[target]; m.SourceID != src || m.Kind != domain.KindUser || m.Tenant != "acme" {
+				t.Errorf("target %s: %+v, want source %s", target, m, src)
+			}
+		}
+		// The same choice as a full load keyed by target (the timesheets phase reads either way).
+		all, err := s.LoadMappings(ctx, "acme", domain.KindUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byTarget := map[string]string{}
+		for _, m := range all {
+			if m.State != domain.StateDeleted {
+				byTarget[m.TargetID()] = m.SourceID
+			}
+		}
+		for target, m := range got {
+			if byTarget[target] != m.SourceID {
+				t.Errorf("target %s: FindByTargets %s, the full load %s", target, m.SourceID, byTarget[target])
+			}
+		}
+		if none, err := s.FindByTargets(ctx, "acme", domain.KindUser, nil); err != nil || len(none) != 0 {
+			t.Fatalf("no targets: %+v, %v", none, err)
+		}
+		many := make([]string, store.MaxFindByTargets+1)
+		for i := range many {
+			many[i] = fmt.Sprintf("b%d", i)
+		}
+		if _, err := s.FindByTargets(ctx, "acme", domain.KindUser, many); err == nil || !strings.Contains(err.Error(), "LoadMappings") {
+			t.Fatalf("%d targets: %v, want an error naming LoadMappings", len(many), err)
+		}
+		// Duplicates count once: the bound is on distinct ids.
+		if got, err := s.FindByTargets(ctx, "acme", domain.KindUser, append(many[:store.MaxFindByTargets:store.MaxFindByTargets], many[0], many[1])); err != nil || len(got) != 40 {
+			t.Fatalf("%d distinct targets: %d found, %v", store.MaxFindByTargets, len(got), err)
+		}
+	})
+
 	if b.mini != nil {
 		t.Run("keys that stay unprocessed fail the batch, not vanish", func(t *testing.T) {
 			s, _ := newStore(t, b)

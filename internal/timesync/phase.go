@@ -249,11 +249,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	} else if users, err = l.st.LoadMappings(ctx, l.tid, domain.KindUser); err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
 	}
-	for _, m := range users {
-		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
-			in.Persons[t] = m.SourceID
-		}
-	}
+	in.Persons = persons(users)
 
 	// Personio's periods of a full run's windows: edits made there are restored, and a
 	// marked period whose timer Staffomatic no longer lists was deleted there.
@@ -394,7 +390,8 @@ const targetedTimers = 4
 
 // targeted makes a targeted run's reads, which do not depend on each other, at once: the
 // account's time zone (unless the process read it less than ZoneTTL ago), each timer with
-// its breaks, the user mappings and the targets' timer mappings. A webhook's run waited for them one after the other (four vendor
+// its breaks and the targets' timer mappings; then the mappings of the timers' users
+// (timerUsers). A webhook's run waited for them one after the other (four vendor
 // latencies and the DynamoDB reads before its first write); now it waits for the
 // slowest. The timer mappings are read by target id, which is every id such a run
 // compares: the timers found and those Staffomatic no longer has.
@@ -457,13 +454,6 @@ func (l *Loaded) targeted(ctx context.Context, run *phase.Run, zs *zones, pc *pe
 		})
 	}
 	wg.Go(func() {
-		users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
-		if err != nil {
-			fail(fmt.Errorf("load user mappings: %w", err))
-		}
-		tr.users = users
-	})
-	wg.Go(func() {
 		maps, err := l.st.GetMappings(ctx, l.tid, domain.KindTimer, keys)
 		if err != nil {
 			fail(fmt.Errorf("load timer mappings: %w", err))
@@ -512,7 +502,60 @@ func (l *Loaded) targeted(ctx context.Context, run *phase.Run, zs *zones, pc *pe
 			tr.timers, tr.breaks[id] = append(tr.timers, *found[i]), bs[i]
 		}
 	}
+	if tr.users, err = l.timerUsers(ctx, tr.timers); err != nil {
+		return nil, err
+	}
 	return tr, nil
+}
+
+// persons maps Staffomatic user ids to Personio person ids by the user mappings. Keyed
+// by target in source id order (LoadMappings' order), the last live mapping of a user
+// wins: the one store.FindByTargets returns too, so a hint's run maps a user as a full
+// run does.
+func persons(users []domain.Mapping) map[string]string {
+	out := make(map[string]string, len(users))
+	for _, m := range users {
+		if t := m.TargetID(); t != "" && m.State != domain.StateDeleted {
+			out[t] = m.SourceID
+		}
+	}
+	return out
+}
+
+// timerUsers reads the user mappings of the users whose timers a targeted run read: by
+// their Staffomatic user ids through the reverse index (store.FindByTargets), not the
+// tenant's whole list (about 1.5 MB at 5,000 users, for every hint). It runs once the
+// timers are read, as they name the users: one DynamoDB round trip after the vendor
+// reads. More users than store.MaxFindByTargets load the whole list, one paginated query.
+// Both choose the same mapping for a user (persons).
+func (l *Loaded) timerUsers(ctx context.Context, timers []staffomatic.WorkTimer) ([]domain.Mapping, error) {
+	var uids []string
+	seen := map[int64]bool{}
+	for _, t := range timers {
+		if !seen[t.UserID] {
+			seen[t.UserID] = true
+			uids = append(uids, strconv.FormatInt(t.UserID, 10))
+		}
+	}
+	switch {
+	case len(uids) == 0:
+		return nil, nil
+	case len(uids) > store.MaxFindByTargets:
+		users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
+		if err != nil {
+			return nil, fmt.Errorf("load user mappings: %w", err)
+		}
+		return users, nil
+	}
+	found, err := l.st.FindByTargets(ctx, l.tid, domain.KindUser, uids)
+	if err != nil {
+		return nil, fmt.Errorf("load the user mappings of %d Staffomatic users: %w", len(uids), err)
+	}
+	users := make([]domain.Mapping, 0, len(found))
+	for _, m := range found {
+		users = append(users, m)
+	}
+	return users, nil
 }
 
 // overlapsAny reports whether period ap (an open one reaches into the future) overlaps one

@@ -752,7 +752,9 @@ async function loadRuns(fresh) {
     if (fresh) { state.runsCursor = ''; clear($('runs-body')); }
     const page = await api('listRuns', { phase: $('runs-phase').value, limit: 20, cursor: state.runsCursor });
     const body = $('runs-body');
-    if (fresh && !page.runs.length) body.append(el('tr', {}, el('td', { colspan: 6, text: t('runsNone') })));
+    // A phase-filtered page can be empty with a cursor (the API reads a bounded number of
+    // pages a request): only an empty last page means there are none.
+    if (fresh && !page.runs.length && !page.next_cursor) body.append(el('tr', {}, el('td', { colspan: 6, text: t('runsNone') })));
     for (const r of page.runs) {
       body.append(el('tr', { 'data-run': r.run_id },
         el('td', { text: fmtTime(r.started_at || r.queued_at) }),
