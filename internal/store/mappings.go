@@ -163,23 +163,47 @@ func (s *Store) LoadMappings(ctx context.Context, tenant string, kind domain.Rec
 
 // FindByTarget finds the mapping whose primary target is targetID (for example the
 // Personio employee of a Staffomatic user) through the reverse index. ErrNotFound if none.
+// Where several mappings share the target, it returns the live one FindByTargets would
+// (never a deleted one while a live one exists, whose target may since belong to another
+// source); only a target with deleted mappings alone gets the first of those, which is how
+// a caller learns of a deleted record's mapping.
 func (s *Store) FindByTarget(ctx context.Context, tenant string, kind domain.RecordKind, targetID string) (domain.Mapping, error) {
 	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrReversePK).Equal(expression.Value(mappingPK(tenant, kind))).
 		And(expression.Key(AttrReverseSK).Equal(expression.Value(targetID)))), "find by target")
 	if err != nil {
 		return domain.Mapping{}, err
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.tables.Mappings), IndexName: aws.String(MappingsReverseIndex),
 		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
-	if err != nil {
-		return domain.Mapping{}, fmt.Errorf("find %s mapping by target %s: %w", kind, targetID, err)
+	var first, live domain.Mapping
+	seen, found := false, false
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return domain.Mapping{}, fmt.Errorf("find %s mapping by target %s: %w", kind, targetID, err)
+		}
+		for _, raw := range page.Items {
+			m, err := decodeMapping(raw)
+			if err != nil {
+				return domain.Mapping{}, err
+			}
+			if !seen {
+				first, seen = m, true
+			}
+			if m.State != domain.StateDeleted && (!found || m.SourceID > live.SourceID) {
+				live, found = m, true
+			}
+		}
 	}
-	if len(out.Items) == 0 {
-		return domain.Mapping{}, fmt.Errorf("%s mapping with target %s of %s: %w", kind, targetID, tenant, ErrNotFound)
+	switch {
+	case found:
+		return live, nil
+	case seen:
+		return first, nil
 	}
-	return decodeMapping(out.Items[0])
+	return domain.Mapping{}, fmt.Errorf("%s mapping with target %s of %s: %w", kind, targetID, tenant, ErrNotFound)
 }
 
 // DeleteMapping removes one mapping.

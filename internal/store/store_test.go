@@ -650,6 +650,16 @@ func runSuite(t *testing.T, b backend) {
 				t.Errorf("target %s: FindByTargets %s, the full load %s", target, m.SourceID, byTarget[target])
 			}
 		}
+		// FindByTarget (one target: a Staffomatic hint) chooses the same live mapping, never
+		// the deleted one beside it; a target with deleted mappings only still finds one.
+		for target, src := range map[string]string{"u1": "emp0900", "u2": "emp0002", "u3": "emp0300", "u4": "emp0004"} {
+			if m, err := s.FindByTarget(ctx, "acme", domain.KindUser, target); err != nil || m.SourceID != src {
+				t.Errorf("FindByTarget %s: %+v %v, want source %s", target, m, err, src)
+			}
+		}
+		if _, err := s.FindByTarget(ctx, "acme", domain.KindUser, "u5"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("FindByTarget of another tenant's target: %v, want ErrNotFound", err)
+		}
 		if none, err := s.FindByTargets(ctx, "acme", domain.KindUser, nil); err != nil || len(none) != 0 {
 			t.Fatalf("no targets: %+v, %v", none, err)
 		}
