@@ -3,6 +3,8 @@ package absencesync_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +203,109 @@ func TestPartialAndTargetedRunsReadOnlyTheirMappings(t *testing.T) {
 	}
 	if n := c.take(); n < history {
 		t.Errorf("the full run read %d absence mappings, want all (more than %d)", n, history)
+	}
+}
+
+// TestFullRunPrunesOnlyWhatCountsForNothing: the nightly full run removes the mappings of
+// absences removed before the window (source and copies gone, nothing else kept on
+// them), in both directions, and keeps every other: one deleted this year, one holding a
+// report, one with a failure counted, one pending (a create may have landed), one given
+// up with a copy named, every transferred one (here one written before a switch, which the
+// run reports once as such). The run writes nothing to the vendors; after
+// it a full and a partial run write nothing and every copy exists once.
+func TestFullRunPrunesOnlyWhatCountsForNothing(t *testing.T) {
+	ctx := context.Background()
+	w, c := countedWorld(t)
+	if _, _, err := w.run(t, ctx, domain.ModeFull, false); err != nil {
+		t.Fatal(err)
+	}
+	// A period deleted in Personio now: its copy is removed and its mapping deleted this year.
+	if err := w.env.P.RemoveAbsencePeriod(w.env.Demo.HalfDayAbsenceID); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Advance(time.Hour)
+	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || tally(entries)["remove_absence/deleted"] != 1 {
+		t.Fatalf("deletion run: %v %+v", err, entries)
+	}
+	const history = 300
+	seedHistory(t, w, history)
+	old := w.env.Clock().AddDate(-2, 0, 0)
+	tenant := synctest.TenantID
+	keep := []domain.Mapping{
+		{SourceID: "personio/reported", State: domain.StateDeleted, Reported: "fp"},
+		{SourceID: "personio/failed-then-forgotten", State: domain.StateDeleted, Attempts: 2, LastError: "HTTP 500"},
+		{SourceID: "personio/pending", State: domain.StatePending},
+		{SourceID: "personio/gave-up", State: domain.StateGaveUp, TargetIDs: []string{"999999"}, Hash: "removal", Attempts: 9, LastError: "HTTP 500"},
+		{SourceID: "staffomatic/424242", State: domain.StateTransferred, TargetIDs: []string{"no-such-period"}, Hash: "h.approved"},
+	}
+	for i := range keep {
+		keep[i].Tenant, keep[i].Kind, keep[i].UpdatedAt = tenant, domain.KindAbsence, old
+	}
+	gone := domain.Mapping{Tenant: tenant, Kind: domain.KindAbsence, SourceID: "staffomatic/31337", State: domain.StateDeleted, UpdatedAt: old}
+	if err := w.env.Store.PutMappings(ctx, append(slices.Clone(keep), gone)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := w.env.Store.LoadMappings(ctx, tenant, domain.KindAbsence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := w.marked()
+
+	w.env.Advance(time.Hour)
+	w.resetCalls()
+	_, entries, err := w.run(t, ctx, domain.ModeFull, false)
+	if err != nil || w.writes() != 0 {
+		t.Fatalf("pruning run: %v, %d writes, %+v", err, w.writes(), entries)
+	}
+	after, err := w.env.Store.LoadMappings(ctx, tenant, domain.KindAbsence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]domain.Mapping{}
+	for _, m := range after {
+		left[m.SourceID] = m
+	}
+	// The transferred mapping of the other direction is a copy made before a switch: the
+	// run reports it once (switch|personio, a report key, so one mapping more).
+	if len(entries) != 1 || entries[0].SourceID != "switch|personio" {
+		t.Errorf("pruning run protocol: %+v", entries)
+	}
+	if len(after) != len(before)-history-1+1 {
+		t.Errorf("%d mappings after pruning, want %d of %d", len(after), len(before)-history, len(before))
+	}
+	for _, m := range before {
+		_, kept := left[m.SourceID]
+		pruned := strings.HasPrefix(m.SourceID, "personio/history-") || m.SourceID == gone.SourceID
+		if kept && !pruned && !reflect.DeepEqual(left[m.SourceID].TargetIDs, m.TargetIDs) {
+			t.Errorf("mapping %s changed: %+v, was %+v", m.SourceID, left[m.SourceID], m)
+		}
+		if kept == pruned {
+			t.Errorf("mapping %s (%s, targets %q): kept %t", m.SourceID, m.State, m.TargetIDs, kept)
+		}
+	}
+	if m := left[absencesync.SourceKey(domain.SystemPersonio, w.env.Demo.HalfDayAbsenceID)]; m.State != domain.StateDeleted {
+		t.Errorf("the mapping deleted this year: %+v", m)
+	}
+
+	for _, mode := range []domain.Mode{domain.ModeFull, domain.ModePartial, domain.ModeFull} {
+		w.env.Advance(time.Hour)
+		w.resetCalls()
+		c.take()
+		sum, entries, err := w.run(t, ctx, mode, false)
+		if err != nil || sum.Mode != mode || w.writes() != 0 || len(entries) != 0 {
+			t.Fatalf("%s run after pruning: %v, mode %s, %d writes, %+v", mode, err, sum.Mode, w.writes(), entries)
+		}
+		if now, err := w.env.Store.LoadMappings(ctx, tenant, domain.KindAbsence); err != nil || len(now) != len(after) {
+			t.Fatalf("%s run after pruning: %d mappings, want %d (%v)", mode, len(now), len(after), err)
+		}
+	}
+	got := w.marked()
+	if len(got) != len(marked) {
+		t.Errorf("%d marked records, want %d", len(got), len(marked))
+	}
+	for k, n := range got {
+		if n != 1 || marked[k] != 1 {
+			t.Errorf("marker %s on %d records (before: %d)", k, n, marked[k])
+		}
 	}
 }

@@ -3,6 +3,7 @@ package absencesync
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,7 @@ type Loaded struct {
 	tid   string
 	now   time.Time
 	mode  domain.Mode
+	log   *slog.Logger // the run's (tenant, phase, run id)
 	// mappings by source key, as loaded (after adoption).
 	mappings    map[string]domain.Mapping
 	concurrency int
@@ -152,7 +154,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if p.deps.Now != nil {
 		now = p.deps.Now
 	}
-	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency, mode: run.Request.Mode}
+	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency, mode: run.Request.Mode, log: run.Log}
 	creds, err := run.Credentials(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open credentials: %w", err)
@@ -190,6 +192,9 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		l.mode = domain.ModeFull
 	}
 	in.Full = l.mode == domain.ModeFull
+	if in.Full {
+		in.PruneBefore = from
+	}
 	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
 	if err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
