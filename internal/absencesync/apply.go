@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,10 +49,29 @@ func applyPlan(ctx context.Context, rec phase.Recorder, l *Loaded, p Plan) error
 	if ctx.Err() != nil {
 		return fmt.Errorf("apply absences: stopped while writing: %w", context.Cause(ctx))
 	}
+	l.prune(ctx, p.Prune)
 	if l.mode != domain.ModeTargeted {
 		rec.SetCursor(l.now.Format(time.RFC3339Nano))
 	}
 	return nil
+}
+
+// prune removes the mappings that count for nothing any more (Plan.Prune), after every
+// write of the run. A failure is logged and left to the next full run: the mappings are
+// as harmless as before, and the run's writes stand.
+func (l *Loaded) prune(ctx context.Context, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	log := l.log
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := l.st.DeleteMappings(ctx, l.tid, domain.KindAbsence, keys); err != nil {
+		log.WarnContext(ctx, "absences: pruning mappings failed; the next full run tries again", "mappings", len(keys), "error", err)
+		return
+	}
+	log.InfoContext(ctx, "absences: pruned mappings of absences removed before the window", "mappings", len(keys))
 }
 
 // one applies one action and returns its outcome, the source's target ids and what to add

@@ -3,6 +3,7 @@ package absencesync
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,7 @@ type Loaded struct {
 	tid   string
 	now   time.Time
 	mode  domain.Mode
+	log   *slog.Logger // the run's (tenant, phase, run id)
 	// mappings by source key, as loaded (after adoption).
 	mappings    map[string]domain.Mapping
 	concurrency int
@@ -152,7 +154,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	if p.deps.Now != nil {
 		now = p.deps.Now
 	}
-	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency, mode: run.Request.Mode}
+	l := &Loaded{st: p.deps.Store, tid: run.Tenant.ID, now: now().UTC(), concurrency: p.deps.Concurrency, mode: run.Request.Mode, log: run.Log}
 	creds, err := run.Credentials(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open credentials: %w", err)
@@ -190,6 +192,9 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		l.mode = domain.ModeFull
 	}
 	in.Full = l.mode == domain.ModeFull
+	if in.Full {
+		in.PruneBefore = from
+	}
 	users, err := l.st.LoadMappings(ctx, l.tid, domain.KindUser)
 	if err != nil {
 		return nil, fmt.Errorf("load user mappings: %w", err)
@@ -238,17 +243,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		in.Categories = append(in.Categories, Category{ID: strconv.FormatInt(c.ID, 10), Name: c.Name, LocationID: strconv.FormatInt(c.LocationID, 10)})
 	}
 
-	// Mappings (all of the kind: the planner tells staffsync's own records by them).
-	maps, err := l.st.LoadMappings(ctx, l.tid, domain.KindAbsence)
-	if err != nil {
-		return nil, fmt.Errorf("load absence mappings: %w", err)
-	}
-	mapped := make(map[string]bool, len(maps))
-	for _, m := range maps {
-		mapped[m.SourceID] = true
-	}
-
-	r := &reader{pc: pc, sc: sc, lead: lead, loc: loc, mapped: mapped,
+	r := &reader{pc: pc, sc: sc, lead: lead, loc: loc,
 		pWindow: personio.AbsencePeriodsOptions{OverlapFrom: personio.NewLocalDateTime(from), OverlapTo: personio.NewLocalDateTime(until)},
 		sWindow: staffomatic.AbsenceFilter{From: from, Until: until}}
 	var employees []personio.Employee
@@ -291,6 +286,19 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 		in.TargetsRead = true
 		if employees, err = r.employees(ctx, personOf); err != nil {
 			return nil, err
+		}
+	}
+
+	// Mappings: all of them in a full run (its deletions are found among them); in a
+	// partial or targeted run those of the records read (loadMappings).
+	maps, narrowed, err := loadMappings(ctx, l.st, l.tid, lead, l.mode == domain.ModeFull,
+		mappingKeys(lead, r.periods, r.absences, r.deleted, r.gone))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range r.gone {
+		if slices.ContainsFunc(maps, func(m domain.Mapping) bool { return m.SourceID == k }) {
+			r.deleted = append(r.deleted, k)
 		}
 	}
 	in.Deleted = r.deleted
@@ -372,7 +380,7 @@ func (p *Phase) Load(ctx context.Context, run *phase.Run) (*Loaded, error) {
 	}
 	l.Input = in
 	run.Log.InfoContext(ctx, "absences: loaded", "mode", l.mode, "leading", lead, "periods", len(in.Periods), "absences", len(in.Absences),
-		"people", len(in.People), "mappings", len(in.Mappings), "employees_read", len(employees))
+		"people", len(in.People), "mappings", len(in.Mappings), "mappings_narrowed", narrowed, "employees_read", len(employees))
 	return l, nil
 }
 

@@ -91,6 +91,10 @@ type Input struct {
 	// month's or year's end) keeps such a period's hash, and so its copy, stable between
 	// runs; a moving end recreates the copy whenever the end moves.
 	WindowEnd time.Time
+	// PruneBefore, in a full run (the nightly reconcile, which reads every mapping), is the
+	// window's start: a mapping that counts for nothing (Prunable) and was last written
+	// before it is removed (Plan.Prune). Zero: nothing is removed.
+	PruneBefore time.Time
 	// Full says Periods and Absences hold everything of the window (the nightly
 	// reconcile): a mapped source missing beside a target that is present was deleted, and
 	// a mapped target missing beside its source was deleted in the target system.
@@ -312,6 +316,10 @@ type Plan struct {
 	// Skipped counts source absences outside the run's scope (another year, an employee
 	// without a user): no action, no report.
 	Skipped int `json:"skipped,omitempty"`
+	// Prune are the source keys of the mappings the run removes after its writes
+	// (Prunable; only in a full run with Input.PruneBefore, never a source it acts on).
+	// They are staffsync's bookkeeping, not vendor writes, so a dry run does not list them.
+	Prune []string `json:"prune,omitempty"`
 }
 
 // Writes counts exactly the vendor write calls the plan makes when applied.
@@ -363,7 +371,41 @@ func Compute(in Input) Plan {
 		kept = append(kept, a)
 	}
 	p.Actions = kept
+	p.Prune = pl.prune()
 	return p
+}
+
+// Prunable reports whether m counts for nothing any more, so removing it changes no plan
+// of any later run: the source was deleted (or rejected, declined) and its copies removed
+// (state deleted, no target named), no report fingerprint is kept on it, no failure is
+// counted, and it was last written before before. Every planner path treats such a
+// mapping as no mapping: a source read again is created anew either way (decide), a
+// removal of a source that is gone again finds nothing to do either way (remove,
+// deletions), and only pending or failed mappings adopt marked copies (Load). A mapping
+// that still names a copy, or may stand for one (pending, failed, given up, transferred),
+// or holds a report, is kept for as long as it exists.
+func Prunable(m domain.Mapping, before time.Time) bool {
+	return m.State == domain.StateDeleted && len(m.TargetIDs) == 0 && m.Hash == "" && m.Reported == "" &&
+		m.Attempts == 0 && m.FirstFailureAt.IsZero() && m.LastError == "" && !before.IsZero() && m.UpdatedAt.Before(before)
+}
+
+// prune lists the Prunable mappings of a full run, less the sources it plans an action for.
+func (pl *planner) prune() []string {
+	if !pl.in.Full || pl.in.PruneBefore.IsZero() {
+		return nil
+	}
+	acted := map[string]bool{}
+	for _, a := range pl.plan.Actions {
+		acted[a.Source] = true
+	}
+	var out []string
+	for _, m := range pl.in.Mappings {
+		if Prunable(m, pl.in.PruneBefore) && !acted[m.SourceID] {
+			out = append(out, m.SourceID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 type planner struct {

@@ -38,13 +38,15 @@ type reader struct {
 	sc       *staffomatic.Client
 	lead     domain.System
 	loc      *time.Location
-	mapped   map[string]bool // source keys with a mapping
 	pWindow  personio.AbsencePeriodsOptions
 	sWindow  staffomatic.AbsenceFilter
 	mu       sync.Mutex
 	periods  []personio.AbsencePeriod
 	absences []staffomatic.Absence
 	deleted  []string
+	// gone are the source keys of changed sources the leading system no longer has that no
+	// webhook named: deletions only when mapped (Load keeps those once it read the mappings).
+	gone []string
 }
 
 func (r *reader) readPeriods(ctx context.Context, o personio.AbsencePeriodsOptions) error {
@@ -121,7 +123,8 @@ func (r *reader) sources(ctx context.Context, mode domain.Mode, since time.Time,
 }
 
 // one reads one source of the leading system by id; one it no longer has is a deletion
-// (told only when mapped, or when named: a webhook about it deserves its protocol entry).
+// (told only when mapped, or when named: a webhook about it deserves its protocol entry;
+// an unnamed one is kept in gone until the mappings are read).
 func (r *reader) one(ctx context.Context, id string, named bool) error {
 	key := SourceKey(r.lead, id)
 	if r.lead == domain.SystemPersonio {
@@ -143,8 +146,10 @@ func (r *reader) one(ctx context.Context, id string, named bool) error {
 	x, err := r.sc.GetAbsence(ctx, n)
 	switch {
 	case staffomatic.IsNotFound(err):
-		if named || r.mapped[key] {
+		if named {
 			r.deleted = append(r.deleted, key)
+		} else {
+			r.gone = append(r.gone, key)
 		}
 	case err != nil:
 		return fmt.Errorf("load Staffomatic absence %d: %w", n, err)

@@ -51,6 +51,12 @@ func TestPhasePoliciesCoverTheirCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An absence removed years ago: the absences full run prunes its mapping (batch delete).
+	if err := env.Store.PutMapping(ctx, domain.Mapping{Tenant: tn.ID, Kind: domain.KindAbsence, SourceID: absencesync.SourceKey(domain.SystemPersonio, "removed-long-ago"),
+		State: domain.StateDeleted, UpdatedAt: env.Clock().AddDate(-3, 0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+
 	usersRec, wsRec, tsRec, asRec := &callRecorder{}, &callRecorder{}, &callRecorder{}, &callRecorder{}
 	usersStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, usersRec, store.WithClock(env.Clock))
 	wsStore := recordingStore(t, env.DynamoDBEndpoint, env.Tables, wsRec, store.WithClock(env.Clock))

@@ -136,29 +136,7 @@ func (s *Store) GetMappings(ctx context.Context, tenant string, kind domain.Reco
 
 // LoadMappings reads every mapping of a kind for a tenant, page by page.
 func (s *Store) LoadMappings(ctx context.Context, tenant string, kind domain.RecordKind) ([]domain.Mapping, error) {
-	e, err := build(expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(mappingPK(tenant, kind)))), "load mappings")
-	if err != nil {
-		return nil, err
-	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.tables.Mappings), KeyConditionExpression: e.KeyCondition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	var out []domain.Mapping
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load %s mappings of %s: %w", kind, tenant, err)
-		}
-		for _, raw := range page.Items {
-			m, err := decodeMapping(raw)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return s.queryMappings(ctx, tenant, kind, "")
 }
 
 // FindByTarget finds the mapping whose primary target is targetID (for example the
