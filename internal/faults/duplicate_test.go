@@ -75,7 +75,7 @@ func TestSameEventTwiceAtOnce(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatalf("first delivery: %v", err)
 				}
-				w.env.S.Quiesce()
+				w.env.Quiesce()
 				for k, n := range sp.records(w.env) {
 					if n != 1 {
 						t.Errorf("%s exists %d times", k, n)

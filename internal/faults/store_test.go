@@ -117,7 +117,7 @@ func TestStoreFailsMidRun(t *testing.T) {
 							t.Fatalf("store failing after %d of %d requests: the run ended %q without an error", c.after(m), m, sum.Status)
 						}
 						f.arm(-1)
-						w.env.S.Quiesce()
+						w.env.Quiesce()
 						switch stored, gerr := w.env.Store.GetRun(context.Background(), synctest.TenantID, req.RunID); {
 						case gerr == nil && (stored.Status == domain.RunSucceeded || stored.Status == domain.RunPartiallyFailed):
 							t.Fatalf("the failed run is stored as %s", stored.Status)

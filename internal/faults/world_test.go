@@ -206,7 +206,7 @@ func (w *world) fullRun(t testing.TB, ctx context.Context) (domain.RunSummary, [
 	t.Helper()
 	req := w.env.Request(w.spec.phase, domain.ModeFull, false)
 	sum, err := w.run(ctx, req)
-	w.env.S.Quiesce() // a write the cancelled run no longer awaited may still be under way
+	w.env.Quiesce() // a write the cancelled run no longer awaited may still be under way
 	return sum, w.env.Protocol(t, domain.AreaOf(w.spec.phase), req.RunID), err
 }
 

@@ -213,6 +213,15 @@ func New(t testing.TB, o Options) *Env {
 	return e
 }
 
+// Quiesce waits until both simulators have answered every request they are answering: a
+// run whose context was cancelled no longer awaits its last requests, while the simulators
+// may still carry them out (as the real APIs do). A test that counts records or calls, or
+// starts the next run, after such a run calls it first.
+func (e *Env) Quiesce() {
+	e.P.Quiesce()
+	e.S.Quiesce()
+}
+
 // Tenant reads the tenant.
 func (e *Env) Tenant(t testing.TB) domain.Tenant {
 	t.Helper()

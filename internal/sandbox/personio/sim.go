@@ -39,6 +39,8 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Berlin offsets must render on machines without tzdata
+
+	"github.com/staffsync/staffsync/internal/sandbox/inflight"
 )
 
 // Family names an endpoint family; rate limits and latency are configured per
@@ -171,6 +173,8 @@ type Server struct {
 	limits      map[Family]*bucket
 	latency     map[Family]time.Duration
 	pending     sync.WaitGroup
+	// inflight counts the requests being answered (Quiesce).
+	inflight inflight.Counter
 	// v1 integer ids of the shared period stores (see v1periods.go).
 	v1ids v1IDs
 }
@@ -242,8 +246,17 @@ func New(cfg Config) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Begin()
+	defer s.inflight.End()
 	s.mux.ServeHTTP(w, r)
 }
+
+// Quiesce waits until every request the server is answering has been answered. A client
+// whose context ends stops waiting for its response while the server may still carry the
+// request out (create an absence or attendance period), as the real API does; a test that
+// counts what exists after such a crash calls Quiesce first. Requests may still arrive
+// while it waits (a cancelled run's last ones).
+func (s *Server) Quiesce() { s.inflight.Wait() }
 
 // Close waits for webhook deliveries in flight.
 func (s *Server) Close() { s.pending.Wait() }

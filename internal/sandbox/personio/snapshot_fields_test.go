@@ -14,6 +14,7 @@ func TestSnapshotCoversTheModel(t *testing.T) {
 		"customAttrs", "types", "employees", "empOrder", "absences", "absOrder", "attendances", "attOrder", "projects", "webhooks", "whOrder", "v1ids"}
 	leftOut := map[string]string{
 		"cfg": "configuration of the process", "mux": "routes", "log": "logger", "mu": "lock", "pending": "deliveries in flight",
+		"inflight":   "requests being answered (Quiesce)",
 		"deliveries": "inspection of this process", "calls": "inspection of this process", "faults": "test injection", "limits": "rate limits pace this process",
 		"latency": "test configuration", "absByPerson": "index rebuilt by Restore", "attByPerson": "index rebuilt by Restore",
 	}

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/staffsync/staffsync/internal/sandbox/inflight"
 )
 
 // Config configures a Server. The zero value is usable.
@@ -46,7 +48,7 @@ type Config struct {
 // Server simulates the Staffomatic API for any number of accounts.
 type Server struct {
 	// inflight counts the requests being answered (Quiesce).
-	inflight sync.WaitGroup
+	inflight inflight.Counter
 	mu       sync.Mutex
 	cfg      Config
 	accounts map[string]*account
@@ -215,12 +217,13 @@ type reqCtx struct {
 // whose context ends stops waiting for its response while the server may still carry the
 // request out, as a real API does; a test that counts what exists after such a crash calls
 // Quiesce first, once no new requests come.
+// Requests may still arrive while it waits (a cancelled run's last ones).
 func (s *Server) Quiesce() { s.inflight.Wait() }
 
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Done()
+	s.inflight.Begin()
+	defer s.inflight.End()
 	s.mu.Lock()
 	lat := s.cfg.Latency
 	s.mu.Unlock()
