@@ -13,7 +13,8 @@ package inflight
 
 import "sync"
 
-// Counter counts requests being answered. The zero value is ready to use.
+// Counter counts requests being answered (or webhook deliveries being sent). The zero
+// value is ready to use.
 type Counter struct {
 	mu sync.Mutex
 	n  int

@@ -172,7 +172,9 @@ type Server struct {
 	faults      map[string][]Fault
 	limits      map[Family]*bucket
 	latency     map[Family]time.Duration
-	pending     sync.WaitGroup
+	// pending counts webhook deliveries in flight (a Counter, as a delivery may begin
+	// while a test waits).
+	pending inflight.Counter
 	// inflight counts the requests being answered (Quiesce).
 	inflight inflight.Counter
 	// v1 integer ids of the shared period stores (see v1periods.go).

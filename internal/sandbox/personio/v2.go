@@ -1026,9 +1026,9 @@ func (s *Server) emit(event, resourceID string) {
 			"occurred_at": v2Time(occurred), "payload": map[string]string{"id": resourceID},
 			"meta": map[string]string{"webhook_id": wh.ID},
 		})
-		s.pending.Add(1)
+		s.pending.Begin()
 		go func() {
-			defer s.pending.Done()
+			defer s.pending.End()
 			d := Delivery{WebhookID: wh.ID, EventName: event, Body: body}
 			req, err := http.NewRequest(http.MethodPost, wh.URL, bytes.NewReader(body))
 			if err == nil {

@@ -56,7 +56,7 @@ type Server struct {
 	faults   []*Fault
 	rl       map[string]*window
 
-	hooks      sync.WaitGroup
+	hooks      inflight.Counter // hints being sent (a Counter, as one may begin while a test waits)
 	deliveryMu sync.Mutex
 	deliveries []Delivery
 }

@@ -42,9 +42,9 @@ func (s *Server) sendHints(a *account, hints []hint) {
 			uniq = append(uniq, h)
 		}
 	}
-	s.hooks.Add(1)
+	s.hooks.Begin()
 	go func() {
-		defer s.hooks.Done()
+		defer s.hooks.End()
 		for _, h := range uniq {
 			msg := staffomatic.Hint{Kind: staffomatic.Kind(h.kind), ID: h.id, Subdomain: sub, Action: h.action}
 			body, _ := json.Marshal(msg)
