@@ -54,6 +54,16 @@ func (w *world) account() *staffomaticsim.Account {
 
 func (w *world) writes() int { return w.env.P.WriteCalls() + w.env.S.WriteCalls() }
 
+// writesNothing runs the phase again in mode m and fails the test (naming what) when the
+// run errs, makes a write call or records a protocol entry: an unchanged state is left alone.
+func (w *world) writesNothing(t *testing.T, ctx context.Context, m domain.Mode, what string) {
+	t.Helper()
+	w.resetCalls()
+	if _, entries, err := w.run(t, ctx, m, false); err != nil || w.writes() != 0 || len(entries) != 0 {
+		t.Fatalf("%s: %v, %d writes, %+v", what, err, w.writes(), entries)
+	}
+}
+
 func (w *world) resetCalls() {
 	w.env.P.ResetCalls()
 	w.env.S.ResetCalls()
@@ -228,10 +238,7 @@ func TestPersonioDeletionMirroredByFullRun(t *testing.T) {
 	if n := len(w.account().Absences()); n != before-1 {
 		t.Errorf("%d Staffomatic absences, want %d", n, before-1)
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("after the deletion: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "after the deletion")
 }
 
 // TestPersonioWebhookDeletion: a targeted run for a deleted period removes its copy.
@@ -289,10 +296,7 @@ func TestCrashAfterEachCreateDuplicatesNothing(t *testing.T) {
 	if n := len(w.copies()) + w.env.Demo.StaffomaticAbsences; n != len(w.account().Absences()) || len(w.copies()) != 7 {
 		t.Errorf("%d Staffomatic absences, %d of them copies, want 7 copies beside the demo's %d", len(w.account().Absences()), len(w.copies()), w.env.Demo.StaffomaticAbsences)
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, context.Background(), domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("after recovery: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, context.Background(), domain.ModeFull, "after recovery")
 }
 
 // staffomaticAbsences seeds Staffomatic absences of a mapped user for the Staffomatic-led
@@ -404,10 +408,7 @@ func TestStaffomaticLeading(t *testing.T) {
 	if halves != 2 { // ours and the demo's
 		t.Errorf("%d afternoon half days, want 2", halves)
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "second run")
 	// Without the setting the open request moves too, pending approval.
 	w.env.UpdateSettings(t, func(s *domain.Settings) { s.OnlyApprovedStaffomaticAbsences = false })
 	w.resetCalls()
@@ -415,10 +416,7 @@ func TestStaffomaticLeading(t *testing.T) {
 		t.Fatalf("run with all requests: %v, %d/%d writes, %+v", err, w.env.P.WriteCalls(), w.env.S.WriteCalls(), entries)
 	}
 	checkMarks(5 + demo)
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "last run")
 }
 
 // TestStaffomaticHintNamesTheSourceKey: a Staffomatic hint about a copy reaches the phase
@@ -559,10 +557,7 @@ func TestStaffomaticLeadingPartialReadsTheChangeFeed(t *testing.T) {
 	if w.env.P.CallCount("GET /v1/company/employees/{id}") != 1 {
 		t.Errorf("employees read one by one: %d", w.env.P.CallCount("GET /v1/company/employees/{id}"))
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModePartial, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("second partial run: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModePartial, "second partial run")
 }
 
 // TestTargetedRunRestoresADeletedCopy: a copy deleted in the target system is restored by
@@ -663,10 +658,7 @@ func TestDemoAbsencesStaffomaticLeading(t *testing.T) {
 	if n := len(w.marked()); n != 5 {
 		t.Errorf("%d Personio periods written, want 5: %v", n, w.marked())
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("second run: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "second run")
 }
 
 // TestStaffomaticLeadingPartialManyChanges: when the change feed names more than MaxNamed
@@ -804,10 +796,7 @@ func TestCrashAfterEachWriteOfChangesDuplicatesNothing(t *testing.T) {
 			if states[pending] != "approved" || states[w.env.Demo.YearBoundaryAbsenceID] != "approved" {
 				t.Errorf("copies %v: want the approved period's and the one across New Year approved", states)
 			}
-			w.resetCalls()
-			if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-				t.Fatalf("after recovery: %v, %d writes, %+v", err, w.writes(), entries)
-			}
+			w.writesNothing(t, ctx, domain.ModeFull, "after recovery")
 		})
 	}
 }
@@ -871,10 +860,7 @@ func TestPersonioConflictIsRetriedAndReported(t *testing.T) {
 	if err != nil || sum.Status != domain.RunSucceeded || len(entries) != 1 || entries[0].SourceID != source || entries[0].Outcome != domain.OutcomeCreated {
 		t.Fatalf("run after the conflict is gone: %v, %s, %+v", err, sum.Status, entries)
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("last run: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "last run")
 }
 
 // TestPartialRunAfterASwitchReadsTheWholeWindow: a partial run reads only what changed
@@ -1073,8 +1059,5 @@ func TestPartialRunAfterARunStoppedMidWrite(t *testing.T) {
 	if len(states) != 1 || states[0] != "approved" {
 		t.Fatalf("copies of the period after the next partial run: %v, want one approved", states)
 	}
-	w.resetCalls()
-	if _, entries, err := w.run(t, ctx, domain.ModeFull, false); err != nil || w.writes() != 0 || len(entries) != 0 {
-		t.Fatalf("full run after: %v, %d writes, %+v", err, w.writes(), entries)
-	}
+	w.writesNothing(t, ctx, domain.ModeFull, "full run after")
 }
