@@ -201,15 +201,16 @@ func (h *Harness[S, P]) Run(ctx context.Context, req domain.SyncRequest) (domain
 	if err = cerr; err == nil {
 		work, cancel := withMargin(ctx)
 		err = h.execute(work, run)
-		if errors.Is(context.Cause(work), ErrStoppedBeforeDeadline) {
-			// Stopped, even when the phase returned nil: an apply loop returns once every
-			// record has started, so the last ones may have been cut off. The cursor must
-			// not move past them; the failed run is retried and reads them again.
-			if err == nil {
-				err = ErrStoppedBeforeDeadline
-			} else {
-				err = fmt.Errorf("%w: %w", ErrStoppedBeforeDeadline, err)
-			}
+		// Stopped (at the deadline margin, or the invocation or the local runner cancelled),
+		// even when the phase returned nil: an apply loop returns once every record has
+		// started, so the last ones may have been cut off. The cursor must not move past
+		// them; the failed run is retried and reads them again.
+		switch cause := context.Cause(work); {
+		case cause == nil:
+		case errors.Is(cause, ErrStoppedBeforeDeadline) && err != nil:
+			err = fmt.Errorf("%w: %w", ErrStoppedBeforeDeadline, err)
+		case err == nil:
+			err = fmt.Errorf("run stopped before it ended: %w", cause)
 		}
 		cancel()
 	}

@@ -181,3 +181,21 @@ func TestRunStoppedDuringApplyKeepsTheCursor(t *testing.T) {
 		t.Fatalf("summary %+v %v", sum, gerr)
 	}
 }
+
+// TestRunCancelledDuringApplyKeepsTheCursor: the same when the invocation's own context is
+// cancelled (the local runner stopping) rather than the deadline margin reached.
+func TestRunCancelledDuringApplyKeepsTheCursor(t *testing.T) {
+	e := setup(t, &fakePhase{swallowStop: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	r := request(false)
+	if _, err := e.h.Run(ctx, r); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run error %v, want one wrapping the cancellation", err)
+	}
+	if c, cerr := e.st.GetCursor(context.Background(), "acme", domain.PhaseUsers); cerr != nil || c != "" {
+		t.Fatalf("cursor %q (%v) stored by a run cancelled during its apply", c, cerr)
+	}
+	if sum, gerr := e.st.GetRun(context.Background(), "acme", r.RunID); gerr != nil || sum.Status != domain.RunFailed {
+		t.Fatalf("summary %+v %v", sum, gerr)
+	}
+}
